@@ -1,0 +1,130 @@
+"""Haystack filter syntax compiled to SQL over the chunk table, so filtering happens before ranking.
+
+Usage::
+
+    sql, params = compile_filters({"field": "meta.type", "operator": "==", "value": "report"})
+    conn.execute(f"SELECT id FROM chunks WHERE {sql}", params)
+
+Semantics follow ``haystack.utils.filters.document_matches_filter``: comparisons with ``None``
+match only ``==``/``!=``; ordering comparisons take numbers or ISO 8601 dates; ``in``/``not in``
+take lists; ``NOT`` negates the conjunction of its conditions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from haystack.errors import FilterError
+
+_COLUMNS = {"id": "c.id", "content": "c.content"}
+_ORDERING = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def compile_filters(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
+    """Compile a Haystack filter to a SQL boolean expression and its parameters.
+
+    :param filters: a Haystack filter dict, or None/empty for "everything".
+    :returns: ``(sql, params)``; ``sql`` refers to the chunk table as ``c``.
+    :raises FilterError: for a malformed filter or a comparison the syntax does not allow.
+    """
+    if not filters:
+        return "1", []
+    if not isinstance(filters, dict):
+        raise FilterError("Filters must be a dictionary.")
+    params: list[Any] = []
+    return _node(filters, params), params
+
+
+def _node(node: dict[str, Any], params: list[Any]) -> str:
+    if "field" in node:
+        return _comparison(node, params)
+    if "operator" not in node:
+        raise FilterError(f"Filter {node!r} has neither 'field' nor 'operator'.")
+    if "conditions" not in node:
+        raise FilterError(f"Logical filter {node!r} needs 'conditions'.")
+    operator, conditions = node["operator"], node["conditions"]
+    if not isinstance(conditions, list):
+        raise FilterError("'conditions' must be a list.")
+    parts = [_node(c, params) for c in conditions] or ["1"]
+    if operator == "AND":
+        return "(" + " AND ".join(parts) + ")"
+    if operator == "OR":
+        return "(" + " OR ".join(parts) + ")"
+    if operator == "NOT":
+        return "(NOT (" + " AND ".join(parts) + "))"
+    raise FilterError(f"Unknown logical operator {operator!r}; use AND, OR or NOT.")
+
+
+def _field_sql(field: str) -> str:
+    if field in _COLUMNS:
+        return _COLUMNS[field]
+    name = field[5:] if field.startswith("meta.") else field
+    path = "$." + ".".join(json.dumps(part) for part in name.split("."))
+    return f"json_extract(c.meta, '{_escape_sql_string(path)}')"
+
+
+def _escape_sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _comparison(node: dict[str, Any], params: list[Any]) -> str:
+    for key in ("field", "operator", "value"):
+        if key not in node:
+            raise FilterError(f"Comparison filter {node!r} needs '{key}'.")
+    field, operator, value = node["field"], node["operator"], node["value"]
+    if not isinstance(field, str):
+        raise FilterError(f"Filter field must be a string, got {field!r}.")
+    column = _field_sql(field)
+    if operator == "==":
+        if value is None:
+            return f"({column} IS NULL)"
+        params.append(_sql_value(value))
+        return f"({column} IS ?)"
+    if operator == "!=":
+        if value is None:
+            return f"({column} IS NOT NULL)"
+        params.append(_sql_value(value))
+        return f"({column} IS NOT ?)"
+    if operator in _ORDERING:
+        return _ordering(column, _ORDERING[operator], value, params)
+    if operator in ("in", "not in"):
+        if not isinstance(value, list):
+            raise FilterError(f"Filter operator {operator!r} needs a list value, got {type(value).__name__}.")
+        if not value:
+            return "0" if operator == "in" else "1"
+        params.extend(_sql_value(v) for v in value)
+        marks = ", ".join("?" for _ in value)
+        if operator == "in":
+            return f"({column} IN ({marks}))"
+        return f"({column} IS NULL OR {column} NOT IN ({marks}))"
+    raise FilterError(f"Unknown comparison operator {operator!r}.")
+
+
+def _ordering(column: str, op: str, value: Any, params: list[Any]) -> str:
+    if value is None:
+        return "0"
+    if isinstance(value, bool) or isinstance(value, (list, dict, tuple)):
+        raise FilterError(f"Filter operator {op!r} needs a number or an ISO 8601 date, got {value!r}.")
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise FilterError(f"Filter operator {op!r} needs a number or an ISO 8601 date, got {value!r}.") from None
+        params.append(value)
+        return f"(typeof({column}) = 'text' AND {column} {op} ?)"
+    if isinstance(value, (int, float)):
+        params.append(value)
+        return f"(typeof({column}) IN ('integer', 'real') AND {column} {op} ?)"
+    raise FilterError(f"Filter operator {op!r} cannot compare with {value!r}.")
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, (str, int, float)):
+        return value
+    raise FilterError(f"Filter value {value!r} of type {type(value).__name__} is not supported.")

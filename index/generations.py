@@ -1,0 +1,246 @@
+"""The data directory: immutable index generations, an atomically replaced CURRENT, a writer lock.
+
+Layout (see docs/architecture.md)::
+
+    <data dir>/generations/<id>/{chunks.sqlite, vectors.faiss, manifest.json}
+    <data dir>/CURRENT          id of the live generation (written to a temp file, then renamed)
+    <data dir>/cache/           embedding cache
+    <data dir>/runs/<id>.json   what each run did
+    <data dir>/lock             one writer at a time (flock)
+
+Usage::
+
+    data = DataDir(settings.data_dir)
+    with data.lock():
+        build = data.begin()
+        ...  # write build.store
+        data.publish(build, manifest, keep=3)
+    generation = open_generation(settings)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
+from index.settings import Settings
+from index.store import SCHEMA_VERSION, KBDocumentStore
+
+logger = logging.getLogger(__name__)
+
+CHUNKS_FILE = "chunks.sqlite"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation holds and how it was built; readers refuse one that does not fit their settings."""
+
+    generation: str
+    model_id: str
+    embedding_dim: int
+    chunking: dict[str, int]
+    faiss_factory: str
+    sources: int
+    passages: int
+    source_hashes: dict[str, str] = field(default_factory=dict)
+    created: str = ""
+    format_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Build:
+    """A generation being written: a private directory no reader looks at until it is published."""
+
+    id: str
+    path: Path
+    store: KBDocumentStore
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A published generation opened for reading."""
+
+    id: str
+    path: Path
+    manifest: Manifest
+    store: KBDocumentStore
+
+
+def _new_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class DataDir:
+    """One data directory; see the module docstring for its layout."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.generations = self.root / "generations"
+        self.current_file = self.root / "CURRENT"
+        self.cache = self.root / "cache"
+        self.runs = self.root / "runs"
+
+    def ensure(self) -> None:
+        for path in (self.generations, self.cache, self.runs):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def current_id(self) -> str | None:
+        try:
+            value = self.current_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return value or None
+
+    def published(self) -> list[str]:
+        """Ids of published generations, oldest first."""
+        if not self.generations.is_dir():
+            return []
+        return sorted(p.name for p in self.generations.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file())
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the writer lock; raise at once if another writer has it.
+
+        :raises LockHeldError: when another ingest or re-index is running on this data directory.
+        """
+        self.ensure()
+        with open(self.root / "lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockHeldError(
+                    f"Another ingest is running on {self.root} (its lock is held). Wait for it to finish."
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def begin(self, faiss_factory: str = "Flat") -> Build:
+        """Start a new generation in a hidden directory; leftovers of crashed runs are removed first."""
+        self.ensure()
+        for leftover in self.generations.glob(".build-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        gen_id = _new_id()
+        path = self.generations / f".build-{gen_id}"
+        path.mkdir()
+        return Build(gen_id, path, KBDocumentStore(path / CHUNKS_FILE, faiss_factory=faiss_factory))
+
+    def publish(self, build: Build, manifest: Manifest, keep: int) -> Path:
+        """Write vectors and manifest, move the build into place and point CURRENT at it.
+
+        A crash before the final rename leaves the previous generation live.
+        """
+        build.store.save_vectors(build.path / VECTORS_FILE)
+        conn = build.store._conn()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        build.store.close()
+        _write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+        for name in (CHUNKS_FILE, VECTORS_FILE):
+            with open(build.path / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        final = self.generations / build.id
+        os.replace(build.path, final)
+        _fsync_dir(self.generations)
+        _write_atomic(self.current_file, build.id + "\n")
+        self.prune(keep)
+        return final
+
+    def abandon(self, build: Build) -> None:
+        build.store.close()
+        shutil.rmtree(build.path, ignore_errors=True)
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete the oldest generations beyond ``keep``, never the live one; returns what was deleted."""
+        current = self.current_id()
+        ids = self.published()
+        doomed = [g for g in ids[: max(0, len(ids) - keep)] if g != current]
+        for gen_id in doomed:
+            shutil.rmtree(self.generations / gen_id, ignore_errors=True)
+        return doomed
+
+    def write_run_report(self, run_id: str, report: dict[str, Any]) -> Path:
+        self.ensure()
+        path = self.runs / f"{run_id}.json"
+        _write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return path
+
+
+def check_compatible(manifest: Manifest, settings: Settings) -> None:
+    """:raises IndexIncompatibleError: when the generation's model, dimension or format differs from the settings."""
+    if manifest.format_version != SCHEMA_VERSION:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} has store format {manifest.format_version}; this version reads "
+            f"format {SCHEMA_VERSION}. Re-run `kb ingest` to build a new generation."
+        )
+    if manifest.model_id != settings.model_id or manifest.embedding_dim != settings.embedding_dim:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} was built with {manifest.model_id} ({manifest.embedding_dim}-d) but the "
+            f"settings say {settings.model_id} ({settings.embedding_dim}-d). Re-run `kb ingest`, or change the settings "
+            "back."
+        )
+
+
+def open_generation(settings: Settings, gen_id: str | None = None) -> Generation:
+    """Open the live generation (or ``gen_id``) read-only.
+
+    :raises IndexNotFoundError: when nothing has been published yet.
+    :raises IndexIncompatibleError: when its manifest does not fit the settings.
+    """
+    data = DataDir(settings.data_dir)
+    gen_id = gen_id or data.current_id()
+    if gen_id is None:
+        raise IndexNotFoundError(
+            f"No index in {data.root} yet. Build one with: kb ingest corpus --data-dir {data.root}"
+        )
+    path = data.generations / gen_id
+    try:
+        manifest = Manifest.read(path / MANIFEST_FILE)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexNotFoundError(
+            f"Generation {gen_id} in {data.root} cannot be read ({exc}). Run `kb ingest` again to publish a new one."
+        ) from None
+    check_compatible(manifest, settings)
+    store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE)
+    return Generation(gen_id, path, manifest, store)

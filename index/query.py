@@ -1,0 +1,158 @@
+"""User query syntax: words, "quoted phrases", -exclusions and OR, compiled to safe FTS5 MATCH text.
+
+Usage::
+
+    parsed = parse_query('adolescents "edge of care" -Trafford', max_chars=500)
+    parsed.strict_match()   # '"adolescents" AND "edge of care" NOT ("trafford")'
+    parsed.dense_text()     # 'adolescents edge of care'
+
+Every user string becomes either a :class:`ParsedQuery` or a :class:`QueryError` with a message
+a user can act on. Only word tokens reach FTS5, each inside double quotes, so no user text is
+ever interpreted as FTS5 syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.errors import QueryError
+
+MAX_TERMS = 32
+
+_WORD = re.compile(r"[^\W_]+")
+_OR_WORDS = {"OR", "|"}
+
+# Words too common to rank on their own: dropped from the relaxed (any-word) lexical query only.
+STOPWORDS = frozenset(
+    "a about an and are as at be been but by can do does for from had has have how i if in into is it its "
+    "of on or our so that the their them there these they this to was we were what when where which who "
+    "why will with would you your".split()
+)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word (one token) or a phrase (several tokens), lower-cased; ``quoted`` if the user quoted it."""
+
+    tokens: tuple[str, ...]
+    quoted: bool = False
+
+    @property
+    def is_phrase(self) -> bool:
+        return len(self.tokens) > 1
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+    def fts(self) -> str:
+        return '"' + self.text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A query as clauses that must all match (each an OR of terms) and exclusions that must not."""
+
+    raw: str
+    clauses: tuple[tuple[Term, ...], ...]
+    exclusions: tuple[Term, ...]
+
+    def strict_match(self) -> str:
+        """Every clause must match: the FTS5 expression for "all of these words"."""
+        return self._with_exclusions(" AND ".join(_group(c) for c in self.clauses))
+
+    def relaxed_match(self) -> str | None:
+        """Any (non-stopword) word may match, required phrases must; None when it equals strict."""
+        loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
+        if len(loose) <= 1:
+            return None
+        content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
+        parts = ["(" + " OR ".join(dict.fromkeys(t.fts() for t in content)) + ")"]
+        parts += [c[0].fts() for c in self.clauses if _is_required_phrase(c)]
+        return self._with_exclusions(" AND ".join(parts))
+
+    def required_match(self) -> str | None:
+        """Phrases the user quoted on their own: every result passage must contain them."""
+        phrases = [c[0].fts() for c in self.clauses if _is_required_phrase(c)]
+        return " AND ".join(phrases) if phrases else None
+
+    def exclusion_match(self) -> str | None:
+        """Words and phrases after a minus: sources containing any of them are left out."""
+        return " OR ".join(t.fts() for t in self.exclusions) if self.exclusions else None
+
+    def highlight_match(self) -> str:
+        """Every positive word and phrase, for marking matches in passages."""
+        return " OR ".join(dict.fromkeys(t.fts() for c in self.clauses for t in c))
+
+    def dense_text(self) -> str:
+        """The positive words and phrases as plain text, for the embedding model."""
+        return " ".join(t.text for c in self.clauses for t in c)
+
+    def _with_exclusions(self, expression: str) -> str:
+        excluded = self.exclusion_match()
+        return f"({expression}) NOT ({excluded})" if excluded else expression
+
+
+def _group(clause: tuple[Term, ...]) -> str:
+    if len(clause) == 1:
+        return clause[0].fts()
+    return "(" + " OR ".join(t.fts() for t in clause) + ")"
+
+
+def _is_required_phrase(clause: tuple[Term, ...]) -> bool:
+    return len(clause) == 1 and clause[0].quoted
+
+
+# A token of the raw query: an optional minus, then a quoted phrase (closed or not) or a bare run.
+_RAW_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
+
+
+def parse_query(raw: str, max_chars: int = 500) -> ParsedQuery:
+    """Parse what a user typed.
+
+    :param raw: the query as typed.
+    :param max_chars: longest query accepted.
+    :returns: the parsed query.
+    :raises QueryError: for an empty or over-long query, one with no words to search for, or
+        one with more than ``MAX_TERMS`` words and phrases.
+    """
+    if not isinstance(raw, str):
+        raise QueryError("The query must be text.")
+    text = raw.strip()
+    if not text:
+        raise QueryError("Type some words to search for, for example: adolescents edge of care.")
+    if len(text) > max_chars:
+        raise QueryError(f"The query is {len(text)} characters long; the limit is {max_chars}. Use fewer words.")
+
+    clauses: list[list[Term]] = []
+    exclusions: list[Term] = []
+    pending_or = False
+    for match in _RAW_TOKEN.finditer(text):
+        minus, phrase, bare = match.group(1), match.group(2), match.group(3)
+        if phrase is None and minus + bare in _OR_WORDS:
+            pending_or = bool(clauses)
+            continue
+        tokens = tuple(t.lower() for t in _WORD.findall(phrase if phrase is not None else bare))
+        if not tokens:
+            pending_or = False
+            continue
+        term = Term(tokens, quoted=phrase is not None)
+        if minus:
+            exclusions.append(term)
+            pending_or = False
+        elif pending_or:
+            if term not in clauses[-1]:
+                clauses[-1].append(term)
+            pending_or = False
+        else:
+            clauses.append([term])
+
+    if not clauses:
+        if exclusions:
+            raise QueryError("Add at least one word to search for; a query cannot be only exclusions (-word).")
+        raise QueryError("The query has no words to search for. Use letters or numbers.")
+    count = sum(len(c) for c in clauses) + len(exclusions)
+    if count > MAX_TERMS:
+        raise QueryError(f"The query has {count} words and phrases; the limit is {MAX_TERMS}. Use fewer words.")
+    return ParsedQuery(raw=text, clauses=tuple(tuple(c) for c in clauses), exclusions=tuple(exclusions))

@@ -1,0 +1,57 @@
+"""Result types shared by the CLI, the web pages and the JSON API.
+
+The JSON shape is a contract other tools rely on: fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    highlighted: str
+    start: int
+    end: int
+    chunk_id: str
+    ordinal: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    document_id: str
+    title: str
+    source: str
+    type: str
+    date: str | None
+    score: float
+    publisher: str | None
+    url: str | None
+    authors: list[str]
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    query: str
+    total: int
+    page: int
+    top_k: int
+    results: list[SourceResult]
+    took_ms: float
+    generation: str | None = None
+    fusion: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.top_k))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        data["pages"] = self.pages
+        return data

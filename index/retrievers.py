@@ -1,0 +1,88 @@
+"""Lexical (FTS5 bm25) and dense (FAISS) retrievers over a :class:`KBDocumentStore`, as Haystack components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import component, default_from_dict, default_to_dict
+
+from index.query import ParsedQuery
+from index.store import ChunkHit, KBDocumentStore
+
+
+def _store_from_dict(data: dict[str, Any]) -> dict[str, Any]:
+    params = data["init_parameters"]
+    params["document_store"] = KBDocumentStore.from_dict(params["document_store"])
+    return data
+
+
+@component
+class LexicalRetriever:
+    """Passages ranked by bm25: first those matching every clause, then, to fill ``top_k``, any word.
+
+    Usage::
+
+        retriever = LexicalRetriever(document_store=store, top_k=100)
+        retriever.run(query=parse_query("adolescents edge of care"))["hits"]
+
+    :param document_store: the store to search.
+    :param top_k: most passages returned.
+    """
+
+    def __init__(self, document_store: KBDocumentStore, top_k: int = 100) -> None:
+        self.document_store = document_store
+        self.top_k = top_k
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LexicalRetriever:
+        return default_from_dict(cls, _store_from_dict(data))
+
+    @component.output_types(hits=list[ChunkHit])
+    def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
+            ) -> dict[str, Any]:
+        """:returns: ``{"hits": passages, best first}``; strict matches always rank above relaxed ones."""
+        top_k = top_k or self.top_k
+        hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters)
+        relaxed = query.relaxed_match()
+        if relaxed and len(hits) < top_k:
+            floor = min((h.score for h in hits), default=0.0)
+            more = self.document_store.bm25_retrieval(
+                relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits]
+            )
+            # Keep strict hits first: shift relaxed scores below the weakest strict one.
+            if more and hits:
+                shift = max(h.score for h in more) - floor + 1e-6
+                more = [ChunkHit(h.rowid, h.id, h.source_id, h.content, h.meta, h.score - shift) for h in more]
+            hits += more
+        return {"hits": hits}
+
+
+@component
+class DenseRetriever:
+    """Passages nearest to a query embedding (inner product of normalised vectors).
+
+    Usage::
+
+        retriever = DenseRetriever(document_store=store, top_k=100)
+        retriever.run(query_embedding=[...])["hits"]
+    """
+
+    def __init__(self, document_store: KBDocumentStore, top_k: int = 100) -> None:
+        self.document_store = document_store
+        self.top_k = top_k
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
+        return default_from_dict(cls, _store_from_dict(data))
+
+    @component.output_types(hits=list[ChunkHit])
+    def run(self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None
+            ) -> dict[str, Any]:
+        """:returns: ``{"hits": passages, nearest first}``."""
+        return {"hits": self.document_store.embedding_retrieval(query_embedding, top_k or self.top_k, filters)}

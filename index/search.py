@@ -1,0 +1,174 @@
+"""The query path: parse → lexical + dense retrieval → fusion → group by source → highlight.
+
+Usage::
+
+    searcher = Searcher(settings, open_generation(settings))
+    response = searcher.search("adolescents edge of care", top_k=10, page=1)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from haystack import Pipeline
+
+from index.embedding import query_embedder
+from index.errors import QueryError
+from index.fusion import FusionRanker
+from index.generations import Generation
+from index.highlight import CLOSE, OPEN, plain_html, to_html
+from index.query import ParsedQuery, parse_query
+from index.results import Passage, SearchResponse, SourceResult
+from index.retrievers import DenseRetriever, LexicalRetriever
+from index.settings import Settings
+from index.store import ChunkHit
+
+logger = logging.getLogger(__name__)
+
+# A source's score: its best passage, plus a little for a second good one.
+SECOND_PASSAGE_WEIGHT = 0.1
+
+
+class QueryEmbedder:
+    """The query embedding model, loaded once per process, with a small cache for repeated queries."""
+
+    def __init__(self, settings: Settings, cache_size: int = 512) -> None:
+        self._embedder = query_embedder(settings)
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        self._embedder.warm_up()
+
+    def embed(self, text: str) -> list[float]:
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vector = self._embedder.run(text=text)["embedding"]
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+def build_retrieval_pipeline(generation: Generation, settings: Settings) -> Pipeline:
+    """The retrieval part of the query path as a Haystack pipeline (for inspection and YAML round trips)."""
+    pipeline = Pipeline()
+    pipeline.add_component("lexical", LexicalRetriever(generation.store, top_k=settings.candidates))
+    pipeline.add_component("dense", DenseRetriever(generation.store, top_k=settings.candidates))
+    pipeline.add_component("fusion", FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k))
+    pipeline.connect("lexical.hits", "fusion.lexical_hits")
+    pipeline.connect("dense.hits", "fusion.dense_hits")
+    return pipeline
+
+
+class Searcher:
+    """Answers queries from one published generation.
+
+    :param settings: retrieval and paging settings.
+    :param generation: the generation to search.
+    :param embedder: a shared :class:`QueryEmbedder` (one model per process); made here if None.
+    """
+
+    def __init__(self, settings: Settings, generation: Generation, embedder: QueryEmbedder | None = None) -> None:
+        self.settings = settings
+        self.generation = generation
+        self.store = generation.store
+        self.embedder = embedder or QueryEmbedder(settings)
+        self.lexical = LexicalRetriever(self.store, top_k=settings.candidates)
+        self.dense = DenseRetriever(self.store, top_k=settings.candidates)
+        self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
+
+    def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
+               fusion: str | None = None) -> SearchResponse:
+        """Search and return one page of ranked sources.
+
+        :raises QueryError: for a query or paging parameter a user must change.
+        """
+        started = time.perf_counter()
+        settings = self.settings
+        top_k = settings.top_k if top_k is None else top_k
+        if not 1 <= top_k <= settings.max_top_k:
+            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
+        if not 1 <= page <= settings.max_page:
+            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
+        parsed = parse_query(raw, max_chars=settings.max_query_chars)
+        hits = self._candidates(parsed, max(settings.candidates, page * top_k * 3), filters, fusion)
+        grouped = self._group(hits)
+        window = grouped[(page - 1) * top_k : page * top_k]
+        results = self._results(parsed, window)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
+                              took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion)
+
+    def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
+                    fusion: str | None) -> list[ChunkHit]:
+        method = fusion or self.settings.fusion
+        lexical = self.lexical.run(query=parsed, filters=filters, top_k=n)["hits"] if method != "dense" else []
+        dense: list[ChunkHit] = []
+        if method != "lexical":
+            vector = self.embedder.embed(parsed.dense_text())
+            dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
+        hits = self.fusion.run(lexical_hits=lexical, dense_hits=dense, method=method)["hits"]
+        required = parsed.required_match()
+        if required and hits:
+            keep = self.store.matching_rowids(required, [h.rowid for h in hits])
+            hits = [h for h in hits if h.rowid in keep]
+        excluded = parsed.exclusion_match()
+        if excluded and hits:
+            banned = self.store.sources_matching(excluded)
+            hits = [h for h in hits if h.source_id not in banned]
+        return hits
+
+    @staticmethod
+    def _group(hits: list[ChunkHit]) -> list[tuple[str, float, list[ChunkHit]]]:
+        by_source: dict[str, list[ChunkHit]] = {}
+        for hit in hits:
+            by_source.setdefault(hit.source_id or hit.id, []).append(hit)
+        scored = []
+        for source_id, chunks in by_source.items():
+            score = chunks[0].score + (SECOND_PASSAGE_WEIGHT * chunks[1].score if len(chunks) > 1 else 0.0)
+            scored.append((source_id, score, chunks))
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored
+
+    def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[ChunkHit]]]) -> list[SourceResult]:
+        shown = {source_id: chunks[: self.settings.passages_per_result] for source_id, _, chunks in window}
+        rowids = [h.rowid for chunks in shown.values() for h in chunks]
+        marked = self.store.highlight(parsed.highlight_match(), rowids, OPEN, CLOSE)
+        records = self.store.get_sources(shown)
+        results = []
+        for source_id, score, _ in window:
+            record = records.get(source_id)
+            passages = [
+                Passage(
+                    text=h.content,
+                    highlighted=to_html(marked[h.rowid]) if h.rowid in marked else plain_html(h.content),
+                    start=int(h.meta.get("start", 0)),
+                    end=int(h.meta.get("end", len(h.content))),
+                    chunk_id=h.id,
+                    ordinal=int(h.meta.get("ordinal", 0)),
+                    score=round(h.score, 6),
+                )
+                for h in shown[source_id]
+            ]
+            results.append(SourceResult(
+                document_id=source_id,
+                title=record.title if record else str(passages[0].text[:80]),
+                source=record.source if record else "",
+                type=record.type if record else "other",
+                date=record.date if record else None,
+                score=round(score, 6),
+                publisher=record.publisher if record else None,
+                url=record.url if record else None,
+                authors=list(record.meta.get("authors", [])) if record else [],
+                passages=passages,
+            ))
+        return results

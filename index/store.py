@@ -1,0 +1,430 @@
+"""The generation store: SQLite (sources, passages, FTS5) plus a FAISS file of passage vectors.
+
+It implements Haystack's ``DocumentStore`` protocol over passages (Haystack ``Document`` s) and
+keeps source-level records (title, publisher, cleaned text, ...) beside them.
+
+Usage::
+
+    store = KBDocumentStore("generations/abc/chunks.sqlite")
+    store.write_documents([Document(content="...", meta={"source_id": "s1"}, embedding=[...])])
+    store.save_vectors("generations/abc/vectors.faiss")
+    hits = store.bm25_retrieval('"adolescents" AND "care"', top_k=10)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from haystack import Document, default_from_dict, default_to_dict
+from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.types import DuplicatePolicy
+
+from index.filters import compile_filters
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    type TEXT NOT NULL,
+    date TEXT,
+    publisher TEXT,
+    url TEXT,
+    content TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    content TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    source_id TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',
+    embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    content, title, content='chunks', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One source document: a report, article, post or thread, with its cleaned text."""
+
+    id: str
+    source: str
+    title: str
+    type: str
+    content: str
+    content_hash: str
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A passage found by a retriever: its row, its source and its retriever score."""
+
+    rowid: int
+    id: str
+    source_id: str | None
+    content: str
+    meta: dict[str, Any]
+    score: float
+
+
+class KBDocumentStore:
+    """Passages in SQLite with FTS5, vectors in FAISS (exact inner product by default).
+
+    :param path: the SQLite file; created (with its schema) unless ``read_only``.
+    :param read_only: open a published, immutable generation for reading.
+    :param vectors_path: a FAISS file written by :meth:`save_vectors`; without it the vector
+        index is built in memory from the stored embeddings on first use.
+    :param faiss_factory: FAISS index factory string used when the vector index is built here.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        read_only: bool = False,
+        vectors_path: str | Path | None = None,
+        faiss_factory: str = "Flat",
+    ) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        self.vectors_path = str(vectors_path) if vectors_path else None
+        self.faiss_factory = faiss_factory
+        self._local = threading.local()
+        self._index: faiss.Index | None = None
+        self._index_lock = threading.Lock()
+        if not read_only:
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('rank', 'bm25(1.0, 0.5)')")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.read_only:
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro&immutable=1"
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- serialisation -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self, path=self.path, read_only=self.read_only, vectors_path=self.vectors_path,
+            faiss_factory=self.faiss_factory,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KBDocumentStore:
+        return default_from_dict(cls, data)
+
+    # -- DocumentStore protocol --------------------------------------------------------------
+
+    def count_documents(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """Return the passages matching a Haystack filter, in insertion order, with embeddings.
+
+        :raises FilterError: for a malformed filter.
+        """
+        where, params = compile_filters(filters)
+        rows = self._conn().execute(
+            f"SELECT c.id, c.content, c.meta, c.embedding FROM chunks c WHERE {where} ORDER BY c.rowid", params
+        )
+        return [
+            Document(id=i, content=content, meta=json.loads(meta), embedding=_vector_to_list(blob))
+            for i, content, meta, blob in rows
+        ]
+
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+        """Write passages; ``NONE`` and ``FAIL`` raise on an existing id, ``SKIP`` skips, ``OVERWRITE`` replaces.
+
+        :returns: how many passages were written.
+        :raises ValueError: when given anything but a list of Documents.
+        :raises DuplicateDocumentError: for an existing id under ``FAIL`` (or ``NONE``).
+        """
+        if not isinstance(documents, list) or not all(isinstance(d, Document) for d in documents):
+            raise ValueError("write_documents expects a list of haystack Document objects.")
+        self._check_writable()
+        conn = self._conn()
+        written = 0
+        with conn:
+            for doc in documents:
+                existing = conn.execute("SELECT rowid FROM chunks WHERE id = ?", (doc.id,)).fetchone()
+                if existing:
+                    if policy == DuplicatePolicy.SKIP:
+                        continue
+                    if policy == DuplicatePolicy.OVERWRITE:
+                        self._delete_rows(conn, [existing[0]])
+                    else:
+                        raise DuplicateDocumentError(f"A passage with id {doc.id!r} is already stored.")
+                self._insert(conn, doc)
+                written += 1
+        self._index = None
+        return written
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        self._check_writable()
+        conn = self._conn()
+        with conn:
+            marks = ",".join("?" for _ in document_ids)
+            rows = conn.execute(f"SELECT rowid FROM chunks WHERE id IN ({marks})", document_ids).fetchall()
+            self._delete_rows(conn, [r[0] for r in rows])
+        self._index = None
+
+    def delete_all_documents(self) -> None:
+        self._check_writable()
+        conn = self._conn()
+        with conn:
+            conn.execute("DELETE FROM chunks")
+            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all')")
+        self._index = None
+
+    def _insert(self, conn: sqlite3.Connection, doc: Document) -> None:
+        meta = dict(doc.meta)
+        title = str(meta.get("title") or "")
+        source_id = meta.get("source_id")
+        blob = None if doc.embedding is None else np.asarray(doc.embedding, dtype=np.float32).tobytes()
+        cur = conn.execute(
+            "INSERT INTO chunks(id, content, title, source_id, meta, embedding) VALUES (?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.content, title, source_id, json.dumps(meta, ensure_ascii=False), blob),
+        )
+        conn.execute(
+            "INSERT INTO chunks_fts(rowid, content, title) VALUES (?, ?, ?)", (cur.lastrowid, doc.content or "", title)
+        )
+
+    @staticmethod
+    def _delete_rows(conn: sqlite3.Connection, rowids: Sequence[int]) -> None:
+        for rowid in rowids:
+            content, title = conn.execute("SELECT content, title FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
+            conn.execute(
+                "INSERT INTO chunks_fts(chunks_fts, rowid, content, title) VALUES('delete', ?, ?, ?)",
+                (rowid, content or "", title),
+            )
+            conn.execute("DELETE FROM chunks WHERE rowid = ?", (rowid,))
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise PermissionError(f"The store {self.path} is a published generation and cannot be changed.")
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def write_source(self, record: SourceRecord) -> None:
+        """Insert or replace one source record."""
+        self._check_writable()
+        conn = self._conn()
+        with conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sources(id, source, title, type, date, publisher, url, content, content_hash, "
+                "meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.source, record.title, record.type, record.date, record.publisher, record.url,
+                 record.content, record.content_hash, json.dumps(record.meta, ensure_ascii=False)),
+            )
+
+    def get_source(self, source_id: str) -> SourceRecord | None:
+        row = self._conn().execute(
+            "SELECT id, source, title, type, content, content_hash, date, publisher, url, meta FROM sources "
+            "WHERE id = ?", (source_id,),
+        ).fetchone()
+        return None if row is None else _source_from_row(row)
+
+    def get_sources(self, source_ids: Iterable[str]) -> dict[str, SourceRecord]:
+        """Source records by id, without their text (``content`` is empty), for result lists."""
+        ids = list(dict.fromkeys(source_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" for _ in ids)
+        rows = self._conn().execute(
+            f"SELECT id, source, title, type, '', content_hash, date, publisher, url, meta FROM sources "
+            f"WHERE id IN ({marks})", ids,
+        )
+        return {row[0]: _source_from_row(row) for row in rows}
+
+    def count_sources(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM sources").fetchone()[0]
+
+    def source_passages(self, source_id: str) -> list[ChunkHit]:
+        """All passages of one source, in order."""
+        rows = self._conn().execute(
+            "SELECT rowid, id, source_id, content, meta FROM chunks WHERE source_id = ? ORDER BY rowid", (source_id,)
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows]
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def bm25_retrieval(
+        self, match: str, top_k: int = 10, filters: dict[str, Any] | None = None,
+        exclude_rowids: Iterable[int] = (),
+    ) -> list[ChunkHit]:
+        """Passages matching an FTS5 MATCH expression, best bm25 first (score = -bm25, higher is better).
+
+        ``match`` must come from :mod:`index.query`, never straight from a user.
+        """
+        where, params = compile_filters(filters)
+        excluded = list(exclude_rowids)
+        not_in = f" AND c.rowid NOT IN ({','.join('?' for _ in excluded)})" if excluded else ""
+        rows = self._conn().execute(
+            "SELECT c.rowid, c.id, c.source_id, c.content, c.meta, -f.rank FROM chunks_fts f "
+            "JOIN chunks c ON c.rowid = f.rowid "
+            f"WHERE chunks_fts MATCH ? AND {where}{not_in} ORDER BY f.rank LIMIT ?",
+            [match, *params, *excluded, top_k],
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
+
+    def embedding_retrieval(
+        self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None
+    ) -> list[ChunkHit]:
+        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking."""
+        index = self.vector_index()
+        if index.ntotal == 0:
+            return []
+        query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
+        params = None
+        if filters:
+            where, args = compile_filters(filters)
+            allowed = [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", args)]
+            if not allowed:
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return self._hits_by_rowid(found)
+
+    def _hits_by_rowid(self, found: list[tuple[int, float]]) -> list[ChunkHit]:
+        if not found:
+            return []
+        marks = ",".join("?" for _ in found)
+        rows = {
+            r[0]: r for r in self._conn().execute(
+                f"SELECT rowid, id, source_id, content, meta FROM chunks WHERE rowid IN ({marks})", [i for i, _ in found]
+            )
+        }
+        return [
+            ChunkHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3], json.loads(rows[rowid][4]), score)
+            for rowid, score in found if rowid in rows
+        ]
+
+    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None) -> set[int]:
+        """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression."""
+        sql, params = "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", [match]
+        if rowids is not None:
+            ids = list(rowids)
+            if not ids:
+                return set()
+            sql += f" AND rowid IN ({','.join('?' for _ in ids)})"
+            params += ids
+        return {r[0] for r in self._conn().execute(sql, params)}
+
+    def sources_matching(self, match: str) -> set[str]:
+        """Ids of sources with at least one passage matching an FTS5 expression."""
+        rows = self._conn().execute(
+            "SELECT DISTINCT c.source_id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid WHERE chunks_fts MATCH ?",
+            (match,),
+        )
+        return {r[0] for r in rows if r[0] is not None}
+
+    def highlight(self, match: str, rowids: Iterable[int], open_mark: str, close_mark: str) -> dict[int, str]:
+        """Passage text with FTS5's own marks around the tokens ``match`` hits, for the given rows."""
+        ids = list(rowids)
+        if not ids:
+            return {}
+        rows = self._conn().execute(
+            f"SELECT rowid, highlight(chunks_fts, 0, ?, ?) FROM chunks_fts WHERE chunks_fts MATCH ? "
+            f"AND rowid IN ({','.join('?' for _ in ids)})",
+            [open_mark, close_mark, match, *ids],
+        )
+        return {r[0]: r[1] for r in rows}
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def vector_index(self) -> faiss.Index:
+        """The FAISS index of passage vectors (ids = passage rowids), loaded or built once."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index = self._load_or_build_index()
+        return self._index
+
+    def _load_or_build_index(self) -> faiss.Index:
+        if self.vectors_path and Path(self.vectors_path).exists():
+            try:
+                return faiss.read_index(self.vectors_path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                return faiss.read_index(self.vectors_path)
+        return self._build_index()
+
+    def _build_index(self) -> faiss.Index:
+        rows = self._conn().execute("SELECT rowid, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY rowid")
+        ids: list[int] = []
+        vectors: list[np.ndarray] = []
+        for rowid, blob in rows:
+            ids.append(rowid)
+            vectors.append(np.frombuffer(blob, dtype=np.float32))
+        dim = len(vectors[0]) if vectors else 1
+        if any(len(v) != dim for v in vectors):
+            raise ValueError(f"Stored embeddings in {self.path} do not all have the same dimension.")
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+        inner = faiss.index_factory(dim, self.faiss_factory, faiss.METRIC_INNER_PRODUCT)
+        if not inner.is_trained:
+            inner.train(matrix)
+        index = faiss.IndexIDMap2(inner)
+        if len(ids):
+            index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+        return index
+
+    def save_vectors(self, path: str | Path) -> int:
+        """Build the vector index from the stored embeddings and write it to ``path``; returns its size."""
+        index = self._build_index()
+        faiss.write_index(index, str(path))
+        self._index = index
+        return index.ntotal
+
+
+def _vector_to_list(blob: bytes | None) -> list[float] | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32).tolist()
+
+
+def _source_from_row(row: Sequence[Any]) -> SourceRecord:
+    return SourceRecord(
+        id=row[0], source=row[1], title=row[2], type=row[3], content=row[4], content_hash=row[5], date=row[6],
+        publisher=row[7], url=row[8], meta=json.loads(row[9]),
+    )

@@ -1,0 +1,141 @@
+"""Strip web boilerplate from scraped text by general rules (never by naming particular files).
+
+Rules work line by line on normalised text:
+
+* lines that are chrome on any site (share and login buttons, comment-form prompts, tag and
+  category lines, navigation bars and breadcrumbs, "read more" links, syndication footers,
+  photo credits, lone punctuation) are dropped;
+* a paywall prompt ("register to continue reading") or the start of a comment form ends the
+  article: it and everything after it are dropped.
+
+Usage::
+
+    cleaned, removed = clean_text(raw)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from haystack import Document, component
+
+_I = re.IGNORECASE
+
+# Everything from one of these lines to the end is paywall or comment-form material.
+_END_OF_ARTICLE = [re.compile(p, _I) for p in (
+    r"\b(register|subscribe|sign ?up|log ?in|sign ?in)( now| today| free)? (to|and) (continue|keep) reading\b",
+    r"\bto (continue|keep) reading,? (please )?(register|subscribe|log ?in|sign ?in)\b",
+    r"\bthis (article|content|story) is (only )?(available|for|reserved for) (to )?(subscribers|members)\b",
+    r"^(leave a (reply|comment)|post a comment|add a comment|comments? can be added here\.?)\s*:?$",
+    r"^fill in your details below or click an icon to log in",
+)]
+
+# Whole lines that are site chrome.
+_CHROME = [re.compile(p, _I) for p in (
+    # comment forms and comment counts
+    r"^you are commenting using your\b.*",
+    r"^connecting to %s$",
+    r"^notify me of (new|follow-up) (comments|posts)\b.*",
+    r"^this site uses akismet to reduce spam\b.*",
+    r"^\d+ (comments?|responses?|replies)$",
+    r"^comments? (are )?closed\.?$",
+    r".*\blog ?out\s*/\s*change\s*\)?$",
+    # share, login and subscription buttons
+    r"^(share|share this|share this (article|post|page|story)|tweet|email|print|pin it|like this|reblog)\s*:?$",
+    r"^(like|liked by \d+ people)?\s*loading\.*$",
+    r"^(twitter|facebook|google|linkedin|wordpress\.com|instagram) (picture|photo|logo|icon)$",
+    r"^(sign in|log ?in|register|subscribe|sign up)( here| now| today)?\.?$",
+    r"^already (have an account|a subscriber|registered)\??.*$",
+    r"^(forgot|reset) (your )?password\??$",
+    # navigation, tags, "read more" links
+    r"^(tags?|categories|category|filed under|posted in|topics?)\s*:.{0,200}$",
+    r"^(skip to (main )?content|back to top|show more|show less|read more|continue reading|menu|search|"
+    r"next post|previous post|related (posts|articles|stories))\s*[»›>.…]*$",
+    r"^(read|read more|read storify|to read at source|source|via|see also|watch|listen)\s*:\s*.{0,150}$",
+    # syndication footers, bylines with times, photo credits
+    r"^the post .{3,300} appeared first on .{2,120}$",
+    r"^(written|posted|published) by .{1,80}? at \d{1,2}:\d{2}\s*(am|pm)?$",
+    r"^(photo|image|picture|photograph) ?(credit)?\s*:.{0,150}$",
+    # lone punctuation and bullets
+    r"^[\W_]{1,3}$",
+)]
+
+_PHOTO_CREDIT_PREFIX = re.compile(r"^\S*photo[-_ ]?credit\S*?cc[-_]by(?:[-_](?:nc|nd|sa))*", _I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
+def normalise(text: str) -> str:
+    """NFC, Unix newlines, no control characters, single spaces, no trailing space."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).replace("\ufeff", "")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def _is_navigation(line: str) -> bool:
+    """A bar of short links: 'Home | News | About' or a breadcrumb 'Home > News > Story'."""
+    for separator in ("|", " > ", " » ", " › "):
+        if line.count(separator.strip()) >= 2:
+            parts = [p.strip() for p in line.split(separator.strip())]
+            if all(len(p.split()) <= 4 for p in parts):
+                return True
+    return False
+
+
+def is_chrome(line: str) -> bool:
+    """True for a line that is site chrome rather than content."""
+    return _is_navigation(line) or any(p.match(line) for p in _CHROME)
+
+
+def ends_article(line: str) -> bool:
+    """True for a paywall prompt or the start of a comment form: nothing after it is the article."""
+    return any(p.search(line) for p in _END_OF_ARTICLE)
+
+
+def clean_text(raw: str) -> tuple[str, int]:
+    """Normalise and strip boilerplate; returns the cleaned text and how many lines were removed."""
+    kept: list[str] = []
+    removed = 0
+    lines = normalise(raw).split("\n")
+    for index, line in enumerate(lines):
+        if not line:
+            if kept and kept[-1]:
+                kept.append("")
+            continue
+        if ends_article(line):
+            removed += sum(1 for rest in lines[index:] if rest)
+            break
+        if is_chrome(line):
+            removed += 1
+            continue
+        stripped = _PHOTO_CREDIT_PREFIX.sub("", line).strip()
+        if stripped != line:
+            removed += 1
+            if not stripped:
+                continue
+        kept.append(stripped)
+    return "\n".join(kept).strip(), removed
+
+
+@component
+class BoilerplateCleaner:
+    """Clean each document's text (a Haystack component); documents left empty are reported, not passed on.
+
+    Usage::
+
+        BoilerplateCleaner().run(documents=docs)["documents"]
+    """
+
+    @component.output_types(documents=list[Document], failures=list[dict[str, Any]])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        cleaned, failures = [], []
+        for doc in documents:
+            text, removed = clean_text(doc.content or "")
+            if not text:
+                failures.append({"path": doc.meta.get("source", ""), "reason": "no text left after removing "
+                                 "boilerplate", "action": "check that the file holds the article's text"})
+                continue
+            cleaned.append(Document(content=text, meta={**doc.meta, "boilerplate_lines_removed": removed}))
+        return {"documents": cleaned, "failures": failures}

@@ -1,0 +1,92 @@
+"""What every converter shares: reading files safely and reporting failures instead of raising."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, component
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class ConversionError(Exception):
+    """A file cannot be converted; the message says why, ``action`` what to do."""
+
+    def __init__(self, reason: str, action: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that was skipped, with the reason and what to do about it."""
+
+    path: str
+    reason: str
+    action: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text in any common encoding; binary data is refused.
+
+    :raises ConversionError: when the bytes are not text.
+    """
+    if b"\x00" in data[:8192]:
+        raise ConversionError("the file is binary, not text", "remove it or give it the right extension")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+class FileConverter:
+    """Base of the file converters: subclasses implement :meth:`convert` for one file.
+
+    ``run(sources)`` returns ``documents`` (raw text, meta with ``source``, ``format`` and
+    ``content_hash``) and ``failures`` (files skipped, with reason and action).
+    """
+
+    format_name = "file"
+
+    def convert(self, path: Path, data: bytes) -> list[Document]:
+        raise NotImplementedError
+
+    @component.output_types(documents=list[Document], failures=list[Failure])
+    def run(self, sources: list[Path]) -> dict[str, Any]:
+        documents: list[Document] = []
+        failures: list[Failure] = []
+        for path in sources:
+            try:
+                size = path.stat().st_size
+                if size == 0:
+                    raise ConversionError("the file is empty (0 bytes)", "remove it or replace it with the full file")
+                if size > MAX_FILE_BYTES:
+                    raise ConversionError(f"the file is {size // (1024 * 1024)} MiB, over the "
+                                          f"{MAX_FILE_BYTES // (1024 * 1024)} MiB limit", "split it into parts")
+                data = path.read_bytes()
+                converted = self.convert(path, data)
+            except ConversionError as exc:
+                failures.append(Failure(str(path), exc.reason, exc.action))
+                continue
+            except OSError as exc:
+                failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            for doc in converted:
+                doc.meta.setdefault("source", str(path))
+                doc.meta["format"] = self.format_name
+                doc.meta["content_hash"] = digest
+                documents.append(doc)
+        return {"documents": documents, "failures": failures}

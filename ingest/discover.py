@@ -1,0 +1,37 @@
+"""Find the files to ingest under the paths a user gives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from index.errors import IngestError
+
+SIDECAR_SUFFIX = ".meta.json"
+
+
+def is_sidecar(path: Path) -> bool:
+    return path.name.endswith(SIDECAR_SUFFIX)
+
+
+def sidecar_for(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Files under ``paths`` (recursively), sorted, without hidden files and metadata sidecars.
+
+    :raises IngestError: when a path does not exist.
+    """
+    found: dict[Path, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise IngestError(f"{path} does not exist. Check the path, or give a directory such as corpus/.")
+        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for candidate in candidates:
+            relative = candidate.relative_to(path) if path.is_dir() else Path(candidate.name)
+            if any(part.startswith(".") for part in relative.parts) or is_sidecar(candidate):
+                continue
+            found[candidate] = None
+    return list(found)

@@ -1,0 +1,200 @@
+"""The ingest pipeline (Haystack) and one ingest run: files in, a new published generation out.
+
+Usage::
+
+    report = run_ingest(["corpus"], settings)
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, Pipeline, component
+from haystack.components.joiners import DocumentJoiner
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.types import DuplicatePolicy
+
+from index.embedding import document_embedder
+from index.errors import IngestError, KBError
+from index.generations import DataDir, Manifest, open_generation
+from index.settings import Settings
+from index.store import KBDocumentStore, SourceRecord
+from ingest.clean import BoilerplateCleaner
+from ingest.converters.base import Failure
+from ingest.discover import discover
+from ingest.embed_cache import CachedDocumentEmbedder
+from ingest.formats import FORMATS
+from ingest.metadata import MetadataResolver
+from ingest.router import FormatRouter
+from ingest.split import PassageSplitter
+
+logger = logging.getLogger(__name__)
+
+
+@component
+class SourceWriter:
+    """Write one source record per cleaned document (a Haystack component)."""
+
+    def __init__(self, document_store: KBDocumentStore) -> None:
+        self.document_store = document_store
+
+    @component.output_types(sources_written=int)
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        for doc in documents:
+            meta = doc.meta
+            self.document_store.write_source(SourceRecord(
+                id=meta["source_id"], source=meta["source"], title=meta["title"], type=meta["type"],
+                content=doc.content or "", content_hash=meta.get("content_hash", ""), date=meta.get("date"),
+                publisher=meta.get("publisher"), url=meta.get("url"),
+                meta={k: meta.get(k) for k in ("authors", "language", "format", "provenance", "notes",
+                                               "boilerplate_lines_removed") if meta.get(k) is not None},
+            ))
+        return {"sources_written": len(documents)}
+
+
+def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: bool = False) -> Pipeline:
+    """discover'd paths → router → converters → joiner → cleaner → metadata → (sources, split → embed → write)."""
+    data = DataDir(settings.data_dir)
+    pipeline = Pipeline()
+    pipeline.add_component("router", FormatRouter())
+    pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
+    for name, fmt in FORMATS.items():
+        pipeline.add_component(f"convert_{name}", fmt.converter())
+        pipeline.connect(f"router.{name}", f"convert_{name}.sources")
+        pipeline.connect(f"convert_{name}.documents", "joiner.documents")
+    pipeline.add_component("cleaner", BoilerplateCleaner())
+    pipeline.add_component("metadata", MetadataResolver())
+    pipeline.add_component("sources", SourceWriter(store))
+    pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
+                                                       settings.chunk_overlap_words))
+    pipeline.add_component("embedder", CachedDocumentEmbedder(
+        document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
+    pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))
+    pipeline.connect("joiner.documents", "cleaner.documents")
+    pipeline.connect("cleaner.documents", "metadata.documents")
+    pipeline.connect("metadata.documents", "sources.documents")
+    pipeline.connect("metadata.documents", "splitter.documents")
+    pipeline.connect("splitter.documents", "embedder.documents")
+    pipeline.connect("embedder.documents", "writer.documents")
+    return pipeline
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    run_id: str
+    generation: str | None
+    files: int
+    sources: int
+    passages: int
+    carried_sources: int
+    embedded: int
+    reused_embeddings: int
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        failed = f"{len(self.failures)} failed (see above)" if self.failures else "0 failed"
+        kept = f", {self.carried_sources} kept from the previous index" if self.carried_sources else ""
+        return (f"Indexed {self.sources} sources ({self.passages} passages) from {self.files} files in "
+                f"{self.seconds:.1f} s{kept}; {failed}; {self.embedded} passages embedded, "
+                f"{self.reused_embeddings} reused; generation {self.generation}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failures"] = [f.to_dict() for f in self.failures]
+        return data
+
+
+def _carry_over(settings: Settings, store: KBDocumentStore, replaced: set[str]) -> int:
+    """Copy into ``store`` every source of the live generation that this run does not re-ingest."""
+    try:
+        live = open_generation(settings)
+    except KBError:
+        return 0
+    kept = 0
+    conn = live.store._conn()
+    for (source_id, source) in conn.execute("SELECT id, source FROM sources").fetchall():
+        if source in replaced:
+            continue
+        record = live.store.get_source(source_id)
+        if record is None:
+            continue
+        store.write_source(record)
+        store.write_documents(live.store.filter_documents(
+            {"field": "meta.source_id", "operator": "==", "value": source_id}), policy=DuplicatePolicy.OVERWRITE)
+        kept += 1
+    live.store.close()
+    return kept
+
+
+def _collect_failures(result: dict[str, Any]) -> list[Failure]:
+    failures = []
+    for outputs in result.values():
+        for item in outputs.get("failures", []):
+            failures.append(item if isinstance(item, Failure) else Failure(**item))
+    return failures
+
+
+def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool = False,
+               replace: bool = False) -> IngestReport:
+    """Ingest files into a new generation and publish it.
+
+    Sources already in the live generation and not among ``paths`` are kept unless ``replace``.
+
+    :raises IngestError: for a missing path, a held lock, or when nothing at all could be indexed.
+    """
+    started = time.perf_counter()
+    files = discover(paths)
+    if not files:
+        raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
+                          "documents in them.")
+    data = DataDir(settings.data_dir)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    with data.lock():
+        build = data.begin(settings.faiss_factory)
+        try:
+            pipeline = build_ingest_pipeline(build.store, settings, progress)
+            result = pipeline.run({"router": {"sources": files}},
+                                  include_outputs_from={"embedder", "metadata", "cleaner"})
+            failures = _collect_failures(result)
+            sources_new = len(result["metadata"]["documents"])
+            carried = 0 if replace else _carry_over(settings, build.store,
+                                                    {d.meta["source"] for d in result["metadata"]["documents"]})
+            if sources_new + carried == 0:
+                raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
+                                  "The live index is unchanged.")
+            embedder = pipeline.get_component("embedder")
+            store = build.store
+            manifest = Manifest(
+                generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
+                chunking={"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
+                          "overlap_words": settings.chunk_overlap_words},
+                faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+                passages=store.count_documents(),
+                source_hashes={r[0]: r[1] for r in store._conn().execute("SELECT source, content_hash FROM sources")},
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            data.publish(build, manifest, keep=settings.keep_generations)
+        except BaseException:
+            data.abandon(build)
+            raise
+    report = IngestReport(
+        run_id=run_id, generation=build.id, files=len(files), sources=manifest.sources, passages=manifest.passages,
+        carried_sources=carried, embedded=embedder.misses, reused_embeddings=embedder.hits,
+        seconds=time.perf_counter() - started, failures=failures,
+    )
+    data.write_run_report(run_id, report.to_dict())
+    return report

@@ -1,0 +1,39 @@
+"""Route each discovered file to the converter of its format (content sniffing, then extension)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from haystack import component
+
+import ingest.converters  # noqa: F401  (registers every format)
+from ingest.converters.base import Failure
+from ingest.formats import FORMATS, detect
+
+
+@component
+class FormatRouter:
+    """One output per registered format, plus ``failures`` for files no converter reads."""
+
+    def __init__(self) -> None:
+        component.set_output_types(self, failures=list[Failure], **{name: list[Path] for name in FORMATS})
+
+    def run(self, sources: list[Path]) -> dict[str, Any]:
+        routed: dict[str, Any] = {name: [] for name in FORMATS}
+        failures: list[Failure] = []
+        for path in sources:
+            try:
+                with open(path, "rb") as handle:
+                    head = handle.read(4096)
+            except OSError as exc:
+                failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
+                continue
+            fmt = detect(path, head)
+            if fmt is None:
+                failures.append(Failure(str(path), f"no converter reads {path.suffix or 'files without an extension'}",
+                                        "convert it to a supported format: " + ", ".join(sorted(FORMATS))))
+                continue
+            routed[fmt.name].append(path)
+        routed["failures"] = failures
+        return routed

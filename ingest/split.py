@@ -1,0 +1,154 @@
+"""Split cleaned text into passages: sentence-aware, about 150–250 words, small overlap.
+
+Paragraphs are split into sentences by pysbd (rule-based, no model download); sentences are
+gathered until a passage has ``min_words``, never passing ``max_words``; the last sentences of a
+passage (up to ``overlap_words``) open the next one. Each passage keeps its character offsets in
+the cleaned text, so ``text[start:end]`` is the passage.
+
+Usage::
+
+    spans = split_passages(text, min_words=150, max_words=250, overlap_words=40)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pysbd
+from haystack import Document, component, default_from_dict, default_to_dict
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\S+")
+_PARAGRAPH = re.compile(r"[^\n]+")
+_SEGMENTER: pysbd.Segmenter | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    words: int
+
+
+def _segmenter() -> pysbd.Segmenter:
+    global _SEGMENTER
+    if _SEGMENTER is None:
+        _SEGMENTER = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return _SEGMENTER
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    start, end = start + lead, end - trail
+    if start >= end:
+        return None
+    return Span(start, end, len(_WORD.findall(text, start, end)))
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``; every line break also ends a sentence (headings, list items)."""
+    spans: list[Span] = []
+    for paragraph in _PARAGRAPH.finditer(text):
+        base = paragraph.start()
+        pieces = _segmenter().segment(paragraph.group())
+        if not pieces:
+            pieces_spans = [(0, len(paragraph.group()))]
+        else:
+            pieces_spans = [(p.start, p.end) for p in pieces]
+            # pysbd can leave gaps; widen each piece to the next one's start so no text is lost.
+            pieces_spans = [(s if i else 0, pieces_spans[i + 1][0] if i + 1 < len(pieces_spans) else len(
+                paragraph.group())) for i, (s, _) in enumerate(pieces_spans)]
+        for start, end in pieces_spans:
+            span = _trimmed(text, base + start, base + end)
+            if span:
+                spans.extend(_cut_long(text, span))
+    return spans
+
+
+def _cut_long(text: str, span: Span, limit: int = 250) -> list[Span]:
+    """A run-on 'sentence' (tables, lists without stops) is cut into pieces of ``limit`` words."""
+    if span.words <= limit:
+        return [span]
+    words = list(_WORD.finditer(text, span.start, span.end))
+    pieces = []
+    for i in range(0, len(words), limit):
+        chunk = words[i : i + limit]
+        pieces.append(Span(chunk[0].start(), chunk[-1].end(), len(chunk)))
+    return pieces
+
+
+def split_passages(text: str, min_words: int = 150, max_words: int = 250, overlap_words: int = 40) -> list[Span]:
+    """Passage spans of ``text``; see the module docstring."""
+    sents = [piece for s in sentences(text) for piece in _cut_long(text, s, max_words)]
+    passages: list[Span] = []
+    i = 0
+    while i < len(sents):
+        j, words = i, 0
+        while j < len(sents) and words < min_words:
+            if words and words + sents[j].words > max_words:
+                break
+            words += sents[j].words
+            j += 1
+        passages.append(Span(sents[i].start, sents[j - 1].end, words))
+        if j >= len(sents):
+            break
+        # Step back over trailing sentences that fit in the overlap, but always move forward.
+        k, overlap = j, 0
+        while k - 1 > i and overlap + sents[k - 1].words <= overlap_words:
+            overlap += sents[k - 1].words
+            k -= 1
+        i = k
+    # A short tail is folded into the passage before it rather than standing alone.
+    if len(passages) > 1 and passages[-1].words < min_words // 3:
+        tail, prev = passages.pop(), passages.pop()
+        new_words = len(_WORD.findall(text, prev.start, tail.end))
+        passages.append(Span(prev.start, tail.end, new_words))
+    return passages
+
+
+@component
+class PassageSplitter:
+    """Split each cleaned source into passage Documents carrying their offsets (a Haystack component).
+
+    Usage::
+
+        PassageSplitter(min_words=150, max_words=250, overlap_words=40).run(documents=sources)["documents"]
+
+    Each passage's meta has ``source_id``, ``ordinal``, ``start``, ``end``, ``words`` and the
+    source's filterable fields (title, type, date, publisher).
+    """
+
+    def __init__(self, min_words: int = 150, max_words: int = 250, overlap_words: int = 40) -> None:
+        self.min_words = min_words
+        self.max_words = max_words
+        self.overlap_words = overlap_words
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, min_words=self.min_words, max_words=self.max_words,
+                               overlap_words=self.overlap_words)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PassageSplitter:
+        return default_from_dict(cls, data)
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        passages = []
+        for doc in documents:
+            text = doc.content or ""
+            source_id = doc.meta["source_id"]
+            inherited = {k: doc.meta.get(k) for k in ("title", "type", "date", "publisher", "source")}
+            for ordinal, span in enumerate(split_passages(text, self.min_words, self.max_words, self.overlap_words)):
+                passages.append(Document(
+                    id=f"{source_id}-{ordinal:04d}",
+                    content=text[span.start : span.end],
+                    meta={**inherited, "source_id": source_id, "ordinal": ordinal, "start": span.start,
+                          "end": span.end, "words": span.words},
+                ))
+        return {"documents": passages}
