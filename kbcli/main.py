@@ -1,0 +1,182 @@
+"""``kb``: ingest, search, serve and inspect the innovation-kb index.
+
+Every domain error (:class:`index.errors.KBError`) becomes one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
+
+import click  # noqa: E402
+
+from index.errors import KBError  # noqa: E402
+from index.settings import Settings, load_settings  # noqa: E402
+
+logger = logging.getLogger("kb")
+
+# Exit statuses: 1 = error, nothing done; 3 = ingest published, but some files failed.
+EXIT_PARTIAL = 3
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config"), overrides=overrides)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("haystack", "sentence_transformers", "transformers", "urllib3", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False), default=None, envvar="KB_CONFIG",
+              help="TOML file of settings (see docs/settings.md).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="innovation-kb")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """innovation-kb: search the evidence on innovation in children's social care."""
+    _configure_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                               help="Index data directory (setting data_dir, default ./data).")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@data_dir_option
+@click.option("--replace", is_flag=True, help="Index only PATHS; drop sources of the live index not among them.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, replace: bool, quiet: bool) -> None:
+    """Convert, clean, split and embed the files under PATHS into a new index generation, then publish it.
+
+    Sources already indexed and not under PATHS are kept (unless --replace). Files that cannot be
+    read are listed with the reason; the rest are indexed and the exit status is 3.
+    """
+    settings = _settings(ctx, data_dir=data_dir)
+    from ingest.pipeline import run_ingest
+
+    try:
+        report = run_ingest(paths, settings, progress=not quiet, replace=replace)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    for failure in report.failures:
+        click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
+    click.echo(report.summary())
+    if report.failures:
+        ctx.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("query")
+@data_dir_option
+@click.option("--top-k", type=click.IntRange(1, None), default=None, help="Sources per page (setting top_k).")
+@click.option("--page", type=click.IntRange(1, None), default=1, show_default=True, help="Results page.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract (same as /api/search).")
+@click.pass_context
+def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | None, page: int, as_json: bool) -> None:
+    """Search the index: words, "quoted phrases", -exclusions, OR."""
+    settings = _settings(ctx, data_dir=data_dir)
+    from index.generations import open_generation
+    from index.highlight import CLOSE, OPEN
+    from index.search import Searcher
+
+    try:
+        response = Searcher(settings, open_generation(settings)).search(query, top_k=top_k, page=page)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{response.total} sources for {response.query!r} (page {response.page} of {response.pages}, "
+               f"{response.took_ms:.0f} ms)")
+    for rank, result in enumerate(response.results, start=(page - 1) * response.top_k + 1):
+        details = " · ".join(x for x in (result.publisher, result.type, result.date) if x)
+        click.echo(f"\n{rank}. {click.style(result.title, bold=True)}\n   {details}\n   {result.source}")
+        for passage in result.passages[:1]:
+            marked = settings_excerpt(passage.text, passage.highlighted)
+            click.echo(f"   “{marked.replace(OPEN, '').replace(CLOSE, '')}”")
+
+
+def settings_excerpt(text: str, highlighted: str, words: int = 40) -> str:
+    """A plain-text excerpt of a passage around its first highlighted word, for the terminal."""
+    import html
+    import re
+
+    from index.highlight import excerpt
+
+    short = excerpt(highlighted, words)
+    return html.unescape(re.sub(r"</?mark>", "", short)) if short else text[:300]
+
+
+@cli.command()
+@data_dir_option
+@click.option("--host", default=None, help="Interface to listen on (setting host, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (setting port, default 5000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="gunicorn worker processes.")
+@click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+@click.pass_context
+def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int | None, workers: int,
+          dev: bool) -> None:
+    """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
+    settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
+    from webapp import create_app
+
+    app = create_app({"KB_SETTINGS": settings})
+    handle = app.extensions["kb_index"]
+    try:
+        handle.searcher().embedder.warm_up()
+    except KBError as exc:
+        click.echo(f"warning: {exc}", err=True)
+    click.echo(f"Serving on http://{settings.host}:{settings.port}/ (data: {settings.data_dir})")
+    if dev:
+        app.run(host=settings.host, port=settings.port, threaded=True)
+        return
+    from webapp.server import run_gunicorn
+
+    run_gunicorn(app, settings.host, settings.port, workers)
+
+
+@cli.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
+    """Show the live generation: sources, passages, model, when it was built."""
+    settings = _settings(ctx, data_dir=data_dir)
+    from index.generations import DataDir, open_generation
+
+    try:
+        generation = open_generation(settings)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    manifest = generation.manifest.to_dict()
+    manifest.pop("source_hashes", None)
+    manifest["published_generations"] = DataDir(settings.data_dir).published()
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2))
+        return
+    for key, value in manifest.items():
+        click.echo(f"{key}: {value}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(obj={}, prog_name="kb")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Errors become pages (or JSON under /api/) that say what to do; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from index.errors import IndexIncompatibleError, IndexNotFoundError, KBError, QueryError
+
+logger = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, title: str):
+    if _wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(QueryError)
+    def bad_query(exc: QueryError):
+        return error_response(400, "bad_request", str(exc), "Check your search")
+
+    @app.errorhandler(IndexNotFoundError)
+    def no_index(exc: IndexNotFoundError):
+        return error_response(503, "no_index", str(exc), "The index is not built yet")
+
+    @app.errorhandler(IndexIncompatibleError)
+    def incompatible(exc: IndexIncompatibleError):
+        logger.error("%s", exc)
+        return error_response(503, "index_incompatible", str(exc), "The index needs rebuilding")
+
+    @app.errorhandler(KBError)
+    def domain_error(exc: KBError):
+        logger.error("%s", exc)
+        return error_response(500, "error", str(exc), "Something went wrong")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {404: "There is no page at this address. Start again from the search page.",
+                    405: "This address does not accept that method."}
+        message = messages.get(exc.code or 500, exc.description or "The request could not be handled.")
+        return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), message,
+                              exc.name or "Error")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        logger.exception("Unexpected error on %s", request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side; it has been logged. "
+                              "Try again, and tell the site's operators if it keeps happening.", "Something went wrong")

@@ -1,0 +1,70 @@
+"""The web app's view of the index: the live generation's searcher, swapped when CURRENT changes.
+
+Each request asks for the searcher; a cheap stat of CURRENT tells whether a new generation was
+published. The new one is opened and swapped in; requests already running keep the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from flask import Flask, current_app
+
+from index.generations import DataDir, open_generation
+from index.search import QueryEmbedder, Searcher
+from index.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class IndexHandle:
+    """Holds the searcher for the live generation and reopens it when CURRENT changes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data = DataDir(settings.data_dir)
+        self._embedder: QueryEmbedder | None = None
+        self._searcher: Searcher | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> QueryEmbedder:
+        if self._embedder is None:
+            self._embedder = QueryEmbedder(self.settings)
+        return self._embedder
+
+    def _current_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.data.current_file)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_ino)
+
+    def searcher(self) -> Searcher:
+        """The searcher of the live generation.
+
+        :raises IndexNotFoundError: when nothing has been published yet.
+        :raises IndexIncompatibleError: when the live generation does not fit the settings.
+        """
+        stamp = self._current_stamp()
+        searcher = self._searcher
+        if searcher is not None and stamp == self._stamp:
+            return searcher
+        with self._lock:
+            if self._searcher is None or stamp != self._stamp:
+                generation = open_generation(self.settings)
+                self._searcher = Searcher(self.settings, generation, self.embedder)
+                self._stamp = stamp
+                logger.info("Serving generation %s", generation.id)
+            return self._searcher
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions["kb_index"] = IndexHandle(settings)
+
+
+def get_index() -> IndexHandle:
+    return current_app.extensions["kb_index"]

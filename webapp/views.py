@@ -1,0 +1,42 @@
+"""Shared view helpers: reading request parameters into checked values, template filters."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+
+from index.errors import QueryError
+from index.settings import Settings
+
+
+def settings() -> Settings:
+    return current_app.config["KB_SETTINGS"]
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high].
+
+    :raises QueryError: naming the parameter and its allowed range.
+    """
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, got {raw[:20]!r}.") from None
+    if not low <= value <= high:
+        raise QueryError(f"{name} must be from {low} to {high}, got {value}.")
+    return value
+
+
+def search_args() -> tuple[str, int, int]:
+    """``(q, top_k, page)`` from the query string, checked."""
+    s = settings()
+    q = request.args.get("q", "")
+    return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
+
+
+def init_app(app: Flask) -> None:
+    from index.highlight import excerpt
+
+    app.jinja_env.filters["excerpt"] = excerpt
