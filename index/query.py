@@ -82,8 +82,10 @@ class ParsedQuery:
         return " OR ".join(t.fts() for t in self.exclusions) if self.exclusions else None
 
     def highlight_match(self) -> str:
-        """Every positive word and phrase, for marking matches in passages."""
-        return " OR ".join(dict.fromkeys(t.fts() for c in self.clauses for t in c))
+        """Every positive word and phrase (stopwords only when there is nothing else), for marking matches."""
+        terms = [t for c in self.clauses for t in c]
+        content = [t for t in terms if t.is_phrase or t.text not in STOPWORDS] or terms
+        return " OR ".join(dict.fromkeys(t.fts() for t in content))
 
     def dense_text(self) -> str:
         """The positive words and phrases as plain text, for the embedding model."""

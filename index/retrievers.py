@@ -27,14 +27,18 @@ class LexicalRetriever:
 
     :param document_store: the store to search.
     :param top_k: most passages returned.
+    :param with_content: return passage text and meta; False returns ids and scores only, which is
+        all fusion and grouping need (the search fetches text for the passages it shows).
     """
 
-    def __init__(self, document_store: KBDocumentStore, top_k: int = 100) -> None:
+    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True) -> None:
         self.document_store = document_store
         self.top_k = top_k
+        self.with_content = with_content
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k)
+        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k,
+                               with_content=self.with_content)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LexicalRetriever:
@@ -45,12 +49,14 @@ class LexicalRetriever:
             ) -> dict[str, Any]:
         """:returns: ``{"hits": passages, best first}``; strict matches always rank above relaxed ones."""
         top_k = top_k or self.top_k
-        hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters)
+        hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters,
+                                                  with_content=self.with_content)
         relaxed = query.relaxed_match()
         if relaxed and len(hits) < top_k:
             floor = min((h.score for h in hits), default=0.0)
             more = self.document_store.bm25_retrieval(
-                relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits]
+                relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits],
+                with_content=self.with_content,
             )
             # Keep strict hits first: shift relaxed scores below the weakest strict one.
             if more and hits:
@@ -68,14 +74,18 @@ class DenseRetriever:
 
         retriever = DenseRetriever(document_store=store, top_k=100)
         retriever.run(query_embedding=[...])["hits"]
+
+    Parameters as for :class:`LexicalRetriever`.
     """
 
-    def __init__(self, document_store: KBDocumentStore, top_k: int = 100) -> None:
+    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True) -> None:
         self.document_store = document_store
         self.top_k = top_k
+        self.with_content = with_content
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k)
+        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k,
+                               with_content=self.with_content)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
@@ -85,4 +95,5 @@ class DenseRetriever:
     def run(self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
         """:returns: ``{"hits": passages, nearest first}``."""
-        return {"hits": self.document_store.embedding_retrieval(query_embedding, top_k or self.top_k, filters)}
+        return {"hits": self.document_store.embedding_retrieval(query_embedding, top_k or self.top_k, filters,
+                                                                with_content=self.with_content)}

@@ -12,11 +12,12 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from haystack import Pipeline
 
-from index.embedding import query_embedder
+from index.embedding import query_encoder
 from index.errors import QueryError
 from index.fusion import FusionRanker
 from index.generations import Generation
@@ -37,7 +38,7 @@ class QueryEmbedder:
     """The query embedding model, loaded once per process, with a small cache for repeated queries."""
 
     def __init__(self, settings: Settings, cache_size: int = 512) -> None:
-        self._embedder = query_embedder(settings)
+        self._embedder = query_encoder(settings)
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -82,8 +83,8 @@ class Searcher:
         self.generation = generation
         self.store = generation.store
         self.embedder = embedder or QueryEmbedder(settings)
-        self.lexical = LexicalRetriever(self.store, top_k=settings.candidates)
-        self.dense = DenseRetriever(self.store, top_k=settings.candidates)
+        self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False)
+        self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
 
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
@@ -142,6 +143,9 @@ class Searcher:
     def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[ChunkHit]]]) -> list[SourceResult]:
         shown = {source_id: chunks[: self.settings.passages_per_result] for source_id, _, chunks in window}
         rowids = [h.rowid for chunks in shown.values() for h in chunks]
+        full = self.store.get_chunks(rowids)
+        shown = {source_id: [replace(full[h.rowid], score=h.score) for h in chunks if h.rowid in full]
+                 for source_id, chunks in shown.items()}
         marked = self.store.highlight(parsed.highlight_match(), rowids, OPEN, CLOSE)
         records = self.store.get_sources(shown)
         results = []

@@ -293,25 +293,28 @@ class KBDocumentStore:
 
     def bm25_retrieval(
         self, match: str, top_k: int = 10, filters: dict[str, Any] | None = None,
-        exclude_rowids: Iterable[int] = (),
+        exclude_rowids: Iterable[int] = (), with_content: bool = True,
     ) -> list[ChunkHit]:
         """Passages matching an FTS5 MATCH expression, best bm25 first (score = -bm25, higher is better).
 
-        ``match`` must come from :mod:`index.query`, never straight from a user.
+        ``match`` must come from :mod:`index.query`, never straight from a user. With
+        ``with_content=False`` hits carry ids and scores only (see :meth:`get_chunks`).
         """
         where, params = compile_filters(filters)
         excluded = list(exclude_rowids)
         not_in = f" AND c.rowid NOT IN ({','.join('?' for _ in excluded)})" if excluded else ""
+        columns = "c.content, c.meta" if with_content else "'', '{}'"
+        join = "JOIN chunks c ON c.rowid = f.rowid"
         rows = self._conn().execute(
-            "SELECT c.rowid, c.id, c.source_id, c.content, c.meta, -f.rank FROM chunks_fts f "
-            "JOIN chunks c ON c.rowid = f.rowid "
+            f"SELECT c.rowid, c.id, c.source_id, {columns}, -f.rank FROM chunks_fts f {join} "
             f"WHERE chunks_fts MATCH ? AND {where}{not_in} ORDER BY f.rank LIMIT ?",
             [match, *params, *excluded, top_k],
         )
         return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
 
     def embedding_retrieval(
-        self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None
+        self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
+        with_content: bool = True,
     ) -> list[ChunkHit]:
         """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking."""
         index = self.vector_index()
@@ -327,21 +330,29 @@ class KBDocumentStore:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
         scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return self._hits_by_rowid(found)
-
-    def _hits_by_rowid(self, found: list[tuple[int, float]]) -> list[ChunkHit]:
         if not found:
             return []
         marks = ",".join("?" for _ in found)
+        columns = "content, meta" if with_content else "'', '{}'"
         rows = {
             r[0]: r for r in self._conn().execute(
-                f"SELECT rowid, id, source_id, content, meta FROM chunks WHERE rowid IN ({marks})", [i for i, _ in found]
+                f"SELECT rowid, id, source_id, {columns} FROM chunks WHERE rowid IN ({marks})", [i for i, _ in found]
             )
         }
         return [
             ChunkHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3], json.loads(rows[rowid][4]), score)
             for rowid, score in found if rowid in rows
         ]
+
+    def get_chunks(self, rowids: Iterable[int]) -> dict[int, ChunkHit]:
+        """Full passages (text and meta) by rowid; scores are 0."""
+        ids = list(rowids)
+        if not ids:
+            return {}
+        rows = self._conn().execute(
+            f"SELECT rowid, id, source_id, content, meta FROM chunks WHERE rowid IN ({','.join('?' for _ in ids)})", ids
+        )
+        return {r[0]: ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows}
 
     def matching_rowids(self, match: str, rowids: Iterable[int] | None = None) -> set[int]:
         """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression."""

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from haystack import Document, component
+from haystack import Document, component, default_from_dict, default_to_dict
+from haystack.core.serialization import component_from_dict, component_to_dict
+from haystack.utils.type_serialization import deserialize_type
 
 
 def _key(text: str) -> str:
@@ -35,6 +37,16 @@ class CachedDocumentEmbedder:
         self.model_id = model_id
         self.hits = 0
         self.misses = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, embedder=component_to_dict(self.embedder, "embedder"),
+                               cache_path=self.cache_path, model_id=self.model_id)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CachedDocumentEmbedder:
+        inner = data["init_parameters"]["embedder"]
+        data["init_parameters"]["embedder"] = component_from_dict(deserialize_type(inner["type"]), inner, "embedder")
+        return default_from_dict(cls, data)
 
     def warm_up(self) -> None:
         # The model loads lazily: a run whose passages are all cached never loads it.

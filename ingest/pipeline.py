@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from haystack import Document, Pipeline, component
+from haystack import Document, Pipeline, component, default_from_dict, default_to_dict
 from haystack.components.joiners import DocumentJoiner
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DuplicatePolicy
@@ -45,6 +45,14 @@ class SourceWriter:
     def __init__(self, document_store: KBDocumentStore) -> None:
         self.document_store = document_store
 
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=self.document_store.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceWriter:
+        data["init_parameters"]["document_store"] = KBDocumentStore.from_dict(data["init_parameters"]["document_store"])
+        return default_from_dict(cls, data)
+
     @component.output_types(sources_written=int)
     def run(self, documents: list[Document]) -> dict[str, Any]:
         for doc in documents:
@@ -53,7 +61,7 @@ class SourceWriter:
                 id=meta["source_id"], source=meta["source"], title=meta["title"], type=meta["type"],
                 content=doc.content or "", content_hash=meta.get("content_hash", ""), date=meta.get("date"),
                 publisher=meta.get("publisher"), url=meta.get("url"),
-                meta={k: meta.get(k) for k in ("authors", "language", "format", "provenance", "notes",
+                meta={k: meta.get(k) for k in ("authors", "language", "format", "provenance", "notes", "external_id",
                                                "boilerplate_lines_removed") if meta.get(k) is not None},
             ))
         return {"sources_written": len(documents)}
@@ -84,6 +92,12 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
     pipeline.connect("splitter.documents", "embedder.documents")
     pipeline.connect("embedder.documents", "writer.documents")
     return pipeline
+
+
+# Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load).
+PIPELINE_MODULES = ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.metadata", "ingest.split",
+                    "ingest.embed_cache", "ingest.converters.text", "ingest.converters.markdown",
+                    "ingest.converters.beir", "index.store"]
 
 
 @dataclass
@@ -173,7 +187,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
             sources_new = len(result["metadata"]["documents"])
             carried = 0 if replace else _carry_over(settings, build.store,
                                                     {d.meta["source"] for d in result["metadata"]["documents"]})
-            if sources_new + carried == 0:
+            if sources_new == 0:
                 raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
                                   "The live index is unchanged.")
             embedder = pipeline.get_component("embedder")

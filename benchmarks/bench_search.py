@@ -1,0 +1,210 @@
+"""Benchmark: ingest throughput, query latency and ranking quality, beside a vanilla Haystack pipeline.
+
+Run from the repository root (takes a few minutes on 2 cores; the msmarco ingest embeds 5,000
+passages unless its embedding cache in --work is warm):
+
+    .venv/bin/python benchmarks/bench_search.py [--eval-dir ../shared/eval/msmarco-5k] [--work bench-data]
+
+It prints a Markdown report; copy the figures into docs/benchmarks.md. Timings are medians over
+repeated runs; the vanilla pipeline is measured in the same process and run, on the same passages
+and vectors, so the ratio is what to compare across machines.
+
+Vanilla pipeline: SentenceTransformersTextEmbedder → FAISSEmbeddingRetriever (faiss-haystack) and
+InMemoryBM25Retriever → DocumentJoiner(reciprocal_rank_fusion), top 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index import _env  # noqa: E402,F401
+
+import pytrec_eval  # noqa: E402
+
+from index.generations import open_generation  # noqa: E402
+from index.search import Searcher  # noqa: E402
+from index.settings import load_settings  # noqa: E402
+from ingest.pipeline import run_ingest  # noqa: E402
+from webapp import create_app  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def load_queries(eval_dir: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    queries = {}
+    for line in (eval_dir / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        queries[row["_id"]] = row["text"]
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (eval_dir / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        qid, did, grade = line.split("\t")
+        qrels.setdefault(qid, {})[did] = int(grade)
+    return {q: t for q, t in queries.items() if q in qrels}, qrels
+
+
+def ingest(paths: list[Path], data_dir: Path, fresh_cache: bool, **overrides) -> tuple[float, int]:
+    if data_dir.exists():
+        keep_cache = not fresh_cache and (data_dir / "cache").exists()
+        if keep_cache:
+            shutil.move(data_dir / "cache", data_dir.parent / "cache.keep")
+        shutil.rmtree(data_dir)
+        if keep_cache:
+            data_dir.mkdir(parents=True)
+            shutil.move(data_dir.parent / "cache.keep", data_dir / "cache")
+    settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100, **overrides})
+    started = time.perf_counter()
+    report = run_ingest(paths, settings)
+    return time.perf_counter() - started, report.passages
+
+
+def api_latency(settings, queries: list[str], rounds: int) -> list[float]:
+    """Milliseconds per /api/search request through the Flask app, query embedding cache cleared each round."""
+    app = create_app({"KB_SETTINGS": settings})
+    client = app.test_client()
+    handle = app.extensions["kb_index"]
+    client.get("/api/search", query_string={"q": "warm up"})
+    timings = []
+    for _ in range(rounds):
+        handle.embedder._cache.clear()
+        for q in queries:
+            started = time.perf_counter()
+            response = client.get("/api/search", query_string={"q": q, "top_k": 10})
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.data
+    return timings
+
+
+def evaluate(searcher: Searcher, queries: dict[str, str], qrels, fusion: str, dense_weight: float | None = None):
+    id_of = {}
+    run: dict[str, dict[str, float]] = {}
+    if dense_weight is not None:
+        searcher.fusion.dense_weight = dense_weight
+    for qid, text in queries.items():
+        response = searcher.search(text, top_k=100, fusion=fusion)
+        ranking = {}
+        for rank, result in enumerate(response.results):
+            ext = id_of.get(result.document_id)
+            if ext is None:
+                ext = id_of[result.document_id] = searcher.store.get_source(result.document_id).meta["external_id"]
+            ranking[ext] = float(100 - rank)
+        run[qid] = ranking
+    measures = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
+    ndcg = statistics.mean(m["ndcg_cut_10"] for m in measures.values())
+    recall = statistics.mean(m["recall_100"] for m in measures.values())
+    return ndcg, recall
+
+
+def vanilla_pipeline(generation, settings):
+    """The vanilla Haystack hybrid pipeline over the same passages and vectors as our generation."""
+    from haystack import Document, Pipeline
+    from haystack.components.joiners import DocumentJoiner
+    from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+    from haystack_integrations.components.retrievers.faiss import FAISSEmbeddingRetriever
+    from haystack_integrations.document_stores.faiss import FAISSDocumentStore
+
+    from index.embedding import query_embedder
+
+    docs = [Document(id=d.id, content=d.content, meta={"source_id": d.meta.get("source_id")}, embedding=d.embedding)
+            for d in generation.store.filter_documents()]
+    bm25_store = InMemoryDocumentStore()
+    bm25_store.write_documents([Document(id=d.id, content=d.content, meta=d.meta) for d in docs])
+    faiss_store = FAISSDocumentStore(embedding_dim=settings.embedding_dim)
+    faiss_store.write_documents(docs)
+    pipeline = Pipeline()
+    pipeline.add_component("embedder", query_embedder(settings))
+    pipeline.add_component("dense", FAISSEmbeddingRetriever(document_store=faiss_store, top_k=10))
+    pipeline.add_component("bm25", InMemoryBM25Retriever(document_store=bm25_store, top_k=10))
+    pipeline.add_component("joiner", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=10))
+    pipeline.connect("embedder.embedding", "dense.query_embedding")
+    pipeline.connect("dense.documents", "joiner.documents")
+    pipeline.connect("bm25.documents", "joiner.documents")
+    pipeline.warm_up()
+    return pipeline
+
+
+def vanilla_latency(pipeline, queries: list[str], rounds: int) -> list[float]:
+    pipeline.run({"embedder": {"text": "warm up"}, "bm25": {"query": "warm up"}})
+    timings = []
+    for _ in range(rounds):
+        for q in queries:
+            started = time.perf_counter()
+            pipeline.run({"embedder": {"text": q}, "bm25": {"query": q}})
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval" / "msmarco-5k")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench-data")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--fresh-cache", action="store_true", help="Embed everything again (cold ingest).")
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    out = print
+
+    out("## Ingest throughput\n")
+    out("| corpus | passages | seconds | passages/s |\n| --- | --- | --- | --- |")
+    sample_dir, msmarco_dir = args.work / "sample", args.work / "msmarco"
+    seconds, passages = ingest([ROOT / "corpus"], sample_dir, fresh_cache=True)
+    out(f"| sample corpus (5 files, cold cache) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
+    seconds, passages = ingest([ROOT / "corpus"], sample_dir, fresh_cache=False)
+    out(f"| sample corpus (warm embedding cache) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
+    seconds, passages = ingest([args.eval_dir / "corpus.jsonl"], msmarco_dir, fresh_cache=args.fresh_cache)
+    cache_state = "cold cache" if args.fresh_cache else "cache as left by the last run"
+    out(f"| msmarco-5k ({cache_state}) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
+
+    queries, qrels = load_queries(args.eval_dir)
+    query_texts = list(queries.values())
+    sample_queries = ["adolescents edge of care", "reclaiming social work Hackney", "power to innovate",
+                      "Signs of Safety Lincolnshire", "Trafford section 75", "Nicky Morgan social work",
+                      "seed grants innovation budget", "Munro review"]
+    out("\n## Query latency (ms, query embedding cache cleared every round)\n")
+    out("Our rows use the settings' defaults (int8 query encoder unless KB_QUERY_INT8=false).\n")
+    out("| corpus | pipeline | requests | p50 | p95 | p50 ratio to vanilla |\n| --- | --- | --- | --- | --- | --- |")
+    for name, data_dir, texts in (("sample", sample_dir, sample_queries), ("msmarco-5k", msmarco_dir, query_texts)):
+        settings = load_settings(overrides={"data_dir": data_dir, "max_top_k": 100})
+        generation = open_generation(settings)
+        vanilla = vanilla_latency(vanilla_pipeline(generation, settings), texts, args.rounds)
+        ours = api_latency(settings, texts, args.rounds)
+        v50, o50 = statistics.median(vanilla), statistics.median(ours)
+        out(f"| {name} | vanilla Haystack hybrid (RRF) | {len(vanilla)} | {v50:.1f} | {percentile(vanilla, .95):.1f} "
+            "| 1.00 |")
+        out(f"| {name} | innovation-kb /api/search | {len(ours)} | {o50:.1f} | {percentile(ours, .95):.1f} "
+            f"| {o50 / v50:.2f} |")
+
+    if args.skip_quality:
+        return
+    out(f"\n## Ranking quality on msmarco-5k ({len(queries)} judged queries; sources = passages here)\n")
+    out("| query encoder | fusion | dense weight | nDCG@10 | Recall@100 |\n| --- | --- | --- | --- | --- |")
+    out(f"| — | lexical | | {' | '.join(f'{x:.4f}' for x in evaluate(searcher_for(msmarco_dir, True), queries, qrels, 'lexical'))} |")
+    for int8 in (False, True):
+        searcher = searcher_for(msmarco_dir, int8)
+        for fusion, weights in (("dense", [None]), ("rrf", [0.5, 0.7]), ("weighted", [0.5, 0.6, 0.7, 0.8])):
+            for weight in weights:
+                ndcg, recall = evaluate(searcher, queries, qrels, fusion, weight)
+                out(f"| {'int8' if int8 else 'fp32'} | {fusion} | {'' if weight is None else weight} | {ndcg:.4f} "
+                    f"| {recall:.4f} |")
+
+
+def searcher_for(data_dir: Path, int8: bool) -> Searcher:
+    settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100, "query_int8": int8})
+    return Searcher(settings, open_generation(settings))
+
+
+if __name__ == "__main__":
+    main()

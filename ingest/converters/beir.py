@@ -1,0 +1,53 @@
+"""BEIR-format test collections (``corpus.jsonl``: one ``{"_id", "title", "text"}`` per line).
+
+Each line becomes its own source, ``<path>#<_id>``, so a collection such as
+``../shared/eval/msmarco-5k`` can be ingested and its rankings scored (``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from haystack import Document, component
+
+from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.formats import Format, register
+
+logger = logging.getLogger(__name__)
+
+
+@component
+class BeirConverter(FileConverter):
+    """BEIR corpus.jsonl (a Haystack component): one source per line, ``external_id`` = the line's ``_id``."""
+
+    format_name = "beir"
+
+    def convert(self, path: Path, data: bytes) -> list[Document]:
+        documents = []
+        bad: list[int] = []
+        # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line separators.
+        for number, line in enumerate(decode_text(data).split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                doc_id, text = str(row["_id"]), str(row.get("text") or "")
+            except (ValueError, KeyError, TypeError):
+                bad.append(number)
+                continue
+            if not text.strip():
+                continue
+            documents.append(Document(content=text, meta={
+                "source": f"{path}#{doc_id}", "external_id": doc_id,
+                "embedded": {"title": row.get("title") or f"{path.parent.name} {doc_id}", "type": "other"},
+            }))
+        if not documents:
+            raise ConversionError("the collection has no records", "check that it is a BEIR corpus.jsonl")
+        if bad:
+            logger.warning("%s: skipped %d lines that are not BEIR records (first: line %d)", path, len(bad), bad[0])
+        return documents
+
+
+register(Format("beir", (".jsonl",), sniff=None, converter=BeirConverter))

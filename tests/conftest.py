@@ -1,0 +1,64 @@
+"""Fixtures: throwaway data directories over tiny real data, with the real model, FAISS and SQLite."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    return load_settings(env={}, overrides={"data_dir": data_dir, **overrides})
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory) -> Settings:
+    """Settings over a data directory holding the ingested sample corpus (built once per session)."""
+    from ingest.pipeline import run_ingest
+
+    data_dir = tmp_path_factory.mktemp("corpus-index")
+    settings = make_settings(data_dir)
+    report = run_ingest([CORPUS], settings)
+    assert report.ok, report.failures
+    return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_searcher(corpus_settings):
+    from index.generations import open_generation
+    from index.search import Searcher
+
+    return Searcher(corpus_settings, open_generation(corpus_settings))
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the sample corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def app(corpus_settings):
+    from webapp import create_app
+
+    return create_app({"TESTING": True, "KB_SETTINGS": corpus_settings})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    from click.testing import CliRunner
+
+    return CliRunner()

@@ -1,0 +1,40 @@
+import pytest
+from haystack import Pipeline
+
+from index.fusion import FusionRanker, fuse
+from index.store import ChunkHit
+
+pytestmark = pytest.mark.unit
+
+
+def hits(*pairs):
+    return [ChunkHit(rowid, str(rowid), "s", "", {}, score) for rowid, score in pairs]
+
+
+def test_weighted_combines_normalised_scores():
+    lexical = hits((1, 12.0), (2, 6.0), (3, 0.0))
+    dense = hits((3, 0.9), (1, 0.5), (4, 0.1))
+    fused = fuse(lexical, dense, "weighted", dense_weight=0.5, rrf_k=60)
+    scores = {h.rowid: round(h.score, 4) for h in fused}
+    assert scores == {1: 0.5 + 0.5 * 0.5, 2: 0.25, 3: 0.5, 4: 0.0}
+    assert [h.rowid for h in fused][:2] == [1, 3]
+
+
+def test_rrf_and_single_modes():
+    lexical, dense = hits((1, 3.0), (2, 2.0)), hits((2, 0.9), (3, 0.8))
+    assert [h.rowid for h in fuse(lexical, dense, "rrf", 0.5, 60)][0] == 2
+    assert [h.rowid for h in fuse(lexical, dense, "dense", 0.5, 60)] == [2, 3]
+    assert [h.rowid for h in fuse(lexical, dense, "lexical", 0.5, 60)] == [1, 2]
+    with pytest.raises(ValueError, match="Unknown fusion"):
+        fuse(lexical, dense, "magic", 0.5, 60)
+
+
+def test_component_serialises_exactly_and_survives_yaml():
+    ranker = FusionRanker(method="rrf", dense_weight=0.7, rrf_k=30)
+    assert ranker.to_dict() == {"type": "index.fusion.FusionRanker",
+                                "init_parameters": {"method": "rrf", "dense_weight": 0.7, "rrf_k": 30}}
+    pipeline = Pipeline()
+    pipeline.add_component("fusion", ranker)
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.fusion"])
+    result = loaded.run({"fusion": {"lexical_hits": hits((1, 1.0)), "dense_hits": hits((2, 1.0), (1, 0.5))}})
+    assert [h.rowid for h in result["fusion"]["hits"]] == [1, 2]

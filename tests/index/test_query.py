@@ -1,0 +1,102 @@
+"""The query parser: clear errors for bad queries, and nothing a user types breaks FTS5."""
+
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.errors import QueryError
+from index.query import MAX_TERMS, parse_query
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def fts():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(content, title, tokenize='porter unicode61 remove_diacritics 2')")
+    conn.executemany("INSERT INTO f VALUES (?, '')", [
+        ("Adolescents on the edge of care in North Yorkshire",),
+        ("Reclaiming Social Work in Hackney",),
+        ("The power to innovate and Trafford's section 75 agreement",),
+    ])
+    return conn
+
+
+def test_words_must_all_match_strictly(fts):
+    parsed = parse_query("adolescents edge of care")
+    rows = fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (parsed.strict_match(),)).fetchall()
+    assert rows == [(1,)]
+
+
+def test_phrase_exclusion_and_or(fts):
+    parsed = parse_query('"social work" OR trafford -hackney')
+    assert parsed.required_match() is None  # the phrase is one alternative of an OR group
+    rows = fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (parsed.strict_match(),)).fetchall()
+    assert rows == [(3,)]
+
+
+def test_quoted_phrase_is_required():
+    parsed = parse_query('"edge of care" adolescents')
+    assert parsed.required_match() == '"edge of care"'
+    assert parsed.dense_text() == "edge of care adolescents"
+
+
+def test_relaxed_query_drops_stopwords_only_there():
+    parsed = parse_query("the power of innovation")
+    assert '"the"' in parsed.strict_match()
+    assert parsed.relaxed_match() == '("power" OR "innovation")'
+
+
+def test_stemming_matches_other_forms(fts):
+    parsed = parse_query("innovating")
+    assert fts.execute("SELECT count(*) FROM f WHERE f MATCH ?", (parsed.strict_match(),)).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("", "Type some words"),
+    ("   ", "Type some words"),
+    ("-trafford", "cannot be only exclusions"),
+    ("!!! ???", "no words to search for"),
+    ("x" * 501, "limit is 500"),
+    (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), "Use fewer words"),
+])
+def test_bad_queries_get_clear_messages(raw, message):
+    with pytest.raises(QueryError, match=message):
+        parse_query(raw)
+
+
+def test_fts_syntax_is_not_interpreted(fts):
+    parsed = parse_query('NEAR(edge care) title:power * ^innovate AND OR NOT "')
+    for expression in (parsed.strict_match(), parsed.relaxed_match(), parsed.highlight_match()):
+        if expression:
+            fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (expression,)).fetchall()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=120))
+def test_any_text_parses_or_fails_cleanly(fts, raw):
+    try:
+        parsed = parse_query(raw)
+    except QueryError as exc:
+        assert str(exc)
+        return
+    expressions = [parsed.strict_match(), parsed.relaxed_match(), parsed.required_match(),
+                   parsed.exclusion_match(), parsed.highlight_match()]
+    for expression in filter(None, expressions):
+        fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (expression,)).fetchall()
+    assert parsed.dense_text().strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(['"', "-", "OR", "|", "(", ")", "*", ":", "^", "NEAR", "AND", "NOT", "care", "é",
+                                 "edge", " ", "\u0301", "_", "\x00", "🙂"]), max_size=30))
+def test_operator_soup_parses_or_fails_cleanly(fts, pieces):
+    raw = "".join(pieces)
+    try:
+        parsed = parse_query(raw)
+    except QueryError:
+        return
+    for expression in filter(None, [parsed.strict_match(), parsed.relaxed_match(), parsed.highlight_match()]):
+        fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (expression,)).fetchall()

@@ -1,0 +1,62 @@
+"""Practitioner queries, written before any tuning, must put the right article first."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+MINISTER, CYPNOW, ROUNDUP, CAFCASS, PRIVATE = ("003_9ee0817c87de1d62", "002_ff5d18d0e2eb88f1",
+                                               "001_986c9394a0ec3c21", "000_63df589784a0696f",
+                                               "004_7b87d5ffdc1c3793")
+
+QUERIES = [
+    ("adolescents edge of care", MINISTER),
+    ("reclaiming social work Hackney", MINISTER),
+    ("£30m innovation budget seed grants", MINISTER),
+    ("outdated practice model", MINISTER),
+    ("North Yorkshire adolescents in care", CYPNOW),
+    ("Nicky Morgan social work reforms", CYPNOW),
+    ("mutuals and trusts for children's social care", CYPNOW),
+    ("Signs of Safety Lincolnshire", ROUNDUP),
+    ("Munro review child centred system", ROUNDUP),
+    ("Spring Consortium innovation programme projects", ROUNDUP),
+    ("power to innovate family courts", CAFCASS),
+    ("exemptions from legislation and statutory guidance", CAFCASS),
+    ("Trafford NHS section 75 agreement", PRIVATE),
+    ("private sector safeguarding innovation", PRIVATE),
+    ("Localism Act section 81", PRIVATE),
+    ("teenagers at risk of going into care", MINISTER),
+]
+
+
+@pytest.mark.parametrize("query, expected", QUERIES)
+def test_right_article_first(corpus_searcher, query, expected):
+    response = corpus_searcher.search(query)
+    assert response.results, query
+    assert expected in response.results[0].source, [r.source for r in response.results]
+
+
+def test_results_carry_highlighted_passages(corpus_searcher):
+    response = corpus_searcher.search("adolescents edge of care")
+    best = response.results[0]
+    assert "<mark>adolescents</mark>" in best.passages[0].highlighted.lower()
+    assert best.title.startswith("Children's minister")
+    assert best.date == "2014-02-12" and best.publisher == "Community Care"
+
+
+def test_exclusion_removes_whole_sources(corpus_searcher):
+    everything = {r.document_id for r in corpus_searcher.search("innovation", top_k=10).results}
+    without = corpus_searcher.search("innovation -Trafford", top_k=10)
+    assert len(without.results) == len(everything) - 1
+    assert all(PRIVATE not in r.source for r in without.results)
+
+
+def test_quoted_phrase_is_required(corpus_searcher):
+    response = corpus_searcher.search('"section 75"')
+    assert [PRIVATE in r.source for r in response.results] == [True]
+
+
+def test_paging_is_consistent(corpus_searcher):
+    full = [r.document_id for r in corpus_searcher.search("social work", top_k=5).results]
+    paged = [r.document_id for page in (1, 2, 3) for r in corpus_searcher.search("social work", top_k=2,
+                                                                                   page=page).results]
+    assert paged == full

@@ -1,0 +1,124 @@
+"""Ingest of the sample corpus with the real model, FAISS and SQLite."""
+
+import json
+import os
+
+import pytest
+
+from index.errors import IngestError
+from index.generations import DataDir, open_generation
+from ingest.pipeline import run_ingest
+from tests.conftest import CORPUS, make_settings
+
+pytestmark = pytest.mark.integration
+
+# Lines of site chrome in the raw sample files that must never reach a passage.
+BOILERPLATE = [
+    "Register Now to Continue Reading", "Thank you for visiting Children & Young People Now", "Already have an account",
+    "subscriber-only articles", "Email newsletter providing advice", "What's Included", "Fill in your details below",
+    "You are commenting using", "Connecting to %s", "Akismet", "Twitter picture", "Facebook photo",
+    "COMMENTS can be added here", "Home Page", "Tags :", "appeared first on Community Care", "Show more",
+    "photo-credit", "cc-by-nc", "Written by Chief Executive", "Read Storify:", "To read at source", "Log Out",
+    "Read: Evaluation summaries",
+]
+
+
+def test_sample_corpus_is_indexed_with_sidecar_metadata(corpus_settings):
+    generation = open_generation(corpus_settings)
+    store = generation.store
+    assert generation.manifest.sources == store.count_sources() == 5
+    assert generation.manifest.passages == store.count_documents() > 5
+    assert generation.manifest.model_id == "sentence-transformers/all-MiniLM-L6-v2"
+    records = {r.source.rsplit("/", 1)[-1]: r for r in store.get_sources(
+        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+    minister = records["003_9ee0817c87de1d62.txt"]
+    assert (minister.publisher, minister.date, minister.type) == ("Community Care", "2014-02-12", "article")
+    assert minister.meta["provenance"]["date"] == "sidecar"
+    assert records["004_7b87d5ffdc1c3793.txt"].title.startswith("Innovation, Opportunities and Egos")
+    assert records["000_63df589784a0696f.txt"].meta["authors"] == ["Anthony Douglas"]
+
+
+def test_passages_keep_offsets_into_the_cleaned_text(corpus_settings):
+    store = open_generation(corpus_settings).store
+    for (source_id,) in store._conn().execute("SELECT id FROM sources").fetchall():
+        text = store.get_source(source_id).content
+        passages = store.source_passages(source_id)
+        assert passages
+        for p in passages:
+            assert text[p.meta["start"] : p.meta["end"]] == p.content
+            assert p.meta["words"] <= corpus_settings.chunk_max_words
+
+
+def test_vectors_are_normalised_and_searchable(corpus_settings):
+    import numpy as np
+
+    store = open_generation(corpus_settings).store
+    docs = store.filter_documents()
+    norms = np.linalg.norm(np.asarray([d.embedding for d in docs]), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-4)
+    nearest = store.embedding_retrieval(docs[3].embedding, top_k=1)
+    assert nearest[0].id == docs[3].id
+
+
+def test_boilerplate_never_reaches_a_passage(corpus_settings):
+    store = open_generation(corpus_settings).store
+    passages = [d.content for d in store.filter_documents()]
+    for phrase in BOILERPLATE:
+        offenders = [p[:80] for p in passages if phrase.lower() in p.lower()]
+        assert not offenders, f"{phrase!r} is in passages {offenders}"
+
+
+def test_bad_files_are_reported_and_the_batch_still_lands(corpus_copy, tmp_path):
+    (corpus_copy / "junk.txt").write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    (corpus_copy / "table.xyz").write_text("unsupported")
+    (corpus_copy / "latin1.txt").write_bytes("Café culture in Kingston’s family hubs".encode("cp1252"))
+    (corpus_copy / "latin1.txt.meta.json").write_text("{not json")
+    settings = make_settings(tmp_path / "data")
+    report = run_ingest([corpus_copy], settings)
+    failed = {os.path.basename(f.path): f.reason for f in report.failures}
+    assert set(failed) == {"junk.txt", "empty.txt", "table.xyz", "latin1.txt"}
+    assert "binary" in failed["junk.txt"] and "empty" in failed["empty.txt"]
+    assert "not valid JSON" in failed["latin1.txt"]
+    assert report.sources == 5
+    run_report = json.loads((DataDir(settings.data_dir).runs / f"{report.run_id}.json").read_text())
+    assert len(run_report["failures"]) == 4
+
+
+def test_nothing_already_indexed_is_lost(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "data")
+    first = run_ingest([corpus_copy], settings)
+    live = DataDir(settings.data_dir).current_id()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "bad.txt").write_bytes(b"\x00" * 10)
+    with pytest.raises(IngestError, match="Nothing could be indexed"):
+        run_ingest([broken], settings)
+    assert DataDir(settings.data_dir).current_id() == live
+    (broken / "new.txt").write_text("Family group conferencing in Leeds helped teenagers stay at home. " * 5)
+    second = run_ingest([broken], settings)
+    assert second.sources == first.sources + 1
+    assert second.carried_sources == first.sources
+    assert second.reused_embeddings == 0 and second.embedded == 1
+    third = run_ingest([corpus_copy / "003_9ee0817c87de1d62.txt"], settings)
+    assert third.embedded == 0, "unchanged text is not embedded again"
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(IngestError, match="does not exist"):
+        run_ingest([tmp_path / "nope"], make_settings(tmp_path / "data"))
+
+
+def test_pipeline_round_trips_through_yaml(tmp_path):
+    from haystack import Pipeline
+
+    from index.store import KBDocumentStore
+    from ingest.pipeline import PIPELINE_MODULES, build_ingest_pipeline
+
+    store = KBDocumentStore(tmp_path / "x.sqlite")
+    yaml_text = build_ingest_pipeline(store, make_settings(tmp_path / "data")).dumps()
+    loaded = Pipeline.loads(yaml_text, allowed_modules=PIPELINE_MODULES)
+    loaded.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}})
+    assert store.count_sources() == 1
+    assert store.count_documents() > 1
+    assert all(len(d.embedding) == 384 for d in store.filter_documents())
