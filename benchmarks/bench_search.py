@@ -26,10 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import _env  # noqa: E402,F401
-
 import pytrec_eval  # noqa: E402
 
+from index import _env  # noqa: E402,F401
 from index.generations import open_generation  # noqa: E402
 from index.search import Searcher  # noqa: E402
 from index.settings import load_settings  # noqa: E402
@@ -190,8 +189,10 @@ def main() -> None:
     if args.skip_quality:
         return
     out(f"\n## Ranking quality on msmarco-5k ({len(queries)} judged queries; sources = passages here)\n")
+    out("Fusion rows without the proximity boost; the boost is swept after them.\n")
     out("| query encoder | fusion | dense weight | nDCG@10 | Recall@100 |\n| --- | --- | --- | --- | --- |")
-    out(f"| — | lexical | | {' | '.join(f'{x:.4f}' for x in evaluate(searcher_for(msmarco_dir, True), queries, qrels, 'lexical'))} |")
+    ndcg, recall = evaluate(searcher_for(msmarco_dir, True), queries, qrels, "lexical")
+    out(f"| — | lexical | | {ndcg:.4f} | {recall:.4f} |")
     for int8 in (False, True):
         searcher = searcher_for(msmarco_dir, int8)
         for fusion, weights in (("dense", [None]), ("rrf", [0.5, 0.7]), ("weighted", [0.5, 0.6, 0.7, 0.8])):
@@ -199,10 +200,16 @@ def main() -> None:
                 ndcg, recall = evaluate(searcher, queries, qrels, fusion, weight)
                 out(f"| {'int8' if int8 else 'fp32'} | {fusion} | {'' if weight is None else weight} | {ndcg:.4f} "
                     f"| {recall:.4f} |")
+    out("\n| query encoder | fusion | dense weight | proximity boost | nDCG@10 | Recall@100 |")
+    out("| --- | --- | --- | --- | --- | --- |")
+    for boost in (0.0, 0.1, 0.2, 0.3, 0.5):
+        ndcg, recall = evaluate(searcher_for(msmarco_dir, True, boost), queries, qrels, "weighted", 0.7)
+        out(f"| int8 | weighted | 0.7 | {boost} | {ndcg:.4f} | {recall:.4f} |")
 
 
-def searcher_for(data_dir: Path, int8: bool) -> Searcher:
-    settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100, "query_int8": int8})
+def searcher_for(data_dir: Path, int8: bool, proximity_boost: float = 0.0) -> Searcher:
+    settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100, "query_int8": int8,
+                                                "proximity_boost": proximity_boost})
     return Searcher(settings, open_generation(settings))
 
 

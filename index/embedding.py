@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from haystack import component
 
 # index/__init__ has set HF_HUB_OFFLINE=1 (nothing is fetched from a hub) before this import.
 from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersDocumentEmbedder,
     SentenceTransformersTextEmbedder,
 )
-
-from haystack import component
 
 from index.errors import SettingsError
 from index.settings import Settings

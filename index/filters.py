@@ -105,7 +105,7 @@ def _comparison(node: dict[str, Any], params: list[Any]) -> str:
 def _ordering(column: str, op: str, value: Any, params: list[Any]) -> str:
     if value is None:
         return "0"
-    if isinstance(value, bool) or isinstance(value, (list, dict, tuple)):
+    if isinstance(value, (bool, list, dict, tuple)):
         raise FilterError(f"Filter operator {op!r} needs a number or an ISO 8601 date, got {value!r}.")
     if isinstance(value, str):
         try:

@@ -7,7 +7,6 @@ modes are there to measure against (``kb eval``, ``benchmarks/``).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
@@ -26,7 +25,9 @@ def _minmax(hits: list[ChunkHit]) -> dict[int, float]:
     return {h.rowid: (h.score - low) / (high - low) for h in hits}
 
 
-def fuse(lexical: list[ChunkHit], dense: list[ChunkHit], method: str, dense_weight: float, rrf_k: int) -> list[ChunkHit]:
+def fuse(
+    lexical: list[ChunkHit], dense: list[ChunkHit], method: str, dense_weight: float, rrf_k: int
+) -> list[ChunkHit]:
     """Fuse two ranked candidate lists; returns hits with their fused score, best first.
 
     :raises ValueError: for an unknown method.
@@ -49,7 +50,12 @@ def fuse(lexical: list[ChunkHit], dense: list[ChunkHit], method: str, dense_weig
             for rank, hit in enumerate(hits):
                 scores[hit.rowid] += weight / (rrf_k + rank + 1)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return [replace(by_row[rowid], score=score) for rowid, score in ranked]
+    return [_rescored(by_row[rowid], score) for rowid, score in ranked]
+
+
+def _rescored(hit: ChunkHit, score: float) -> ChunkHit:
+    # Direct construction: dataclasses.replace costs a measurable share of a query at 200 candidates.
+    return ChunkHit(hit.rowid, hit.id, hit.source_id, hit.content, hit.meta, score)
 
 
 @component
@@ -58,7 +64,7 @@ class FusionRanker:
 
     Usage::
 
-        ranker = FusionRanker(method="weighted", dense_weight=0.6)
+        ranker = FusionRanker(method="weighted", dense_weight=0.7)
         ranker.run(lexical_hits=[...], dense_hits=[...])["hits"]
 
     :param method: weighted, rrf, dense or lexical.
@@ -66,7 +72,7 @@ class FusionRanker:
     :param rrf_k: the k of reciprocal rank fusion.
     """
 
-    def __init__(self, method: str = "weighted", dense_weight: float = 0.6, rrf_k: int = 60) -> None:
+    def __init__(self, method: str = "weighted", dense_weight: float = 0.7, rrf_k: int = 60) -> None:
         if method not in FUSION_METHODS:
             raise ValueError(f"Unknown fusion method {method!r}; use one of {', '.join(FUSION_METHODS)}.")
         self.method = method
@@ -81,6 +87,8 @@ class FusionRanker:
         return default_from_dict(cls, data)
 
     @component.output_types(hits=list[ChunkHit])
-    def run(self, lexical_hits: list[ChunkHit], dense_hits: list[ChunkHit], method: str | None = None) -> dict[str, Any]:
+    def run(
+        self, lexical_hits: list[ChunkHit], dense_hits: list[ChunkHit], method: str | None = None
+    ) -> dict[str, Any]:
         """:returns: ``{"hits": fused hits, best first}``."""
         return {"hits": fuse(lexical_hits, dense_hits, method or self.method, self.dense_weight, self.rrf_k)}

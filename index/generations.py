@@ -88,7 +88,8 @@ class Generation:
 
 
 def _new_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    # Sortable to the microsecond: pruning and rollback rely on name order being age order.
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S-%f") + "-" + secrets.token_hex(2)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -217,8 +218,8 @@ def check_compatible(manifest: Manifest, settings: Settings) -> None:
     if manifest.model_id != settings.model_id or manifest.embedding_dim != settings.embedding_dim:
         raise IndexIncompatibleError(
             f"Generation {manifest.generation} was built with {manifest.model_id} ({manifest.embedding_dim}-d) but the "
-            f"settings say {settings.model_id} ({settings.embedding_dim}-d). Re-run `kb ingest`, or change the settings "
-            "back."
+            f"settings say {settings.model_id} ({settings.embedding_dim}-d). Re-run `kb ingest`, or change the "
+            "settings back."
         )
 
 

@@ -24,11 +24,12 @@ _WORD = re.compile(r"[^\W_]+")
 _OR_WORDS = {"OR", "|"}
 
 # Words too common to rank on their own: dropped from the relaxed (any-word) lexical query only.
-STOPWORDS = frozenset(
-    "a about an and are as at be been but by can do does for from had has have how i if in into is it its "
-    "of on or our so that the their them there these they this to was we were what when where which who "
-    "why will with would you your".split()
-)
+STOPWORDS = frozenset({
+    "a", "about", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "do", "does", "for", "from",
+    "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "so", "that",
+    "the", "their", "them", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where",
+    "which", "who", "why", "will", "with", "would", "you", "your",
+})
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,19 @@ class ParsedQuery:
         """Phrases the user quoted on their own: every result passage must contain them."""
         phrases = [c[0].fts() for c in self.clauses if _is_required_phrase(c)]
         return " AND ".join(phrases) if phrases else None
+
+    def proximity_match(self) -> str | None:
+        """All content words close together (FTS5 NEAR), for boosting passages that use the query's wording.
+
+        None for a query of fewer than two content words or with OR groups.
+        """
+        if any(len(c) > 1 for c in self.clauses):
+            return None
+        terms = [c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in STOPWORDS]
+        if len(terms) < 2:
+            return None
+        tokens = sum(len(t.tokens) for t in terms)
+        return f"NEAR({' '.join(t.fts() for t in terms)}, {tokens + 2})"
 
     def exclusion_match(self) -> str | None:
         """Words and phrases after a minus: sources containing any of them are left out."""

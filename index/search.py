@@ -118,6 +118,7 @@ class Searcher:
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
         hits = self.fusion.run(lexical_hits=lexical, dense_hits=dense, method=method)["hits"]
+        hits = self._boost_proximity(parsed, hits)
         required = parsed.required_match()
         if required and hits:
             keep = self.store.matching_rowids(required, [h.rowid for h in hits])
@@ -127,6 +128,18 @@ class Searcher:
             banned = self.store.sources_matching(excluded)
             hits = [h for h in hits if h.source_id not in banned]
         return hits
+
+    def _boost_proximity(self, parsed: ParsedQuery, hits: list[ChunkHit]) -> list[ChunkHit]:
+        near = parsed.proximity_match()
+        boost = self.settings.proximity_boost
+        if not near or not boost or not hits:
+            return hits
+        close = self.store.matching_rowids(near, [h.rowid for h in hits])
+        if not close:
+            return hits
+        boosted = [ChunkHit(h.rowid, h.id, h.source_id, h.content, h.meta, h.score + boost) if h.rowid in close else h
+                   for h in hits]
+        return sorted(boosted, key=lambda h: (-h.score, h.rowid))
 
     @staticmethod
     def _group(hits: list[ChunkHit]) -> list[tuple[str, float, list[ChunkHit]]]:

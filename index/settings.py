@@ -47,7 +47,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keep_generations", 3, "How many published generations to keep on disk for rollback."),
     Setting("fusion", "weighted", "How lexical and dense candidates are fused: weighted (normalised score "
             "combination), rrf (reciprocal rank fusion), dense or lexical (one retriever only)."),
-    Setting("dense_weight", 0.6, "Weight of the dense retriever in fusion (lexical gets 1 - dense_weight)."),
+    Setting("dense_weight", 0.7, "Weight of the dense retriever in fusion (lexical gets 1 - dense_weight)."),
+    Setting("proximity_boost", 0.1, "Added to the fused score of a passage holding all the query's content words "
+            "close together (within a few words of each other), so exact wording ranks first."),
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
     Setting("candidates", 100, "Passages each retriever returns before fusion and grouping."),
     Setting("top_k", 10, "Sources per page of results."),
@@ -76,7 +78,8 @@ class Settings:
     faiss_factory: str = "Flat"
     keep_generations: int = 3
     fusion: str = "weighted"
-    dense_weight: float = 0.6
+    dense_weight: float = 0.7
+    proximity_boost: float = 0.1
     rrf_k: int = 60
     candidates: int = 100
     top_k: int = 10
@@ -132,6 +135,8 @@ def _check(values: dict[str, Any]) -> None:
         raise SettingsError("Setting 'chunk_min_words' must not exceed 'chunk_max_words'.")
     if not 0 <= values["chunk_overlap_words"] < values["chunk_min_words"]:
         raise SettingsError("Setting 'chunk_overlap_words' must be at least 0 and below 'chunk_min_words'.")
+    if not 0.0 <= values["proximity_boost"] <= 1.0:
+        raise SettingsError(f"Setting 'proximity_boost' must be between 0 and 1, got {values['proximity_boost']}.")
     if not 0.0 <= values["dense_weight"] <= 1.0:
         raise SettingsError(f"Setting 'dense_weight' must be between 0 and 1, got {values['dense_weight']}.")
     if values["fusion"] not in FUSION_METHODS:

@@ -310,6 +310,8 @@ class KBDocumentStore:
             f"WHERE chunks_fts MATCH ? AND {where}{not_in} ORDER BY f.rank LIMIT ?",
             [match, *params, *excluded, top_k],
         )
+        if not with_content:
+            return [ChunkHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]
         return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
 
     def embedding_retrieval(
@@ -340,7 +342,8 @@ class KBDocumentStore:
             )
         }
         return [
-            ChunkHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3], json.loads(rows[rowid][4]), score)
+            ChunkHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3],
+                     json.loads(rows[rowid][4]) if with_content else {}, score)
             for rowid, score in found if rowid in rows
         ]
 

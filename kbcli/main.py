@@ -10,12 +10,11 @@ import logging
 import sys
 from typing import Any
 
+import click
+
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
-
-import click  # noqa: E402
-
-from index.errors import KBError  # noqa: E402
-from index.settings import Settings, load_settings  # noqa: E402
+from index.errors import KBError
+from index.settings import Settings, load_settings
 
 logger = logging.getLogger("kb")
 
@@ -137,12 +136,12 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     from webapp import create_app
 
     app = create_app({"KB_SETTINGS": settings})
-    handle = app.extensions["kb_index"]
     try:
-        handle.searcher().embedder.warm_up()
+        generation = app.extensions["kb_index"].searcher().generation.id
+        click.echo(f"Serving generation {generation} on http://{settings.host}:{settings.port}/")
     except KBError as exc:
         click.echo(f"warning: {exc}", err=True)
-    click.echo(f"Serving on http://{settings.host}:{settings.port}/ (data: {settings.data_dir})")
+        click.echo(f"Serving on http://{settings.host}:{settings.port}/ (pages will say how to build the index)")
     if dev:
         app.run(host=settings.host, port=settings.port, threaded=True)
         return

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
+
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
-
-from flask import Flask  # noqa: E402
-
-from index.settings import Settings, load_settings  # noqa: E402
+from index.settings import Settings, load_settings
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -1,11 +1,18 @@
-"""Production serving with gunicorn (preloaded app, so workers share the model's memory pages)."""
+"""Production serving with gunicorn.
+
+The app is preloaded, but the embedding model is loaded in each worker after the fork (torch's
+thread pools do not survive fork), warmed before the worker takes requests.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+logger = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):
@@ -22,6 +29,16 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
+def _warm_worker(worker: Any) -> None:
+    from index.errors import KBError
+
+    handle = worker.app.application.extensions["kb_index"]
+    try:
+        handle.embedder.warm_up()
+    except KBError as exc:  # the first request will show the same message as a page
+        logger.error("Worker could not load the embedding model: %s", exc)
+
+
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
-                    "timeout": 60, "accesslog": "-"}).run()
+                    "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker}).run()

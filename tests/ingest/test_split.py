@@ -1,3 +1,4 @@
+import itertools
 import re
 
 import pytest
@@ -27,7 +28,7 @@ def test_passages_are_sentence_aligned_sized_and_overlapping():
         assert 150 <= span.words <= 250
         assert text[span.start : span.end].startswith("Sentence ")
         assert text[span.start : span.end].endswith(".")
-    for prev, nxt in zip(spans, spans[1:], strict=False):
+    for prev, nxt in itertools.pairwise(spans):
         assert nxt.start < prev.end, "consecutive passages overlap"
         assert prev.end - nxt.start < 40 * 8
     assert spans[-1].end == len(text)

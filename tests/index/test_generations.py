@@ -1,0 +1,71 @@
+"""Generations: atomic publish, crash safety, one writer, compatibility checks, pruning."""
+
+import json
+
+import pytest
+
+from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
+from index.generations import MANIFEST_FILE, DataDir, open_generation
+from ingest.pipeline import run_ingest
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_crash_before_publish_leaves_live_generation(tmp_path, corpus_copy, monkeypatch):
+    settings = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy], settings)
+    data = DataDir(settings.data_dir)
+    live = data.current_id()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(DataDir, "publish", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_ingest([corpus_copy], settings)
+    assert data.current_id() == live
+    assert open_generation(settings).store.count_sources() == 5
+    assert not list(data.generations.glob(".build-*")), "the failed build is cleaned up"
+
+
+def test_leftover_build_is_removed_by_next_run(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "data")
+    data = DataDir(settings.data_dir)
+    data.ensure()
+    (data.generations / ".build-stale").mkdir()
+    run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], settings)
+    assert not (data.generations / ".build-stale").exists()
+
+
+def test_one_writer_at_a_time(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "data")
+    with DataDir(settings.data_dir).lock(), pytest.raises(LockHeldError, match="Another ingest is running"):
+        run_ingest([corpus_copy], settings)
+
+
+def test_old_generations_are_pruned(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "data", keep_generations=2)
+    for _ in range(3):
+        run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], settings)
+    data = DataDir(settings.data_dir)
+    assert len(data.published()) == 2
+    assert data.current_id() == data.published()[-1]
+
+
+def test_other_model_is_refused(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], settings)
+    with pytest.raises(IndexIncompatibleError, match="Re-run `kb ingest`"):
+        open_generation(settings.replace(embedding_dim=768))
+    manifest_path = DataDir(settings.data_dir).generations / DataDir(settings.data_dir).current_id() / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    manifest["model_id"] = "someone/else"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexIncompatibleError, match="someone/else"):
+        open_generation(settings)
+
+
+def test_no_index_yet(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="kb ingest corpus"):
+        open_generation(make_settings(tmp_path / "nothing"))

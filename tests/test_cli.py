@@ -1,0 +1,67 @@
+"""The kb command line through click's runner, with the real model."""
+
+import json
+
+import pytest
+
+from kbcli.main import cli
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+
+
+def test_search_json_contract(runner, corpus_settings):
+    result = runner.invoke(cli, ["search", "adolescents edge of care", "--data-dir", str(corpus_settings.data_dir),
+                                 "--json", "--top-k", "3"], obj={})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["query"] == "adolescents edge of care"
+    assert isinstance(data["total"], int) and len(data["results"]) == 3
+    for r in data["results"]:
+        assert isinstance(r["document_id"], str) and isinstance(r["title"], str) and isinstance(r["score"], float)
+        assert r["source"].endswith(".txt") and r["type"] in ("article", "news", "blog")
+        assert r["date"] is None or len(r["date"]) == 10
+        for p in r["passages"]:
+            assert {"text", "highlighted", "start", "end"} <= set(p)
+    assert "003_9ee0817c87de1d62" in data["results"][0]["source"]
+
+
+def test_search_human_output(runner, corpus_settings):
+    result = runner.invoke(cli, ["search", "Trafford", "--data-dir", str(corpus_settings.data_dir)], obj={})
+    assert result.exit_code == 0
+    assert "1. Innovation, Opportunities and Egos" in result.output
+    assert "<mark>" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", ""], "Type some words"),
+    (["search", "care", "--data-dir", "/nonexistent/kb"], "No index in /nonexistent/kb yet"),
+    (["ingest", "/nonexistent/path"], "does not exist"),
+])
+def test_errors_are_one_line_and_non_zero(runner, corpus_settings, args, message):
+    if args[0] == "search" and "--data-dir" not in args:
+        args = [*args, "--data-dir", str(corpus_settings.data_dir)]
+    result = runner.invoke(cli, args, obj={})
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ingest_reports_skipped_files_and_exits_3(runner, tmp_path, corpus_copy):
+    (corpus_copy / "broken.txt").write_bytes(b"")
+    result = runner.invoke(cli, ["ingest", str(corpus_copy), "--data-dir", str(tmp_path / "data"), "-q"], obj={})
+    assert result.exit_code == 3, result.output
+    assert "broken.txt: the file is empty" in result.output
+    assert "Indexed 5 sources" in result.output
+    stats = runner.invoke(cli, ["stats", "--data-dir", str(tmp_path / "data"), "--json"], obj={})
+    assert json.loads(stats.output)["sources"] == 5
+
+
+def test_bad_setting_is_named(runner, corpus_settings, monkeypatch):
+    monkeypatch.setenv("KB_TOP_K", "lots")
+    result = runner.invoke(cli, ["search", "care", "--data-dir", str(corpus_settings.data_dir)], obj={})
+    assert result.exit_code == 1 and "Setting 'top_k' must be int" in result.output
+
+
+def test_corpus_exists():
+    assert len(list(CORPUS.glob("*.meta.json"))) == 5
