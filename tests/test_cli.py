@@ -65,3 +65,13 @@ def test_bad_setting_is_named(runner, corpus_settings, monkeypatch):
 
 def test_corpus_exists():
     assert len(list(CORPUS.glob("*.meta.json"))) == 5
+
+
+def test_cli_reference_is_current(monkeypatch):
+    from pathlib import Path
+
+    from kbcli.reference import render
+
+    monkeypatch.setenv("COLUMNS", "100")
+    expected = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert render() == expected, "run: COLUMNS=100 python -m kbcli.reference > docs/cli.md"
