@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # A source's score: its best passage, plus a little for a second good one.
 SECOND_PASSAGE_WEIGHT = 0.1
+# The proximity boost is checked on this many of the best fused passages (it reorders the top).
+PROXIMITY_DEPTH = 30
 
 
 class QueryEmbedder:
@@ -134,7 +136,7 @@ class Searcher:
         boost = self.settings.proximity_boost
         if not near or not boost or not hits:
             return hits
-        close = self.store.matching_rowids(near, [h.rowid for h in hits])
+        close = self.store.matching_rowids(near, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
         if not close:
             return hits
         boosted = [ChunkHit(h.rowid, h.id, h.source_id, h.content, h.meta, h.score + boost) if h.rowid in close else h
