@@ -81,9 +81,10 @@ class QueryEncoder:
         encoder.run(text="adolescents edge of care")["embedding"]
     """
 
-    def __init__(self, model: str, quantize: bool = False) -> None:
+    def __init__(self, model: str, quantize: bool = False, threads: int | None = None) -> None:
         self.model = model
         self.quantize = quantize
+        self.threads = threads
         self._encoder: Any = None
         self._fast: Any = None
         self._lock = threading.Lock()
@@ -97,6 +98,8 @@ class QueryEncoder:
             import torch
             from sentence_transformers import SentenceTransformer
 
+            if self.threads:
+                torch.set_num_threads(self.threads)
             encoder = SentenceTransformer(self.model, device="cpu", local_files_only=True)
             if self.quantize:
                 with warnings.catch_warnings():
@@ -148,5 +151,5 @@ def _mean_pooling_model(encoder: Any) -> Any:
 
 
 def query_encoder(settings: Settings) -> QueryEncoder:
-    """The query encoder the settings ask for (``query_int8``)."""
-    return QueryEncoder(str(model_dir(settings)), quantize=settings.query_int8)
+    """The query encoder the settings ask for (``query_int8``, ``query_threads``)."""
+    return QueryEncoder(str(model_dir(settings)), quantize=settings.query_int8, threads=settings.query_threads)

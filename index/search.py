@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -88,6 +89,7 @@ class Searcher:
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-lexical")
 
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None) -> SearchResponse:
@@ -114,11 +116,15 @@ class Searcher:
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
                     fusion: str | None) -> list[ChunkHit]:
         method = fusion or self.settings.fusion
-        lexical = self.lexical.run(query=parsed, filters=filters, top_k=n)["hits"] if method != "dense" else []
+        # The lexical lookup runs in a worker thread while the model embeds the query here: torch
+        # releases the GIL, so on two cores the two overlap.
+        lexical_future = (self._pool.submit(self.lexical.run, query=parsed, filters=filters, top_k=n)
+                          if method != "dense" else None)
         dense: list[ChunkHit] = []
         if method != "lexical":
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
+        lexical = lexical_future.result()["hits"] if lexical_future else []
         hits = self.fusion.run(lexical_hits=lexical, dense_hits=dense, method=method)["hits"]
         hits = self._boost_proximity(parsed, hits)
         required = parsed.required_match()

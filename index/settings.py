@@ -37,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embedding_dim", 384, "Dimension of the embedding model's vectors."),
     Setting("query_int8", True, "Embed queries with the model's linear layers in int8 (about 2.5x faster per "
             "query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are always full precision."),
+    Setting("query_threads", 1, "CPU threads the serving process gives the model (torch, process-wide). 1 lets "
+            "the lexical lookup run on another core while the query is embedded; measured in docs/benchmarks.md."),
     Setting("embed_batch_size", 32, "Passages embedded per batch during ingest."),
     Setting("chunk_min_words", 150, "A passage grows sentence by sentence until it has at least this many words."),
     Setting("chunk_max_words", 250, "A passage never has more words than this (long sentences are cut at words)."),
@@ -71,6 +73,7 @@ class Settings:
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_dim: int = 384
     query_int8: bool = True
+    query_threads: int = 1
     embed_batch_size: int = 32
     chunk_min_words: int = 150
     chunk_max_words: int = 250
@@ -126,8 +129,9 @@ def _convert(name: str, value: Any) -> Any:
 
 
 def _check(values: dict[str, Any]) -> None:
-    positive = ("embedding_dim", "embed_batch_size", "chunk_min_words", "chunk_max_words", "keep_generations",
-                "rrf_k", "candidates", "top_k", "max_top_k", "passages_per_result", "max_query_chars", "max_page")
+    positive = ("embedding_dim", "query_threads", "embed_batch_size", "chunk_min_words", "chunk_max_words",
+                "keep_generations", "rrf_k", "candidates", "top_k", "max_top_k", "passages_per_result",
+                "max_query_chars", "max_page")
     for name in positive:
         if values[name] < 1:
             raise SettingsError(f"Setting {name!r} must be at least 1, got {values[name]}.")
