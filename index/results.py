@@ -18,6 +18,8 @@ class Passage:
     chunk_id: str
     ordinal: int
     score: float
+    page: int | None = None
+    citation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,8 @@ class Searcher:
                     chunk_id=h.id,
                     ordinal=int(h.meta.get("ordinal", 0)),
                     score=round(h.score, 6),
+                    page=h.meta.get("page"),
+                    citation=h.meta.get("citation"),
                 )
                 for h in shown[source_id]
             ]

@@ -21,6 +21,8 @@ from typing import Any
 
 from haystack import Document, component
 
+from ingest.converters.base import Failure
+
 _I = re.IGNORECASE
 
 # Everything from one of these lines to the end is paywall or comment-form material.
@@ -63,7 +65,7 @@ _CHROME = [re.compile(p, _I) for p in (
 )]
 
 _PHOTO_CREDIT_PREFIX = re.compile(r"^\S*photo[-_ ]?credit\S*?cc[-_]by(?:[-_](?:nc|nd|sa))*", _I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # form feeds are split off before this
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
@@ -94,29 +96,64 @@ def ends_article(line: str) -> bool:
     return any(p.search(line) for p in _END_OF_ARTICLE)
 
 
+PAGE_BREAK = "\f"
+
+
 def clean_text(raw: str) -> tuple[str, int]:
     """Normalise and strip boilerplate; returns the cleaned text and how many lines were removed."""
+    text, removed, _ = clean_pages(raw)
+    return text, removed
+
+
+def clean_pages(raw: str) -> tuple[str, int, list[int]]:
+    """As :func:`clean_text`, for text whose pages are separated by form feeds (PDF converters).
+
+    :returns: the cleaned text (no form feeds), lines removed, and the offset in the cleaned text
+        where each page starts (page ``n`` starts at ``starts[n - 1]``).
+    """
     kept: list[str] = []
     removed = 0
-    lines = normalise(raw).split("\n")
-    for index, line in enumerate(lines):
-        if not line:
-            if kept and kept[-1]:
-                kept.append("")
+    page_lines: list[int] = []
+    ended = False
+    pages = raw.split(PAGE_BREAK)
+    for page in pages:
+        page_lines.append(len(kept))
+        if ended:
             continue
-        if ends_article(line):
-            removed += sum(1 for rest in lines[index:] if rest)
-            break
-        if is_chrome(line):
-            removed += 1
-            continue
-        stripped = _PHOTO_CREDIT_PREFIX.sub("", line).strip()
-        if stripped != line:
-            removed += 1
-            if not stripped:
+        lines = normalise(page).split("\n")
+        for index, line in enumerate(lines):
+            if not line:
+                if kept and kept[-1]:
+                    kept.append("")
                 continue
-        kept.append(stripped)
-    return "\n".join(kept).strip(), removed
+            if ends_article(line):
+                removed += sum(1 for rest in lines[index:] if rest)
+                ended = True
+                break
+            if is_chrome(line):
+                removed += 1
+                continue
+            stripped = _PHOTO_CREDIT_PREFIX.sub("", line).strip()
+            if stripped != line:
+                removed += 1
+                if not stripped:
+                    continue
+            kept.append(stripped)
+        if kept and kept[-1]:
+            kept.append("")
+    # Offsets of each page's first line in the joined text, before the final strip.
+    offsets, position = [], 0
+    line_starts = []
+    for line in kept:
+        line_starts.append(position)
+        position += len(line) + 1
+    for first_line in page_lines:
+        offsets.append(line_starts[first_line] if first_line < len(line_starts) else position)
+    joined = "\n".join(kept)
+    lead = len(joined) - len(joined.lstrip())
+    text = joined.strip()
+    starts = [max(0, min(o - lead, len(text))) for o in offsets]
+    return text, removed, starts
 
 
 @component
@@ -128,14 +165,23 @@ class BoilerplateCleaner:
         BoilerplateCleaner().run(documents=docs)["documents"]
     """
 
-    @component.output_types(documents=list[Document], failures=list[dict[str, Any]])
+    @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         cleaned, failures = [], []
         for doc in documents:
-            text, removed = clean_text(doc.content or "")
+            meta = dict(doc.meta)
+            if meta.get("structured"):
+                # Converters of structured formats (threads) give normalised text whose unit
+                # offsets must stay valid: nothing is removed.
+                text, removed = (doc.content or "").strip(), 0
+            else:
+                text, removed, starts = clean_pages(doc.content or "")
+                if PAGE_BREAK in (doc.content or ""):
+                    meta["page_starts"] = starts
             if not text:
-                failures.append({"path": doc.meta.get("source", ""), "reason": "no text left after removing "
-                                 "boilerplate", "action": "check that the file holds the article's text"})
+                failures.append(Failure(meta.get("source", ""), "no text left after removing boilerplate",
+                                        "check that the file holds the article's text"))
                 continue
-            cleaned.append(Document(content=text, meta={**doc.meta, "boilerplate_lines_removed": removed}))
+            meta["boilerplate_lines_removed"] = removed
+            cleaned.append(Document(content=text, meta=meta))
         return {"documents": cleaned, "failures": failures}

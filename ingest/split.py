@@ -12,6 +12,7 @@ Usage::
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from dataclasses import dataclass
@@ -83,9 +84,17 @@ def _cut_long(text: str, span: Span, limit: int = 250) -> list[Span]:
     return pieces
 
 
-def split_passages(text: str, min_words: int = 150, max_words: int = 250, overlap_words: int = 40) -> list[Span]:
-    """Passage spans of ``text``; see the module docstring."""
-    sents = [piece for s in sentences(text) for piece in _cut_long(text, s, max_words)]
+def split_passages(text: str, min_words: int = 150, max_words: int = 250, overlap_words: int = 40,
+                   units: list[Span] | None = None) -> list[Span]:
+    """Passage spans of ``text``; see the module docstring.
+
+    :param units: pre-made units to pack instead of sentences (the elements of a thread); a
+        passage is then always whole units, and units are not repeated across passages.
+    """
+    if units is not None:
+        sents, overlap_words = units, 0
+    else:
+        sents = [piece for s in sentences(text) for piece in _cut_long(text, s, max_words)]
     passages: list[Span] = []
     i = 0
     while i < len(sents):
@@ -144,11 +153,24 @@ class PassageSplitter:
             text = doc.content or ""
             source_id = doc.meta["source_id"]
             inherited = {k: doc.meta.get(k) for k in ("title", "type", "date", "publisher", "source")}
-            for ordinal, span in enumerate(split_passages(text, self.min_words, self.max_words, self.overlap_words)):
-                passages.append(Document(
-                    id=f"{source_id}-{ordinal:04d}",
-                    content=text[span.start : span.end],
-                    meta={**inherited, "source_id": source_id, "ordinal": ordinal, "start": span.start,
-                          "end": span.end, "words": span.words},
-                ))
+            raw_units = doc.meta.get("units")
+            units = None
+            if raw_units:
+                units = [Span(u["start"], u["end"], len(_WORD.findall(text, u["start"], u["end"]))) for u in raw_units]
+            page_starts = doc.meta.get("page_starts")
+            spans = split_passages(text, self.min_words, self.max_words, self.overlap_words, units)
+            for ordinal, span in enumerate(spans):
+                meta = {**inherited, "source_id": source_id, "ordinal": ordinal, "start": span.start,
+                        "end": span.end, "words": span.words}
+                if page_starts:
+                    meta["page"] = bisect.bisect_right(page_starts, span.start)
+                    meta["page_end"] = bisect.bisect_right(page_starts, max(span.start, span.end - 1))
+                if raw_units:
+                    cited = [u["citation"] for u in raw_units
+                             if u.get("citation") and span.start <= u["start"] and u["end"] <= span.end]
+                    if cited:
+                        meta["citation"] = cited[0]
+                        meta["citations"] = cited
+                passages.append(Document(id=f"{source_id}-{ordinal:04d}", content=text[span.start : span.end],
+                                         meta=meta))
         return {"documents": passages}

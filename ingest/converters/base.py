@@ -41,14 +41,25 @@ def decode_text(data: bytes) -> str:
 
     :raises ConversionError: when the bytes are not text.
     """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
     if b"\x00" in data[:8192]:
         raise ConversionError("the file is binary, not text", "remove it or give it the right extension")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:1_000_000]).best()
+    if best is None:
+        raise ConversionError("the file is not text in any encoding we recognise",
+                              "save it as UTF-8 text, or give it the right extension")
+    text = data.decode(best.encoding, errors="replace")
+    controls = sum(1 for c in text[:20000] if ord(c) < 32 and c not in "\n\r\t\f")
+    if controls > 0.01 * max(1, len(text[:20000])):
+        raise ConversionError("the file is binary, not text", "remove it or give it the right extension")
+    return text
 
 
 class FileConverter:

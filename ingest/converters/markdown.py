@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import frontmatter
 from haystack import Document, component
 from markdown_it import MarkdownIt
 from mdit_plain.renderer import RendererPlain
@@ -21,10 +23,36 @@ class MarkdownConverter(FileConverter):
     format_name = "markdown"
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
-        text = _MARKDOWN.render(decode_text(data))
+        source = decode_text(data)
+        embedded: dict[str, Any] = {}
+        if source.lstrip().startswith("---"):
+            try:
+                post = frontmatter.loads(source)
+            except Exception as exc:  # YAML errors come in several classes
+                raise ConversionError(f"the front matter is not valid YAML ({str(exc)[:120]})",
+                                      "fix the block between the --- lines") from None
+            source, embedded = post.content, _front_matter(post.metadata)
+        text = _MARKDOWN.render(source)
         if not text.strip():
             raise ConversionError("the Markdown has no text", "remove it or replace it with the full file")
-        return [Document(content=text, meta={})]
+        return [Document(content=text, meta={"embedded": embedded})]
+
+
+def _front_matter(values: dict[str, Any]) -> dict[str, Any]:
+    """Front matter keys mapped to source metadata (title, author(s), date, publisher, url, type, tags)."""
+    authors = values.get("authors") or values.get("author") or []
+    if isinstance(authors, str):
+        authors = [a.strip() for a in authors.split(",") if a.strip()]
+    date_value = values.get("date") or values.get("published")
+    return {
+        "title": str(values["title"]) if values.get("title") else None,
+        "authors": [str(a) for a in authors] if isinstance(authors, list) else [],
+        "date": str(date_value)[:10] if date_value else None,
+        "publisher": values.get("publisher") or values.get("site"),
+        "url": values.get("url") or values.get("canonical_url"),
+        "type": values.get("type"),
+        "language": values.get("language") or values.get("lang"),
+    }
 
 
 register(Format("markdown", (".md", ".markdown"), sniff=None, converter=MarkdownConverter))

@@ -1,0 +1,54 @@
+"""HTML articles and blog posts: main content only (trafilatura), with the page's own metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, component
+
+from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.formats import Format, register
+from ingest.sandbox import run_limited
+
+
+def extract_html(html: str) -> dict[str, Any]:
+    """Main text and metadata of a page: ``{"text", "title", "author", "date", "sitename", "url"}``."""
+    import trafilatura
+
+    result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True,
+                                         favor_precision=True)
+    if result is None:
+        return {}
+    data = result.as_dict() if hasattr(result, "as_dict") else dict(result)
+    return {k: data.get(k) for k in ("text", "title", "author", "date", "sitename", "url", "hostname")}
+
+
+def _extract(data: bytes) -> tuple[str, dict[str, Any]]:
+    page = extract_html(decode_text(data))
+    text = (page.get("text") or "").strip()
+    if not text:
+        raise ConversionError("no article text was found in the page", "check it is an article, not a listing page")
+    authors = [a.strip() for a in (page.get("author") or "").split(";") if a.strip()]
+    embedded = {"title": page.get("title"), "authors": authors, "date": page.get("date"),
+                "publisher": page.get("sitename"), "url": page.get("url"), "type": "article"}
+    return text, {"embedded": embedded}
+
+
+@component
+class HtmlConverter(FileConverter):
+    """HTML pages (a Haystack component): trafilatura's main content and metadata, in a limited child process."""
+
+    format_name = "html"
+
+    def convert(self, path: Path, data: bytes) -> list[Document]:
+        text, meta = run_limited(_extract, data)
+        return [Document(content=text, meta=meta)]
+
+
+def _is_html(head: bytes) -> bool:
+    start = head[:2048].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html")) or (start.startswith(b"<") and b"<body" in start)
+
+
+register(Format("html", (".html", ".htm", ".xhtml"), sniff=_is_html, converter=HtmlConverter, priority=5))
