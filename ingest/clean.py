@@ -21,7 +21,7 @@ from typing import Any
 
 from haystack import Document, component
 
-from ingest.converters.base import Failure
+from ingest.failures import Failure
 
 _I = re.IGNORECASE
 

@@ -72,7 +72,7 @@ class MetadataResolver:
         for doc in documents:
             source = doc.meta["source"]
             try:
-                sidecar = read_sidecar(Path(source)) if doc.meta.get("format") != "web" else {}
+                sidecar = read_sidecar(Path(source)) if "://" not in source else {}
             except ValueError as exc:
                 failures.append(Failure(source, str(exc), "fix or delete the sidecar file"))
                 continue
@@ -95,6 +95,6 @@ class MetadataResolver:
             if sidecar.get("notes"):
                 meta["notes"] = sidecar["notes"]
             meta["provenance"] = provenance
-            meta["source_id"] = source_id_for(meta.get("url") if meta.get("format") == "web" else source)
+            meta["source_id"] = source_id_for(source)
             resolved.append(Document(content=doc.content, meta=meta))
         return {"documents": resolved, "failures": failures}

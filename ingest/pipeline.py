@@ -94,10 +94,11 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
     return pipeline
 
 
-# Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load).
-PIPELINE_MODULES = ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.metadata", "ingest.split",
-                    "ingest.embed_cache", "ingest.converters.text", "ingest.converters.markdown",
-                    "ingest.converters.beir", "index.store"]
+def pipeline_modules() -> list[str]:
+    """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
+    converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
+    return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.metadata", "ingest.split",
+            "ingest.embed_cache", "index.store", *converters]
 
 
 @dataclass

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from haystack import Document, component
 
+from ingest.failures import ConversionError, Failure
+
+__all__ = ["MAX_FILE_BYTES", "ConversionError", "Failure", "FileConverter", "decode_text"]
+
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-class ConversionError(Exception):
-    """A file cannot be converted; the message says why, ``action`` what to do."""
-
-    def __init__(self, reason: str, action: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.action = action
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A file that was skipped, with the reason and what to do about it."""
-
-    path: str
-    reason: str
-    action: str
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 def decode_text(data: bytes) -> str:

@@ -24,7 +24,7 @@ def check_zip(data: bytes) -> None:
     except zipfile.BadZipFile:
         raise ConversionError("the file is not a valid .docx (zip) archive", "re-save it from Word") from None
     total = sum(info.file_size for info in archive.infolist())
-    if total > MAX_UNCOMPRESSED or total > MAX_RATIO * max(len(data), 1) and total > 10 * 1024 * 1024:
+    if total > MAX_UNCOMPRESSED or (total > MAX_RATIO * max(len(data), 1) and total > 10 * 1024 * 1024):
         raise ConversionError(f"the archive expands to {total // (1024 * 1024)} MiB from {len(data) // 1024} KiB "
                               "(a zip bomb?)", "check where the file came from; re-save it from Word")
 

@@ -112,7 +112,7 @@ class FeedConverter(FileConverter):
 
 def _is_feed(head: bytes) -> bool:
     start = head[:2048].lower()
-    return b"<rss" in start or b"<feed" in start and b"xmlns" in start or b"<rdf:rdf" in start
+    return b"<rss" in start or (b"<feed" in start and b"xmlns" in start) or b"<rdf:rdf" in start
 
 
 register(Format("feed", (".rss", ".atom", ".xml"), sniff=_is_feed, converter=FeedConverter, priority=8))

@@ -213,7 +213,7 @@ def _is_storify(head: bytes) -> bool:
     lowered = start.lower()
     if start[:1] in (b"{", b"["):
         return (b'"elements"' in start or b"storify" in lowered or b'"elementclass"' in lowered
-                or b'"permalink"' in start and (b'"attribution"' in start or b'"posted_at"' in start))
+                or (b'"permalink"' in start and (b'"attribution"' in start or b'"posted_at"' in start)))
     return b"storify" in lowered and b"<html" in lowered
 
 

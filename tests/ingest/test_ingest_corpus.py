@@ -113,11 +113,11 @@ def test_pipeline_round_trips_through_yaml(tmp_path):
     from haystack import Pipeline
 
     from index.store import KBDocumentStore
-    from ingest.pipeline import PIPELINE_MODULES, build_ingest_pipeline
+    from ingest.pipeline import build_ingest_pipeline, pipeline_modules
 
     store = KBDocumentStore(tmp_path / "x.sqlite")
     yaml_text = build_ingest_pipeline(store, make_settings(tmp_path / "data")).dumps()
-    loaded = Pipeline.loads(yaml_text, allowed_modules=PIPELINE_MODULES)
+    loaded = Pipeline.loads(yaml_text, allowed_modules=pipeline_modules())
     loaded.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}})
     assert store.count_sources() == 1
     assert store.count_documents() > 1
