@@ -78,8 +78,8 @@ class FileConverter:
                 continue
             digest = hashlib.sha256(data).hexdigest()
             for doc in converted:
-                doc.meta.setdefault("source", str(path))
-                doc.meta["format"] = self.format_name
-                doc.meta["content_hash"] = digest
-                documents.append(doc)
+                meta = {"source": str(path), **doc.meta, "format": self.format_name, "content_hash": digest}
+                # A new Document, so that its id (a hash of content and meta) includes the source: two
+                # files with the same text must not collapse into one in the joiner.
+                documents.append(Document(content=doc.content, meta=meta))
         return {"documents": documents, "failures": failures}

@@ -1,0 +1,134 @@
+"""Every format the sector publishes in, from fixtures the tests generate, through the real pipeline."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from index.generations import open_generation
+from index.search import Searcher
+from ingest.pipeline import run_ingest
+from tests.conftest import make_settings
+from tests.ingest import fixtures
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def formats_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("formats")
+    files = fixtures.write_all(folder / "in")
+    bad = folder / "in" / "bad"
+    bad.mkdir()
+    fixtures.make_encrypted_pdf(files["report.pdf"], bad / "locked.pdf")
+    fixtures.make_blank_pdf(bad / "scanned.pdf")
+    (bad / "truncated.pdf").write_bytes(files["report.pdf"].read_bytes()[:400])
+    fixtures.make_zip_bomb(bad / "bomb.docx")
+    (bad / "laughs.rss").write_text(fixtures.BILLION_LAUGHS)
+    (bad / "empty.docx").write_bytes(b"")
+    settings = make_settings(folder / "data")
+    report = run_ingest([folder / "in"], settings)
+    generation = open_generation(settings)
+    return report, generation, Searcher(settings, generation)
+
+
+def _sources(generation):
+    store = generation.store
+    ids = [row[0] for row in store._conn().execute("SELECT id FROM sources")]
+    records = [store.get_source(i) for i in ids]
+    return {os.path.basename(r.source.split("#")[0]) if "://" not in r.source else r.source: r for r in records}
+
+
+def test_bad_files_are_reported_by_name_and_the_batch_lands(formats_index):
+    report, generation, _ = formats_index
+    failed = {os.path.basename(f.path): f.reason for f in report.failures}
+    assert "encrypted" in failed["locked.pdf"]
+    assert "no text layer" in failed["scanned.pdf"]
+    assert "truncated.pdf" in failed
+    assert "zip bomb" in failed["bomb.docx"]
+    assert "entities" in failed["laughs.rss"]
+    assert "empty" in failed["empty.docx"]
+    assert "binary" in failed["junk.txt"]
+    assert generation.store.count_sources() >= 12
+
+
+def test_pdf_pages_and_metadata(formats_index):
+    _, generation, searcher = formats_index
+    record = _sources(generation)["report.pdf"]
+    assert record.title == "Evaluation of the Hertfordshire Family Safeguarding model"
+    assert record.meta["authors"] == ["Rees Centre"] and record.meta["provenance"]["title"] == "embedded"
+    assert record.type == "report"
+    response = searcher.search("days in care fell by almost half")
+    top = response.results[0]
+    assert top.source.endswith("report.pdf")
+    assert top.passages[0].page in (1, 2)
+    pages = {p.meta.get("page") for p in generation.store.source_passages(record.id)}
+    assert pages <= {1, 2, 3} and 1 in pages
+
+
+def test_docx_text_tables_and_properties(formats_index):
+    _, generation, searcher = formats_index
+    record = _sources(generation)["mockingbird.docx"]
+    assert record.title == "Mockingbird family model: interim report"
+    assert record.meta["authors"] == ["The Fostering Network"]
+    assert "Placement stability; Improved in constellations" in record.content
+    assert searcher.search("hub home carer respite").results[0].document_id == record.id
+
+
+def test_html_main_content_and_metadata(formats_index):
+    _, generation, searcher = formats_index
+    record = _sources(generation)["article.html"]
+    assert record.title == "Family group conferencing keeps teenagers at home"
+    assert record.url == "https://news.example.org/fgc-teenagers"
+    assert record.date == "2017-03-14" and record.publisher == "Example News"
+    assert record.meta["authors"] == ["Priya Shah"]
+    assert "Leave a Reply" not in record.content and "Share this" not in record.content
+    assert searcher.search("family group conferencing Leeds").results[0].document_id == record.id
+
+
+def test_feed_entries_are_sources_with_links(formats_index):
+    _, generation, searcher = formats_index
+    sources = _sources(generation)
+    entry = sources["https://blog.example.org/reclaiming"]
+    assert entry.title == "Reclaiming social work in Hackney, ten years on"
+    assert entry.date == "2016-07-05" and entry.url == "https://blog.example.org/reclaiming"
+    assert "consultant social worker" in entry.content
+    signs = sources["https://blog.example.org/signs-of-safety"]
+    assert "strengths-based" in signs.content, "the saved entry page replaces the teaser"
+    atom = sources["https://research.example.org/no-wrong-door"]
+    assert atom.meta["authors"] == ["Sam Lee"] and atom.date == "2017-06-01"
+    assert searcher.search("No Wrong Door hubs").results[0].document_id == atom.id
+
+
+@pytest.mark.parametrize("name", ["story-v1.json", "story-page.json", "story-list.json", "story-old.json",
+                                  "story-saved.html"])
+def test_storify_every_shape_cites_tweets(formats_index, name):
+    _, generation, _ = formats_index
+    record = _sources(generation)[name]
+    assert record.type == "storify"
+    passages = generation.store.source_passages(record.id)
+    citations = [c for p in passages for c in p.meta.get("citations", [])]
+    by_url = {c["url"]: c for c in citations}
+    tweet = by_url["https://twitter.com/socialworktutor/status/1002"]
+    assert tweet["author"] == "@socialworktutor"
+    assert tweet["date"].startswith("2016-10-05")
+    assert all(p.meta.get("citation") for p in passages)
+
+
+def test_storify_search_result_carries_citation(formats_index):
+    _, _, searcher = formats_index
+    response = searcher.search("care leavers were not asked about the innovation clause")
+    top = response.results[0]
+    assert top.type == "storify"
+    citation = top.passages[0].citation
+    assert citation["author"].startswith("@") and citation["url"].startswith("https://twitter.com/")
+
+
+def test_markdown_front_matter_and_windows_text(formats_index):
+    _, generation, _ = formats_index
+    sources = _sources(generation)
+    notes = sources["notes.md"]
+    assert (notes.title, notes.date, notes.type) == ("Practice notes on kinship care", "2018-02-01", "blog")
+    assert notes.meta["authors"] == ["Ali Khan"] and "---" not in notes.content
+    assert "Café meetings in Kingston’s family hubs" in sources["windows.txt"].content
