@@ -54,6 +54,17 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     return data
 
 
+def _iso_date(value: Any) -> str | None:
+    """YYYY-MM-DD from a date, datetime or ISO string (sources are dated to the day)."""
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        from ingest.extract import parse_date
+
+        return parse_date(text)
+
+
 def _title_from_text(text: str) -> str | None:
     for line in text.split("\n"):
         line = line.strip().strip('"“”‘’\'')
@@ -79,13 +90,13 @@ class MetadataResolver:
             meta = dict(doc.meta)
             provenance: dict[str, str] = {}
             embedded = meta.pop("embedded", {}) or {}
-            extracted = {"title": _title_from_text(doc.content or "")}
+            extracted = {**(meta.pop("extracted", {}) or {}), "title": _title_from_text(doc.content or "")}
             defaults = {"title": Path(source).stem, "authors": [], "type": "other", "language": "en"}
             for name in FIELDS:
                 for origin, values in (("sidecar", sidecar), ("embedded", embedded), ("text", extracted),
                                        ("default", defaults)):
                     if values.get(name) not in (None, "", []):
-                        meta[name] = values[name]
+                        meta[name] = _iso_date(values[name]) if name == "date" else values[name]
                         provenance[name] = origin
                         break
                 else:

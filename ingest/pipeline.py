@@ -30,6 +30,7 @@ from ingest.clean import BoilerplateCleaner
 from ingest.converters.base import Failure
 from ingest.discover import discover
 from ingest.embed_cache import CachedDocumentEmbedder
+from ingest.extract import TextMetadataExtractor
 from ingest.formats import FORMATS
 from ingest.metadata import MetadataResolver
 from ingest.router import FormatRouter
@@ -85,7 +86,9 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
     pipeline.add_component("embedder", CachedDocumentEmbedder(
         document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
     pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))
-    pipeline.connect("joiner.documents", "cleaner.documents")
+    pipeline.add_component("extract", TextMetadataExtractor())
+    pipeline.connect("joiner.documents", "extract.documents")
+    pipeline.connect("extract.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")
     pipeline.connect("metadata.documents", "sources.documents")
     pipeline.connect("metadata.documents", "splitter.documents")
@@ -97,7 +100,7 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
 def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
-    return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.metadata", "ingest.split",
+    return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
             "ingest.embed_cache", "index.store", *converters]
 
 

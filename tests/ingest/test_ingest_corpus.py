@@ -122,3 +122,18 @@ def test_pipeline_round_trips_through_yaml(tmp_path):
     assert store.count_sources() == 1
     assert store.count_documents() > 1
     assert all(len(d.embedding) == 384 for d in store.filter_documents())
+
+
+def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_copy):
+    for sidecar in corpus_copy.glob("*.meta.json"):
+        sidecar.unlink()
+    settings = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy], settings)
+    store = open_generation(settings).store
+    records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
+        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+    assert records["004"].date == "2016-04-26" and records["004"].meta["provenance"]["date"] == "text"
+    assert records["001"].date == "2016-09-23"
+    assert records["003"].date == "2014-02-12"
+    assert records["000"].meta["authors"] == ["Anthony Douglas"]
+    assert records["004"].title.startswith("Innovation, Opportunities and Egos")

@@ -1,0 +1,78 @@
+"""Metadata stated in the text itself: publication dates and bylines.
+
+Runs on the converted text *before* cleaning, because bylines ("Written by ... at 00:00") are
+among the lines the cleaner removes. Found values rank below a sidecar and the file's embedded
+metadata (see :mod:`ingest.metadata`).
+
+Usage::
+
+    extract_metadata("Innovation...\\n\\n26th Apr 2016\\n...")  # {"date": "2016-04-26"}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dateparser
+from haystack import Document, component
+
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_YEAR = r"(?:19|20)\d{2}"
+DATE = rf"(?:{_YEAR}-\d{{2}}-\d{{2}}|{_DAY}\s+{_MONTH},?\s+{_YEAR}|{_MONTH}\s+{_DAY},?\s+{_YEAR})"
+
+_POSTED = re.compile(rf"\b(?:originally posted|first published|posted|published|updated)\b\s*(?:on\s*)?:?\s*"
+                     rf"(?P<date>{DATE})", re.IGNORECASE)
+_DATE_LINE = re.compile(rf"^\W*(?:\w+day,?\s+)?(?P<date>{DATE})\W*$", re.IGNORECASE)
+_BYLINE = re.compile(r"^(?:written|posted|published)\s+by\s+(?P<who>[^,|]+?)(?:\s+(?:at|on)\s+.*)?$", re.IGNORECASE)
+_BY = re.compile(r"^[Bb]y\s+(?P<who>[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,3})$")
+_NAME_WORD = re.compile(r"^[A-Z][\w'’.-]+$")
+
+HEAD_LINES = 40
+TAIL_LINES = 15
+
+
+def parse_date(text: str) -> str | None:
+    """An ISO date from a written date ("26th Apr 2016", "2014-02-12"), day first when ambiguous."""
+    parsed = dateparser.parse(text, languages=["en"], settings={
+        "DATE_ORDER": "DMY", "REQUIRE_PARTS": ["day", "month", "year"], "PREFER_DATES_FROM": "past"})
+    return parsed.date().isoformat() if parsed else None
+
+
+def _name(who: str) -> str | None:
+    words = [w for w in who.split() if _NAME_WORD.match(w)]
+    if len(words) < 2:
+        return None
+    # "Chief Executive Anthony Douglas": a job title often precedes the name; keep the last two words.
+    return " ".join(words[-2:]) if len(words) > 3 or len(who.split()) > len(words) + 1 else " ".join(words)
+
+
+def extract_metadata(text: str) -> dict[str, Any]:
+    """Date and authors the text states near its start or end; keys only for what was found."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    window = lines[:HEAD_LINES] + lines[-TAIL_LINES:]
+    found: dict[str, Any] = {}
+    for line in window:
+        if "date" not in found:
+            match = _POSTED.search(line) or (_DATE_LINE.match(line) if len(line) < 40 else None)
+            if match and (value := parse_date(match.group("date"))):
+                found["date"] = value
+        if "authors" not in found and len(line) < 120:
+            match = _BYLINE.match(line) or _BY.match(line)
+            if match and (name := _name(match.group("who"))):
+                found["authors"] = [name]
+    return found
+
+
+@component
+class TextMetadataExtractor:
+    """Record what each document's text says about its date and authors (a Haystack component)."""
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        out = []
+        for doc in documents:
+            extracted = {} if doc.meta.get("structured") else extract_metadata(doc.content or "")
+            out.append(Document(id=doc.id, content=doc.content, meta={**doc.meta, "extracted": extracted}))
+        return {"documents": out}
