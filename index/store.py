@@ -260,6 +260,17 @@ class KBDocumentStore:
                  record.content, record.content_hash, json.dumps(record.meta, ensure_ascii=False)),
             )
 
+    def update_source_meta(self, source_id: str, values: dict[str, Any]) -> None:
+        """Merge ``values`` into one source's metadata."""
+        self._check_writable()
+        conn = self._conn()
+        with conn:
+            row = conn.execute("SELECT meta FROM sources WHERE id = ?", (source_id,)).fetchone()
+            if row is not None:
+                merged = {**json.loads(row[0]), **values}
+                conn.execute("UPDATE sources SET meta = ? WHERE id = ?",
+                             (json.dumps(merged, ensure_ascii=False), source_id))
+
     def get_source(self, source_id: str) -> SourceRecord | None:
         row = self._conn().execute(
             "SELECT id, source, title, type, content, content_hash, date, publisher, url, meta FROM sources "

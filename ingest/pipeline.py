@@ -21,7 +21,7 @@ from haystack.components.joiners import DocumentJoiner
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DuplicatePolicy
 
-from index.embedding import document_embedder
+from index.embedding import document_embedder, model_dir
 from index.errors import IngestError, KBError
 from index.generations import DataDir, Manifest, open_generation
 from index.settings import Settings
@@ -35,6 +35,7 @@ from ingest.formats import FORMATS
 from ingest.metadata import MetadataResolver
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
+from ingest.tagging import PassageTagger, source_tags
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
                                                        settings.chunk_overlap_words))
     pipeline.add_component("embedder", CachedDocumentEmbedder(
         document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
+    pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
     pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))
     pipeline.add_component("extract", TextMetadataExtractor())
     pipeline.connect("joiner.documents", "extract.documents")
@@ -93,7 +95,8 @@ def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: 
     pipeline.connect("metadata.documents", "sources.documents")
     pipeline.connect("metadata.documents", "splitter.documents")
     pipeline.connect("splitter.documents", "embedder.documents")
-    pipeline.connect("embedder.documents", "writer.documents")
+    pipeline.connect("embedder.documents", "tagger.documents")
+    pipeline.connect("tagger.documents", "writer.documents")
     return pipeline
 
 
@@ -101,7 +104,7 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "index.store", *converters]
+            "ingest.embed_cache", "ingest.tagging", "index.store", *converters]
 
 
 @dataclass
@@ -191,6 +194,10 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
             sources_new = len(result["metadata"]["documents"])
             carried = 0 if replace else _carry_over(settings, build.store,
                                                     {d.meta["source"] for d in result["metadata"]["documents"]})
+            for doc in result["metadata"]["documents"]:
+                source_id = doc.meta["source_id"]
+                build.store.update_source_meta(
+                    source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
             if sources_new == 0:
                 raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
                                   "The live index is unchanged.")

@@ -137,3 +137,17 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
     assert records["003"].date == "2014-02-12"
     assert records["000"].meta["authors"] == ["Anthony Douglas"]
     assert records["004"].title.startswith("Innovation, Opportunities and Egos")
+
+
+def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
+    store = open_generation(corpus_settings).store
+    records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
+        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+    minister = records["003"]
+    assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.meta["councils"])
+    assert "adolescents-edge-of-care" in minister.meta["themes"]
+    assert minister.meta["theme_reasons"]["adolescents-edge-of-care"].startswith("keywords:")
+    assert records["004"].meta["councils"] == ["Trafford"]
+    assert "Reading" not in records["002"].meta["councils"]
+    passage = next(p for p in store.source_passages(minister.id) if "Hackney" in p.content)
+    assert "Hackney" in passage.meta["councils"]

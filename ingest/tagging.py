@@ -1,0 +1,230 @@
+"""Tags for browsing and filters: English local authorities (with groupings) and practice themes.
+
+* Local authorities come from ``ingest/data/local_authorities.csv`` (all 153 with children's
+  services responsibilities, plus former ones such as Cumbria for older documents) and
+  ``local_authority_groups.csv`` ("Tri-borough", "Richmond and Kingston", ...). Names are matched
+  case-sensitively as whole words; names that are also ordinary words or surnames ("Reading",
+  "Bury", "Sutton", "Kent") only count beside a place cue ("in Reading", "Reading Borough Council").
+* Themes come from ``ingest/data/themes.json``: a keyword rule, or the passage's embedding close
+  to the theme's description. Every tag keeps its reason, so it can be explained.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from haystack import Document, component
+
+_PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
+_PLACE_AFTER = (r"(?=\s+(?:Borough|City|County|Metropolitan|Council|council|local authority|children[’']s services)"
+                r"|[’']s\s+(?:children|council|social|family))")
+
+
+@dataclass(frozen=True)
+class Authority:
+    name: str
+    type: str
+    region: str
+    aliases: tuple[str, ...]
+    ambiguous: bool
+    former: bool
+    successors: tuple[str, ...]
+
+
+def _data(name: str) -> str:
+    return resources.files("ingest").joinpath("data", name).read_text(encoding="utf-8")
+
+
+@cache
+def authorities() -> tuple[Authority, ...]:
+    rows = csv.DictReader(_data("local_authorities.csv").splitlines())
+    return tuple(Authority(r["name"], r["type"], r["region"], tuple(a for a in r["aliases"].split(";") if a),
+                           r["ambiguous"] == "yes", r["former"] == "yes",
+                           tuple(s for s in r["successors"].split(";") if s)) for r in rows)
+
+
+@cache
+def groups() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    rows = csv.DictReader(_data("local_authority_groups.csv").splitlines())
+    return tuple((r["name"], tuple(a for a in r["aliases"].split(";") if a), tuple(r["members"].split(";")))
+                 for r in rows)
+
+
+def _variants(alias: str) -> set[str]:
+    forms = {alias, alias.replace(" and ", " & "), alias.replace(" & ", " and "), alias.replace(",", "")}
+    return {f for f in forms if f}
+
+
+_Groups = dict[str, tuple[str, tuple[str, ...]]]
+
+
+@cache
+def _matchers() -> tuple[list[re.Pattern[str]], dict[str, str], re.Pattern[str], _Groups]:
+    plain: dict[str, str] = {}
+    ambiguous: dict[str, str] = {}
+    for authority in authorities():
+        for alias in (authority.name, *authority.aliases):
+            for form in _variants(alias):
+                target = ambiguous if authority.ambiguous and len(form.split()) == 1 else plain
+                target[form] = authority.name
+
+    def alternation(forms: dict[str, str]) -> str:
+        return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+    # Places that contain a council's name but are not it ("New York", "Newcastle-under-Lyme").
+    guard = r"(?<!New )(?<!Newcastle-under-)"
+    after_guard = r"(?!-under-Lyme)"
+    patterns = [re.compile(rf"{guard}\b({alternation(plain)})\b{after_guard}")]
+    if ambiguous:
+        forms = alternation(ambiguous)
+        patterns.append(re.compile(rf"{_PLACE_BEFORE}({forms})\b{after_guard}"))
+        patterns.append(re.compile(rf"{guard}\b({forms}){_PLACE_AFTER}"))
+    group_names: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, aliases, members in groups():
+        for alias in (name, *aliases):
+            for form in _variants(alias):
+                group_names[form.lower()] = (name, members)
+    group_pattern = re.compile(r"\b(" + "|".join(re.escape(g) for g in sorted(group_names, key=len, reverse=True))
+                               + r")\b", re.IGNORECASE)
+    return patterns, {**plain, **ambiguous}, group_pattern, group_names
+
+
+def local_authorities_in(text: str) -> dict[str, Any]:
+    """``{"councils": [...], "council_groups": [...], "evidence": {council: phrase}}`` for a text."""
+    patterns, names, group_pattern, group_names = _matchers()
+    councils: dict[str, str] = {}
+    found_groups: list[str] = []
+    for match in group_pattern.finditer(text):
+        group, members = group_names[match.group(1).lower()]
+        if group not in found_groups:
+            found_groups.append(group)
+        for member in members:
+            councils.setdefault(member, f"{match.group(1)} (group)")
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            phrase = match.group(1)
+            if phrase in names:
+                councils.setdefault(names[phrase], phrase)
+    return {"councils": sorted(councils), "council_groups": found_groups, "evidence": councils}
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    label: str
+    description: str
+    keywords: tuple[str, ...]
+
+
+@cache
+def themes() -> tuple[Theme, ...]:
+    return tuple(Theme(t["id"], t["label"], t["description"], tuple(t["keywords"])) for t in json.loads(
+        _data("themes.json")))
+
+
+@cache
+def _keyword_patterns() -> dict[str, re.Pattern[str]]:
+    patterns = {}
+    for theme in themes():
+        parts = []
+        for keyword in theme.keywords:
+            escaped = re.escape(keyword)
+            # A keyword ending in a stem ("recruit", "outsourc") matches any ending.
+            parts.append(rf"\b{escaped}\w*" if keyword[-1].isalpha() else escaped)
+        patterns[theme.id] = re.compile("|".join(parts), re.IGNORECASE)
+    return patterns
+
+
+def theme_keywords_in(text: str) -> dict[str, list[str]]:
+    """Theme id → the keywords of that theme found in ``text``."""
+    found = {}
+    for theme_id, pattern in _keyword_patterns().items():
+        hits = sorted({m.group(0).lower() for m in pattern.finditer(text)})
+        if hits:
+            found[theme_id] = hits
+    return found
+
+
+@component
+class PassageTagger:
+    """Tag each embedded passage with councils and themes, keeping the reasons (a Haystack component).
+
+    :param model: the embedding model directory; theme descriptions are embedded with it on warm-up
+        (empty: keyword rules only).
+    :param similarity_threshold: cosine similarity above which a theme applies without a keyword.
+    """
+
+    def __init__(self, model: str = "", similarity_threshold: float = 0.45) -> None:
+        self.model = model
+        self.similarity_threshold = similarity_threshold
+        self.theme_vectors: dict[str, list[float]] = {}
+
+    def warm_up(self) -> None:
+        if self.theme_vectors or not self.model:
+            return
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+        )
+
+        embedder = SentenceTransformersDocumentEmbedder(model=self.model, normalize_embeddings=True,
+                                                        progress_bar=False, local_files_only=True)
+        embedder.warm_up()
+        docs = embedder.run(documents=[Document(content=t.description) for t in themes()])["documents"]
+        self.theme_vectors = {t.id: d.embedding for t, d in zip(themes(), docs, strict=True)}
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        self.warm_up()
+        ids = list(self.theme_vectors)
+        matrix = np.asarray([self.theme_vectors[i] for i in ids], dtype=np.float32) if ids else None
+        out = []
+        for doc in documents:
+            text = doc.content or ""
+            places = local_authorities_in(text)
+            reasons: dict[str, str] = {}
+            for theme_id, words in theme_keywords_in(text).items():
+                reasons[theme_id] = "keywords: " + ", ".join(words[:5])
+            if matrix is not None and doc.embedding is not None:
+                scores = matrix @ np.asarray(doc.embedding, dtype=np.float32)
+                for theme_id, score in zip(ids, scores, strict=True):
+                    if score >= self.similarity_threshold and theme_id not in reasons:
+                        reasons[theme_id] = f"similar to the theme's description ({score:.2f})"
+            meta = {**doc.meta, "councils": places["councils"], "council_groups": places["council_groups"],
+                    "council_evidence": places["evidence"], "themes": sorted(reasons), "theme_reasons": reasons}
+            out.append(Document(id=doc.id, content=doc.content, meta=meta, embedding=doc.embedding))
+        return {"documents": out}
+
+
+def source_tags(passages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A source's tags from its passages' meta.
+
+    Every council named counts; a theme counts with a keyword, or when two passages are similar to it.
+    """
+    councils: dict[str, str] = {}
+    groups_found: list[str] = []
+    keyword_themes: dict[str, str] = {}
+    similar: dict[str, int] = {}
+    for meta in passages:
+        for council in meta.get("councils", []):
+            councils.setdefault(council, meta.get("council_evidence", {}).get(council, ""))
+        for group in meta.get("council_groups", []):
+            if group not in groups_found:
+                groups_found.append(group)
+        for theme_id, reason in meta.get("theme_reasons", {}).items():
+            if reason.startswith("keywords"):
+                keyword_themes.setdefault(theme_id, reason)
+            else:
+                similar[theme_id] = similar.get(theme_id, 0) + 1
+    reasons = dict(keyword_themes)
+    for theme_id, count in similar.items():
+        if theme_id not in reasons and count >= 2:
+            reasons[theme_id] = f"{count} passages similar to the theme's description"
+    return {"councils": sorted(councils), "council_groups": groups_found, "council_evidence": councils,
+            "themes": sorted(reasons), "theme_reasons": reasons}
