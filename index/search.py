@@ -182,7 +182,7 @@ class Searcher:
                     ordinal=int(h.meta.get("ordinal", 0)),
                     score=round(h.score, 6),
                     page=h.meta.get("page"),
-                    citation=h.meta.get("citation"),
+                    citation=_best_citation(h, marked.get(h.rowid)),
                 )
                 for h in shown[source_id]
             ]
@@ -199,3 +199,15 @@ class Searcher:
                 passages=passages,
             ))
         return results
+
+
+def _best_citation(hit: ChunkHit, marked: str | None) -> dict[str, Any] | None:
+    """For a passage of a thread: the citation of the element where the first match is, else the first element."""
+    citations = hit.meta.get("citations") or []
+    if not citations:
+        return hit.meta.get("citation")
+    chosen = citations[0]
+    if marked and OPEN in marked:
+        offset = int(hit.meta.get("start", 0)) + marked.index(OPEN)
+        chosen = next((c for c in citations if c.get("start", -1) <= offset < c.get("end", -1)), chosen)
+    return {"author": chosen.get("author"), "date": chosen.get("date"), "url": chosen.get("url")}

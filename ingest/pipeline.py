@@ -28,6 +28,7 @@ from index.settings import Settings
 from index.store import KBDocumentStore, SourceRecord
 from ingest.clean import BoilerplateCleaner
 from ingest.converters.base import Failure
+from ingest.dedupe import collapse_duplicates
 from ingest.discover import discover
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.extract import TextMetadataExtractor
@@ -120,6 +121,7 @@ class IngestReport:
     embedded: int
     reused_embeddings: int
     seconds: float
+    duplicates: int = 0
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -129,6 +131,7 @@ class IngestReport:
     def summary(self) -> str:
         failed = f"{len(self.failures)} failed (see above)" if self.failures else "0 failed"
         kept = f", {self.carried_sources} kept from the previous index" if self.carried_sources else ""
+        kept += f", {self.duplicates} near-duplicates folded into their originals" if self.duplicates else ""
         return (f"Indexed {self.sources} sources ({self.passages} passages) from {self.files} files in "
                 f"{self.seconds:.1f} s{kept}; {failed}; {self.embedded} passages embedded, "
                 f"{self.reused_embeddings} reused; generation {self.generation}.")
@@ -198,6 +201,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
                 source_id = doc.meta["source_id"]
                 build.store.update_source_meta(
                     source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
+            duplicates = collapse_duplicates(build.store)
             if sources_new == 0:
                 raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
                                   "The live index is unchanged.")
@@ -218,7 +222,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
             raise
     report = IngestReport(
         run_id=run_id, generation=build.id, files=len(files), sources=manifest.sources, passages=manifest.passages,
-        carried_sources=carried, embedded=embedder.misses, reused_embeddings=embedder.hits,
+        carried_sources=carried, embedded=embedder.misses, reused_embeddings=embedder.hits, duplicates=duplicates,
         seconds=time.perf_counter() - started, failures=failures,
     )
     data.write_run_report(run_id, report.to_dict())

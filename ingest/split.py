@@ -166,7 +166,7 @@ class PassageSplitter:
                     meta["page"] = bisect.bisect_right(page_starts, span.start)
                     meta["page_end"] = bisect.bisect_right(page_starts, max(span.start, span.end - 1))
                 if raw_units:
-                    cited = [u["citation"] for u in raw_units
+                    cited = [{**u["citation"], "start": u["start"], "end": u["end"]} for u in raw_units
                              if u.get("citation") and span.start <= u["start"] and u["end"] <= span.end]
                     if cited:
                         meta["citation"] = cited[0]

@@ -5,14 +5,13 @@
   ``local_authority_groups.csv`` ("Tri-borough", "Richmond and Kingston", ...). Names are matched
   case-sensitively as whole words; names that are also ordinary words or surnames ("Reading",
   "Bury", "Sutton", "Kent") only count beside a place cue ("in Reading", "Reading Borough Council").
-* Themes come from ``ingest/data/themes.json``: a keyword rule, or the passage's embedding close
+* Themes come from ``index/data/themes.json``: a keyword rule, or the passage's embedding close
   to the theme's description. Every tag keeps its reason, so it can be explained.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,8 @@ from typing import Any
 
 import numpy as np
 from haystack import Document, component
+
+from index.taxonomy import themes
 
 _PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
 _PLACE_AFTER = (r"(?=\s+(?:Borough|City|County|Metropolitan|Council|council|local authority|children[’']s services)"
@@ -113,20 +114,6 @@ def local_authorities_in(text: str) -> dict[str, Any]:
             if phrase in names:
                 councils.setdefault(names[phrase], phrase)
     return {"councils": sorted(councils), "council_groups": found_groups, "evidence": councils}
-
-
-@dataclass(frozen=True)
-class Theme:
-    id: str
-    label: str
-    description: str
-    keywords: tuple[str, ...]
-
-
-@cache
-def themes() -> tuple[Theme, ...]:
-    return tuple(Theme(t["id"], t["label"], t["description"], tuple(t["keywords"])) for t in json.loads(
-        _data("themes.json")))
 
 
 @cache

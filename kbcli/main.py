@@ -108,6 +108,12 @@ def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | No
         for passage in result.passages[:1]:
             marked = settings_excerpt(passage.text, passage.highlighted)
             click.echo(f"   “{marked.replace(OPEN, '').replace(CLOSE, '')}”")
+            if passage.page:
+                click.echo(f"   p. {passage.page}")
+            if passage.citation:
+                cite = passage.citation
+                when = (cite.get("date") or "")[:10]
+                click.echo(f"   {cite.get('author') or 'unknown'}, {when} {cite.get('url') or ''}")
 
 
 def settings_excerpt(text: str, highlighted: str, words: int = 40) -> str:

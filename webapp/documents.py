@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
 from webapp.views import int_arg
 
@@ -25,4 +26,7 @@ def show(document_id: str):
         parts = (text[:start], text[start:end], text[end:])
     else:
         parts = (text, "", "")
-    return render_template("documents/show.html", record=record, parts=parts, passages=len(passages))
+    original = store.get_sources([record.meta["duplicate_of"]]).get(record.meta["duplicate_of"]) if record.meta.get(
+        "duplicate_of") else None
+    return render_template("documents/show.html", record=record, parts=parts, passages=len(passages),
+                           original=original, theme_labels=theme_labels())

@@ -36,7 +36,21 @@ def search_args() -> tuple[str, int, int]:
     return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
 
 
+def shortdate(value: str | None) -> str:
+    """'2016-10-05T09:15:00+00:00' → '5 Oct 2016'."""
+    from datetime import datetime
+
+    if not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{parsed.day} {parsed:%b %Y}"
+
+
 def init_app(app: Flask) -> None:
     from index.highlight import excerpt
 
     app.jinja_env.filters["excerpt"] = excerpt
+    app.jinja_env.filters["shortdate"] = shortdate

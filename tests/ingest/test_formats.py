@@ -30,7 +30,9 @@ def formats_index(tmp_path_factory):
     settings = make_settings(folder / "data")
     report = run_ingest([folder / "in"], settings)
     generation = open_generation(settings)
-    return report, generation, Searcher(settings, generation)
+    searcher = Searcher(settings, generation)
+    searcher.settings_for_tests = settings
+    return report, generation, searcher
 
 
 def _sources(generation):
@@ -107,7 +109,8 @@ def test_storify_every_shape_cites_tweets(formats_index, name):
     _, generation, _ = formats_index
     record = _sources(generation)[name]
     assert record.type == "storify"
-    passages = generation.store.source_passages(record.id)
+    # The same thread exported twice is a near-duplicate: its passages live with the original.
+    passages = generation.store.source_passages(record.meta.get("duplicate_of") or record.id)
     citations = [c for p in passages for c in p.meta.get("citations", [])]
     by_url = {c["url"]: c for c in citations}
     tweet = by_url["https://twitter.com/socialworktutor/status/1002"]
@@ -132,3 +135,27 @@ def test_markdown_front_matter_and_windows_text(formats_index):
     assert (notes.title, notes.date, notes.type) == ("Practice notes on kinship care", "2018-02-01", "blog")
     assert notes.meta["authors"] == ["Ali Khan"] and "---" not in notes.content
     assert "Café meetings in Kingston’s family hubs" in sources["windows.txt"].content
+
+
+def test_the_same_thread_in_two_exports_is_one_result(formats_index):
+    _, generation, searcher = formats_index
+    sources = _sources(generation)
+    page, bare = sources["story-page.json"], sources["story-list.json"]
+    assert {page.meta.get("duplicate_of"), bare.meta.get("duplicate_of")} - {None}, "one is marked a copy"
+    response = searcher.search("care leavers were not asked about the innovation clause", top_k=20)
+    ids = [r.document_id for r in response.results]
+    assert not (page.id in ids and bare.id in ids)
+
+
+def test_result_page_shows_pdf_page_and_tweet_citation(formats_index):
+    from webapp import create_app
+
+    _, _, searcher = formats_index
+    client = create_app({"TESTING": True, "KB_SETTINGS": searcher.settings_for_tests}).test_client()
+    page = client.get("/search", query_string={"q": "days in care fell by almost half"}).get_data(as_text=True)
+    assert '<p class="cite">Page ' in page
+    page = client.get("/search", query_string={"q": "care leavers were not asked"}).get_data(as_text=True)
+    assert "@CareLeaverVoice, <time" in page and "5 Oct 2016" in page
+    assert 'href="https://twitter.com/CareLeaverVoice/status/1003"' in page
+    api = client.get("/api/search", query_string={"q": "care leavers were not asked"}).get_json()
+    assert api["results"][0]["passages"][0]["citation"]["url"].startswith("https://twitter.com/")

@@ -151,3 +151,21 @@ def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
     assert "Reading" not in records["002"].meta["councils"]
     passage = next(p for p in store.source_passages(minister.id) if "Hackney" in p.content)
     assert "Hackney" in passage.meta["councils"]
+
+
+def test_syndicated_copy_is_folded_into_the_original(tmp_path, corpus_copy):
+    original = (corpus_copy / "003_9ee0817c87de1d62.txt").read_text(encoding="utf-8")
+    copy = "Syndicated from Community Care\n\n" + original.replace("I urge you", "We urge you")
+    (corpus_copy / "syndicated-copy.txt").write_text(copy, encoding="utf-8")
+    settings = make_settings(tmp_path / "data")
+    report = run_ingest([corpus_copy], settings)
+    assert report.duplicates == 1
+    generation = open_generation(settings)
+    from index.search import Searcher
+
+    response = Searcher(settings, generation).search("reclaiming social work Hackney")
+    names = [os.path.basename(r.source) for r in response.results]
+    assert sum(n.startswith(("003_", "syndicated")) for n in names) == 1
+    canonical = next(r for r in response.results if os.path.basename(r.source).startswith("003_"))
+    record = generation.store.get_source(canonical.document_id)
+    assert [a["source"].rsplit("/", 1)[-1] for a in record.meta["alternates"]] == ["syndicated-copy.txt"]

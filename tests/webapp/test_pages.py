@@ -37,7 +37,10 @@ def test_results_page_ranks_sources_with_highlighted_passages(client):
     assert "Community Care" in page and '<time datetime="2014-02-12">' in page
     document = client.get(titles[0][0].replace("&amp;", "&"))
     assert document.status_code == 200
-    assert '<mark id="match"' in document.get_data(as_text=True)
+    text = document.get_data(as_text=True)
+    assert '<mark id="match"' in text
+    assert "<dt>Councils</dt>" in text and "Hackney" in text
+    assert "Adolescents and edge of care <span class=\"provenance\">(keywords:" in text
 
 
 def test_pagination_links(client):

@@ -1,0 +1,28 @@
+"""The theme taxonomy (``index/data/themes.json``): shared by the ingest, which tags passages with
+it, and the web app, which shows the labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    label: str
+    description: str
+    keywords: tuple[str, ...]
+
+
+@cache
+def themes() -> tuple[Theme, ...]:
+    data = json.loads(resources.files("index").joinpath("data", "themes.json").read_text(encoding="utf-8"))
+    return tuple(Theme(t["id"], t["label"], t["description"], tuple(t["keywords"])) for t in data)
+
+
+@cache
+def theme_labels() -> dict[str, str]:
+    return {t.id: t.label for t in themes()}
