@@ -10,20 +10,8 @@ from index.query import ParsedQuery
 from index.store import ChunkHit, KBDocumentStore
 
 
-def _store_from_dict(data: dict[str, Any]) -> dict[str, Any]:
-    params = data["init_parameters"]
-    params["document_store"] = KBDocumentStore.from_dict(params["document_store"])
-    return data
-
-
-@component
-class LexicalRetriever:
-    """Passages ranked by bm25: first those matching every clause, then, to fill ``top_k``, any word.
-
-    Usage::
-
-        retriever = LexicalRetriever(document_store=store, top_k=100)
-        retriever.run(query=parse_query("adolescents edge of care"))["hits"]
+class _StoreRetriever:
+    """What both retrievers share: a store, a default ``top_k``, and whether hits carry their text.
 
     :param document_store: the store to search.
     :param top_k: most passages returned.
@@ -41,8 +29,23 @@ class LexicalRetriever:
                                with_content=self.with_content)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LexicalRetriever:
-        return default_from_dict(cls, _store_from_dict(data))
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        params = data["init_parameters"]
+        params["document_store"] = KBDocumentStore.from_dict(params["document_store"])
+        return default_from_dict(cls, data)
+
+
+@component
+class LexicalRetriever(_StoreRetriever):
+    """Passages ranked by bm25: first those matching every clause, then, to fill ``top_k``, any word.
+
+    Usage::
+
+        retriever = LexicalRetriever(document_store=store, top_k=100)
+        retriever.run(query=parse_query("adolescents edge of care"))["hits"]
+
+    Parameters: see :class:`_StoreRetriever`.
+    """
 
     @component.output_types(hits=list[ChunkHit])
     def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
@@ -67,7 +70,7 @@ class LexicalRetriever:
 
 
 @component
-class DenseRetriever:
+class DenseRetriever(_StoreRetriever):
     """Passages nearest to a query embedding (inner product of normalised vectors).
 
     Usage::
@@ -75,21 +78,8 @@ class DenseRetriever:
         retriever = DenseRetriever(document_store=store, top_k=100)
         retriever.run(query_embedding=[...])["hits"]
 
-    Parameters as for :class:`LexicalRetriever`.
+    Parameters: see :class:`_StoreRetriever`.
     """
-
-    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True) -> None:
-        self.document_store = document_store
-        self.top_k = top_k
-        self.with_content = with_content
-
-    def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=self.document_store.to_dict(), top_k=self.top_k,
-                               with_content=self.with_content)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
-        return default_from_dict(cls, _store_from_dict(data))
 
     @component.output_types(hits=list[ChunkHit])
     def run(self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None

@@ -16,8 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from haystack import Pipeline
-
 from index.embedding import query_encoder
 from index.errors import QueryError
 from index.fusion import FusionRanker
@@ -60,17 +58,6 @@ class QueryEmbedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
-
-
-def build_retrieval_pipeline(generation: Generation, settings: Settings) -> Pipeline:
-    """The retrieval part of the query path as a Haystack pipeline (for inspection and YAML round trips)."""
-    pipeline = Pipeline()
-    pipeline.add_component("lexical", LexicalRetriever(generation.store, top_k=settings.candidates))
-    pipeline.add_component("dense", DenseRetriever(generation.store, top_k=settings.candidates))
-    pipeline.add_component("fusion", FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k))
-    pipeline.connect("lexical.hits", "fusion.lexical_hits")
-    pipeline.connect("dense.hits", "fusion.dense_hits")
-    return pipeline
 
 
 class Searcher:
