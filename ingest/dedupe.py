@@ -4,6 +4,7 @@ MinHash over word 5-shingles (datasketch) finds pairs whose estimated Jaccard si
 least ``threshold``; each group keeps the source with the most complete metadata (a URL, a date,
 a publisher, the longest text) as canonical. The others keep their records, marked ``duplicate_of``, but lose
 their passages, so results show one source; its page lists the others as alternates.
+Records of BEIR test collections are left alone: they are judged one by one.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def find_duplicate_groups(records: list[SourceRecord], threshold: float = 0.8) -
 def collapse_duplicates(store: KBDocumentStore, threshold: float = 0.8) -> int:
     """Mark near-duplicates in a generation being built and drop their passages; returns how many."""
     ids = [row[0] for row in store._conn().execute("SELECT id FROM sources")]
-    records = [r for r in (store.get_source(i) for i in ids) if r is not None]
+    # Test collections are judged document by document: their records are never folded together.
+    records = [r for r in (store.get_source(i) for i in ids) if r is not None and r.meta.get("format") != "beir"]
     for record in records:
         if "duplicate_of" in record.meta or "alternates" in record.meta:
             store.update_source_meta(record.id, {"duplicate_of": None, "alternates": []})

@@ -169,3 +169,13 @@ def test_syndicated_copy_is_folded_into_the_original(tmp_path, corpus_copy):
     canonical = next(r for r in response.results if os.path.basename(r.source).startswith("003_"))
     record = generation.store.get_source(canonical.document_id)
     assert [a["source"].rsplit("/", 1)[-1] for a in record.meta["alternates"]] == ["syndicated-copy.txt"]
+
+
+def test_test_collections_are_never_folded(tmp_path):
+    collection = tmp_path / "corpus.jsonl"
+    text = "Family group conferences bring the wider family together to plan for a child's safety and care. " * 3
+    collection.write_text("\n".join(json.dumps({"_id": str(i), "title": "", "text": text}) for i in range(3)))
+    settings = make_settings(tmp_path / "data")
+    report = run_ingest([collection], settings)
+    assert report.duplicates == 0
+    assert report.sources == 3 and report.passages == 3
