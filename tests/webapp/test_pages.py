@@ -40,6 +40,7 @@ def test_results_page_ranks_sources_with_highlighted_passages(client):
     text = document.get_data(as_text=True)
     assert '<mark id="match"' in text
     assert "<dt>Councils</dt>" in text and "Hackney" in text
+    assert "Where this information came from:" in text and "date – metadata file" in text
     assert "Adolescents and edge of care <span class=\"provenance\">(keywords:" in text
 
 
