@@ -173,10 +173,7 @@ class DataDir:
         A crash before the final rename leaves the previous generation live.
         """
         build.store.save_vectors(build.path / VECTORS_FILE)
-        conn = build.store._conn()
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode = DELETE")
-        build.store.close()
+        build.store.finalise()
         _write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
         for name in (CHUNKS_FILE, VECTORS_FILE):
             with open(build.path / name, "rb") as handle:

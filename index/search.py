@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 # A source's score: its best passage, plus a little for a second good one.
 SECOND_PASSAGE_WEIGHT = 0.1
+# One pool per process, shared by every generation's searcher (a pool per searcher would leave
+# idle threads behind at each swap to a new generation).
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-lexical")
 # The proximity boost is checked on this many of the best fused passages (it reorders the top).
 PROXIMITY_DEPTH = 30
 
@@ -76,7 +79,6 @@ class Searcher:
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-lexical")
 
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None) -> SearchResponse:
@@ -105,7 +107,7 @@ class Searcher:
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
-        lexical_future = (self._pool.submit(self.lexical.run, query=parsed, filters=filters, top_k=n)
+        lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=parsed, filters=filters, top_k=n)
                           if method != "dense" else None)
         dense: list[ChunkHit] = []
         if method != "lexical":

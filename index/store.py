@@ -290,6 +290,21 @@ class KBDocumentStore:
         )
         return {row[0]: _source_from_row(row) for row in rows}
 
+    def source_ids(self) -> list[str]:
+        """Ids of every source, in insertion order."""
+        return [r[0] for r in self._conn().execute("SELECT id FROM sources ORDER BY rowid")]
+
+    def source_hashes(self) -> dict[str, str]:
+        """Source (path or URL) → hash of the file it came from, for the manifest and incremental runs."""
+        return {r[0]: r[1] for r in self._conn().execute("SELECT source, content_hash FROM sources")}
+
+    def finalise(self) -> None:
+        """Make the SQLite file self-contained (no WAL) before it is published read-only."""
+        conn = self._conn()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        self.close()
+
     def count_sources(self) -> int:
         return self._conn().execute("SELECT count(*) FROM sources").fetchone()[0]
 

@@ -68,7 +68,7 @@ def find_duplicate_groups(records: list[SourceRecord], threshold: float = 0.8) -
 
 def collapse_duplicates(store: KBDocumentStore, threshold: float = 0.8) -> int:
     """Mark near-duplicates in a generation being built and drop their passages; returns how many."""
-    ids = [row[0] for row in store._conn().execute("SELECT id FROM sources")]
+    ids = store.source_ids()
     # Test collections are judged document by document: their records are never folded together.
     records = [r for r in (store.get_source(i) for i in ids) if r is not None and r.meta.get("format") != "beir"]
     for record in records:

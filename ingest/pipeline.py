@@ -149,12 +149,9 @@ def _carry_over(settings: Settings, store: KBDocumentStore, replaced: set[str]) 
     except KBError:
         return 0
     kept = 0
-    conn = live.store._conn()
-    for (source_id, source) in conn.execute("SELECT id, source FROM sources").fetchall():
-        if source in replaced:
-            continue
+    for source_id in live.store.source_ids():
         record = live.store.get_source(source_id)
-        if record is None:
+        if record is None or record.source in replaced:
             continue
         store.write_source(record)
         store.write_documents(live.store.filter_documents(
@@ -213,7 +210,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
                           "overlap_words": settings.chunk_overlap_words},
                 faiss_factory=settings.faiss_factory, sources=store.count_sources(),
                 passages=store.count_documents(),
-                source_hashes={r[0]: r[1] for r in store._conn().execute("SELECT source, content_hash FROM sources")},
+                source_hashes=store.source_hashes(),
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
             )
             data.publish(build, manifest, keep=settings.keep_generations)

@@ -37,7 +37,7 @@ def formats_index(tmp_path_factory):
 
 def _sources(generation):
     store = generation.store
-    ids = [row[0] for row in store._conn().execute("SELECT id FROM sources")]
+    ids = store.source_ids()
     records = [store.get_source(i) for i in ids]
     return {os.path.basename(r.source.split("#")[0]) if "://" not in r.source else r.source: r for r in records}
 

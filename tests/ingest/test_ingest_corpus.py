@@ -30,7 +30,7 @@ def test_sample_corpus_is_indexed_with_sidecar_metadata(corpus_settings):
     assert generation.manifest.passages == store.count_documents() > 5
     assert generation.manifest.model_id == "sentence-transformers/all-MiniLM-L6-v2"
     records = {r.source.rsplit("/", 1)[-1]: r for r in store.get_sources(
-        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+        store.source_ids()).values()}
     minister = records["003_9ee0817c87de1d62.txt"]
     assert (minister.publisher, minister.date, minister.type) == ("Community Care", "2014-02-12", "article")
     assert minister.meta["provenance"]["date"] == "sidecar"
@@ -40,7 +40,7 @@ def test_sample_corpus_is_indexed_with_sidecar_metadata(corpus_settings):
 
 def test_passages_keep_offsets_into_the_cleaned_text(corpus_settings):
     store = open_generation(corpus_settings).store
-    for (source_id,) in store._conn().execute("SELECT id FROM sources").fetchall():
+    for source_id in store.source_ids():
         text = store.get_source(source_id).content
         passages = store.source_passages(source_id)
         assert passages
@@ -131,7 +131,7 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
     run_ingest([corpus_copy], settings)
     store = open_generation(settings).store
     records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
-        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+        store.source_ids()).values()}
     assert records["004"].date == "2016-04-26" and records["004"].meta["provenance"]["date"] == "text"
     assert records["001"].date == "2016-09-23"
     assert records["003"].date == "2014-02-12"
@@ -142,7 +142,7 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
 def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
     store = open_generation(corpus_settings).store
     records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
-        row[0] for row in store._conn().execute("SELECT id FROM sources")).values()}
+        store.source_ids()).values()}
     minister = records["003"]
     assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.meta["councils"])
     assert "adolescents-edge-of-care" in minister.meta["themes"]
