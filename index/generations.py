@@ -185,6 +185,36 @@ class DataDir:
         self.prune(keep)
         return final
 
+    def rollback(self, to: str | None = None) -> str:
+        """Make an older published generation live (the one before the live one, or ``to``).
+
+        :returns: the id now live.
+        :raises IndexNotFoundError: when there is no such generation to go back to.
+        """
+        ids = self.published()
+        current = self.current_id()
+        if to is None:
+            older = [g for g in ids if current is None or g < current]
+            if not older:
+                raise IndexNotFoundError(f"There is no generation older than {current} in {self.root} to roll back to.")
+            to = older[-1]
+        elif to not in ids:
+            raise IndexNotFoundError(f"Generation {to} is not in {self.root}; `kb stats` lists the published ones.")
+        _write_atomic(self.current_file, to + "\n")
+        return to
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run report, if any."""
+        if not self.runs.is_dir():
+            return None
+        reports = sorted(self.runs.glob("*.json"))
+        if not reports:
+            return None
+        try:
+            return json.loads(reports[-1].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def abandon(self, build: Build) -> None:
         build.store.close()
         shutil.rmtree(build.path, ignore_errors=True)

@@ -171,12 +171,34 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from None
     manifest = generation.manifest.to_dict()
     manifest.pop("source_hashes", None)
-    manifest["published_generations"] = DataDir(settings.data_dir).published()
+    data = DataDir(settings.data_dir)
+    manifest["published_generations"] = data.published()
+    last = data.last_run() or {}
+    manifest["last_run"] = {k: last.get(k) for k in ("run_id", "generation", "sources", "seconds")} if last else None
+    manifest["last_run_failures"] = len(last.get("failures", [])) if last else None
     if as_json:
         click.echo(json.dumps(manifest, indent=2))
         return
     for key, value in manifest.items():
         click.echo(f"{key}: {value}")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--to", "target", default=None, help="Generation id to make live (default: the one before).")
+@click.pass_context
+def rollback(ctx: click.Context, data_dir: str | None, target: str | None) -> None:
+    """Make the previous published generation live again (running servers switch on their next request)."""
+    settings = _settings(ctx, data_dir=data_dir)
+    from index.generations import DataDir
+
+    data = DataDir(settings.data_dir)
+    try:
+        with data.lock():
+            live = data.rollback(target)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Generation {live} is live.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

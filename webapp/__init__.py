@@ -34,4 +34,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.health)
     return app

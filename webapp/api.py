@@ -12,6 +12,7 @@ from webapp.index_handle import get_index
 from webapp.views import search_args
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+health = Blueprint("health", __name__)
 
 
 @cache
@@ -24,6 +25,15 @@ def search():
     q, top_k, page = search_args()
     response = get_index().searcher().search(q, top_k=top_k, page=page)
     return jsonify(response.to_dict())
+
+
+@health.get("/healthz")
+def healthz():
+    """Liveness and what is served: the live generation, when it was built, how many sources."""
+    searcher = get_index().searcher()
+    manifest = searcher.generation.manifest
+    return jsonify({"status": "ok", "generation": manifest.generation, "created": manifest.created,
+                    "sources": manifest.sources, "passages": manifest.passages})
 
 
 @bp.get("/openapi.json")

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path == "/healthz"
 
 
 def error_response(status: int, code: str, message: str, title: str):

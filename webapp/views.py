@@ -54,3 +54,14 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["shortdate"] = shortdate
+
+    @app.context_processor
+    def index_freshness() -> dict[str, str | None]:
+        from index.errors import KBError
+        from webapp.index_handle import get_index
+
+        try:
+            created = get_index().searcher().generation.manifest.created
+        except KBError:
+            created = None
+        return {"index_updated": shortdate(created) if created else None}

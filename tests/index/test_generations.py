@@ -69,3 +69,22 @@ def test_other_model_is_refused(tmp_path, corpus_copy):
 def test_no_index_yet(tmp_path):
     with pytest.raises(IndexNotFoundError, match="kb ingest corpus"):
         open_generation(make_settings(tmp_path / "nothing"))
+
+
+def test_rollback_makes_the_previous_generation_live(tmp_path, corpus_copy):
+    from click.testing import CliRunner
+
+    from kbcli.main import cli
+
+    settings = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], settings)
+    data = DataDir(settings.data_dir)
+    first = data.current_id()
+    run_ingest([corpus_copy / "003_9ee0817c87de1d62.txt"], settings)
+    second = data.current_id()
+    result = CliRunner().invoke(cli, ["rollback", "--data-dir", str(settings.data_dir)], obj={})
+    assert result.exit_code == 0 and first in result.output
+    assert data.current_id() == first and open_generation(settings).store.count_sources() == 1
+    assert CliRunner().invoke(cli, ["rollback", "--data-dir", str(settings.data_dir)], obj={}).exit_code == 1
+    result = CliRunner().invoke(cli, ["rollback", "--to", second, "--data-dir", str(settings.data_dir)], obj={})
+    assert result.exit_code == 0 and data.current_id() == second

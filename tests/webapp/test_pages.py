@@ -134,3 +134,20 @@ def test_openapi_document_is_served_and_valid(client):
     spec = client.get("/api/openapi.json").get_json()
     validate(spec)
     assert "/api/search" in spec["paths"]
+
+
+def test_healthz_and_freshness(client, corpus_settings):
+    from index.generations import DataDir
+
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["sources"] == 5
+    assert health["generation"] == DataDir(corpus_settings.data_dir).current_id()
+    assert "Index updated " in client.get("/").get_data(as_text=True)
+
+
+def test_healthz_without_index_is_json_503(tmp_path):
+    from webapp import create_app
+
+    client = create_app({"TESTING": True, "KB_OVERRIDES": {"data_dir": str(tmp_path / "none")}}).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "no_index"
