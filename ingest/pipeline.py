@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +64,8 @@ class SourceWriter:
                 id=meta["source_id"], source=meta["source"], title=meta["title"], type=meta["type"],
                 content=doc.content or "", content_hash=meta.get("content_hash", ""), date=meta.get("date"),
                 publisher=meta.get("publisher"), url=meta.get("url"),
-                meta={k: meta.get(k) for k in ("authors", "language", "format", "provenance", "notes", "external_id",
+                meta={k: meta.get(k) for k in ("authors", "language", "format", "file", "provenance", "notes",
+                                               "external_id",
                                                "boilerplate_lines_removed") if meta.get(k) is not None},
             ))
         return {"sources_written": len(documents)}
@@ -142,23 +143,37 @@ class IngestReport:
         return data
 
 
-def _carry_over(settings: Settings, store: KBDocumentStore, replaced: set[str]) -> int:
-    """Copy into ``store`` every source of the live generation that this run does not re-ingest."""
-    try:
-        live = open_generation(settings)
-    except KBError:
-        return 0
-    kept = 0
-    for source_id in live.store.source_ids():
-        record = live.store.get_source(source_id)
-        if record is None or record.source in replaced:
+def source_file(record: SourceRecord) -> str:
+    """The file a source came from (a feed's entries share their feed's file)."""
+    return str(record.meta.get("file") or record.source.split("#", 1)[0])
+
+
+def _carry_over(live_store: KBDocumentStore | None, store: KBDocumentStore,
+                keep: Callable[[SourceRecord], bool]) -> tuple[int, int]:
+    """Copy into ``store`` the live generation's sources that ``keep`` accepts, with their passages and vectors.
+
+    :returns: (sources, passages) copied.
+    """
+    if live_store is None:
+        return 0, 0
+    sources = passages = 0
+    for source_id in live_store.source_ids():
+        record = live_store.get_source(source_id)
+        if record is None or not keep(record):
             continue
         store.write_source(record)
-        store.write_documents(live.store.filter_documents(
-            {"field": "meta.source_id", "operator": "==", "value": source_id}), policy=DuplicatePolicy.OVERWRITE)
-        kept += 1
-    live.store.close()
-    return kept
+        copied = live_store.filter_documents({"field": "meta.source_id", "operator": "==", "value": source_id})
+        store.write_documents(copied, policy=DuplicatePolicy.OVERWRITE)
+        sources += 1
+        passages += len(copied)
+    return sources, passages
+
+
+def _live_store(settings: Settings) -> KBDocumentStore | None:
+    try:
+        return open_generation(settings).store
+    except KBError:
+        return None
 
 
 def _collect_failures(result: dict[str, Any]) -> list[Failure]:
@@ -169,11 +184,78 @@ def _collect_failures(result: dict[str, Any]) -> list[Failure]:
     return failures
 
 
+@dataclass
+class _Built:
+    generation: str
+    manifest: Manifest
+    carried_sources: int
+    carried_passages: int
+    embedded: int
+    reused_embeddings: int
+    duplicates: int
+    failures: list[Failure]
+    processed_files: set[str]
+
+
+def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
+                       keep: Callable[[SourceRecord, set[str]], bool], require_new: bool = True) -> _Built:
+    """Process ``files`` into a new generation, carry over the live sources ``keep`` accepts, publish.
+
+    ``keep(record, processed_files)`` sees which files this run converted successfully.
+    :raises IngestError: when ``require_new`` and no file could be indexed (nothing is published).
+    """
+    data = DataDir(settings.data_dir)
+    with data.lock():
+        build = data.begin(settings.faiss_factory)
+        live = _live_store(settings)
+        try:
+            pipeline = build_ingest_pipeline(build.store, settings, progress)
+            result = pipeline.run({"router": {"sources": files}},
+                                  include_outputs_from={"embedder", "metadata", "cleaner"})
+            failures = _collect_failures(result)
+            new_docs = result["metadata"]["documents"]
+            if require_new and not new_docs:
+                raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
+                                  "The live index is unchanged.")
+            processed = {d.meta["file"] for d in new_docs}
+            carried, carried_passages = _carry_over(live, build.store, lambda r: keep(r, processed))
+            for doc in new_docs:
+                source_id = doc.meta["source_id"]
+                build.store.update_source_meta(
+                    source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
+            duplicates = collapse_duplicates(build.store)
+            embedder = pipeline.get_component("embedder")
+            store = build.store
+            if store.count_sources() == 0:
+                raise IngestError("The new index would be empty; the live index is unchanged.")
+            manifest = Manifest(
+                generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
+                chunking=_chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+                passages=store.count_documents(), source_hashes=store.source_hashes(),
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            data.publish(build, manifest, keep=settings.keep_generations)
+        except BaseException:
+            data.abandon(build)
+            raise
+        finally:
+            if live is not None:
+                live.close()
+    return _Built(build.id, manifest, carried, carried_passages, embedder.misses, embedder.hits, duplicates,
+                  failures, processed)
+
+
+def _chunking(settings: Settings) -> dict[str, int]:
+    return {"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
+            "overlap_words": settings.chunk_overlap_words}
+
+
 def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool = False,
                replace: bool = False) -> IngestReport:
     """Ingest files into a new generation and publish it.
 
-    Sources already in the live generation and not among ``paths`` are kept unless ``replace``.
+    Sources already in the live generation and not among ``paths`` are kept unless ``replace``; a
+    file that fails keeps its previous version.
 
     :raises IngestError: for a missing path, a held lock, or when nothing at all could be indexed.
     """
@@ -182,45 +264,14 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     if not files:
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
                           "documents in them.")
-    data = DataDir(settings.data_dir)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    with data.lock():
-        build = data.begin(settings.faiss_factory)
-        try:
-            pipeline = build_ingest_pipeline(build.store, settings, progress)
-            result = pipeline.run({"router": {"sources": files}},
-                                  include_outputs_from={"embedder", "metadata", "cleaner"})
-            failures = _collect_failures(result)
-            sources_new = len(result["metadata"]["documents"])
-            carried = 0 if replace else _carry_over(settings, build.store,
-                                                    {d.meta["source"] for d in result["metadata"]["documents"]})
-            for doc in result["metadata"]["documents"]:
-                source_id = doc.meta["source_id"]
-                build.store.update_source_meta(
-                    source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
-            duplicates = collapse_duplicates(build.store)
-            if sources_new == 0:
-                raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
-                                  "The live index is unchanged.")
-            embedder = pipeline.get_component("embedder")
-            store = build.store
-            manifest = Manifest(
-                generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
-                chunking={"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
-                          "overlap_words": settings.chunk_overlap_words},
-                faiss_factory=settings.faiss_factory, sources=store.count_sources(),
-                passages=store.count_documents(),
-                source_hashes=store.source_hashes(),
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            data.publish(build, manifest, keep=settings.keep_generations)
-        except BaseException:
-            data.abandon(build)
-            raise
+    built = _build_and_publish(files, settings, progress,
+                               keep=lambda record, processed: not replace and source_file(record) not in processed)
     report = IngestReport(
-        run_id=run_id, generation=build.id, files=len(files), sources=manifest.sources, passages=manifest.passages,
-        carried_sources=carried, embedded=embedder.misses, reused_embeddings=embedder.hits, duplicates=duplicates,
-        seconds=time.perf_counter() - started, failures=failures,
+        run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
+        passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,
+        reused_embeddings=built.reused_embeddings, duplicates=built.duplicates,
+        seconds=time.perf_counter() - started, failures=built.failures,
     )
-    data.write_run_report(run_id, report.to_dict())
+    DataDir(settings.data_dir).write_run_report(run_id, report.to_dict())
     return report
