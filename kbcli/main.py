@@ -13,13 +13,15 @@ from typing import Any
 import click
 
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
-from index.errors import KBError
+from index.errors import KBError, LockHeldError
 from index.settings import Settings, load_settings
 
 logger = logging.getLogger("kb")
 
-# Exit statuses: 1 = error, nothing done; 3 = ingest published, but some files failed.
+# Exit statuses: 1 = error, nothing done; 3 = published, but some files failed;
+# 75 (EX_TEMPFAIL) = another writer holds the lock, try again later.
 EXIT_PARTIAL = 3
+EXIT_LOCKED = 75
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -70,12 +72,47 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
 
     try:
         report = run_ingest(paths, settings, progress=not quiet, replace=replace)
+    except LockHeldError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     for failure in report.failures:
         click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
     click.echo(report.summary())
     if report.failures:
+        ctx.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@data_dir_option
+@click.option("--full", is_flag=True, help="Process every file again (unchanged ones too).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON line (last line of stdout).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, full: bool, as_json: bool,
+            quiet: bool) -> None:
+    """Re-index PATHS (default: the `sources` setting): only new and changed files are processed,
+    removed files disappear, unchanged ones keep their passages and vectors. Publishes nothing when
+    nothing changed. Exit 0 ok, 3 some files failed, 75 another run holds the lock, 1 error."""
+    settings = _settings(ctx, data_dir=data_dir)
+    from ingest.reindex import run_reindex
+
+    try:
+        report = run_reindex(list(paths) or None, settings, full=full, progress=not (quiet or as_json))
+    except LockHeldError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    for failure in report.failures:
+        click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(report.summary())
+    if report.failed:
         ctx.exit(EXIT_PARTIAL)
 
 
