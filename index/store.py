@@ -114,6 +114,7 @@ class KBDocumentStore:
         self.vectors_path = str(vectors_path) if vectors_path else None
         self.faiss_factory = faiss_factory
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
         self._index: faiss.Index | None = None
         self._index_lock = threading.Lock()
         if not read_only:
@@ -135,6 +136,8 @@ class KBDocumentStore:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
+            with self._index_lock:
+                self._connections.append(conn)
         return conn
 
     def close(self) -> None:
@@ -143,6 +146,8 @@ class KBDocumentStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            with self._index_lock:
+                self._connections = [c for c in self._connections if c is not conn]
 
     # -- serialisation -----------------------------------------------------------------------
 
@@ -299,8 +304,16 @@ class KBDocumentStore:
         return {r[0]: r[1] for r in self._conn().execute("SELECT source, content_hash FROM sources")}
 
     def finalise(self) -> None:
-        """Make the SQLite file self-contained (no WAL) before it is published read-only."""
+        """Make the SQLite file self-contained (no WAL) before it is published read-only.
+
+        Connections other threads opened (a search of the build, by the quality gate) are closed first.
+        """
         conn = self._conn()
+        with self._index_lock:
+            others = [c for c in self._connections if c is not conn]
+            self._connections = [conn]
+        for other in others:
+            other.close()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA journal_mode = DELETE")
         self.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 from index.errors import IngestError
 
 SIDECAR_SUFFIX = ".meta.json"
+# Configuration that lives beside the documents and is never a document itself.
+CONFIG_NAMES = frozenset({"canaries.yaml"})
 
 
 def is_sidecar(path: Path) -> bool:
@@ -18,11 +20,13 @@ def sidecar_for(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Files under ``paths`` (recursively), sorted, without hidden files and metadata sidecars.
+def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """Files under ``paths`` (recursively), sorted, without hidden files, metadata sidecars, configuration
+    files (``canaries.yaml``) and ``exclude``.
 
     :raises IngestError: when a path does not exist.
     """
+    excluded = {Path(p).resolve() for p in exclude if p}
     found: dict[Path, None] = {}
     for raw in paths:
         path = Path(raw)
@@ -32,6 +36,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
         for candidate in candidates:
             relative = candidate.relative_to(path) if path.is_dir() else Path(candidate.name)
             if any(part.startswith(".") for part in relative.parts) or is_sidecar(candidate):
+                continue
+            if candidate.name in CONFIG_NAMES:
+                continue
+            if excluded and candidate.resolve() in excluded:
                 continue
             found[candidate] = None
     return list(found)

@@ -23,7 +23,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.embedding import document_embedder, model_dir
 from index.errors import IngestError, KBError
-from index.generations import DataDir, Manifest, open_generation
+from index.generations import DataDir, Generation, Manifest, open_generation
 from index.settings import Settings
 from index.store import KBDocumentStore, SourceRecord
 from ingest.clean import BoilerplateCleaner
@@ -33,6 +33,7 @@ from ingest.discover import discover
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.extract import TextMetadataExtractor
 from ingest.formats import FORMATS
+from ingest.gate import check_gate
 from ingest.metadata import MetadataResolver
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
@@ -123,6 +124,7 @@ class IngestReport:
     reused_embeddings: int
     seconds: float
     duplicates: int = 0
+    gate: dict[str, Any] | None = None
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -169,9 +171,9 @@ def _carry_over(live_store: KBDocumentStore | None, store: KBDocumentStore,
     return sources, passages
 
 
-def _live_store(settings: Settings) -> KBDocumentStore | None:
+def _live_generation(settings: Settings) -> Generation | None:
     try:
-        return open_generation(settings).store
+        return open_generation(settings)
     except KBError:
         return None
 
@@ -195,6 +197,7 @@ class _Built:
     duplicates: int
     failures: list[Failure]
     processed_files: set[str]
+    gate: dict[str, Any]
 
 
 def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
@@ -207,7 +210,8 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
     """
     data = DataDir(settings.data_dir)
     build = data.begin(settings.faiss_factory)
-    live = _live_store(settings)
+    live_generation = _live_generation(settings)
+    live = live_generation.store if live_generation else None
     try:
         pipeline = build_ingest_pipeline(build.store, settings, progress)
         result = pipeline.run({"router": {"sources": files}},
@@ -234,6 +238,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
             passages=store.count_documents(), source_hashes=store.source_hashes(),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+        gate = check_gate(settings, build.id, build.path, manifest, store, live_generation).to_dict()
         data.publish(build, manifest, keep=settings.keep_generations)
     except BaseException:
         data.abandon(build)
@@ -242,7 +247,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
         if live is not None:
             live.close()
     return _Built(build.id, manifest, carried, carried_passages, embedder.misses, embedder.hits, duplicates,
-                  failures, processed)
+                  failures, processed, gate)
 
 
 def _chunking(settings: Settings) -> dict[str, int]:
@@ -260,7 +265,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     :raises IngestError: for a missing path, a held lock, or when nothing at all could be indexed.
     """
     started = time.perf_counter()
-    files = discover(paths)
+    files = discover(paths, exclude=[settings.canaries])
     if not files:
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
                           "documents in them.")
@@ -272,7 +277,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,
         reused_embeddings=built.reused_embeddings, duplicates=built.duplicates,
-        seconds=time.perf_counter() - started, failures=built.failures,
+        seconds=time.perf_counter() - started, failures=built.failures, gate=built.gate,
     )
     DataDir(settings.data_dir).write_run_report(run_id, report.to_dict())
     return report

@@ -26,6 +26,7 @@ from index.generations import DataDir, open_generation
 from index.settings import Settings
 from ingest.discover import discover
 from ingest.failures import Failure
+from ingest.gate import GateFailedError
 from ingest.pipeline import _build_and_publish, _chunking, source_file
 
 
@@ -94,7 +95,7 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
     started = time.perf_counter()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     roots_given = list(paths) if paths else configured_sources(settings)
-    files = discover(roots_given)
+    files = discover(roots_given, exclude=[settings.canaries])
     roots = [Path(p).resolve() for p in roots_given]
 
     full_reason = "asked for (--full)" if full else None
@@ -138,7 +139,15 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
         return not (is_full and _under(file, roots) and file in current)
 
     # With only removals the pipeline runs on no files, so every build goes through one path.
-    built = _build_and_publish([Path(f) for f in todo], settings, progress, keep, require_new=False)
+    try:
+        built = _build_and_publish([Path(f) for f in todo], settings, progress, keep, require_new=False)
+    except GateFailedError as exc:
+        refused = ReindexReport(run_id, None, False, len(added), len(changed), len(removed), len(unchanged), 0, 0, 0,
+                                round(time.perf_counter() - started, 3), is_full, full_reason,
+                                gate=exc.result.to_dict())
+        DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **refused.to_dict()})
+        exc.report = refused
+        raise
     failed = {f.path for f in built.failures}
     report = ReindexReport(
         run_id=run_id, generation=built.generation, published=True,
@@ -146,7 +155,7 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
         removed=len(removed), unchanged=len(unchanged) if not is_full else 0, failed=len(failed),
         passages_embedded=built.embedded, passages_reused=built.reused_embeddings + built.carried_passages,
         duration_s=round(time.perf_counter() - started, 3), full=is_full, full_reason=full_reason,
-        gate={"status": "not configured"}, failures=built.failures,
+        gate=built.gate, failures=built.failures,
     )
     DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
     return report

@@ -18,9 +18,11 @@ from index.settings import Settings, load_settings
 
 logger = logging.getLogger("kb")
 
-# Exit statuses: 1 = error, nothing done; 3 = published, but some files failed;
+# Exit statuses: 1 = error, nothing done; 3 = published, but some files failed; 4 = the quality gate
+# refused the new generation;
 # 75 (EX_TEMPFAIL) = another writer holds the lock, try again later.
 EXIT_PARTIAL = 3
+EXIT_GATE = 4
 EXIT_LOCKED = 75
 
 
@@ -95,12 +97,19 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
             quiet: bool) -> None:
     """Re-index PATHS (default: the `sources` setting): only new and changed files are processed,
     removed files disappear, unchanged ones keep their passages and vectors. Publishes nothing when
-    nothing changed. Exit 0 ok, 3 some files failed, 75 another run holds the lock, 1 error."""
+    nothing changed. Exit 0 ok, 3 some files failed, 4 the quality gate refused the new index, 75 another
+    run holds the lock, 1 error."""
     settings = _settings(ctx, data_dir=data_dir)
+    from ingest.gate import GateFailedError
     from ingest.reindex import run_reindex
 
     try:
         report = run_reindex(list(paths) or None, settings, full=full, progress=not (quiet or as_json))
+    except GateFailedError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        if as_json and getattr(exc, "report", None) is not None:
+            click.echo(json.dumps(exc.report.to_dict(), ensure_ascii=False))
+        ctx.exit(EXIT_GATE)
     except LockHeldError as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(EXIT_LOCKED)

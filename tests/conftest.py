@@ -14,7 +14,8 @@ CORPUS = ROOT / "corpus"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return load_settings(env={}, overrides={"data_dir": data_dir, **overrides})
+    # The quality gate is tested on its own (tests/test_reindex.py); elsewhere it would only slow ingests.
+    return load_settings(env={}, overrides={"data_dir": data_dir, "canaries": "", **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -74,3 +74,27 @@ def test_cli_json_report_and_lock(setup, runner):
     with DataDir(settings.data_dir).lock():
         locked = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), str(folder)], obj={})
     assert locked.exit_code == 75 and "Another ingest is running" in locked.output
+
+
+def test_quality_gate_refuses_a_generation_that_loses_canaries(setup, runner):
+    folder, settings, _ = setup
+    gated = settings.replace(canaries=str(CORPUS / "canaries.yaml"))
+    (folder / "extra.txt").write_text("Kinship carers in Doncaster asked for earlier support and training. " * 10)
+    passed = run_reindex(None, gated)
+    assert passed.published and passed.gate["status"] == "passed" and passed.gate["canaries"] == 6
+    live = DataDir(settings.data_dir).current_id()
+    (folder / "004_7b87d5ffdc1c3793.txt").write_text("This page has moved. " * 30)
+    result = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--json", str(folder)],
+                           obj={}, env={"KB_CANARIES": str(CORPUS / "canaries.yaml")})
+    assert result.exit_code == 4, result.output
+    assert "Trafford NHS section 75 agreement" in result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["published"] is False and report["gate"]["regressions"] == ["Trafford NHS section 75 agreement"]
+    assert DataDir(settings.data_dir).current_id() == live
+
+
+def test_canaries_file_is_never_ingested(tmp_path):
+    from ingest.discover import discover
+
+    assert CORPUS / "canaries.yaml" not in discover([CORPUS], exclude=[CORPUS / "canaries.yaml"])
+    assert len(discover([CORPUS], exclude=[CORPUS / "canaries.yaml"])) == 5
