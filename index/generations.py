@@ -87,6 +87,15 @@ class Generation:
     store: KBDocumentStore
 
 
+def fault_point(name: str) -> None:
+    """Die here, as if killed, when ``KB_FAULT`` names this point: tests use it to make kill -9 deterministic.
+
+    Points: ``after-begin``, ``before-publish``, ``after-rename``, ``after-current``.
+    """
+    if os.environ.get("KB_FAULT") == name:
+        os._exit(137)
+
+
 def _new_id() -> str:
     # Sortable to the microsecond: pruning and rollback rely on name order being age order.
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S-%f") + "-" + secrets.token_hex(2)
@@ -165,13 +174,16 @@ class DataDir:
         gen_id = _new_id()
         path = self.generations / f".build-{gen_id}"
         path.mkdir()
-        return Build(gen_id, path, KBDocumentStore(path / CHUNKS_FILE, faiss_factory=faiss_factory))
+        build = Build(gen_id, path, KBDocumentStore(path / CHUNKS_FILE, faiss_factory=faiss_factory))
+        fault_point("after-begin")
+        return build
 
     def publish(self, build: Build, manifest: Manifest, keep: int) -> Path:
         """Write vectors and manifest, move the build into place and point CURRENT at it.
 
         A crash before the final rename leaves the previous generation live.
         """
+        fault_point("before-publish")
         build.store.save_vectors(build.path / VECTORS_FILE)
         build.store.finalise()
         _write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
@@ -181,7 +193,9 @@ class DataDir:
         final = self.generations / build.id
         os.replace(build.path, final)
         _fsync_dir(self.generations)
+        fault_point("after-rename")
         _write_atomic(self.current_file, build.id + "\n")
+        fault_point("after-current")
         self.prune(keep)
         return final
 

@@ -321,6 +321,12 @@ class KBDocumentStore:
     def count_sources(self) -> int:
         return self._conn().execute("SELECT count(*) FROM sources").fetchone()[0]
 
+    def source_documents(self, source_id: str) -> list[Document]:
+        """One source's passages as Documents with their vectors (indexed lookup), for copying."""
+        rows = self._conn().execute(
+            "SELECT id, content, meta, embedding FROM chunks WHERE source_id = ? ORDER BY rowid", (source_id,))
+        return [Document(id=i, content=c, meta=json.loads(m), embedding=_vector_to_list(b)) for i, c, m, b in rows]
+
     def source_passages(self, source_id: str) -> list[ChunkHit]:
         """All passages of one source, in order."""
         rows = self._conn().execute(

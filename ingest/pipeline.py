@@ -125,6 +125,7 @@ class IngestReport:
     seconds: float
     duplicates: int = 0
     gate: dict[str, Any] | None = None
+    stages: dict[str, float] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -164,7 +165,7 @@ def _carry_over(live_store: KBDocumentStore | None, store: KBDocumentStore,
         if record is None or not keep(record):
             continue
         store.write_source(record)
-        copied = live_store.filter_documents({"field": "meta.source_id", "operator": "==", "value": source_id})
+        copied = live_store.source_documents(source_id)
         store.write_documents(copied, policy=DuplicatePolicy.OVERWRITE)
         sources += 1
         passages += len(copied)
@@ -198,6 +199,7 @@ class _Built:
     failures: list[Failure]
     processed_files: set[str]
     gate: dict[str, Any]
+    stages: dict[str, float]
 
 
 def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
@@ -212,6 +214,15 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
     build = data.begin(settings.faiss_factory)
     live_generation = _live_generation(settings)
     live = live_generation.store if live_generation else None
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[name] = round(now - mark, 3)
+        mark = now
+
     try:
         pipeline = build_ingest_pipeline(build.store, settings, progress)
         result = pipeline.run({"router": {"sources": files}},
@@ -222,12 +233,15 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
             raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
                               "The live index is unchanged.")
         processed = {d.meta["file"] for d in new_docs}
+        stage("convert_clean_split_embed")
         carried, carried_passages = _carry_over(live, build.store, lambda r: keep(r, processed))
+        stage("carry_over")
         for doc in new_docs:
             source_id = doc.meta["source_id"]
             build.store.update_source_meta(
                 source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
         duplicates = collapse_duplicates(build.store)
+        stage("tags_and_duplicates")
         embedder = pipeline.get_component("embedder")
         store = build.store
         if store.count_sources() == 0:
@@ -239,7 +253,9 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         gate = check_gate(settings, build.id, build.path, manifest, store, live_generation).to_dict()
+        stage("quality_gate")
         data.publish(build, manifest, keep=settings.keep_generations)
+        stage("publish")
     except BaseException:
         data.abandon(build)
         raise
@@ -247,7 +263,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
         if live is not None:
             live.close()
     return _Built(build.id, manifest, carried, carried_passages, embedder.misses, embedder.hits, duplicates,
-                  failures, processed, gate)
+                  failures, processed, gate, stages)
 
 
 def _chunking(settings: Settings) -> dict[str, int]:
@@ -277,7 +293,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,
         reused_embeddings=built.reused_embeddings, duplicates=built.duplicates,
-        seconds=time.perf_counter() - started, failures=built.failures, gate=built.gate,
+        seconds=time.perf_counter() - started, failures=built.failures, gate=built.gate, stages=built.stages,
     )
     DataDir(settings.data_dir).write_run_report(run_id, report.to_dict())
     return report

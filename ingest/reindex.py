@@ -14,6 +14,7 @@ Usage::
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,8 @@ from ingest.discover import discover
 from ingest.failures import Failure
 from ingest.gate import GateFailedError
 from ingest.pipeline import _build_and_publish, _chunking, source_file
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +52,7 @@ class ReindexReport:
     full_reason: str | None
     gate: dict[str, Any] | None = None
     failures: list[Failure] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -58,9 +62,12 @@ class ReindexReport:
     def summary(self) -> str:
         outcome = f"published generation {self.generation}" if self.published else "nothing published"
         full = f" (full rebuild: {self.full_reason})" if self.full else ""
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.stages.items())
+        gate = (self.gate or {}).get("status", "not run")
         return (f"Re-index{full}: {self.added} added, {self.changed} changed, {self.removed} removed, "
                 f"{self.unchanged} unchanged, {self.failed} failed files; {self.passages_embedded} passages "
-                f"embedded, {self.passages_reused} reused; {self.duration_s:.1f} s; {outcome}.")
+                f"embedded, {self.passages_reused} reused; {self.duration_s:.1f} s ({stages}); gate {gate}; "
+                f"{outcome}.")
 
 
 def _sha256(path: Path) -> str:
@@ -155,7 +162,8 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
         removed=len(removed), unchanged=len(unchanged) if not is_full else 0, failed=len(failed),
         passages_embedded=built.embedded, passages_reused=built.reused_embeddings + built.carried_passages,
         duration_s=round(time.perf_counter() - started, 3), full=is_full, full_reason=full_reason,
-        gate=built.gate, failures=built.failures,
+        gate=built.gate, failures=built.failures, stages=built.stages,
     )
     DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
+    logger.info("%s", report.summary())
     return report

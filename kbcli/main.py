@@ -231,6 +231,42 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 
 @cli.command()
 @data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
+    """The live generation, how old it is, and how the last run ended (for operators and monitoring)."""
+    from datetime import UTC, datetime
+
+    from index.generations import DataDir, open_generation
+
+    settings = _settings(ctx, data_dir=data_dir)
+    data = DataDir(settings.data_dir)
+    last = data.last_run()
+    try:
+        manifest = open_generation(settings).manifest
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    age_h = (datetime.now(UTC) - datetime.fromisoformat(manifest.created)).total_seconds() / 3600
+    outcome = None
+    if last:
+        outcome = {"run_id": last.get("run_id"), "kind": last.get("kind", "ingest"),
+                   "published": last.get("published", last.get("generation") is not None),
+                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status")}
+    info = {"generation": manifest.generation, "created": manifest.created, "age_hours": round(age_h, 1),
+            "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome}
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    click.echo(f"live generation {manifest.generation}, built {manifest.created} ({age_h:.1f} h ago), "
+               f"{manifest.sources} sources, {manifest.passages} passages")
+    if outcome:
+        click.echo(f"last run {outcome['run_id']} ({outcome['kind']}): "
+                   f"{'published' if outcome['published'] else 'not published'}, {outcome['failed_files']} files "
+                   f"failed, gate {outcome['gate'] or 'not run'}")
+
+
+@cli.command()
+@data_dir_option
 @click.option("--to", "target", default=None, help="Generation id to make live (default: the one before).")
 @click.pass_context
 def rollback(ctx: click.Context, data_dir: str | None, target: str | None) -> None:

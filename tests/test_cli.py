@@ -75,3 +75,11 @@ def test_cli_reference_is_current(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     expected = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
     assert render() == expected, "run: COLUMNS=100 python -m kbcli.reference > docs/cli.md"
+
+
+def test_status_shows_live_generation_and_last_run(runner, corpus_settings):
+    result = runner.invoke(cli, ["status", "--data-dir", str(corpus_settings.data_dir), "--json"], obj={})
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["sources"] == 5 and info["age_hours"] >= 0
+    assert info["last_run"]["published"] is True and info["last_run"]["failed_files"] == 0

@@ -71,6 +71,7 @@ def test_cli_json_report_and_lock(setup, runner):
                 "published", "duration_s", "gate"):
         assert key in report
     assert report["added"] == 1 and report["published"] is True
+    assert set(report["stages"]) >= {"convert_clean_split_embed", "carry_over", "publish"}
     with DataDir(settings.data_dir).lock():
         locked = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), str(folder)], obj={})
     assert locked.exit_code == 75 and "Another ingest is running" in locked.output
@@ -98,3 +99,67 @@ def test_canaries_file_is_never_ingested(tmp_path):
 
     assert CORPUS / "canaries.yaml" not in discover([CORPUS], exclude=[CORPUS / "canaries.yaml"])
     assert len(discover([CORPUS], exclude=[CORPUS / "canaries.yaml"])) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, new_is_live", [
+    ("after-begin", False), ("before-publish", False), ("after-rename", False), ("after-current", True)])
+def test_killed_run_leaves_a_working_index_and_the_next_run_recovers(setup, point, new_is_live):
+    import os
+    import subprocess
+    import sys
+
+    folder, settings, first = setup
+    (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
+    env = {**os.environ, "KB_FAULT": point, "KB_CANARIES": ""}
+    killed = subprocess.run([sys.executable, "-m", "kbcli.main", "reindex", "-q", "--data-dir",
+                             str(settings.data_dir), str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 137, killed.stderr
+    data = DataDir(settings.data_dir)
+    assert (data.current_id() != first.generation) is new_is_live
+    live = open_generation(settings)
+    assert live.store.count_sources() == (6 if new_is_live else 5)
+    from index.search import Searcher
+
+    assert Searcher(settings, live).search("adolescents edge of care").results
+    again = run_reindex(None, settings)
+    assert not list(data.generations.glob(".build-*"))
+    store = open_generation(settings).store
+    assert store.count_sources() == 6
+    assert again.published is not new_is_live  # after-current: the new generation was already live
+
+
+def test_searches_through_a_swap_never_fail(setup):
+    import threading
+    import time
+
+    from webapp import create_app
+
+    folder, settings, first = setup
+    app = create_app({"TESTING": True, "KB_SETTINGS": settings})
+    app.test_client().get("/api/search?q=warm")
+    outcomes: list[tuple[int, int, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        client = app.test_client()
+        while not stop.is_set():
+            response = client.get("/api/search", query_string={"q": "adolescents edge of care"})
+            data = response.get_json()
+            outcomes.append((response.status_code, len(data.get("results", [])), data.get("generation", "")))
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
+        report = run_reindex(None, settings)
+        deadline = time.monotonic() + 30
+        while not any(g == report.generation for *_, g in outcomes) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert outcomes and all(status == 200 and count > 0 for status, count, _ in outcomes)
+    assert {g for *_, g in outcomes} == {first.generation, report.generation}

@@ -30,10 +30,13 @@ def search():
 @health.get("/healthz")
 def healthz():
     """Liveness and what is served: the live generation, when it was built, how many sources."""
+    from datetime import UTC, datetime
+
     searcher = get_index().searcher()
     manifest = searcher.generation.manifest
+    age = (datetime.now(UTC) - datetime.fromisoformat(manifest.created)).total_seconds()
     return jsonify({"status": "ok", "generation": manifest.generation, "created": manifest.created,
-                    "sources": manifest.sources, "passages": manifest.passages})
+                    "age_seconds": round(age), "sources": manifest.sources, "passages": manifest.passages})
 
 
 @bp.get("/openapi.json")
