@@ -70,10 +70,14 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
     read are listed with the reason; the rest are indexed and the exit status is 3.
     """
     settings = _settings(ctx, data_dir=data_dir)
+    from ingest.gate import GateFailedError
     from ingest.pipeline import run_ingest
 
     try:
         report = run_ingest(paths, settings, progress=not quiet, replace=replace)
+    except GateFailedError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_GATE)
     except LockHeldError as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(EXIT_LOCKED)
