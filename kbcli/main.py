@@ -5,9 +5,11 @@ Every domain error (:class:`index.errors.KBError`) becomes one line on stderr an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -53,6 +55,31 @@ def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
     ctx.obj["config"] = config
 
 
+@contextlib.contextmanager
+def _writer_errors(ctx: click.Context, as_json: bool = False) -> Iterator[None]:
+    """Map the errors of a run that writes the index to a message and its exit status."""
+    from ingest.gate import GateFailedError
+
+    try:
+        yield
+    except GateFailedError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        report = getattr(exc, "report", None)
+        if as_json and report is not None:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        ctx.exit(EXIT_GATE)
+    except LockHeldError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _echo_failures(failures: list[Any]) -> None:
+    for failure in failures:
+        click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
+
+
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                                help="Index data directory (setting data_dir, default ./data).")
 
@@ -70,21 +97,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
     read are listed with the reason; the rest are indexed and the exit status is 3.
     """
     settings = _settings(ctx, data_dir=data_dir)
-    from ingest.gate import GateFailedError
     from ingest.pipeline import run_ingest
 
-    try:
+    with _writer_errors(ctx):
         report = run_ingest(paths, settings, progress=not quiet, replace=replace)
-    except GateFailedError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_GATE)
-    except LockHeldError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_LOCKED)
-    except KBError as exc:
-        raise click.ClickException(str(exc)) from None
-    for failure in report.failures:
-        click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
+    _echo_failures(report.failures)
     click.echo(report.summary())
     if report.failures:
         ctx.exit(EXIT_PARTIAL)
@@ -104,23 +121,11 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
     nothing changed. Exit 0 ok, 3 some files failed, 4 the quality gate refused the new index, 75 another
     run holds the lock, 1 error."""
     settings = _settings(ctx, data_dir=data_dir)
-    from ingest.gate import GateFailedError
     from ingest.reindex import run_reindex
 
-    try:
+    with _writer_errors(ctx, as_json):
         report = run_reindex(list(paths) or None, settings, full=full, progress=not (quiet or as_json))
-    except GateFailedError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        if as_json and getattr(exc, "report", None) is not None:
-            click.echo(json.dumps(exc.report.to_dict(), ensure_ascii=False))
-        ctx.exit(EXIT_GATE)
-    except LockHeldError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_LOCKED)
-    except KBError as exc:
-        raise click.ClickException(str(exc)) from None
-    for failure in report.failures:
-        click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
+    _echo_failures(report.failures)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
