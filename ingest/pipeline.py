@@ -147,8 +147,8 @@ class IngestReport:
 
 
 def source_file(record: SourceRecord) -> str:
-    """The file a source came from (a feed's entries share their feed's file)."""
-    return str(record.meta.get("file") or record.source.split("#", 1)[0])
+    """The absolute path of the file a source came from (a feed's entries share their feed's file)."""
+    return str(record.meta.get("file") or Path(record.source.split("#", 1)[0]).resolve())
 
 
 def _carry_over(live_store: KBDocumentStore | None, store: KBDocumentStore,

@@ -121,7 +121,7 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
                 live_files.setdefault(source_file(record), record.content_hash)
         live.store.close()
 
-    current = {str(f): _sha256(f) for f in files}
+    current = {str(f.resolve()): _sha256(f) for f in files}
     in_scope = {f for f in live_files if _under(f, roots)}
     added = [f for f in current if f not in live_files]
     changed = [f for f in current if f in live_files and live_files[f] != current[f]]

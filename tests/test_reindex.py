@@ -163,3 +163,15 @@ def test_searches_through_a_swap_never_fail(setup):
             thread.join()
     assert outcomes and all(status == 200 and count > 0 for status, count, _ in outcomes)
     assert {g for *_, g in outcomes} == {first.generation, report.generation}
+
+
+def test_reindex_from_another_working_directory_sees_no_change(setup, tmp_path, monkeypatch):
+    folder, _, _ = setup
+    monkeypatch.chdir(tmp_path)
+    relative = make_settings(tmp_path / "data-relative", sources="corpus")
+    assert run_reindex(None, relative).added == 5
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = run_reindex(None, relative.replace(sources=str(folder)))
+    assert not again.published and again.unchanged == 5 and again.removed == 0 and again.added == 0

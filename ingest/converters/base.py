@@ -78,7 +78,8 @@ class FileConverter:
                 continue
             digest = hashlib.sha256(data).hexdigest()
             for doc in converted:
-                meta = {"source": str(path), **doc.meta, "file": str(path), "format": self.format_name,
+                # "file" is absolute, so re-index runs from any working directory match it.
+                meta = {"source": str(path), **doc.meta, "file": str(path.resolve()), "format": self.format_name,
                         "content_hash": digest}
                 # A new Document, so that its id (a hash of content and meta) includes the source: two
                 # files with the same text must not collapse into one in the joiner.
