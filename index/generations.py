@@ -67,6 +67,10 @@ class Manifest:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def age_seconds(self) -> float:
+        """Seconds since the generation was built."""
+        return (datetime.now(UTC) - datetime.fromisoformat(self.created)).total_seconds()
+
 
 @dataclass
 class Build:

@@ -68,11 +68,11 @@ def sentences(text: str) -> list[Span]:
         for start, end in pieces_spans:
             span = _trimmed(text, base + start, base + end)
             if span:
-                spans.extend(_cut_long(text, span))
+                spans.append(span)
     return spans
 
 
-def _cut_long(text: str, span: Span, limit: int = 250) -> list[Span]:
+def _cut_long(text: str, span: Span, limit: int) -> list[Span]:
     """A run-on 'sentence' (tables, lists without stops) is cut into pieces of ``limit`` words."""
     if span.words <= limit:
         return [span]

@@ -161,7 +161,7 @@ def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | No
         details = " · ".join(x for x in (result.publisher, result.type, result.date) if x)
         click.echo(f"\n{rank}. {click.style(result.title, bold=True)}\n   {details}\n   {result.source}")
         for passage in result.passages[:1]:
-            marked = settings_excerpt(passage.text, passage.highlighted)
+            marked = _terminal_excerpt(passage.text, passage.highlighted)
             click.echo(f"   “{marked.replace(OPEN, '').replace(CLOSE, '')}”")
             if passage.page:
                 click.echo(f"   p. {passage.page}")
@@ -171,7 +171,7 @@ def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | No
                 click.echo(f"   {cite.get('author') or 'unknown'}, {when} {cite.get('url') or ''}")
 
 
-def settings_excerpt(text: str, highlighted: str, words: int = 40) -> str:
+def _terminal_excerpt(text: str, highlighted: str, words: int = 40) -> str:
     """A plain-text excerpt of a passage around its first highlighted word, for the terminal."""
     import html
     import re
@@ -216,7 +216,10 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
-    """Show the live generation: sources, passages, model, when it was built."""
+    """Show the live generation's manifest (sources, passages, model, built) and the published generations.
+
+    For its age and the last run's outcome, see `kb status`.
+    """
     settings = _settings(ctx, data_dir=data_dir)
     from index.generations import DataDir, open_generation
 
@@ -226,11 +229,7 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from None
     manifest = generation.manifest.to_dict()
     manifest.pop("source_hashes", None)
-    data = DataDir(settings.data_dir)
-    manifest["published_generations"] = data.published()
-    last = data.last_run() or {}
-    manifest["last_run"] = {k: last.get(k) for k in ("run_id", "generation", "sources", "seconds")} if last else None
-    manifest["last_run_failures"] = len(last.get("failures", [])) if last else None
+    manifest["published_generations"] = DataDir(settings.data_dir).published()
     if as_json:
         click.echo(json.dumps(manifest, indent=2))
         return
@@ -244,8 +243,6 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     """The live generation, how old it is, and how the last run ended (for operators and monitoring)."""
-    from datetime import UTC, datetime
-
     from index.generations import DataDir, open_generation
 
     settings = _settings(ctx, data_dir=data_dir)
@@ -255,7 +252,7 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         manifest = open_generation(settings).manifest
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
-    age_h = (datetime.now(UTC) - datetime.fromisoformat(manifest.created)).total_seconds() / 3600
+    age_h = manifest.age_seconds() / 3600
     outcome = None
     if last:
         outcome = {"run_id": last.get("run_id"), "kind": last.get("kind", "ingest"),

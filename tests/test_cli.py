@@ -5,7 +5,6 @@ import json
 import pytest
 
 from kbcli.main import cli
-from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +61,6 @@ def test_bad_setting_is_named(runner, corpus_settings, monkeypatch):
     result = runner.invoke(cli, ["search", "care", "--data-dir", str(corpus_settings.data_dir)], obj={})
     assert result.exit_code == 1 and "Setting 'top_k' must be int" in result.output
 
-
-def test_corpus_exists():
-    assert len(list(CORPUS.glob("*.meta.json"))) == 5
 
 
 def test_cli_reference_is_current(monkeypatch):

@@ -30,13 +30,10 @@ def search():
 @health.get("/healthz")
 def healthz():
     """Liveness and what is served: the live generation, when it was built, how many sources."""
-    from datetime import UTC, datetime
-
-    searcher = get_index().searcher()
-    manifest = searcher.generation.manifest
-    age = (datetime.now(UTC) - datetime.fromisoformat(manifest.created)).total_seconds()
+    manifest = get_index().searcher().generation.manifest
     return jsonify({"status": "ok", "generation": manifest.generation, "created": manifest.created,
-                    "age_seconds": round(age), "sources": manifest.sources, "passages": manifest.passages})
+                    "age_seconds": round(manifest.age_seconds()), "sources": manifest.sources,
+                    "passages": manifest.passages})
 
 
 @bp.get("/openapi.json")
