@@ -1,4 +1,6 @@
-"""Benchmark: ingest throughput, query latency and ranking quality, beside a vanilla Haystack pipeline.
+"""Benchmark: ingest throughput and query latency, beside a vanilla Haystack pipeline.
+
+Ranking quality is measured by `kb eval` and benchmarks/bench_ranking.py (docs/ranking.md).
 
 Run from the repository root (takes a few minutes on 2 cores; the msmarco ingest embeds 5,000
 passages unless its embedding cache in --work is warm):
@@ -26,11 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pytrec_eval  # noqa: E402
 
 from index import _env  # noqa: E402,F401
 from index.generations import open_generation  # noqa: E402
-from index.search import Searcher  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
 from webapp import create_app  # noqa: E402
@@ -106,26 +106,6 @@ def interleaved_latency(ours, vanilla, handle, queries: list[str], rounds: int) 
     return ours_ms, vanilla_ms
 
 
-def evaluate(searcher: Searcher, queries: dict[str, str], qrels, fusion: str, dense_weight: float | None = None):
-    id_of = {}
-    run: dict[str, dict[str, float]] = {}
-    if dense_weight is not None:
-        searcher.fusion.dense_weight = dense_weight
-    for qid, text in queries.items():
-        response = searcher.search(text, top_k=100, fusion=fusion)
-        ranking = {}
-        for rank, result in enumerate(response.results):
-            ext = id_of.get(result.document_id)
-            if ext is None:
-                ext = id_of[result.document_id] = searcher.store.get_source(result.document_id).meta["external_id"]
-            ranking[ext] = float(100 - rank)
-        run[qid] = ranking
-    measures = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
-    ndcg = statistics.mean(m["ndcg_cut_10"] for m in measures.values())
-    recall = statistics.mean(m["recall_100"] for m in measures.values())
-    return ndcg, recall
-
-
 def vanilla_pipeline(generation, settings):
     """The vanilla Haystack hybrid pipeline over the same passages and vectors as our generation."""
     from haystack import Document, Pipeline
@@ -169,7 +149,6 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench-data")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fresh-cache", action="store_true", help="Embed everything again (cold ingest).")
-    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     out = print
@@ -185,7 +164,7 @@ def main() -> None:
     cache_state = "cold cache" if args.fresh_cache else "cache as left by the last run"
     out(f"| msmarco-5k ({cache_state}) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
 
-    queries, qrels = load_queries(args.eval_dir)
+    queries, _qrels = load_queries(args.eval_dir)
     query_texts = list(queries.values())
     sample_queries = ["adolescents edge of care", "reclaiming social work Hackney", "power to innovate",
                       "Signs of Safety Lincolnshire", "Trafford section 75", "Nicky Morgan social work",
@@ -205,32 +184,6 @@ def main() -> None:
             "| 1.00 |")
         out(f"| {name} | innovation-kb /api/search | {len(ours)} | {o50:.1f} | {percentile(ours, .95):.1f} "
             f"| {o50 / v50:.2f} |")
-
-    if args.skip_quality:
-        return
-    out(f"\n## Ranking quality on msmarco-5k ({len(queries)} judged queries; sources = passages here)\n")
-    out("Fusion rows without the proximity boost; the boost is swept after them.\n")
-    out("| query encoder | fusion | dense weight | nDCG@10 | Recall@100 |\n| --- | --- | --- | --- | --- |")
-    ndcg, recall = evaluate(searcher_for(msmarco_dir, True), queries, qrels, "lexical")
-    out(f"| — | lexical | | {ndcg:.4f} | {recall:.4f} |")
-    for int8 in (False, True):
-        searcher = searcher_for(msmarco_dir, int8)
-        for fusion, weights in (("dense", [None]), ("rrf", [0.5, 0.7]), ("weighted", [0.5, 0.6, 0.7, 0.8])):
-            for weight in weights:
-                ndcg, recall = evaluate(searcher, queries, qrels, fusion, weight)
-                out(f"| {'int8' if int8 else 'fp32'} | {fusion} | {'' if weight is None else weight} | {ndcg:.4f} "
-                    f"| {recall:.4f} |")
-    out("\n| query encoder | fusion | dense weight | proximity boost | nDCG@10 | Recall@100 |")
-    out("| --- | --- | --- | --- | --- | --- |")
-    for boost in (0.0, 0.1, 0.2, 0.3, 0.5):
-        ndcg, recall = evaluate(searcher_for(msmarco_dir, True, boost), queries, qrels, "weighted", 0.7)
-        out(f"| int8 | weighted | 0.7 | {boost} | {ndcg:.4f} | {recall:.4f} |")
-
-
-def searcher_for(data_dir: Path, int8: bool, proximity_boost: float = 0.0) -> Searcher:
-    settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100, "query_int8": int8,
-                                                "proximity_boost": proximity_boost})
-    return Searcher(settings, open_generation(settings))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -22,10 +23,12 @@ from index.fusion import FusionRanker
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
 from index.query import ParsedQuery, parse_query
+from index.rerank import Reranker
 from index.results import Passage, SearchResponse, SourceResult
 from index.retrievers import DenseRetriever, LexicalRetriever
 from index.settings import Settings
 from index.store import ChunkHit
+from index.synonyms import Synonyms
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,12 @@ class QueryEmbedder:
         return vector
 
 
+@functools.lru_cache(maxsize=2)
+def _reranker(model_dir: str, depth: int) -> Reranker:
+    """One cross-encoder per process, shared by every generation's searcher."""
+    return Reranker(model_dir, depth)
+
+
 class Searcher:
     """Answers queries from one published generation.
 
@@ -79,6 +88,8 @@ class Searcher:
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
+        self.synonyms = Synonyms.default() if settings.synonyms else None
+        self.reranker = _reranker(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
 
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None) -> SearchResponse:
@@ -102,12 +113,27 @@ class Searcher:
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion)
 
+    def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
+             rerank: bool = True) -> list[tuple[str, float]]:
+        """The first ``depth`` sources as ``(document_id, score)``, best first, without building results.
+
+        The same ranking as :meth:`search` (for ``depth`` up to ``candidates`` sources of one
+        passage each, exactly the same), for run files and ``kb eval``. ``rerank=False`` skips the
+        cross-encoder, to measure a single retriever on its own.
+
+        :raises QueryError: for a query that cannot be searched.
+        """
+        parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
+        hits = self._candidates(parsed, max(self.settings.candidates, depth), filters, fusion, rerank)
+        return [(source_id, score) for source_id, score, _ in self._group(hits)[:depth]]
+
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                    fusion: str | None) -> list[ChunkHit]:
+                    fusion: str | None, rerank: bool = True) -> list[ChunkHit]:
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
-        lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=parsed, filters=filters, top_k=n)
+        widened = self.synonyms.expand(parsed) if self.synonyms else parsed
+        lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
                           if method != "dense" else None)
         dense: list[ChunkHit] = []
         if method != "lexical":
@@ -124,6 +150,8 @@ class Searcher:
         if excluded and hits:
             banned = self.store.sources_matching(excluded)
             hits = [h for h in hits if h.source_id not in banned]
+        if rerank and self.reranker is not None:
+            hits = self.reranker.rerank(parsed.dense_text(), hits, self.store)
         return hits
 
     def _boost_proximity(self, parsed: ParsedQuery, hits: list[ChunkHit]) -> list[ChunkHit]:

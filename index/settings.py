@@ -54,10 +54,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keep_generations", 3, "How many published generations to keep on disk for rollback."),
     Setting("fusion", "weighted", "How lexical and dense candidates are fused: weighted (normalised score "
             "combination), rrf (reciprocal rank fusion), dense or lexical (one retriever only)."),
-    Setting("dense_weight", 0.7, "Weight of the dense retriever in fusion (lexical gets 1 - dense_weight)."),
+    Setting("dense_weight", 0.6, "Weight of the dense retriever in fusion (lexical gets 1 - dense_weight)."),
     Setting("proximity_boost", 0.1, "Added to the fused score of a passage holding all the query's content words "
             "close together (within a few words of each other), so exact wording ranks first."),
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
+    Setting("synonyms", True, "Widen keyword matching with the children's social care synonyms and acronyms in "
+            "index/data/synonyms.yaml (LAC, CIN, edge of care, teenagers ...); measured in docs/ranking.md."),
+    Setting("rerank_model", "", "Directory of a local sentence-transformers cross-encoder that re-scores the best "
+            "passages; empty (the default) turns re-ranking off."),
+    Setting("rerank_depth", 30, "How many of the best fused passages the cross-encoder re-scores."),
     Setting("candidates", 100, "Passages each retriever returns before fusion and grouping."),
     Setting("top_k", 10, "Sources per page of results."),
     Setting("max_top_k", 50, "Largest top_k a user may ask for."),
@@ -89,9 +94,12 @@ class Settings:
     faiss_factory: str = "Flat"
     keep_generations: int = 3
     fusion: str = "weighted"
-    dense_weight: float = 0.7
+    dense_weight: float = 0.6
     proximity_boost: float = 0.1
     rrf_k: int = 60
+    synonyms: bool = True
+    rerank_model: str = ""
+    rerank_depth: int = 30
     candidates: int = 100
     top_k: int = 10
     max_top_k: int = 50
@@ -138,7 +146,7 @@ def _convert(name: str, value: Any) -> Any:
 
 def _check(values: dict[str, Any]) -> None:
     positive = ("embedding_dim", "query_threads", "embed_batch_size", "chunk_min_words", "chunk_max_words",
-                "keep_generations", "rrf_k", "candidates", "top_k", "max_top_k", "passages_per_result",
+                "keep_generations", "rrf_k", "rerank_depth", "candidates", "top_k", "max_top_k", "passages_per_result",
                 "max_query_chars", "max_page")
     for name in positive:
         if values[name] < 1:

@@ -106,6 +106,7 @@ class MetadataResolver:
             if sidecar.get("notes"):
                 meta["notes"] = sidecar["notes"]
             meta["provenance"] = provenance
-            meta["source_id"] = source_id_for(source)
+            # A record of a test collection keeps its own id, so that run files name documents as the qrels do.
+            meta["source_id"] = str(meta["external_id"]) if meta.get("external_id") else source_id_for(source)
             resolved.append(Document(content=doc.content, meta=meta))
         return {"documents": resolved, "failures": failures}

@@ -72,11 +72,15 @@ class SourceWriter:
         return {"sources_written": len(documents)}
 
 
-def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: bool = False) -> Pipeline:
-    """discover'd paths → router → converters → joiner → cleaner → metadata → (sources, split → embed → write)."""
+def build_ingest_pipeline(store: KBDocumentStore, settings: Settings, progress: bool = False,
+                          force_format: str | None = None) -> Pipeline:
+    """discover'd paths → router → converters → joiner → cleaner → metadata → (sources, split → embed → write).
+
+    :param force_format: read every file as this format (``kb ingest --format``) instead of detecting it.
+    """
     data = DataDir(settings.data_dir)
     pipeline = Pipeline()
-    pipeline.add_component("router", FormatRouter())
+    pipeline.add_component("router", FormatRouter(force_format))
     pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
     for name, fmt in FORMATS.items():
         pipeline.add_component(f"convert_{name}", fmt.converter())
@@ -203,7 +207,8 @@ class _Built:
 
 
 def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
-                       keep: Callable[[SourceRecord, set[str]], bool], require_new: bool = True) -> _Built:
+                       keep: Callable[[SourceRecord, set[str]], bool], require_new: bool = True,
+                       force_format: str | None = None) -> _Built:
     """Process ``files`` into a new generation, carry over the live sources ``keep`` accepts, publish.
 
     The caller holds the data directory's lock. ``keep(record, processed_files)`` sees which files
@@ -224,7 +229,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
         mark = now
 
     try:
-        pipeline = build_ingest_pipeline(build.store, settings, progress)
+        pipeline = build_ingest_pipeline(build.store, settings, progress, force_format)
         result = pipeline.run({"router": {"sources": files}},
                               include_outputs_from={"embedder", "metadata", "cleaner"})
         failures = _collect_failures(result)
@@ -272,15 +277,18 @@ def _chunking(settings: Settings) -> dict[str, int]:
 
 
 def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool = False,
-               replace: bool = False) -> IngestReport:
+               replace: bool = False, force_format: str | None = None) -> IngestReport:
     """Ingest files into a new generation and publish it.
 
     Sources already in the live generation and not among ``paths`` are kept unless ``replace``; a
-    file that fails keeps its previous version.
+    file that fails keeps its previous version. ``force_format`` reads every file as that format.
 
-    :raises IngestError: for a missing path, a held lock, or when nothing at all could be indexed.
+    :raises IngestError: for a missing path, an unknown format, a held lock, or when nothing at all
+        could be indexed.
     """
     started = time.perf_counter()
+    if force_format is not None and force_format not in FORMATS:
+        raise IngestError(f"Unknown format {force_format!r}. Use one of: {', '.join(sorted(FORMATS))}.")
     files = discover(paths, exclude=[settings.canaries])
     if not files:
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
@@ -288,7 +296,8 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     with DataDir(settings.data_dir).lock():
         built = _build_and_publish(files, settings, progress,
-                                   keep=lambda record, processed: not replace and source_file(record) not in processed)
+                                   keep=lambda record, processed: not replace and source_file(record) not in processed,
+                                   force_format=force_format)
     report = IngestReport(
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,

@@ -14,9 +14,16 @@ from ingest.formats import FORMATS, detect
 
 @component
 class FormatRouter:
-    """One output per registered format, plus ``failures`` for files no converter reads."""
+    """One output per registered format, plus ``failures`` for files no converter reads.
 
-    def __init__(self) -> None:
+    :param force_format: send every file to this format's converter instead of detecting it.
+    :raises ValueError: for an unknown format name.
+    """
+
+    def __init__(self, force_format: str | None = None) -> None:
+        if force_format is not None and force_format not in FORMATS:
+            raise ValueError(f"Unknown format {force_format!r}; use one of {', '.join(sorted(FORMATS))}.")
+        self.force_format = force_format
         component.set_output_types(self, failures=list[Failure], **{name: list[Path] for name in FORMATS})
 
     def run(self, sources: list[Path]) -> dict[str, Any]:
@@ -29,7 +36,7 @@ class FormatRouter:
             except OSError as exc:
                 failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
                 continue
-            fmt = detect(path, head)
+            fmt = FORMATS[self.force_format] if self.force_format else detect(path, head)
             if fmt is None:
                 failures.append(Failure(str(path), f"no converter reads {path.suffix or 'files without an extension'}",
                                         "convert it to a supported format: " + ", ".join(sorted(FORMATS))))

@@ -88,9 +88,13 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @click.argument("paths", nargs=-1, required=True)
 @data_dir_option
 @click.option("--replace", is_flag=True, help="Index only PATHS; drop sources of the live index not among them.")
+@click.option("--format", "force_format", default=None, metavar="NAME",
+              help="Read every file as this format instead of detecting it (beir: a BEIR corpus.jsonl, each "
+                   "record a source whose document id is its _id).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, replace: bool, quiet: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, replace: bool,
+           force_format: str | None, quiet: bool) -> None:
     """Convert, clean, split and embed the files under PATHS into a new index generation, then publish it.
 
     Sources already indexed and not under PATHS are kept (unless --replace). Files that cannot be
@@ -100,7 +104,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
     from ingest.pipeline import run_ingest
 
     with _writer_errors(ctx):
-        report = run_ingest(paths, settings, progress=not quiet, replace=replace)
+        report = run_ingest(paths, settings, progress=not quiet, replace=replace, force_format=force_format)
     _echo_failures(report.failures)
     click.echo(report.summary())
     if report.failures:
@@ -135,15 +139,36 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @data_dir_option
-@click.option("--top-k", type=click.IntRange(1, None), default=None, help="Sources per page (setting top_k).")
+@click.option("--top-k", type=click.IntRange(1, 1000), default=None,
+              help="Sources per page (setting top_k); with --queries, sources per query (default 100).")
 @click.option("--page", type=click.IntRange(1, None), default=1, show_default=True, help="Results page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract (same as /api/search).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False), default=None,
+              help="Search every query of a BEIR queries.jsonl ({\"_id\", \"text\"} per line) instead of QUERY.")
+@click.option("--run", "run_file", type=click.Path(dir_okay=False), default=None,
+              help="With --queries: the TREC run file to write (qid Q0 docid rank score tag).")
+@click.option("--tag", default="innovation-kb", show_default=True, help="Run tag (last column of the run file).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (with --queries).")
 @click.pass_context
-def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | None, page: int, as_json: bool) -> None:
-    """Search the index: words, "quoted phrases", -exclusions, OR."""
+def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: int | None, page: int, as_json: bool,
+           queries_file: str | None, run_file: str | None, tag: str, quiet: bool) -> None:
+    """Search the index: words, "quoted phrases", -exclusions, OR.
+
+    With --queries FILE --run RUN, search every query in FILE and write a TREC run file, one line
+    per ranked source, documents named by their ids (a BEIR record's _id).
+    """
     settings = _settings(ctx, data_dir=data_dir)
+    if (query is None) == (queries_file is None):
+        raise click.UsageError("Give either a QUERY or --queries FILE (with --run RUN).")
+    if queries_file is not None:
+        if run_file is None:
+            raise click.UsageError("--queries needs --run RUN, the run file to write.")
+        _batch_search(settings, queries_file, run_file, top_k or 100, tag, progress=not quiet)
+        return
+    if top_k is not None and top_k > settings.max_top_k:
+        raise click.BadParameter(f"at most {settings.max_top_k} (setting max_top_k)", param_hint="--top-k")
     from index.generations import open_generation
     from index.highlight import CLOSE, OPEN
     from index.search import Searcher
@@ -169,6 +194,66 @@ def search(ctx: click.Context, query: str, data_dir: str | None, top_k: int | No
                 cite = passage.citation
                 when = (cite.get("date") or "")[:10]
                 click.echo(f"   {cite.get('author') or 'unknown'}, {when} {cite.get('url') or ''}")
+
+
+def _batch_search(settings: Settings, queries_file: str, run_file: str, depth: int, tag: str, progress: bool) -> None:
+    from index.evaluation import read_queries, run_queries, write_run
+    from index.generations import open_generation
+    from index.search import Searcher
+
+    try:
+        queries = read_queries(queries_file)
+        searcher = Searcher(settings, open_generation(settings))
+        run, failed = run_queries(searcher, queries, depth, progress=progress)
+        lines = write_run(run, run_file, tag)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    for qid, reason in failed.items():
+        click.echo(f"skipped query {qid}: {reason}", err=True)
+    click.echo(f"{len(run)} queries searched, {lines} lines written to {run_file}"
+               + (f"; {len(failed)} queries skipped" if failed else ""))
+
+
+@cli.command("eval")
+@click.argument("dataset", type=click.Path(file_okay=False))
+@data_dir_option
+@click.option("--split", default="test", show_default=True, help="Which qrels/SPLIT.tsv to score against.")
+@click.option("--methods", default="lexical,dense,production", show_default=True,
+              help="Comma-separated: lexical, dense, rrf, weighted (fusion without re-ranking), production "
+                   "(the ranking the settings give, as served).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, methods: str, as_json: bool,
+          quiet: bool) -> None:
+    """Measure ranking on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv).
+
+    Ingests the corpus into a temporary index (or into --data-dir, reused when it already holds an
+    index), searches every judged query with each method, and prints nDCG@10, Recall@100 and
+    MRR@10 (ir-measures). Settings (KB_* variables, --config) apply as they do to serving.
+    """
+    from pathlib import Path
+
+    from index.evaluation import scores_table
+    from kbcli.evaluate import run_eval
+
+    settings = _settings(ctx)
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    try:
+        report = run_eval(Path(dataset), settings, Path(data_dir) if data_dir else None, split, chosen,
+                          progress=not (quiet or as_json))
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{report.dataset} ({report.split}): {report.judged_queries} judged queries of {report.queries}, "
+               f"index {report.index}, {report.seconds:.0f} s")
+    click.echo(scores_table(report.methods))
+    if report.summary:
+        click.echo(f"production vs {report.summary['best_single']}: {report.summary['margin_ndcg10']:+.4f} nDCG@10")
+    for qid, reason in report.failed_queries.items():
+        click.echo(f"query {qid} could not be searched: {reason}", err=True)
 
 
 def _terminal_excerpt(text: str, highlighted: str, words: int = 40) -> str:

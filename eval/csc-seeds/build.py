@@ -4,9 +4,10 @@ Run from the repository root: ``python eval/csc-seeds/build.py`` (rewrites corpu
 queries and judgements in queries.jsonl and qrels/test.tsv refer to its ids, so the splitting
 rule below must not change once they are written).
 
-A paragraph is a run of non-blank lines; paragraphs under 25 words join the next one (headings,
-bylines) and paragraphs over 150 words are cut between sentences, and lines of navigation chrome are kept, as they are in the raw pages, so that the
-collection also tests that ranking is not fooled by them.
+A paragraph is a run of non-blank lines; paragraphs under 25 words join the next one
+(headings, bylines) and paragraphs over 150 words are cut between sentences. Lines of navigation
+chrome are kept, as they are in the raw pages, so that the collection also tests that ranking is
+not fooled by them.
 """
 
 from __future__ import annotations

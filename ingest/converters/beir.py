@@ -1,7 +1,8 @@
 """BEIR-format test collections (``corpus.jsonl``: one ``{"_id", "title", "text"}`` per line).
 
-Each line becomes its own source, ``<path>#<_id>``, so a collection such as
-``../shared/eval/msmarco-5k`` can be ingested and its rankings scored (``benchmarks/``).
+Each line becomes its own source, ``<path>#<_id>``, whose document id is the record's ``_id``
+exactly, so that a TREC run file written by ``kb search --queries`` names documents as the
+collection's qrels do (``kb eval``, ``eval/``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class BeirConverter(FileConverter):
     def convert(self, path: Path, data: bytes) -> list[Document]:
         documents = []
         bad: list[int] = []
+        seen: set[str] = set()
+        repeated = 0
         # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line separators.
         for number, line in enumerate(decode_text(data).split("\n"), start=1):
             if not line.strip():
@@ -39,12 +42,18 @@ class BeirConverter(FileConverter):
                 continue
             if not text.strip():
                 continue
+            if doc_id in seen:
+                repeated += 1
+                continue
+            seen.add(doc_id)
             documents.append(Document(content=text, meta={
                 "source": f"{path}#{doc_id}", "external_id": doc_id,
                 "embedded": {"title": row.get("title") or f"{path.parent.name} {doc_id}", "type": "other"},
             }))
         if not documents:
             raise ConversionError("the collection has no records", "check that it is a BEIR corpus.jsonl")
+        if repeated:
+            logger.warning("%s: %d records repeat an _id already seen; the first of each was kept", path, repeated)
         if bad:
             logger.warning("%s: skipped %d lines that are not BEIR records (first: line %d)", path, len(bad), bad[0])
         return documents

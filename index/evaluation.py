@@ -1,0 +1,193 @@
+"""Batch search, TREC run files and ranking measures, for ``kb search --queries`` and ``kb eval``.
+
+Test collections are in BEIR format: ``queries.jsonl`` (``{"_id", "text"}`` per line) and
+``qrels/<split>.tsv`` (``query-id  corpus-id  score``, header optional). Measures come from
+ir-measures (which runs trec_eval's code through pytrec-eval), never our own arithmetic.
+
+Usage::
+
+    queries = read_queries("eval/csc-seeds/queries.jsonl")
+    run, failed = run_queries(searcher, queries, depth=100)
+    write_run(run, "run.tsv", tag="innovation-kb")
+    scores = evaluate(read_qrels("eval/csc-seeds/qrels/test.tsv"), run)  # {"nDCG@10": 0.81, ...}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.errors import KBError, QueryError
+
+if TYPE_CHECKING:
+    from index.search import Searcher
+
+# ir-measures names → the names we print.
+MEASURES = {"nDCG@10": "nDCG@10", "R@100": "Recall@100", "RR@10": "MRR@10"}
+
+Run = dict[str, list[tuple[str, float]]]
+
+
+class CollectionError(KBError):
+    """A queries, qrels or run file cannot be read."""
+
+
+def read_queries(path: str | Path) -> dict[str, str]:
+    """``{query id: text}`` from a BEIR ``queries.jsonl``.
+
+    :raises CollectionError: naming the file and line of a record that is not ``{"_id", "text"}``.
+    """
+    path = Path(path)
+    queries: dict[str, str] = {}
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            qid, text = str(row["_id"]), str(row["text"])
+        except (ValueError, KeyError, TypeError):
+            raise CollectionError(f"{path} line {number} is not a query record; each line must be a JSON object "
+                                  'with "_id" and "text".') from None
+        queries[qid] = text
+    if not queries:
+        raise CollectionError(f"{path} holds no queries; give a JSONL file with one {{\"_id\", \"text\"}} per line.")
+    return queries
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """``{query id: {document id: grade}}`` from a BEIR or TREC qrels file (tab or space separated).
+
+    Four columns (``qid 0 docid grade``, TREC) and three (``qid docid grade``, BEIR) are both read;
+    a header line is skipped.
+
+    :raises CollectionError: naming the file and line that cannot be read.
+    """
+    path = Path(path)
+    qrels: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(_lines(path), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) == 4:
+            fields = [fields[0], fields[2], fields[3]]
+        try:
+            if len(fields) != 3:
+                raise ValueError
+            grade = int(fields[2])
+        except ValueError:
+            if number == 1:
+                continue  # header
+            raise CollectionError(f"{path} line {number} is not a judgement; each line must be "
+                                  "'query-id<TAB>corpus-id<TAB>grade'.") from None
+        qrels.setdefault(fields[0], {})[fields[1]] = grade
+    if not qrels:
+        raise CollectionError(f"{path} holds no judgements.")
+    return qrels
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        raise CollectionError(f"{path} does not exist; check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CollectionError(f"{path} cannot be read ({exc}); give a UTF-8 text file.") from None
+
+
+def run_queries(searcher: Searcher, queries: Mapping[str, str], depth: int, fusion: str | None = None,
+                rerank: bool = True, progress: bool = False) -> tuple[Run, dict[str, str]]:
+    """Search every query; returns the run and ``{query id: reason}`` for queries that could not be searched."""
+    from tqdm import tqdm
+
+    run: Run = {}
+    failed: dict[str, str] = {}
+    for qid, text in tqdm(queries.items(), total=len(queries), desc="searching", unit="query", disable=not progress):
+        try:
+            run[qid] = _strictly_decreasing(searcher.rank(text, depth, fusion=fusion, rerank=rerank))
+        except QueryError as exc:
+            failed[qid] = str(exc)
+    return run, failed
+
+
+def _strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Scores rounded to 6 places and nudged so that each is below the one before: trec_eval sorts
+    by score, so ties would be broken by document id rather than by our order."""
+    out: list[tuple[str, float]] = []
+    previous = float("inf")
+    for doc_id, score in ranked:
+        value = min(round(score, 6), round(previous - 1e-6, 6))
+        out.append((doc_id, value))
+        previous = value
+    return out
+
+
+def write_run(run: Run, path: str | Path, tag: str) -> int:
+    """Write a TREC run file (``qid Q0 docid rank score tag``); returns the number of lines."""
+    if not tag or any(c.isspace() for c in tag):
+        raise CollectionError(f"run tag {tag!r} must be one word without spaces.")
+    lines = [f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}"
+             for qid, ranked in run.items() for rank, (doc_id, score) in enumerate(ranked, start=1)]
+    Path(path).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return len(lines)
+
+
+def read_run(path: str | Path) -> Run:
+    """A TREC run file, as written by :func:`write_run`."""
+    run: Run = {}
+    for number, line in enumerate(_lines(Path(path)), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 6:
+            raise CollectionError(f"{path} line {number} is not 'qid Q0 docid rank score tag'.")
+        run.setdefault(fields[0], []).append((fields[2], float(fields[4])))
+    return run
+
+
+def judged_queries(queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]]) -> dict[str, str]:
+    """The queries with at least one relevant (grade > 0) judgement: the ones a measure can score."""
+    return {qid: text for qid, text in queries.items() if any(g > 0 for g in qrels.get(qid, {}).values())}
+
+
+def evaluate(qrels: Mapping[str, Mapping[str, int]], run: Run, query_ids: Iterable[str] | None = None
+             ) -> dict[str, float]:
+    """Mean nDCG@10, Recall@100 and MRR@10 over ``query_ids`` (default: every judged query in ``qrels``).
+
+    A query with no results (or that could not be searched) counts as 0, as trec_eval's ``-c`` does.
+    """
+    import ir_measures
+
+    ids = list(query_ids) if query_ids is not None else [q for q, docs in qrels.items()
+                                                          if any(g > 0 for g in docs.values())]
+    if not ids:
+        raise CollectionError("No judged queries to evaluate: no query has a judgement with grade above 0.")
+    wanted = set(ids)
+    measures = [ir_measures.parse_measure(name) for name in MEASURES]
+    totals = {name: 0.0 for name in MEASURES}
+    run_dict = {qid: {doc: score for doc, score in ranked} for qid, ranked in run.items() if qid in wanted and ranked}
+    qrels_dict = {qid: dict(docs) for qid, docs in qrels.items() if qid in wanted}
+    for metric in ir_measures.iter_calc(measures, qrels_dict, run_dict):
+        totals[str(metric.measure)] += metric.value
+    return {MEASURES[name]: round(total / len(ids), 4) for name, total in totals.items()}
+
+
+def scores_table(results: Mapping[str, Mapping[str, float]]) -> str:
+    """A plain-text table of methods × measures."""
+    names = list(MEASURES.values())
+    width = max(len(m) for m in results) + 2
+    lines = ["method".ljust(width) + "".join(n.rjust(12) for n in names)]
+    for method, scores in results.items():
+        lines.append(method.ljust(width) + "".join(f"{scores[n]:12.4f}" for n in names))
+    return "\n".join(lines)
+
+
+def summary(results: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """How the production ranking compares with the better single retriever, on nDCG@10."""
+    singles = {m: s["nDCG@10"] for m, s in results.items() if m in ("lexical", "dense")}
+    if "production" not in results or not singles:
+        return {}
+    best = max(singles, key=lambda m: singles[m])
+    margin = results["production"]["nDCG@10"] - singles[best]
+    return {"best_single": best, "margin_ndcg10": round(margin, 4)}

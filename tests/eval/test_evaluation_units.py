@@ -1,0 +1,94 @@
+"""Run files, qrels and query files, and the synonym table: no model."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from index.evaluation import (
+    CollectionError,
+    _strictly_decreasing,
+    evaluate,
+    read_qrels,
+    read_queries,
+    read_run,
+    write_run,
+)
+from index.query import parse_query
+from index.synonyms import Synonyms
+
+pytestmark = pytest.mark.unit
+
+
+def test_qrels_in_beir_and_trec_layouts(tmp_path):
+    beir = tmp_path / "beir.tsv"
+    beir.write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td2\t0\n", encoding="utf-8")
+    trec = tmp_path / "trec.txt"
+    trec.write_text("q1 0 d1 2\nq1 0 d2 0\n", encoding="utf-8")
+    assert read_qrels(beir) == read_qrels(trec) == {"q1": {"d1": 2, "d2": 0}}
+
+
+def test_bad_lines_are_named(tmp_path):
+    qrels = tmp_path / "q.tsv"
+    qrels.write_text("q1\td1\t1\nq2\td2\tvery\n", encoding="utf-8")
+    with pytest.raises(CollectionError, match="line 2"):
+        read_qrels(qrels)
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"_id": "1", "text": "a"}\n{"text": "no id"}\n', encoding="utf-8")
+    with pytest.raises(CollectionError, match="line 2 is not a query record"):
+        read_queries(queries)
+    with pytest.raises(CollectionError, match="does not exist"):
+        read_queries(tmp_path / "missing.jsonl")
+
+
+def test_ties_are_broken_in_our_order():
+    ranked = _strictly_decreasing([("b", 0.5), ("a", 0.5), ("c", 0.5), ("d", 0.1)])
+    assert [d for d, _ in ranked] == ["b", "a", "c", "d"]
+    scores = [s for _, s in ranked]
+    assert all(x > y for x, y in itertools.pairwise(scores))
+
+
+def test_run_file_round_trip(tmp_path):
+    run = {"q1": [("d1", 2.0), ("d2", 1.0)], "q2": [("d3", 0.5)]}
+    assert write_run(run, tmp_path / "r.tsv", "tag") == 3
+    assert read_run(tmp_path / "r.tsv") == run
+    assert (tmp_path / "r.tsv").read_text().splitlines()[0] == "q1 Q0 d1 1 2.000000 tag"
+    with pytest.raises(CollectionError, match="one word"):
+        write_run(run, tmp_path / "r.tsv", "two words")
+
+
+def test_missing_queries_count_as_zero():
+    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}}
+    perfect = evaluate(qrels, {"q1": [("d1", 1.0)], "q2": [("d2", 1.0)]})
+    half = evaluate(qrels, {"q1": [("d1", 1.0)]})
+    assert perfect["nDCG@10"] == 1.0 and half["nDCG@10"] == 0.5 and half["MRR@10"] == 0.5
+
+
+def test_mrr_is_cut_at_ten():
+    run = {"q1": [(f"x{i}", 100.0 - i) for i in range(10)] + [("d1", 1.0)]}
+    assert evaluate({"q1": {"d1": 1}}, run)["MRR@10"] == 0.0
+
+
+def test_synonyms_widen_words_and_phrases():
+    synonyms = Synonyms([["looked after children", "lac"], ["adolescents", "teenagers"]])
+    widened = synonyms.expand(parse_query("LAC outcomes for teenagers"))
+    assert widened.strict_match() == ('("lac" OR "looked after children") AND "outcomes" AND "for" AND '
+                                      '("teenagers" OR "adolescents")')
+    phrase = synonyms.expand(parse_query("looked after children"))
+    assert phrase.strict_match() == '("looked after children" OR "lac")'
+
+
+def test_quoted_and_or_clauses_are_left_as_typed():
+    synonyms = Synonyms([["adolescents", "teenagers"]])
+    for raw in ('"adolescents" care', "adolescents OR youth"):
+        parsed = parse_query(raw)
+        assert synonyms.expand(parsed) == parsed
+
+
+def test_synonym_table_is_checked():
+    with pytest.raises(ValueError, match="in groups 1 and 2"):
+        Synonyms([["cp", "child protection"], ["cp", "care plan"]])
+    shipped = Synonyms.default()
+    assert len(shipped) >= 10
+    assert "looked after children" in shipped.expand(parse_query("LAC")).strict_match()
