@@ -18,7 +18,8 @@ from typing import Any
 
 from haystack.errors import FilterError
 
-_COLUMNS = {"id": "c.id", "content": "c.content"}
+# meta.source_id is also a column of its own, indexed: facet filters select sources by it.
+_COLUMNS = {"id": "c.id", "content": "c.content", "meta.source_id": "c.source_id"}
 _ORDERING = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 

@@ -46,6 +46,7 @@ class SearchResponse:
     took_ms: float
     generation: str | None = None
     fusion: str = ""
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -19,6 +19,7 @@ from typing import Any
 
 from index.embedding import query_encoder
 from index.errors import QueryError
+from index.facets import FacetSelection, FacetTable
 from index.fusion import FusionRanker
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
@@ -91,9 +92,16 @@ class Searcher:
         self.synonyms = Synonyms.default() if settings.synonyms else None
         self.reranker = _reranker(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
 
+    @functools.cached_property
+    def facet_table(self) -> FacetTable:
+        """Every source's facet values; built once per generation (generations never change)."""
+        return FacetTable.from_rows(self.store.facet_rows())
+
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
-               fusion: str | None = None) -> SearchResponse:
-        """Search and return one page of ranked sources.
+               fusion: str | None = None, facets: FacetSelection | None = None) -> SearchResponse:
+        """Search and return one page of ranked sources, with facet counts over all of them.
+
+        ``facets`` narrows the search to sources with the chosen values, before ranking.
 
         :raises QueryError: for a query or paging parameter a user must change.
         """
@@ -105,13 +113,18 @@ class Searcher:
         if not 1 <= page <= settings.max_page:
             raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
+        allowed = self.facet_table.matching(facets) if facets else None
+        if allowed is not None:
+            narrowing = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
+            filters = {"operator": "AND", "conditions": [filters, narrowing]} if filters else narrowing
         hits = self._candidates(parsed, max(settings.candidates, page * top_k * 3), filters, fusion)
         grouped = self._group(hits)
         window = grouped[(page - 1) * top_k : page * top_k]
         results = self._results(parsed, window)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
-                              took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion)
+                              took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
+                              facets=self.facet_table.counts(source_id for source_id, _, _ in grouped))
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
              rerank: bool = True) -> list[tuple[str, float]]:

@@ -295,6 +295,15 @@ class KBDocumentStore:
         )
         return {row[0]: _source_from_row(row) for row in rows}
 
+    def facet_rows(self) -> list[dict[str, Any]]:
+        """Each source that has passages (not a collapsed duplicate): id, type, date, councils, themes, projects."""
+        rows = self._conn().execute(
+            "SELECT id, type, date, json_extract(meta, '$.councils'), json_extract(meta, '$.themes'), "
+            "json_extract(meta, '$.projects') FROM sources WHERE json_extract(meta, '$.duplicate_of') IS NULL"
+        )
+        return [{"id": r[0], "type": r[1], "date": r[2], "councils": json.loads(r[3] or "[]"),
+                 "themes": json.loads(r[4] or "[]"), "projects": json.loads(r[5] or "[]")} for r in rows]
+
     def source_ids(self) -> list[str]:
         """Ids of every source, in insertion order."""
         return [r[0] for r in self._conn().execute("SELECT id FROM sources ORDER BY rowid")]
