@@ -29,7 +29,8 @@ MAX_VALUES = 20
 
 
 def slugify(text: str) -> str:
-    """'Richmond upon Thames' → 'richmond-upon-thames'; 'Bath & North East Somerset' → 'bath-and-north-east-somerset'."""
+    """'Richmond upon Thames' → 'richmond-upon-thames'; 'Bath & North East Somerset' → 'bath-and-north-east-somerset'.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     ascii_text = ascii_text.replace("&", " and ").replace("'", "").replace("’", "")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

@@ -295,6 +295,17 @@ class KBDocumentStore:
         )
         return {row[0]: _source_from_row(row) for row in rows}
 
+    def titles_containing(self, text: str, limit: int) -> list[tuple[str, str]]:
+        """``(id, title)`` of sources whose title contains ``text`` (any case), titles starting with it first."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._conn().execute(
+            "SELECT id, title FROM sources WHERE title LIKE ? ESCAPE '\\' "
+            "AND json_extract(meta, '$.duplicate_of') IS NULL "
+            "ORDER BY title NOT LIKE ? ESCAPE '\\', title LIMIT ?",
+            (f"%{escaped}%", f"{escaped}%", limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def facet_rows(self) -> list[dict[str, Any]]:
         """Each source that has passages (not a collapsed duplicate): id, type, date, councils, themes, projects."""
         rows = self._conn().execute(

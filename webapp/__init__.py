@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
 from index.settings import Settings, load_settings
@@ -21,15 +21,40 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Without either, settings come from defaults, ``$KB_CONFIG`` and ``KB_*`` variables.
     """
+    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
     app = Flask(__name__)
     app.config.update(test_config or {})
+    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 7 * 24 * 3600)  # static URLs carry a content hash
+    app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "application/json",
+                                                 "text/javascript", "application/javascript", "image/svg+xml"])
+    app.jinja_loader = ChoiceLoader([
+        PackageLoader("webapp"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    app.jinja_env.add_extension("jinja2.ext.do")
     settings: Settings = app.config.get("KB_SETTINGS") or load_settings(overrides=app.config.get("KB_OVERRIDES"))
     app.config["KB_SETTINGS"] = settings
 
-    from webapp import api, documents, errors, index_handle, search, views
+    from flask_compress import Compress
+
+    from webapp import api, documents, errors, index_handle, search, security, views
+
+    # Static files are read whole and then compressed (they are small, and browsers cache them for
+    # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    Compress(app)
+
+    @app.after_request
+    def buffer_static(response):  # registered after Compress, so it runs before it
+        if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
 
     index_handle.init_app(app, settings)
     views.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)

@@ -6,10 +6,15 @@ import json
 from functools import cache
 from importlib import resources
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request, url_for
 
+from index.errors import QueryError
+from index.taxonomy import themes
 from webapp.index_handle import get_index
-from webapp.views import search_args
+from webapp.views import facet_args, search_args
+
+# /api/suggest: shortest and longest text it answers for, and how many suggestions.
+SUGGEST_MIN, SUGGEST_MAX, SUGGEST_LIMIT = 2, 100, 8
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
@@ -23,8 +28,27 @@ def openapi_document() -> dict:
 @bp.get("/search")
 def search():
     q, top_k, page = search_args()
-    response = get_index().searcher().search(q, top_k=top_k, page=page)
+    searcher = get_index().searcher()
+    response = searcher.search(q, top_k=top_k, page=page, facets=facet_args(searcher.facet_table))
     return jsonify(response.to_dict())
+
+
+@bp.get("/suggest")
+def suggest():
+    """Titles, themes and projects containing what the user has typed, for the search box."""
+    q = " ".join(request.args.get("q", "").split())
+    if not SUGGEST_MIN <= len(q) <= SUGGEST_MAX:
+        raise QueryError(f"q must be {SUGGEST_MIN} to {SUGGEST_MAX} characters long for suggestions.")
+    searcher = get_index().searcher()
+    needle = q.lower()
+    out = [{"text": t.label, "kind": "theme", "url": url_for("search.results", q=t.label)}
+           for t in themes() if needle in t.label.lower()]
+    for name in searcher.facet_table.labels.get("project", {}).values():
+        if needle in name.lower():
+            out.append({"text": name, "kind": "project", "url": url_for("search.results", q=name)})
+    for source_id, title in searcher.store.titles_containing(q, SUGGEST_LIMIT):
+        out.append({"text": title, "kind": "document", "url": url_for("documents.show", document_id=source_id)})
+    return jsonify({"query": q, "suggestions": out[:SUGGEST_LIMIT]})
 
 
 @health.get("/healthz")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from typing import Any
+
+from flask import Blueprint, abort, render_template, url_for
+from markupsafe import Markup, escape
 
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
-from webapp.views import int_arg
+from webapp.views import http_url, int_arg, shortdate
 
 bp = Blueprint("documents", __name__)
 
@@ -29,4 +32,78 @@ def show(document_id: str):
     original = store.get_sources([record.meta["duplicate_of"]]).get(record.meta["duplicate_of"]) if record.meta.get(
         "duplicate_of") else None
     return render_template("documents/show.html", record=record, parts=parts, passages=len(passages),
-                           original=original, theme_labels=theme_labels())
+                           rows=summary_rows(record, original))
+
+
+ORIGINS = {"sidecar": "metadata file", "embedded": "the file itself", "text": "the text", "default": "default"}
+
+
+def summary_rows(record, original) -> list[dict[str, Any]]:
+    """The rows of the document's GOV.UK summary list; every value escaped here, once."""
+    prov = record.meta.get("provenance", {})
+
+    def row(key: str, value: Markup, field: str | None = None) -> dict[str, Any]:
+        origin = prov.get(field) if field else None
+        return {"key": {"text": key}, "value": {"html": value + _note(f"from {ORIGINS.get(origin, origin)}"
+                                                                      if origin else None)}}
+
+    rows = []
+    if record.meta.get("authors"):
+        rows.append(row("Author", escape(", ".join(record.meta["authors"])), "authors"))
+    if record.publisher:
+        rows.append(row("Publisher", escape(record.publisher), "publisher"))
+    if record.date:
+        when = Markup('<time datetime="{}">{}</time>').format(record.date, shortdate(record.date))
+        rows.append(row("Published", when, "date"))
+    else:
+        rows.append(row("Published", Markup("Date not known")))
+    rows.append(row("Type", escape(record.type.capitalize())))
+    if http_url(record.url):
+        link = Markup('<a class="govuk-link" rel="noopener" href="{0}">{0}</a>').format(record.url)
+        rows.append(row("Original", link))
+    else:
+        rows.append(row("File", escape(record.source)))
+    if record.meta.get("councils"):
+        rows.append(row("Councils named", _council_html(record)))
+    if record.meta.get("themes"):
+        rows.append(row("Themes", _theme_html(record)))
+    if record.meta.get("notes"):
+        rows.append(row("Notes", escape(record.meta["notes"])))
+    if original:
+        rows.append(row("Copy of", Markup('<a class="govuk-link" href="{}">{}</a> (this copy is not shown in results)')
+                        .format(url_for("documents.show", document_id=original.id), original.title)))
+    if record.meta.get("alternates"):
+        rows.append(row("Also published as", _alternates_html(record)))
+    return rows
+
+
+def _list(items: list[Markup]) -> Markup:
+    return Markup('<ul class="govuk-list">') + Markup("").join(Markup("<li>") + i + Markup("</li>") for i in items) + \
+        Markup("</ul>")
+
+
+def _note(text: Any) -> Markup:
+    if not text:
+        return Markup()
+    return Markup(' <span class="govuk-body-s app-result__meta">(') + escape(text) + Markup(")</span>")
+
+
+def _council_html(record) -> Markup:
+    evidence = record.meta.get("council_evidence", {})
+    return _list([escape(c) + _note(f"“{evidence[c]}”" if evidence.get(c) else "") for c in record.meta["councils"]])
+
+
+def _theme_html(record) -> Markup:
+    labels, reasons = theme_labels(), record.meta.get("theme_reasons", {})
+    return _list([escape(labels.get(t, t)) + _note(reasons.get(t)) for t in record.meta["themes"]])
+
+
+def _alternates_html(record) -> Markup:
+    items = []
+    for alt in record.meta["alternates"]:
+        link = Markup('<a class="govuk-link" href="{}">{}</a>').format(
+            url_for("documents.show", document_id=alt["id"]), alt["title"])
+        if alt.get("publisher"):
+            link += _note(alt["publisher"])
+        items.append(link)
+    return _list(items)

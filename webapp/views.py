@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+import hashlib
+from functools import cache
+from importlib import resources
+
+from flask import Flask, current_app, request, url_for
 
 from index.errors import QueryError
+from index.facets import FACETS, FacetSelection, FacetTable
 from index.settings import Settings
+
+# Longest facet value a user may send (slugs are short; this only stops abuse).
+MAX_FACET_CHARS = 100
 
 
 def settings() -> Settings:
@@ -36,6 +44,50 @@ def search_args() -> tuple[str, int, int]:
     return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
 
 
+def facet_args(table: FacetTable | None = None) -> FacetSelection:
+    """The facet filters of the query string (``type``, ``year``, ``council``, ``theme``, ``project``), checked.
+
+    :raises QueryError: naming the parameter, for an over-long or unknown value.
+    """
+    raw = {facet: request.args.getlist(facet) for facet in FACETS}
+    for facet, values in raw.items():
+        for value in values:
+            if len(value) > MAX_FACET_CHARS:
+                raise QueryError(f"{facet} must be at most {MAX_FACET_CHARS} characters long.")
+    return FacetSelection.parse(raw, table)
+
+
+@cache
+def _asset_version(filename: str) -> str:
+    try:
+        data = resources.files("webapp").joinpath("static", filename).read_bytes()
+    except (FileNotFoundError, OSError):
+        return "missing"
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
+def asset_url(filename: str) -> str:
+    """URL of a static file with a content hash, so browsers may cache it for a long time."""
+    return url_for("static", filename=filename, v=_asset_version(filename))
+
+
+# The service navigation: (endpoint, text, blueprint it is active for).
+NAVIGATION: list[tuple[str, str, str]] = [("search.home", "Search", "search")]
+
+
+def nav_items() -> list[dict[str, object]]:
+    """Service navigation items for GOV.UK's service navigation component."""
+    current = request.blueprint
+    return [{"href": url_for(endpoint), "text": text, "active": current == blueprint}
+            for endpoint, text, blueprint in NAVIGATION if endpoint.split(".")[0] in current_app.blueprints]
+
+
+def http_url(value: str | None) -> str | None:
+    """The URL if it is http(s), else None: a source's URL comes from the document, and a
+    ``javascript:`` one must never become a link."""
+    return value if value and value.lower().startswith(("http://", "https://")) else None
+
+
 def shortdate(value: str | None) -> str:
     """'2016-10-05T09:15:00+00:00' → '5 Oct 2016'."""
     from datetime import datetime
@@ -54,6 +106,9 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["shortdate"] = shortdate
+    app.jinja_env.filters["http_url"] = http_url
+    app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.globals["nav_items"] = nav_items
 
     @app.context_processor
     def index_freshness() -> dict[str, str | None]:

@@ -1,0 +1,135 @@
+// Progressive enhancement only: every page works without this file.
+// 1. Suggestions (titles, themes, projects) under the search box, from /api/suggest, as an
+//    ARIA combobox: arrow keys move, Enter opens, Escape closes.
+// 2. Filters apply as soon as a box is ticked, without a full reload; the result count is
+//    announced through a live region, and the URL (so Back and sharing) keeps the filters.
+import { initAll } from "./build/govuk-frontend.min.js";
+
+initAll();
+
+const live = document.getElementById("app-live");
+const announce = (text) => {
+  if (!live) return;
+  live.textContent = "";
+  window.setTimeout(() => { live.textContent = text; }, 50);
+};
+
+function suggestions(input) {
+  const url = input.dataset.suggestUrl;
+  if (!url) return;
+  const list = document.createElement("ul");
+  list.id = "q-suggestions";
+  list.className = "app-suggestions";
+  list.setAttribute("role", "listbox");
+  list.setAttribute("aria-label", "Suggestions");
+  list.hidden = true;
+  input.insertAdjacentElement("afterend", list);
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-controls", list.id);
+  input.setAttribute("aria-expanded", "false");
+  let active = -1;
+  let timer = null;
+  let controller = null;
+
+  const close = () => {
+    list.hidden = true;
+    list.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (index) => {
+    const options = [...list.children];
+    options.forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (index >= 0) input.setAttribute("aria-activedescendant", options[index].id);
+    else input.removeAttribute("aria-activedescendant");
+  };
+  const show = (items) => {
+    list.replaceChildren();
+    items.forEach((item, i) => {
+      const li = document.createElement("li");
+      li.id = `q-suggestion-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const link = document.createElement("a");
+      link.href = item.url;
+      link.className = "govuk-link";
+      link.tabIndex = -1;
+      link.textContent = `${item.text} (${item.kind})`;
+      li.append(link);
+      list.append(li);
+    });
+    list.hidden = items.length === 0;
+    input.setAttribute("aria-expanded", String(items.length > 0));
+    if (items.length) announce(`${items.length} suggestion${items.length === 1 ? "" : "s"}; use the arrow keys to choose.`);
+  };
+
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    const text = input.value.trim();
+    if (text.length < 2) { close(); return; }
+    timer = window.setTimeout(async () => {
+      controller?.abort();
+      controller = new AbortController();
+      try {
+        const response = await fetch(`${url}?q=${encodeURIComponent(text)}`, { signal: controller.signal });
+        if (!response.ok) { close(); return; }
+        show((await response.json()).suggestions);
+      } catch (error) {
+        if (error.name !== "AbortError") close();
+      }
+    }, 200);
+  });
+  input.addEventListener("keydown", (event) => {
+    const count = list.children.length;
+    if (list.hidden || !count) return;
+    if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % count); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + count) % count); }
+    else if (event.key === "Escape") { close(); }
+    else if (event.key === "Enter" && active >= 0) {
+      event.preventDefault();
+      window.location.assign(list.children[active].querySelector("a").href);
+    }
+  });
+  input.addEventListener("blur", () => window.setTimeout(close, 200));
+}
+
+function liveFilters(form) {
+  form.addEventListener("change", async (event) => {
+    if (!event.target.matches("input[type=checkbox]")) return;
+    const url = `${form.action}?${new URLSearchParams(new FormData(form))}`;
+    const focusedId = event.target.id;
+    try {
+      const response = await fetch(url, { headers: { Accept: "text/html" } });
+      if (!response.ok) { window.location.assign(url); return; }
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const area = page.getElementById("app-results-area");
+      if (!area) { window.location.assign(url); return; }
+      document.getElementById("app-results-area").replaceWith(area);
+      document.title = page.title;
+      window.history.pushState({}, "", url);
+      shown = window.location.pathname + window.location.search;
+      const status = document.getElementById("results-status");
+      announce(status ? status.textContent : "Results updated.");
+      const newForm = document.querySelector("[data-app-filters]");
+      if (newForm) liveFilters(newForm);
+      document.getElementById(focusedId)?.focus();
+    } catch {
+      window.location.assign(url);
+    }
+  });
+}
+
+const query = document.getElementById("q");
+if (query) suggestions(query);
+const filters = document.querySelector("[data-app-filters]");
+if (filters) liveFilters(filters);
+// Back and Forward between filtered result lists reload the list the URL names; a change of
+// #fragment only (the skip link, "Go to the matching passage") does not.
+let shown = window.location.pathname + window.location.search;
+window.addEventListener("popstate", () => {
+  const now = window.location.pathname + window.location.search;
+  if (now !== shown) window.location.reload();
+});
