@@ -6,7 +6,7 @@ label (what a page shows, "Hackney"). Values within one facet widen (OR); facets
 Usage::
 
     table = FacetTable.from_rows(store.facet_rows())
-    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]}, table)
+    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]})
     allowed = table.matching(selection)          # source ids, or None when nothing is selected
     table.counts(source_ids_of_the_results)      # {"type": {"article": 3}, "council": {...}, ...}
 """
@@ -46,11 +46,11 @@ class FacetSelection:
         return any(self.values.values())
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Sequence[str]], table: FacetTable | None = None) -> FacetSelection:
-        """Check what a user sent.
+    def parse(cls, raw: Mapping[str, Sequence[str]]) -> FacetSelection:
+        """Check what a user sent. A well-formed value that no source has is kept: it selects
+        nothing (an old link after a re-index gives "0 results" and a way to remove the filter).
 
-        :raises QueryError: for too many values, or (given ``table``) a value no source has, naming
-            the parameter and what to do.
+        :raises QueryError: for too many values or a malformed year, naming the parameter.
         """
         chosen: dict[str, tuple[str, ...]] = {}
         for facet in FACETS:
@@ -61,11 +61,6 @@ class FacetSelection:
                 raise QueryError(f"{facet} can be given at most {MAX_VALUES} times, got {len(values)}.")
             if facet == "year" and not all(re.fullmatch(r"\d{4}", v) for v in values):
                 raise QueryError(f"year must be a four-digit year such as 2016, got {values[0][:20]!r}.")
-            if table is not None:
-                unknown = [v for v in values if v not in table.labels.get(facet, {})]
-                if unknown:
-                    raise QueryError(f"No source has {facet} {unknown[0][:60]!r}. Remove that filter, or choose "
-                                     f"one of the {facet} values listed beside the results.")
             chosen[facet] = values
         return cls(chosen)
 

@@ -48,8 +48,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.after_request
     def buffer_static(response):  # registered after Compress, so it runs before it
         if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200:
+            body = response.response
+            try:
+                data = b"".join(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
             response.direct_passthrough = False
-            response.make_sequence()
+            response.set_data(data)
         return response
 
     index_handle.init_app(app, settings)

@@ -29,7 +29,7 @@ def openapi_document() -> dict:
 def search():
     q, top_k, page = search_args()
     searcher = get_index().searcher()
-    response = searcher.search(q, top_k=top_k, page=page, facets=facet_args(searcher.facet_table))
+    response = searcher.search(q, top_k=top_k, page=page, facets=facet_args())
     return jsonify(response.to_dict())
 
 

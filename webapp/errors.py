@@ -16,10 +16,10 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_response(status: int, code: str, message: str, title: str):
+def error_response(status: int, code: str, message: str, title: str, headers: dict[str, str] | None = None):
     if _wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        return jsonify({"error": {"code": code, "message": message}}), status, headers or {}
+    return render_template("errors/error.html", status=status, title=title, message=message), status, headers or {}
 
 
 def init_app(app: Flask) -> None:
@@ -46,8 +46,10 @@ def init_app(app: Flask) -> None:
         messages = {404: "There is no page at this address. Start again from the search page.",
                     405: "This address does not accept that method."}
         message = messages.get(exc.code or 500, exc.description or "The request could not be handled.")
+        # Keep the exception's own headers (Allow on a 405, as RFC 9110 requires), not its HTML body's type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), message,
-                              exc.name or "Error")
+                              exc.name or "Error", headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -54,7 +54,7 @@ def results():
         return _form_page("", "Enter some words to search for, for example: adolescents edge of care.", 400)
     searcher = get_index().searcher()
     try:
-        facets = facet_args(searcher.facet_table)
+        facets = facet_args()
         response = searcher.search(q, top_k=top_k, page=page, facets=facets)
     except QueryError as exc:
         return _form_page(q[: settings().max_query_chars * 2], str(exc), 400)

@@ -9,7 +9,7 @@ from importlib import resources
 from flask import Flask, current_app, request, url_for
 
 from index.errors import QueryError
-from index.facets import FACETS, FacetSelection, FacetTable
+from index.facets import FACETS, FacetSelection
 from index.settings import Settings
 
 # Longest facet value a user may send (slugs are short; this only stops abuse).
@@ -44,17 +44,17 @@ def search_args() -> tuple[str, int, int]:
     return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
 
 
-def facet_args(table: FacetTable | None = None) -> FacetSelection:
+def facet_args() -> FacetSelection:
     """The facet filters of the query string (``type``, ``year``, ``council``, ``theme``, ``project``), checked.
 
-    :raises QueryError: naming the parameter, for an over-long or unknown value.
+    :raises QueryError: naming the parameter, for an over-long or malformed value.
     """
     raw = {facet: request.args.getlist(facet) for facet in FACETS}
     for facet, values in raw.items():
         for value in values:
             if len(value) > MAX_FACET_CHARS:
                 raise QueryError(f"{facet} must be at most {MAX_FACET_CHARS} characters long.")
-    return FacetSelection.parse(raw, table)
+    return FacetSelection.parse(raw)
 
 
 @cache

@@ -1,0 +1,98 @@
+"""Security and robustness of the web app: headers, escaping, bounds, no tracebacks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=care", "/api/search?q=care", "/nowhere", "/static/app.js"])
+def test_standard_headers_everywhere(client, url):
+    response = client.get(url)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp and "base-uri 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_inline_script_carries_the_nonce_of_its_response(client):
+    first, second = client.get("/"), client.get("/")
+    nonces = []
+    for response in (first, second):
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+        page = response.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+        assert inline and all(f'nonce="{nonce}"' in attrs for attrs in inline)
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+@pytest.mark.parametrize("query", [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)> care',
+    "care <mark>social</mark> work",
+    "javascript:alert(1) innovation",
+])
+def test_hostile_text_is_escaped_everywhere(client, query):
+    page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+    assert "<script>alert" not in page and "<img src=x" not in page and "<mark>social</mark>" not in page
+    api = client.get("/api/search", query_string={"q": query})
+    assert api.status_code in (200, 400)
+    for result in (api.get_json().get("results") or []):
+        for passage in result["passages"]:
+            assert "<script" not in passage["highlighted"] and "<img" not in passage["highlighted"]
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/search?q=care&page=99999999999999999999", 400),
+    ("/search?q=care&top_k=-1", 400),
+    ("/search?q=care&year=20166", 400),
+    ("/search?q=care&council=" + "x" * 101, 400),
+    ("/search?q=care&council=nowhere", 200),
+    ("/api/search?q=care&type=" + "&type=".join(f"t{i}" for i in range(21)), 400),
+    ("/api/suggest?q=a", 400),
+    ("/api/suggest?q=" + "a" * 101, 400),
+    ("/search?q=%00%01care", 200),
+    ("/documents/..%2f..%2fetc%2fpasswd", 404),
+])
+def test_bounds_give_clear_4xx_never_5xx(client, url, status):
+    response = client.get(url)
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body and "werkzeug" not in body.lower()
+
+
+def test_unknown_filter_value_shows_zero_results_and_a_way_out(client):
+    page = client.get("/search?q=care&council=nowhere").get_data(as_text=True)
+    assert "<strong>0</strong> results" in page
+    assert 'href="/search?q=care">Remove filter' in page
+
+
+def test_no_debug_in_production_app(corpus_settings):
+    from webapp import create_app
+
+    app = create_app({"KB_SETTINGS": corpus_settings})
+    assert not app.debug and not app.testing
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "secret detail" not in response.get_data(as_text=True)
+
+
+def test_suggestions_and_api_facets(client):
+    data = client.get("/api/suggest?q=innov").get_json()
+    assert data["suggestions"] and all("innov" in s["text"].lower() for s in data["suggestions"])
+    assert {s["kind"] for s in data["suggestions"]} <= {"document", "theme", "project"}
+    api = client.get("/api/search?q=social work&type=blog").get_json()
+    assert set(api["facets"]) == {"type", "year", "council", "theme", "project"}
+    assert api["facets"]["type"] == {"blog": api["total"]}
+    assert all(r["type"] == "blog" for r in api["results"])
