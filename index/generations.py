@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 CHUNKS_FILE = "chunks.sqlite"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
+PROJECTS_FILE = "projects.json"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Manifest:
     source_hashes: dict[str, str] = field(default_factory=dict)
     created: str = ""
     format_version: int = SCHEMA_VERSION
+    projects_hash: str = ""
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -89,6 +91,13 @@ class Generation:
     path: Path
     manifest: Manifest
     store: KBDocumentStore
+
+    def projects(self) -> list[dict[str, Any]]:
+        """The projects catalogue this generation was linked with (``projects.json``; [] if none)."""
+        path = self.path / PROJECTS_FILE
+        if not path.exists():
+            return []
+        return json.loads(path.read_text(encoding="utf-8"))["projects"]
 
 
 def fault_point(name: str) -> None:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from index.browse import Browse
 from index.embedding import query_encoder
 from index.errors import QueryError
 from index.facets import FacetSelection, FacetTable
@@ -93,6 +94,11 @@ class Searcher:
         self.reranker = _reranker(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
 
     @functools.cached_property
+    def browse(self) -> Browse:
+        """Projects, councils, themes and related work of this generation (built on first use)."""
+        return Browse(self.generation)
+
+    @functools.cached_property
     def facet_table(self) -> FacetTable:
         """Every source's facet values; built once per generation (generations never change)."""
         return FacetTable.from_rows(self.store.facet_rows())
@@ -125,6 +131,41 @@ class Searcher:
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
                               facets=self.facet_table.counts(source_id for source_id, _, _ in grouped))
+
+    def browse_sources(self, facets: FacetSelection, top_k: int | None = None, page: int = 1) -> SearchResponse:
+        """Sources with the chosen facet values, newest first, without a query (``/search?council=hackney``).
+
+        Each result shows its first passage (or the one naming the chosen project).
+        """
+        started = time.perf_counter()
+        settings = self.settings
+        top_k = settings.top_k if top_k is None else top_k
+        if not 1 <= top_k <= settings.max_top_k:
+            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
+        if not 1 <= page <= settings.max_page:
+            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
+        allowed = self.facet_table.matching(facets) or set()
+        ordered = [s for s in self.browse.sources if s in allowed]
+        window = ordered[(page - 1) * top_k : page * top_k]
+        projects = facets.values.get("project", ())
+        results = []
+        for source_id in window:
+            record = self.browse.sources[source_id]
+            passages = self.store.source_passages(source_id)
+            ordinal = next((self.browse.evidence.get((p, source_id), {}).get("ordinal") for p in projects
+                            if (p, source_id) in self.browse.evidence), 0)
+            shown = next((p for p in passages if p.meta.get("ordinal") == ordinal), passages[0] if passages else None)
+            results.append(SourceResult(
+                document_id=source_id, title=record.title, source=record.source, type=record.type, date=record.date,
+                score=0.0, publisher=record.publisher, url=record.url, authors=list(record.meta.get("authors", [])),
+                passages=[] if shown is None else [Passage(
+                    text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
+                    end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
+                    score=0.0, page=shown.meta.get("page"), citation=shown.meta.get("citation"))]))
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(query="", total=len(ordered), page=page, top_k=top_k, results=results,
+                              took_ms=round(took, 2), generation=self.generation.id, fusion="browse",
+                              facets=self.facet_table.counts(ordered))
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
              rerank: bool = True) -> list[tuple[str, float]]:

@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sources", "corpus", "Comma-separated files and folders `kb reindex` reads when given no paths."),
     Setting("canaries", "corpus/canaries.yaml", "Canary queries of the quality gate (empty: no gate). The file is "
             "configuration, never ingested."),
+    Setting("projects", "corpus/projects.yaml", "The projects catalogue linked to sources at each ingest and shown on "
+            "/projects (empty: none). Configuration, never ingested."),
     Setting("gate_max_regressions", 0, "How many canaries may stop finding their source before a new generation "
             "is refused."),
     Setting("model_path", "", "Directory of the sentence-transformers model; empty means the model "
@@ -81,6 +83,7 @@ class Settings:
     data_dir: Path = Path("data")
     sources: str = "corpus"
     canaries: str = "corpus/canaries.yaml"
+    projects: str = "corpus/projects.yaml"
     gate_max_regressions: int = 0
     model_path: str = ""
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2"

@@ -17,7 +17,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,6 +305,12 @@ class KBDocumentStore:
             (f"%{escaped}%", f"{escaped}%", limit),
         )
         return [(r[0], r[1]) for r in rows]
+
+    def passage_vectors(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(source_id, vector)`` of every passage that has one."""
+        rows = self._conn().execute("SELECT source_id, embedding FROM chunks WHERE embedding IS NOT NULL")
+        for source_id, blob in rows:
+            yield source_id, np.frombuffer(blob, dtype=np.float32)
 
     def facet_rows(self) -> list[dict[str, Any]]:
         """Each source that has passages (not a collapsed duplicate): id, type, date, councils, themes, projects."""

@@ -9,7 +9,7 @@ from index.errors import IngestError
 
 SIDECAR_SUFFIX = ".meta.json"
 # Configuration that lives beside the documents and is never a document itself.
-CONFIG_NAMES = frozenset({"canaries.yaml"})
+CONFIG_NAMES = frozenset({"canaries.yaml", "projects.yaml"})
 
 
 def is_sidecar(path: Path) -> bool:
@@ -22,7 +22,7 @@ def sidecar_for(path: Path) -> Path:
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Files under ``paths`` (recursively), sorted, without hidden files, metadata sidecars, configuration
-    files (``canaries.yaml``) and ``exclude``.
+    files (``canaries.yaml``, ``projects.yaml``) and ``exclude``.
 
     :raises IngestError: when a path does not exist.
     """

@@ -23,7 +23,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.embedding import document_embedder, model_dir
 from index.errors import IngestError, KBError
-from index.generations import DataDir, Generation, Manifest, open_generation
+from index.generations import PROJECTS_FILE, DataDir, Generation, Manifest, open_generation
 from index.settings import Settings
 from index.store import KBDocumentStore, SourceRecord
 from ingest.clean import BoilerplateCleaner
@@ -35,6 +35,7 @@ from ingest.extract import TextMetadataExtractor
 from ingest.formats import FORMATS
 from ingest.gate import check_gate
 from ingest.metadata import MetadataResolver
+from ingest.projects import link_sources, load_catalogue
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
 from ingest.tagging import PassageTagger, source_tags
@@ -216,6 +217,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
     :raises IngestError: when ``require_new`` and no file could be indexed (nothing is published).
     """
     data = DataDir(settings.data_dir)
+    catalogue = load_catalogue(settings.projects)  # checked before any work: a bad entry stops the run
     build = data.begin(settings.faiss_factory)
     live_generation = _live_generation(settings)
     live = live_generation.store if live_generation else None
@@ -246,7 +248,10 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
             build.store.update_source_meta(
                 source_id, source_tags([p.meta for p in build.store.source_passages(source_id)]))
         duplicates = collapse_duplicates(build.store)
-        stage("tags_and_duplicates")
+        for source_id, links in link_sources(catalogue, build.store, build.store.source_ids()).items():
+            build.store.update_source_meta(source_id, links)
+        (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
+        stage("tags_duplicates_projects")
         embedder = pipeline.get_component("embedder")
         store = build.store
         if store.count_sources() == 0:
@@ -255,7 +260,7 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
             generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
             chunking=_chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
             passages=store.count_documents(), source_hashes=store.source_hashes(),
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
         )
         gate = check_gate(settings, build.id, build.path, manifest, store, live_generation).to_dict()
         stage("quality_gate")
@@ -289,7 +294,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     started = time.perf_counter()
     if force_format is not None and force_format not in FORMATS:
         raise IngestError(f"Unknown format {force_format!r}. Use one of: {', '.join(sorted(FORMATS))}.")
-    files = discover(paths, exclude=[settings.canaries])
+    files = discover(paths, exclude=[settings.canaries, settings.projects])
     if not files:
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
                           "documents in them.")

@@ -29,6 +29,7 @@ from ingest.discover import discover
 from ingest.failures import Failure
 from ingest.gate import GateFailedError
 from ingest.pipeline import _build_and_publish, _chunking, source_file
+from ingest.projects import load_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +103,19 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
     started = time.perf_counter()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     roots_given = list(paths) if paths else configured_sources(settings)
-    files = discover(roots_given, exclude=[settings.canaries])
+    files = discover(roots_given, exclude=[settings.canaries, settings.projects])
     roots = [Path(p).resolve() for p in roots_given]
 
     full_reason = "asked for (--full)" if full else None
     live_files: dict[str, str] = {}
+    catalogue_changed = False
     try:
         live = open_generation(settings)
     except KBError:
         live = None
         full_reason = full_reason or "no live index yet"
     if live is not None:
+        catalogue_changed = live.manifest.projects_hash != load_catalogue(settings.projects).digest
         if live.manifest.chunking != _chunking(settings) or live.manifest.model_id != settings.model_id:
             full_reason = full_reason or "the model or chunking settings changed since the live index was built"
         for source_id in live.store.source_ids():
@@ -130,7 +133,8 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
     is_full = full_reason is not None
     todo = list(current) if is_full else added + changed
 
-    if not is_full and not todo and not removed:
+    # A changed projects catalogue alone publishes: every source is carried over and linked again.
+    if not is_full and not todo and not removed and not catalogue_changed:
         report = ReindexReport(run_id, DataDir(settings.data_dir).current_id(), False, 0, 0, 0, len(unchanged), 0,
                                0, 0, round(time.perf_counter() - started, 3), False, None,
                                gate={"status": "skipped", "reason": "nothing changed"})

@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from webapp import api, documents, errors, index_handle, search, security, views
+    from webapp import api, browse, documents, errors, index_handle, search, security, views
 
     # Static files are read whole and then compressed (they are small, and browsers cache them for
     # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(browse.api)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
     return app

@@ -29,8 +29,10 @@ def openapi_document() -> dict:
 def search():
     q, top_k, page = search_args()
     searcher = get_index().searcher()
-    response = searcher.search(q, top_k=top_k, page=page, facets=facet_args())
-    return jsonify(response.to_dict())
+    facets = facet_args()
+    if not q.strip() and facets:
+        return jsonify(searcher.browse_sources(facets, top_k=top_k, page=page).to_dict())
+    return jsonify(searcher.search(q, top_k=top_k, page=page, facets=facets).to_dict())
 
 
 @bp.get("/suggest")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, url_for
 from markupsafe import Markup, escape
 
+from index.facets import slugify
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
 from webapp.views import http_url, int_arg, shortdate
@@ -16,7 +17,8 @@ bp = Blueprint("documents", __name__)
 
 @bp.get("/documents/<document_id>")
 def show(document_id: str):
-    store = get_index().searcher().store
+    searcher = get_index().searcher()
+    store = searcher.store
     record = store.get_source(document_id)
     if record is None:
         abort(404)
@@ -32,7 +34,7 @@ def show(document_id: str):
     original = store.get_sources([record.meta["duplicate_of"]]).get(record.meta["duplicate_of"]) if record.meta.get(
         "duplicate_of") else None
     return render_template("documents/show.html", record=record, parts=parts, passages=len(passages),
-                           rows=summary_rows(record, original))
+                           rows=summary_rows(record, original), related=searcher.browse.related_documents(document_id))
 
 
 ORIGINS = {"sidecar": "metadata file", "embedded": "the file itself", "text": "the text", "default": "default"}
@@ -67,6 +69,11 @@ def summary_rows(record, original) -> list[dict[str, Any]]:
         rows.append(row("Councils named", _council_html(record)))
     if record.meta.get("themes"):
         rows.append(row("Themes", _theme_html(record)))
+    if record.meta.get("projects"):
+        rows.append(row("Projects named", Markup(", ").join(
+            Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.project", slug=p["slug"]),
+                                                                    p["name"])
+            for p in record.meta["projects"])))
     if record.meta.get("notes"):
         rows.append(row("Notes", escape(record.meta["notes"])))
     if original:
@@ -90,12 +97,15 @@ def _note(text: Any) -> Markup:
 
 def _council_html(record) -> Markup:
     evidence = record.meta.get("council_evidence", {})
-    return _list([escape(c) + _note(f"“{evidence[c]}”" if evidence.get(c) else "") for c in record.meta["councils"]])
+    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.council", slug=slugify(c)), c)
+                  + _note(f"“{evidence[c]}”" if evidence.get(c) else "") for c in record.meta["councils"]])
 
 
 def _theme_html(record) -> Markup:
     labels, reasons = theme_labels(), record.meta.get("theme_reasons", {})
-    return _list([escape(labels.get(t, t)) + _note(reasons.get(t)) for t in record.meta["themes"]])
+    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.theme", theme_id=t),
+                                                                          labels.get(t, t))
+                  + _note(reasons.get(t)) for t in record.meta["themes"]])
 
 
 def _alternates_html(record) -> Markup:

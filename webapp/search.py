@@ -21,6 +21,8 @@ FACET_SHOWN = 12
 def results_url(q: str, page: int | None = None, facets: FacetSelection | None = None,
                 top_k: str | None = None) -> str:
     """URL of a results page; facets become repeated parameters (``&council=hackney&council=...``)."""
+    if not q and not facets:
+        return url_for("search.home")
     args: dict[str, Any] = {"q": q}
     if page and page > 1:
         args["page"] = page
@@ -50,12 +52,13 @@ def home():
 @bp.get("/search")
 def results():
     q, top_k, page = search_args()
-    if not q.strip():
-        return _form_page("", "Enter some words to search for, for example: adolescents edge of care.", 400)
     searcher = get_index().searcher()
     try:
         facets = facet_args()
-        response = searcher.search(q, top_k=top_k, page=page, facets=facets)
+        if not q.strip() and not facets:
+            return _form_page("", "Enter some words to search for, for example: adolescents edge of care.", 400)
+        response = (searcher.search(q, top_k=top_k, page=page, facets=facets) if q.strip()
+                    else searcher.browse_sources(facets, top_k=top_k, page=page))
     except QueryError as exc:
         return _form_page(q[: settings().max_query_chars * 2], str(exc), 400)
     return render_template("search/results.html", q=q, response=response, facets=facets,

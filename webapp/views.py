@@ -72,13 +72,15 @@ def asset_url(filename: str) -> str:
 
 
 # The service navigation: (endpoint, text, blueprint it is active for).
-NAVIGATION: list[tuple[str, str, str]] = [("search.home", "Search", "search")]
+NAVIGATION: list[tuple[str, str, str]] = [("search.home", "Search", "search"), ("browse.projects", "Projects", ""),
+                                          ("browse.councils", "Councils", ""), ("browse.themes", "Themes", "")]
 
 
 def nav_items() -> list[dict[str, object]]:
     """Service navigation items for GOV.UK's service navigation component."""
-    current = request.blueprint
-    return [{"href": url_for(endpoint), "text": text, "active": current == blueprint}
+    current = request.endpoint or ""
+    return [{"href": url_for(endpoint), "text": text,
+             "active": current.startswith(blueprint) if blueprint else current.startswith(endpoint.rstrip("s"))}
             for endpoint, text, blueprint in NAVIGATION if endpoint.split(".")[0] in current_app.blueprints]
 
 

@@ -153,7 +153,7 @@ def test_result_page_shows_pdf_page_and_tweet_citation(formats_index):
     _, _, searcher = formats_index
     client = create_app({"TESTING": True, "KB_SETTINGS": searcher.settings_for_tests}).test_client()
     page = client.get("/search", query_string={"q": "days in care fell by almost half"}).get_data(as_text=True)
-    assert '<p class="cite">Page ' in page
+    assert '<p class="govuk-body-s app-result__meta">Page ' in page
     page = client.get("/search", query_string={"q": "care leavers were not asked"}).get_data(as_text=True)
     assert "@CareLeaverVoice, <time" in page and "5 Oct 2016" in page
     assert 'href="https://twitter.com/CareLeaverVoice/status/1003"' in page

@@ -1,0 +1,243 @@
+"""Browsing without a query: projects, councils and themes, related documents and projects, and
+publications per year. Built once per generation (generations never change) from its sources,
+their tags and project links, and its passage vectors.
+
+Usage::
+
+    browse = Browse(generation)
+    browse.projects()                     # [ProjectView, ...]
+    browse.related_projects("signs-of-safety")
+    browse.related_documents(source_id)   # nearest sources by embedding
+    browse.by_year(source_ids)            # {year: {theme_id: count}}
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.facets import slugify
+from index.generations import Generation
+from index.store import SourceRecord
+from index.taxonomy import Theme, theme_labels, themes
+
+# Related projects: how much each shared attribute adds to the similarity of their sources.
+SHARED_THEME, SHARED_COUNCIL, SHARED_SOURCE = 0.05, 0.05, 0.1
+
+
+@dataclass
+class ProjectView:
+    slug: str
+    name: str
+    description: str
+    councils: list[str]
+    partners: list[str]
+    themes: list[str]
+    years: list[int]
+    links: list[dict[str, str]]
+    aliases: list[str]
+    sources: list[str] = field(default_factory=list)  # source ids, newest first
+
+    def year_range(self) -> range:
+        """The years it ran: [start] is one year, [start, end] every year between; none if unknown."""
+        return range(self.years[0], self.years[-1] + 1) if self.years else range(0)
+
+    def summary(self) -> dict[str, Any]:
+        return {"slug": self.slug, "name": self.name, "councils": self.councils, "themes": self.themes,
+                "years": self.years, "sources": len(self.sources)}
+
+
+@dataclass
+class CouncilView:
+    slug: str
+    name: str
+    sources: list[str]
+    projects: list[str]  # slugs of projects it leads
+
+    def summary(self) -> dict[str, Any]:
+        return {"slug": self.slug, "name": self.name, "sources": len(self.sources), "projects": self.projects}
+
+
+class Browse:
+    """The browse views of one generation."""
+
+    def __init__(self, generation: Generation) -> None:
+        store = generation.store
+        self.store = store
+        ids = [row["id"] for row in store.facet_rows()]
+        records = store.get_sources(ids)
+        # Newest first, undated last, then by title: the order of every list of sources here.
+        self.sources: dict[str, SourceRecord] = dict(sorted(
+            records.items(), key=lambda item: (-_date_key(item[1].date), item[1].title.lower())))
+        self._projects = {p["slug"]: ProjectView(
+            slug=p["slug"], name=p["name"], description=p["description"], councils=list(p["councils"]),
+            partners=list(p["partners"]), themes=list(p["themes"]), years=list(p["years"]), links=list(p["links"]),
+            aliases=list(p["aliases"])) for p in generation.projects()}
+        self.evidence: dict[tuple[str, str], dict[str, Any]] = {}
+        councils: dict[str, str] = {}
+        council_sources: dict[str, list[str]] = defaultdict(list)
+        theme_sources: dict[str, list[str]] = defaultdict(list)
+        for source_id, record in self.sources.items():
+            for link in record.meta.get("projects", []):
+                project = self._projects.get(link["slug"])
+                if project is not None:
+                    project.sources.append(source_id)
+                    self.evidence[(link["slug"], source_id)] = record.meta.get("project_evidence", {}).get(
+                        link["slug"], {})
+            for name in record.meta.get("councils", []):
+                councils[slugify(name)] = name
+                council_sources[slugify(name)].append(source_id)
+            for theme_id in record.meta.get("themes", []):
+                theme_sources[theme_id].append(source_id)
+        leads: dict[str, list[str]] = defaultdict(list)
+        for project in self._projects.values():
+            for name in project.councils:
+                councils.setdefault(slugify(name), name)
+                leads[slugify(name)].append(project.slug)
+        self._councils = {slug: CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []))
+                          for slug, name in sorted(councils.items(), key=lambda item: item[1].lower())}
+        self._theme_sources = dict(theme_sources)
+
+    # -- lists -----------------------------------------------------------------------------------
+
+    def projects(self) -> list[ProjectView]:
+        return sorted(self._projects.values(), key=lambda p: p.name.lower())
+
+    def project(self, slug: str) -> ProjectView | None:
+        return self._projects.get(slug)
+
+    def councils(self) -> list[CouncilView]:
+        return list(self._councils.values())
+
+    def council(self, slug: str) -> CouncilView | None:
+        return self._councils.get(slug)
+
+    def themes(self) -> list[tuple[Theme, list[str]]]:
+        """Every theme with its sources (newest first), in the taxonomy's order."""
+        return [(theme, self._theme_sources.get(theme.id, [])) for theme in themes()]
+
+    def theme(self, theme_id: str) -> tuple[Theme, list[str]] | None:
+        return next(((t, s) for t, s in self.themes() if t.id == theme_id), None)
+
+    def projects_with_theme(self, theme_id: str) -> list[ProjectView]:
+        return [p for p in self.projects() if theme_id in p.themes]
+
+    def by_year(self, source_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Publications per year by theme: ``{year: {theme_id: count}}``, years ascending, dated sources only.
+
+        A source with several themes counts once under each; one with none counts under "other".
+        """
+        table: dict[str, Counter] = defaultdict(Counter)
+        for source_id in source_ids:
+            record = self.sources.get(source_id)
+            if record is None or not record.date:
+                continue
+            year = record.date[:4]
+            for theme_id in record.meta.get("themes") or ["other"]:
+                table[year][theme_id] += 1
+        return {year: dict(table[year]) for year in sorted(table)}
+
+    # -- similarity ------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _centroids(self) -> tuple[list[str], np.ndarray]:
+        """Each source's mean passage vector, normalised (loaded on first use)."""
+        sums: dict[str, np.ndarray] = {}
+        counts: Counter = Counter()
+        for source_id, vector in self.store.passage_vectors():
+            if source_id in self.sources:
+                sums[source_id] = sums.get(source_id, 0) + vector
+                counts[source_id] += 1
+        ids = [s for s in self.sources if s in sums]
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        matrix = np.stack([sums[s] / counts[s] for s in ids]).astype(np.float32)
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
+        return ids, matrix
+
+    def _vector_of(self, source_ids: Iterable[str]) -> np.ndarray | None:
+        ids, matrix = self._centroids
+        index = {s: i for i, s in enumerate(ids)}
+        rows = [index[s] for s in source_ids if s in index]
+        if not rows:
+            return None
+        vector = matrix[rows].mean(axis=0)
+        return vector / (np.linalg.norm(vector) + 1e-12)
+
+    def related_documents(self, source_id: str, k: int = 5) -> list[tuple[SourceRecord, float]]:
+        """The ``k`` sources nearest to this one by embedding; never itself or its copies."""
+        record = self.store.get_source(source_id)
+        if record is None:
+            return []
+        canonical = record.meta.get("duplicate_of") or source_id
+        family = {source_id, canonical, *(a["id"] for a in record.meta.get("alternates", []))}
+        canonical_record = self.sources.get(canonical)
+        if canonical_record is not None:
+            family.update(a["id"] for a in canonical_record.meta.get("alternates", []))
+        vector = self._vector_of([canonical])
+        if vector is None:
+            return []
+        ids, matrix = self._centroids
+        scores = matrix @ vector
+        ranked = [(ids[i], float(scores[i])) for i in np.argsort(-scores)]
+        return [(self.sources[s], score) for s, score in ranked if s not in family][:k]
+
+    def related_projects(self, slug: str, k: int = 5) -> list[tuple[ProjectView, float, str]]:
+        """Projects like this one, best first, each with a short reason.
+
+        Score: cosine similarity of the two projects' sources' mean embeddings, plus
+        ``SHARED_THEME`` per shared theme, ``SHARED_COUNCIL`` per shared lead council and
+        ``SHARED_SOURCE`` per source naming both.
+        """
+        project = self._projects.get(slug)
+        if project is None:
+            return []
+        mine = self._vector_of(project.sources)
+        labels = theme_labels()
+        out = []
+        for other in self._projects.values():
+            if other.slug == slug:
+                continue
+            themes_shared = [t for t in project.themes if t in other.themes]
+            councils_shared = [c for c in project.councils if c in other.councils]
+            common = set(project.sources) & set(other.sources)
+            theirs = self._vector_of(other.sources)
+            similarity = float(mine @ theirs) if mine is not None and theirs is not None else 0.0
+            if not (themes_shared or councils_shared or common) and similarity <= 0:
+                continue
+            score = (similarity + SHARED_THEME * len(themes_shared) + SHARED_COUNCIL * len(councils_shared)
+                     + SHARED_SOURCE * len(common))
+            same_sources = bool(common) and set(project.sources) == set(other.sources)
+            out.append((other, round(score, 4), _reason(themes_shared, councils_shared, len(common),
+                                                        0.0 if same_sources else similarity, labels)))
+        out.sort(key=lambda item: (-item[1], item[0].name))
+        return out[:k]
+
+
+def _reason(themes_shared: list[str], councils: list[str], common: int, similarity: float,
+            labels: dict[str, str]) -> str:
+    parts = []
+    if themes_shared:
+        parts.append("shares: " + _and([labels.get(t, t).lower() for t in themes_shared]))
+    if councils:
+        parts.append("councils: " + _and(councils))
+    if common:
+        parts.append(f"{common} source{'' if common == 1 else 's'} in common")
+    if similarity > 0:
+        parts.append(f"sources alike ({similarity:.2f})")
+    return "; ".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _date_key(date: str | None) -> int:
+    if not date:
+        return 0
+    return int(date[:10].replace("-", "").ljust(8, "0"))

@@ -1,0 +1,236 @@
+"""The projects catalogue (``corpus/projects.yaml``): innovation projects and practice models, checked
+on load, and linked to the sources and passages that name them.
+
+Adding a project is one entry in the YAML file; the next ``kb ingest`` or ``kb reindex`` links
+it (a changed catalogue alone is enough for a re-index to publish). Errors name the entry and the
+field::
+
+    corpus/projects.yaml: entry 3 (Signs of Safety): 'themes' has 'safety', which is not a theme;
+    use one of adolescents-edge-of-care, ...
+
+Usage::
+
+    catalogue = load_catalogue(Path("corpus/projects.yaml"))
+    links = link_sources(catalogue, store)   # {source_id: {"projects": [...], "project_evidence": {...}}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.errors import KBError
+from index.facets import slugify
+from index.store import KBDocumentStore
+from index.taxonomy import theme_labels
+
+FIELDS = {"name", "slug", "aliases", "weak_aliases", "context", "councils", "partners", "themes", "years",
+          "description", "links"}
+MAX_DESCRIPTION = 800
+EXCERPT_CHARS = 110
+
+
+class CatalogueError(KBError):
+    """The projects catalogue cannot be read or an entry is wrong."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """One innovation project or practice model.
+
+    ``aliases`` link wherever they appear; ``weak_aliases`` (a council's name, a common phrase)
+    link only in a passage that also holds one of the ``context`` words.
+    """
+
+    slug: str
+    name: str
+    description: str
+    aliases: tuple[str, ...] = ()
+    weak_aliases: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    councils: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    links: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pattern(phrase: str) -> str:
+    """A phrase as a regex tolerant of case, punctuation and possessives: "Evolve YP's Social Work
+    Practice" also matches "Evolve’s YP’s social-work practice"; "Tri-Borough" matches "Triborough"."""
+    tokens = [t for t in re.findall(r"[^\W_]+", phrase.lower()) if t != "s"]
+    return r"\b" + r"[\W_]*".join(re.escape(t) + r"(?:['’]s)?" for t in tokens) + r"\b"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    projects: tuple[Project, ...]
+    digest: str
+
+    def by_slug(self) -> dict[str, Project]:
+        return {p.slug: p for p in self.projects}
+
+    def to_json(self) -> str:
+        return json.dumps({"digest": self.digest, "projects": [p.to_dict() for p in self.projects]},
+                          ensure_ascii=False, indent=1)
+
+
+def load_catalogue(path: str | Path | None) -> Catalogue:
+    """Read and check the catalogue; an empty path or a missing file gives an empty catalogue.
+
+    :raises CatalogueError: naming the file, the entry and the field that is wrong.
+    """
+    if not path or not Path(path).exists():
+        return Catalogue((), "")
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"{path} cannot be read as YAML ({exc}). Fix the file.") from None
+    entries = data.get("projects") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path} must hold 'projects:' followed by a list of entries.")
+    projects = [_project(path, number, entry) for number, entry in enumerate(entries, start=1)]
+    seen: dict[str, int] = {}
+    for number, project in enumerate(projects, start=1):
+        if project.slug in seen:
+            raise CatalogueError(f"{path}: entry {number} ({project.name}): slug {project.slug!r} is also entry "
+                                 f"{seen[project.slug]}'s; give one of them a different 'slug'.")
+        seen[project.slug] = number
+    return Catalogue(tuple(projects), hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
+
+
+def _project(path: Path, number: int, entry: Any) -> Project:
+    label = f"{path}: entry {number}"
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{label} must be a mapping with at least 'name' and 'description'.")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CatalogueError(f"{label}: 'name' is missing or empty; every project needs a name.")
+    label = f"{label} ({name})"
+    unknown = sorted(set(entry) - FIELDS)
+    if unknown:
+        raise CatalogueError(f"{label}: unknown field {unknown[0]!r}; the fields are {', '.join(sorted(FIELDS))}.")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = entry.get(key) or []
+        if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                                                 for v in value):
+            raise CatalogueError(f"{label}: '{key}' must be a list of non-empty texts.")
+        return tuple(v.strip() for v in value)
+
+    description = entry.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise CatalogueError(f"{label}: 'description' is missing; write a short factual description.")
+    if len(description) > MAX_DESCRIPTION:
+        raise CatalogueError(f"{label}: 'description' has {len(description)} characters; keep it under "
+                             f"{MAX_DESCRIPTION}.")
+    slug = entry.get("slug") or slugify(name)
+    if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
+        raise CatalogueError(f"{label}: 'slug' {slug!r} must be lower-case letters, digits and hyphens.")
+    councils = tuple(_council(label, c) for c in strings("councils"))
+    themes = strings("themes")
+    known = theme_labels()
+    for theme in themes:
+        if theme not in known:
+            raise CatalogueError(f"{label}: 'themes' has {theme!r}, which is not a theme; use one of "
+                                 f"{', '.join(known)}.")
+    years = entry.get("years") or []
+    if not isinstance(years, list) or len(years) > 2 or not all(isinstance(y, int) and 1950 <= y <= 2100
+                                                                 for y in years) or years != sorted(years):
+        raise CatalogueError(f"{label}: 'years' must be [start] or [start, end], years such as 2014.")
+    links = entry.get("links") or []
+    if not isinstance(links, list) or not all(isinstance(link, dict) and isinstance(link.get("url"), str)
+                                              and link["url"].startswith(("http://", "https://"))
+                                              and isinstance(link.get("title"), str) for link in links):
+        raise CatalogueError(f"{label}: 'links' must be a list of {{title, url}} with http(s) URLs.")
+    aliases = tuple(dict.fromkeys((name.strip(), *strings("aliases"))))
+    weak = strings("weak_aliases")
+    context = strings("context")
+    if weak and not context:
+        raise CatalogueError(f"{label}: 'weak_aliases' need 'context' words (a weak alias links only in a "
+                             "passage that also holds one of them).")
+    return Project(slug=slug, name=name.strip(), description=" ".join(description.split()), aliases=aliases,
+                   weak_aliases=weak, context=context, councils=councils, partners=strings("partners"),
+                   themes=themes, years=tuple(years),
+                   links=tuple({"title": link["title"], "url": link["url"]} for link in links))
+
+
+def _council(label: str, name: str) -> str:
+    from ingest.tagging import authorities
+
+    for authority in authorities():
+        if name == authority.name or name in authority.aliases:
+            return authority.name
+    raise CatalogueError(f"{label}: 'councils' has {name!r}, which is not an English local authority with "
+                         "children's services; use its name as in ingest/data/local_authorities.csv "
+                         "(for example 'Richmond upon Thames').")
+
+
+class ProjectLinker:
+    """Finds the projects a passage names."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._strong: list[tuple[Project, re.Pattern[str]]] = []
+        self._weak: list[tuple[Project, re.Pattern[str], re.Pattern[str]]] = []
+        for project in catalogue.projects:
+            self._strong.append((project, re.compile("|".join(_pattern(a) for a in project.aliases), re.I)))
+            if project.weak_aliases:
+                self._weak.append((project,
+                                   re.compile("|".join(_pattern(a) for a in project.weak_aliases), re.I),
+                                   re.compile("|".join(_pattern(c) for c in project.context), re.I)))
+
+    def find(self, text: str) -> dict[str, tuple[Project, int, int]]:
+        """``{slug: (project, start, end)}`` of the first mention of each project in ``text``."""
+        found: dict[str, tuple[Project, int, int]] = {}
+        for project, pattern in self._strong:
+            match = pattern.search(text)
+            if match:
+                found[project.slug] = (project, match.start(), match.end())
+        for project, pattern, context in self._weak:
+            if project.slug in found or not context.search(text):
+                continue
+            match = pattern.search(text)
+            if match:
+                found[project.slug] = (project, match.start(), match.end())
+        return found
+
+
+def _excerpt(text: str, start: int, end: int) -> str:
+    left = max(0, start - EXCERPT_CHARS)
+    right = min(len(text), end + EXCERPT_CHARS)
+    snippet = " ".join(text[left:right].split())
+    return ("… " if left else "") + snippet + (" …" if right < len(text) else "")
+
+
+def link_sources(catalogue: Catalogue, store: KBDocumentStore, source_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """For each source, the projects its passages name and the first passage naming each.
+
+    :returns: ``{source_id: {"projects": [{"slug", "name"}], "project_evidence": {slug: {"ordinal", "excerpt"}}}}``
+        for every given source (empty lists where none is named), ready for ``update_source_meta``.
+    """
+    linker = ProjectLinker(catalogue)
+    out: dict[str, dict[str, Any]] = {}
+    for source_id in source_ids:
+        evidence: dict[str, dict[str, Any]] = {}
+        names: dict[str, str] = {}
+        for passage in store.source_passages(source_id):
+            text = passage.content or ""
+            for slug, (project, start, end) in linker.find(text).items():
+                if slug not in evidence:
+                    evidence[slug] = {"ordinal": int(passage.meta.get("ordinal", 0)),
+                                      "excerpt": _excerpt(text, start, end)}
+                    names[slug] = project.name
+        out[source_id] = {"projects": [{"slug": s, "name": names[s]} for s in evidence], "project_evidence": evidence}
+    return out
