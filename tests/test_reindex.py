@@ -175,3 +175,29 @@ def test_reindex_from_another_working_directory_sees_no_change(setup, tmp_path, 
     monkeypatch.chdir(elsewhere)
     again = run_reindex(None, relative.replace(sources=str(folder)))
     assert not again.published and again.unchanged == 5 and again.removed == 0 and again.added == 0
+
+
+def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(CORPUS, folder)
+    settings = make_settings(tmp_path / "data", sources=str(folder), projects=str(folder / "projects.yaml"))
+    run_reindex(None, settings)
+    with open(folder / "projects.yaml", "a", encoding="utf-8") as handle:
+        handle.write("\n  - name: Munro Review\n    description: The 2011 review of child protection.\n"
+                     "    themes: [legislation-regulation]\n")
+    report = run_reindex(None, settings)
+    assert report.published and report.passages_embedded == 0 and report.unchanged == 5
+    generation = open_generation(settings)
+    assert "munro-review" in {p["slug"] for p in generation.projects()}
+    linked = [i for i in generation.store.source_ids()
+              if "munro-review" in {p["slug"] for p in generation.store.get_source(i).meta.get("projects", [])}]
+    # The round-up page names "the Munro Review"; the minister's "Munro reviews" is another word.
+    assert [generation.store.get_source(i).source.rsplit("/", 1)[-1][:3] for i in linked] == ["001"]
+    # A broken entry stops the run before anything is built; the live index is untouched.
+    with open(folder / "projects.yaml", "a", encoding="utf-8") as handle:
+        handle.write("  - name: Broken\n    description: d\n    councils: [Gotham]\n")
+    from ingest.projects import CatalogueError
+
+    with pytest.raises(CatalogueError, match=r"entry 12 \(Broken\): 'councils' has 'Gotham'"):
+        run_reindex(None, settings)
+    assert DataDir(settings.data_dir).current_id() == report.generation

@@ -30,6 +30,8 @@ def _arg(name: str, allowed: dict[str, Any] | None = None) -> str:
 
     :raises QueryError: for an over-long value or one not in ``allowed``.
     """
+    if len(request.args.getlist(name)) > 1:
+        raise QueryError(f"Give {name} once.")
     value = (request.args.get(name) or "").strip()
     if len(value) > MAX_FILTER_CHARS:
         raise QueryError(f"{name} must be at most {MAX_FILTER_CHARS} characters long.")

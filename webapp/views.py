@@ -10,6 +10,7 @@ from flask import Flask, current_app, request, url_for
 
 from index.errors import QueryError
 from index.facets import FACETS, FacetSelection
+from index.facets import MAX_VALUES as MAX_FACET_VALUES
 from index.settings import Settings
 
 # Longest facet value a user may send (slugs are short; this only stops abuse).
@@ -40,6 +41,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 def search_args() -> tuple[str, int, int]:
     """``(q, top_k, page)`` from the query string, checked."""
     s = settings()
+    for name in ("q", "top_k", "page"):
+        if len(request.args.getlist(name)) > 1:
+            raise QueryError(f"Give {name} once, not {len(request.args.getlist(name))} times.")
     q = request.args.get("q", "")
     return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
 
@@ -51,6 +55,8 @@ def facet_args() -> FacetSelection:
     """
     raw = {facet: request.args.getlist(facet) for facet in FACETS}
     for facet, values in raw.items():
+        if len(values) > MAX_FACET_VALUES:
+            raise QueryError(f"{facet} can be given at most {MAX_FACET_VALUES} times, got {len(values)}.")
         for value in values:
             if len(value) > MAX_FACET_CHARS:
                 raise QueryError(f"{facet} must be at most {MAX_FACET_CHARS} characters long.")

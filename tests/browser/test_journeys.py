@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -78,4 +80,32 @@ def test_suggestions_by_keyboard(page, live_server):
     page.keyboard.press("Enter")
     page.wait_for_url("**/documents/**")
     assert "nnovat" in page.locator("h1").inner_text()
+    assert page.js_errors == []
+
+
+def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(page, live_server):
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Councils", exact=True).first.click()
+    page.get_by_role("link", name="Hackney", exact=True).click()
+    assert page.locator("h1").inner_text() == "Hackney"
+    page.get_by_role("link", name="Reclaiming Social Work").first.click()
+    assert page.locator("h1").inner_text() == "Reclaiming Social Work"
+    # Related projects come with their reasons, and lead on.
+    related = page.locator("h2:has-text('Related projects') + ul li")
+    assert related.count() >= 2
+    assert "shares:" in related.first.inner_text()
+    related.first.locator("a").click()
+    page.wait_for_url("**/projects/**")
+    assert page.locator("h2:has-text('Sources that mention it')").count() == 1
+    page.go_back()
+    # The sources behind the project, then a search narrowed by council and theme, all by clicking.
+    page.get_by_role("link", name="Hackney").first.click()
+    page.get_by_role("link", name=re.compile(r"Search and filter these \d+ source")).click()
+    page.wait_for_url("**council=hackney*")
+    page.locator("input[name=theme]").first.check()
+    page.wait_for_url("**theme=*")
+    expect(page.locator("h1")).to_contain_text("Sources naming Hackney, on")
+    assert int(page.locator("#results-count").inner_text().split()[0]) >= 1
+    page.locator("ol.app-results h2 a").first.click()
+    assert page.locator("#related-heading").is_visible()
     assert page.js_errors == []

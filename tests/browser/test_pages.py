@@ -21,6 +21,13 @@ PAGE_TYPES = {
     "bad parameter": "/search?q=care&page=zero",
     "document": "/documents/{doc}?q=adolescents&passage=1",
     "not found": "/no/such/page",
+    "projects": "/projects?theme=practice-models",
+    "project": "/projects/reclaiming-social-work",
+    "councils": "/councils",
+    "council": "/councils/hackney",
+    "themes": "/themes",
+    "theme": "/themes/practice-models",
+    "sources by filter": "/search?council=hackney",
 }
 
 # Heading levels in document order; the error summary's heading comes before the h1 by GOV.UK's

@@ -24,7 +24,8 @@ def api_app(corpus_settings):
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized so that CI is repeatable; raise max_examples locally to explore further.
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_and_never_fails(case, api_app):
     response = case.call(app=api_app)
     assert response.status_code < 500, response.text

@@ -109,6 +109,8 @@ function liveFilters(form) {
       if (!area) { window.location.assign(url); return; }
       document.getElementById("app-results-area").replaceWith(area);
       document.title = page.title;
+      const heading = page.querySelector("h1");
+      if (heading) document.querySelector("h1").textContent = heading.textContent;
       window.history.pushState({}, "", url);
       shown = window.location.pathname + window.location.search;
       const status = document.getElementById("results-status");
