@@ -35,7 +35,7 @@ from ingest.extract import TextMetadataExtractor
 from ingest.formats import FORMATS
 from ingest.gate import check_gate
 from ingest.metadata import MetadataResolver
-from ingest.projects import link_sources, load_catalogue
+from ingest.projects import current_catalogue, link_sources
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
 from ingest.tagging import PassageTagger, source_tags
@@ -217,9 +217,16 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
     :raises IngestError: when ``require_new`` and no file could be indexed (nothing is published).
     """
     data = DataDir(settings.data_dir)
-    catalogue = load_catalogue(settings.projects)  # checked before any work: a bad entry stops the run
-    build = data.begin(settings.faiss_factory)
     live_generation = _live_generation(settings)
+    # Checked before any work: a bad entry stops the run.
+    try:
+        catalogue = current_catalogue(settings.projects,
+                                      live_generation.path / PROJECTS_FILE if live_generation else None)
+    except KBError:
+        if live_generation is not None:
+            live_generation.store.close()
+        raise
+    build = data.begin(settings.faiss_factory)
     live = live_generation.store if live_generation else None
     stages: dict[str, float] = {}
     mark = time.perf_counter()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ from index.taxonomy import theme_labels
 FIELDS = {"name", "slug", "aliases", "weak_aliases", "context", "councils", "partners", "themes", "years",
           "description", "links"}
 MAX_DESCRIPTION = 800
+logger = logging.getLogger(__name__)
 EXCERPT_CHARS = 110
 
 
@@ -83,6 +85,27 @@ class Catalogue:
     def to_json(self) -> str:
         return json.dumps({"digest": self.digest, "projects": [p.to_dict() for p in self.projects]},
                           ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Catalogue:
+        data = json.loads(text)
+        projects = tuple(Project(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})
+                         for p in data["projects"])
+        return cls(projects, data.get("digest", ""))
+
+
+def current_catalogue(path: str | Path | None, live_projects_file: Path | None) -> Catalogue:
+    """The catalogue a new generation gets: the file if it exists; if the setting names a file
+    that is missing (a run from another directory, a deployment without the corpus folder), the
+    live generation's catalogue, so that a nightly run never drops the projects by accident. An
+    empty setting means no catalogue.
+
+    :raises CatalogueError: for a file that is there but wrong.
+    """
+    if path and not Path(path).exists() and live_projects_file is not None and live_projects_file.exists():
+        logger.warning("projects catalogue %s not found; keeping the live index's catalogue", path)
+        return Catalogue.from_json(live_projects_file.read_text(encoding="utf-8"))
+    return load_catalogue(path)
 
 
 def load_catalogue(path: str | Path | None) -> Catalogue:

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import KBError
-from index.generations import DataDir, open_generation
+from index.generations import PROJECTS_FILE, DataDir, open_generation
 from index.settings import Settings
 from ingest.discover import discover
 from ingest.failures import Failure
 from ingest.gate import GateFailedError
 from ingest.pipeline import _build_and_publish, _chunking, source_file
-from ingest.projects import load_catalogue
+from ingest.projects import current_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,8 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
         live = None
         full_reason = full_reason or "no live index yet"
     if live is not None:
-        catalogue_changed = live.manifest.projects_hash != load_catalogue(settings.projects).digest
+        catalogue_changed = live.manifest.projects_hash != current_catalogue(
+            settings.projects, live.path / PROJECTS_FILE).digest
         if live.manifest.chunking != _chunking(settings) or live.manifest.model_id != settings.model_id:
             full_reason = full_reason or "the model or chunking settings changed since the live index was built"
         for source_id in live.store.source_ids():

@@ -64,7 +64,8 @@ def summary_rows(record, original) -> list[dict[str, Any]]:
         link = Markup('<a class="govuk-link" rel="noopener" href="{0}">{0}</a>').format(record.url)
         rows.append(row("Original", link))
     else:
-        rows.append(row("File", escape(record.source)))
+        # The file's name only: the server's folders are nobody's business.
+        rows.append(row("File", escape(record.source.replace("\\", "/").rsplit("/", 1)[-1])))
     if record.meta.get("councils"):
         rows.append(row("Councils named", _council_html(record)))
     if record.meta.get("themes"):

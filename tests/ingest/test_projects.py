@@ -77,3 +77,15 @@ def test_weak_alias_needs_context_in_the_same_passage(tmp_path):
     assert "doncaster-trust" in linker.find("The work with Doncaster to develop an independent trust.")
     assert "doncaster-trust" in linker.find("The Doncaster Trust opened.")
     assert linker.find("Aycliffes and Doncasters") == {}
+
+
+def test_a_missing_catalogue_file_keeps_the_live_one(tmp_path):
+    from ingest.projects import current_catalogue
+
+    live = tmp_path / "projects.json"
+    live.write_text(load_catalogue(SHIPPED).to_json(), encoding="utf-8")
+    kept = current_catalogue(tmp_path / "moved" / "projects.yaml", live)
+    assert kept.digest == load_catalogue(SHIPPED).digest and len(kept.projects) == len(load_catalogue(SHIPPED).projects)
+    assert kept.by_slug()["tri-borough"].councils == ("Hammersmith and Fulham", "Kensington and Chelsea", "Westminster")
+    assert current_catalogue("", live).projects == ()  # an empty setting means no catalogue
+    assert current_catalogue(tmp_path / "moved.yaml", None).projects == ()  # nothing live to keep
