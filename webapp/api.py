@@ -43,11 +43,10 @@ def suggest():
         raise QueryError(f"q must be {SUGGEST_MIN} to {SUGGEST_MAX} characters long for suggestions.")
     searcher = get_index().searcher()
     needle = q.lower()
-    out = [{"text": t.label, "kind": "theme", "url": url_for("search.results", q=t.label)}
-           for t in themes() if needle in t.label.lower()]
-    for name in searcher.facet_table.labels.get("project", {}).values():
-        if needle in name.lower():
-            out.append({"text": name, "kind": "project", "url": url_for("search.results", q=name)})
+    out = [{"text": p.name, "kind": "project", "url": url_for("browse.project", slug=p.slug)}
+           for p in searcher.browse.projects() if any(needle in a.lower() for a in p.aliases)]
+    out += [{"text": t.label, "kind": "theme", "url": url_for("browse.theme", theme_id=t.id)}
+            for t in themes() if needle in t.label.lower()]
     for source_id, title in searcher.store.titles_containing(q, SUGGEST_LIMIT):
         out.append({"text": title, "kind": "document", "url": url_for("documents.show", document_id=source_id)})
     return jsonify({"query": q, "suggestions": out[:SUGGEST_LIMIT]})
