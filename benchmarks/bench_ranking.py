@@ -33,6 +33,9 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no proximity boost": {"proximity_boost": 0.0},
     "proximity boost 0.25": {"proximity_boost": 0.25},
     "no synonyms": {"synonyms": False},
+    "title weight 0 (text only)": {"title_weight": 0.0},
+    "title weight 1": {"title_weight": 1.0},
+    "title weight 2": {"title_weight": 2.0},
     "full-precision query encoder": {"query_int8": False},
 }
 

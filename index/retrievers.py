@@ -47,19 +47,30 @@ class LexicalRetriever(_StoreRetriever):
     Parameters: see :class:`_StoreRetriever`.
     """
 
+    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True,
+                 title_weight: float | None = None) -> None:
+        # Not super(): Haystack's @component rebuilds the class, which breaks zero-argument super().
+        _StoreRetriever.__init__(self, document_store, top_k, with_content)
+        self.title_weight = title_weight
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _StoreRetriever.to_dict(self)
+        data["init_parameters"]["title_weight"] = self.title_weight
+        return data
+
     @component.output_types(hits=list[ChunkHit])
     def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
         """:returns: ``{"hits": passages, best first}``; strict matches always rank above relaxed ones."""
         top_k = top_k or self.top_k
         hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters,
-                                                  with_content=self.with_content)
+                                                  with_content=self.with_content, title_weight=self.title_weight)
         relaxed = query.relaxed_match()
         if relaxed and len(hits) < top_k:
             floor = min((h.score for h in hits), default=0.0)
             more = self.document_store.bm25_retrieval(
                 relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits],
-                with_content=self.with_content,
+                with_content=self.with_content, title_weight=self.title_weight,
             )
             # Keep strict hits first: shift relaxed scores below the weakest strict one.
             if more and hits:

@@ -87,7 +87,8 @@ class Searcher:
         self.generation = generation
         self.store = generation.store
         self.embedder = embedder or QueryEmbedder(settings)
-        self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False)
+        self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False,
+                                        title_weight=settings.title_weight)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
         self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
         self.synonyms = Synonyms.default() if settings.synonyms else None

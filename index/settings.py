@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("proximity_boost", 0.1, "Added to the fused score of a passage holding all the query's content words "
             "close together (within a few words of each other), so exact wording ranks first."),
     Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
+    Setting("title_weight", 0.5, "Weight of a passage's source title against its text (1.0) in keyword (bm25) "
+            "matching; measured in docs/ranking.md."),
     Setting("synonyms", True, "Widen keyword matching with the children's social care synonyms and acronyms in "
             "index/data/synonyms.yaml (LAC, CIN, edge of care, teenagers ...); measured in docs/ranking.md."),
     Setting("rerank_model", "", "Directory of a local sentence-transformers cross-encoder that re-scores the best "
@@ -100,6 +102,7 @@ class Settings:
     dense_weight: float = 0.6
     proximity_boost: float = 0.1
     rrf_k: int = 60
+    title_weight: float = 0.5
     synonyms: bool = True
     rerank_model: str = ""
     rerank_depth: int = 30
@@ -160,6 +163,8 @@ def _check(values: dict[str, Any]) -> None:
         raise SettingsError("Setting 'chunk_overlap_words' must be at least 0 and below 'chunk_min_words'.")
     if not 0.0 <= values["proximity_boost"] <= 1.0:
         raise SettingsError(f"Setting 'proximity_boost' must be between 0 and 1, got {values['proximity_boost']}.")
+    if not 0.0 <= values["title_weight"] <= 10.0:
+        raise SettingsError(f"Setting 'title_weight' must be between 0 and 10, got {values['title_weight']}.")
     if not 0.0 <= values["dense_weight"] <= 1.0:
         raise SettingsError(f"Setting 'dense_weight' must be between 0 and 1, got {values['dense_weight']}.")
     if values["fusion"] not in FUSION_METHODS:

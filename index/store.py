@@ -364,22 +364,29 @@ class KBDocumentStore:
 
     def bm25_retrieval(
         self, match: str, top_k: int = 10, filters: dict[str, Any] | None = None,
-        exclude_rowids: Iterable[int] = (), with_content: bool = True,
+        exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
     ) -> list[ChunkHit]:
         """Passages matching an FTS5 MATCH expression, best bm25 first (score = -bm25, higher is better).
 
         ``match`` must come from :mod:`index.query`, never straight from a user. With
         ``with_content=False`` hits carry ids and scores only (see :meth:`get_chunks`).
+        ``title_weight`` weighs the title column against the text (1.0) for this query; None keeps
+        the index's own (0.5).
         """
         where, params = compile_filters(filters)
         excluded = list(exclude_rowids)
         not_in = f" AND c.rowid NOT IN ({','.join('?' for _ in excluded)})" if excluded else ""
         columns = "c.content, c.meta" if with_content else "'', '{}'"
         join = "JOIN chunks c ON c.rowid = f.rowid"
+        rank = ""
+        rank_params: list[Any] = []
+        if title_weight is not None:
+            rank = " AND f.rank MATCH ?"
+            rank_params = [f"bm25(1.0, {float(title_weight):.4f})"]
         rows = self._conn().execute(
             f"SELECT c.rowid, c.id, c.source_id, {columns}, -f.rank FROM chunks_fts f {join} "
-            f"WHERE chunks_fts MATCH ? AND {where}{not_in} ORDER BY f.rank LIMIT ?",
-            [match, *params, *excluded, top_k],
+            f"WHERE chunks_fts MATCH ?{rank} AND {where}{not_in} ORDER BY f.rank LIMIT ?",
+            [match, *rank_params, *params, *excluded, top_k],
         )
         if not with_content:
             return [ChunkHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]

@@ -22,7 +22,8 @@ def store(tmp_path):
 def test_exact_serialisation(store):
     assert LexicalRetriever(store, top_k=7, with_content=False).to_dict() == {
         "type": "index.retrievers.LexicalRetriever",
-        "init_parameters": {"document_store": store.to_dict(), "top_k": 7, "with_content": False},
+        "init_parameters": {"document_store": store.to_dict(), "top_k": 7, "with_content": False,
+                            "title_weight": None},
     }
 
 
