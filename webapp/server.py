@@ -35,8 +35,12 @@ def _warm_worker(worker: Any) -> None:
     handle = worker.app.application.extensions["kb_index"]
     try:
         handle.embedder.warm_up()
+        searcher = handle.searcher()
+        # Built once per generation; the first page that needs them would otherwise wait.
+        searcher.facet_table  # noqa: B018
+        searcher.browse  # noqa: B018
     except KBError as exc:  # the first request will show the same message as a page
-        logger.error("Worker could not load the embedding model: %s", exc)
+        logger.error("Worker could not warm up: %s", exc)
 
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
