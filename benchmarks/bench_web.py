@@ -66,6 +66,34 @@ def main() -> None:
         print(f"| {name} | {statistics.median(times):.1f} | {percentile(times, 0.95):.1f} |")
     print(f"\np95 ratio page/API: {percentile(page_ms, 0.95) / percentile(api_ms, 0.95):.2f} (target ≤ 3)\n")
 
+    print("## Browse views\n")
+    fresh = create_app({"KB_SETTINGS": settings})
+    searcher = fresh.extensions["kb_index"].searcher()
+    started = time.perf_counter()
+    searcher.facet_table  # noqa: B018
+    facets_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    browse = searcher.browse
+    browse_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    browse.related_documents(next(iter(browse.sources)))
+    centroids_ms = (time.perf_counter() - started) * 1000
+    print(f"Built once per generation: facet table {facets_ms:.0f} ms, browse views {browse_ms:.0f} ms, "
+          f"sources' mean vectors (first related-documents call) {centroids_ms:.0f} ms, "
+          f"{len(browse.sources)} sources.\n")
+    print("| endpoint | p50 ms | p95 ms |\n| --- | ---: | ---: |")
+    sample = list(browse.sources)[:50]
+    for name, urls in (("/api/documents/<id>/related", [f"/api/documents/{i}/related" for i in sample]),
+                       ("/documents/<id>", [f"/documents/{i}" for i in sample]),
+                       ("/themes", ["/themes"] * 20), ("/projects", ["/projects"] * 20)):
+        times = []
+        for url in urls:
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200, url
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"| {name} | {statistics.median(times):.1f} | {percentile(times, 0.95):.1f} |")
+    print()
+
     print("## Weight of a results page with its assets\n")
     print("| resource | raw bytes | gzip bytes | br bytes |\n| --- | ---: | ---: | ---: |")
     page = client.get("/search", query_string={"q": "adolescents edge of care"})
