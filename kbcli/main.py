@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
-from index.errors import KBError, LockHeldError
+from index.errors import KBError, LockHeldError, SettingsError
 from index.settings import Settings, load_settings
 
 logger = logging.getLogger("kb")
@@ -285,6 +285,8 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     try:
         generation = app.extensions["kb_index"].searcher().generation.id
         click.echo(f"Serving generation {generation} on http://{settings.host}:{settings.port}/")
+    except SettingsError as exc:  # e.g. a wrong rerank_model: every search would fail, so do not start
+        raise click.ClickException(str(exc)) from None
     except KBError as exc:
         click.echo(f"warning: {exc}", err=True)
         click.echo(f"Serving on http://{settings.host}:{settings.port}/ (pages will say how to build the index)")

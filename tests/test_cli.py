@@ -79,3 +79,10 @@ def test_status_shows_live_generation_and_last_run(runner, corpus_settings):
     info = json.loads(result.output)
     assert info["sources"] == 5 and info["age_hours"] >= 0
     assert info["last_run"]["published"] is True and info["last_run"]["failed_files"] == 0
+
+
+def test_serve_refuses_a_wrong_rerank_model(runner, corpus_settings, tmp_path):
+    result = runner.invoke(cli, ["serve", "--data-dir", str(corpus_settings.data_dir)], obj={},
+                           env={"KB_RERANK_MODEL": str(tmp_path / "no-such-model"), "KB_CANARIES": ""})
+    assert result.exit_code == 1
+    assert "rerank_model" in result.output and "is not a directory" in result.output
