@@ -109,3 +109,15 @@ def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(pa
     page.locator("ol.app-results h2 a").first.click()
     assert page.locator("#related-heading").is_visible()
     assert page.js_errors == []
+
+
+def test_filters_by_keyboard_keep_focus_and_announce(page, live_server):
+    page.goto(live_server + "/search?q=social+work")
+    box = page.locator("input[name=type]").first
+    box.focus()
+    page.keyboard.press("Space")
+    page.wait_for_url("**type=*")
+    expect(page.locator("#app-live")).to_contain_text("result")
+    # Focus stays on the same filter after the results change, so the next Tab goes on from there.
+    assert page.evaluate("document.activeElement.name") == "type"
+    assert page.evaluate("document.activeElement.checked") is True

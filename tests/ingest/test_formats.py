@@ -159,3 +159,13 @@ def test_result_page_shows_pdf_page_and_tweet_citation(formats_index):
     assert 'href="https://twitter.com/CareLeaverVoice/status/1003"' in page
     api = client.get("/api/search", query_string={"q": "care leavers were not asked"}).get_json()
     assert api["results"][0]["passages"][0]["citation"]["url"].startswith("https://twitter.com/")
+
+
+def test_related_documents_leave_out_copies(formats_index):
+    _, generation, searcher = formats_index
+    sources = _sources(generation)
+    page, bare = sources["story-page.json"], sources["story-list.json"]
+    for one, other in ((page, bare), (bare, page)):
+        related = [record.id for record, _ in searcher.browse.related_documents(one.id, k=50)]
+        assert one.id not in related and other.id not in related
+        assert related, "other sources are still related"
