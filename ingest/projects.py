@@ -233,6 +233,12 @@ class ProjectLinker:
 def _excerpt(text: str, start: int, end: int) -> str:
     left = max(0, start - EXCERPT_CHARS)
     right = min(len(text), end + EXCERPT_CHARS)
+    # Whole words only: move the cuts out to the nearest spaces.
+    if left:
+        left = max(0, text.rfind(" ", 0, left) + 1)
+    if right < len(text):
+        found = text.find(" ", right)
+        right = len(text) if found == -1 else found
     snippet = " ".join(text[left:right].split())
     return ("… " if left else "") + snippet + (" …" if right < len(text) else "")
 

@@ -26,9 +26,9 @@ def year_chart(by_year: dict[str, dict[str, int]], theme_ids: list[str], labels:
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     slot = plot_w / len(years)
     bar = min(56.0, slot * 0.6)
-    parts = [Markup('<svg class="app-chart" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
-                    'aria-labelledby="{} {}-desc" focusable="false">').format(WIDTH, HEIGHT, WIDTH, HEIGHT, title_id,
-                                                                          title_id)]
+    parts = [Markup('<svg class="app-chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+                    'aria-labelledby="{t} {t}-desc" focusable="false" font-family="arial, sans-serif">')
+             .format(w=WIDTH, h=HEIGHT, t=title_id)]
     total = sum(sum(c.values()) for c in by_year.values())
     busiest = max(years, key=lambda y: sum(by_year[y].values()))
     parts.append(Markup('<desc id="{}-desc">{}</desc>').format(
