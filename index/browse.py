@@ -58,9 +58,12 @@ class CouncilView:
     name: str
     sources: list[str]
     projects: list[str]  # slugs of projects it leads
+    region: str = ""
+    type: str = ""
 
     def summary(self) -> dict[str, Any]:
-        return {"slug": self.slug, "name": self.name, "sources": len(self.sources), "projects": self.projects}
+        return {"slug": self.slug, "name": self.name, "region": self.region, "type": self.type,
+                "sources": len(self.sources), "projects": self.projects}
 
 
 class Browse:
@@ -99,8 +102,12 @@ class Browse:
             for name in project.councils:
                 councils.setdefault(slugify(name), name)
                 leads[slugify(name)].append(project.slug)
-        self._councils = {slug: CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []))
-                          for slug, name in sorted(councils.items(), key=lambda item: item[1].lower())}
+        details = generation.councils()
+        self._councils = {}
+        for slug, name in sorted(councils.items(), key=lambda item: item[1].lower()):
+            about = details.get(name, {})
+            self._councils[slug] = CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []),
+                                               about.get("region", ""), about.get("type", ""))
         self._theme_sources = dict(theme_sources)
 
     # -- lists -----------------------------------------------------------------------------------
@@ -112,7 +119,15 @@ class Browse:
         return self._projects.get(slug)
 
     def councils(self) -> list[CouncilView]:
+        """Alphabetical."""
         return list(self._councils.values())
+
+    def councils_by_region(self) -> list[tuple[str, list[CouncilView]]]:
+        """Regions in alphabetical order (councils of no known region last), councils alphabetical in each."""
+        regions: dict[str, list[CouncilView]] = defaultdict(list)
+        for council in self._councils.values():
+            regions[council.region].append(council)
+        return sorted(regions.items(), key=lambda item: (item[0] == "", item[0]))
 
     def council(self, slug: str) -> CouncilView | None:
         return self._councils.get(slug)

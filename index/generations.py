@@ -43,6 +43,7 @@ CHUNKS_FILE = "chunks.sqlite"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
 PROJECTS_FILE = "projects.json"
+COUNCILS_FILE = "councils.json"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ class Generation:
     path: Path
     manifest: Manifest
     store: KBDocumentStore
+
+    def councils(self) -> dict[str, dict[str, str]]:
+        """``{council name: {"type", "region"}}`` for the councils this generation names ({} if unknown)."""
+        path = self.path / COUNCILS_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def projects(self) -> list[dict[str, Any]]:
         """The projects catalogue this generation was linked with (``projects.json``; [] if none)."""

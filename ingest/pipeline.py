@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.embedding import document_embedder, model_dir
 from index.errors import IngestError, KBError
-from index.generations import PROJECTS_FILE, DataDir, Generation, Manifest, open_generation
+from index.generations import COUNCILS_FILE, PROJECTS_FILE, DataDir, Generation, Manifest, open_generation
 from index.settings import Settings
 from index.store import KBDocumentStore, SourceRecord
 from ingest.clean import BoilerplateCleaner
@@ -38,7 +39,7 @@ from ingest.metadata import MetadataResolver
 from ingest.projects import current_catalogue, link_sources
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
-from ingest.tagging import PassageTagger, source_tags
+from ingest.tagging import PassageTagger, council_details, source_tags
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,8 @@ def _build_and_publish(files: list[Path], settings: Settings, progress: bool,
         for source_id, links in link_sources(catalogue, build.store, build.store.source_ids()).items():
             build.store.update_source_meta(source_id, links)
         (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
+        (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(build.store, catalogue), indent=1),
+                                                encoding="utf-8")
         stage("tags_duplicates_projects")
         embedder = pipeline.get_component("embedder")
         store = build.store

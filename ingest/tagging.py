@@ -215,3 +215,12 @@ def source_tags(passages: list[dict[str, Any]]) -> dict[str, Any]:
             reasons[theme_id] = f"{count} passages similar to the theme's description"
     return {"councils": sorted(councils), "council_groups": groups_found, "council_evidence": councils,
             "themes": sorted(reasons), "theme_reasons": reasons}
+
+
+def council_details(store: Any, catalogue: Any) -> dict[str, dict[str, str]]:
+    """Type and region of every council the store's sources name or the catalogue's projects lead,
+    for the browse pages (the web app does not read ingest's data files)."""
+    named = {c for row in store.facet_rows() for c in row["councils"]}
+    named.update(c for project in catalogue.projects for c in project.councils)
+    known = {a.name: a for a in authorities()}
+    return {name: {"type": known[name].type, "region": known[name].region} for name in sorted(named) if name in known}

@@ -130,7 +130,8 @@ def project(slug: str):
 
 @bp.get("/councils")
 def councils():
-    return render_template("browse/councils.html", councils=_browse().councils())
+    browse = _browse()
+    return render_template("browse/councils.html", councils=browse.councils(), regions=browse.councils_by_region())
 
 
 @bp.get("/councils/<slug>")

@@ -69,6 +69,7 @@ def test_councils_and_themes_api(client, schema):
     schema("Councils", councils)
     hackney = next(c for c in councils["councils"] if c["slug"] == "hackney")
     assert hackney["projects"] == ["reclaiming-social-work"] and hackney["sources"] == 1
+    assert (hackney["region"], hackney["type"]) == ("London", "London borough")
     themes = client.get("/api/themes").get_json()
     schema("Themes", themes)
     assert len(themes["themes"]) == 10 and sum(t["sources"] for t in themes["themes"]) > 0
@@ -89,7 +90,7 @@ def test_related_documents_are_not_the_document_itself(client, schema):
     ("/projects", "Projects and practice models"),
     ("/projects?theme=practice-models&sort=recent", "Signs of Safety"),
     ("/projects/tri-borough", "Hammersmith and Fulham"),
-    ("/councils", "Hackney"),
+    ("/councils", "Yorkshire and the Humber"),
     ("/councils/hackney", "Reclaiming Social Work"),
     ("/themes", "Publications per year, by theme"),
     ("/themes/practice-models", "Signs of Safety"),
