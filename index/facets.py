@@ -87,6 +87,16 @@ class FacetTable:
 
     by_source: dict[str, dict[str, tuple[str, ...]]]
     labels: dict[str, dict[str, str]]
+    # facet → value → source ids: a selection is unions and intersections of these sets.
+    postings: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.postings:
+            self.postings = {facet: {} for facet in FACETS}
+            for source_id, values in self.by_source.items():
+                for facet, slugs in values.items():
+                    for slug in slugs:
+                        self.postings[facet].setdefault(slug, set()).add(source_id)
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> FacetTable:
@@ -114,8 +124,11 @@ class FacetTable:
         """Source ids having, for every selected facet, at least one selected value; None if nothing is selected."""
         if not selection:
             return None
-        return {source_id for source_id, values in self.by_source.items()
-                if all(set(values.get(f, ())) & set(chosen) for f, chosen in selection.values.items())}
+        allowed: set[str] | None = None
+        for facet, chosen in selection.values.items():
+            having = set().union(*(self.postings.get(facet, {}).get(v, set()) for v in chosen))
+            allowed = having if allowed is None else allowed & having
+        return allowed or set()
 
     def counts(self, source_ids: Iterable[str]) -> dict[str, dict[str, int]]:
         """``{facet: {slug: number of the given sources with it}}``, most common first (years newest first)."""
