@@ -1,0 +1,77 @@
+"""`kb serve` for real: gunicorn with two workers over the sample corpus, over HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, **headers: str):
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+@pytest.fixture(scope="module")
+def server(corpus_settings, tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "KB_CANARIES": ""}
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from kbcli.main import main; main()", "serve", "--data-dir",
+         str(corpus_settings.data_dir), "--port", str(port), "--workers", "2"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if _get(base + "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        log.close()
+        pytest.fail("kb serve did not answer /healthz within 120 s: " + log_path.read_text()[-2000:])
+    yield base
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_pages_assets_and_headers_under_gunicorn(server):
+    for path in ("/", "/search?q=adolescents+edge+of+care", "/projects", "/councils/hackney", "/themes",
+                 "/api/search?q=care&council=hackney"):
+        status, headers, _ = _get(server + path)
+        assert status == 200, path
+        assert "nonce-" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+    status, headers, body = _get(server + "/static/build/app.css", **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    css = gzip.decompress(body)
+    assert b".govuk-header" in css or b".govuk-generic-header" in css
+    assert b"GDS Transport" not in css, "not a GOV.UK service: no GOV.UK font"
+
+
+def test_every_worker_serves_the_same_generation(server):
+    import json
+
+    generations = {json.loads(_get(server + "/healthz")[2])["generation"] for _ in range(12)}
+    assert len(generations) == 1
