@@ -175,9 +175,13 @@ class Browse:
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
         return ids, matrix
 
+    @functools.cached_property
+    def _centroid_rows(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self._centroids[0])}
+
     def _vector_of(self, source_ids: Iterable[str]) -> np.ndarray | None:
-        ids, matrix = self._centroids
-        index = {s: i for i, s in enumerate(ids)}
+        matrix = self._centroids[1]
+        index = self._centroid_rows
         rows = [index[s] for s in source_ids if s in index]
         if not rows:
             return None

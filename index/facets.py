@@ -54,11 +54,12 @@ class FacetSelection:
         """
         chosen: dict[str, tuple[str, ...]] = {}
         for facet in FACETS:
-            values = tuple(dict.fromkeys(v.strip().lower() for v in raw.get(facet, ()) if v and v.strip()))
+            sent = list(raw.get(facet, ()))
+            if len(sent) > MAX_VALUES:
+                raise QueryError(f"{facet} can be given at most {MAX_VALUES} times, got {len(sent)}.")
+            values = tuple(dict.fromkeys(v.strip().lower() for v in sent if v and v.strip()))
             if not values:
                 continue
-            if len(values) > MAX_VALUES:
-                raise QueryError(f"{facet} can be given at most {MAX_VALUES} times, got {len(values)}.")
             if facet == "year" and not all(re.fullmatch(r"\d{4}", v) for v in values):
                 raise QueryError(f"year must be a four-digit year such as 2016, got {values[0][:20]!r}.")
             chosen[facet] = values
@@ -72,13 +73,6 @@ class FacetSelection:
         remaining = {f: tuple(v for v in vs if not (f == facet and v == value)) for f, vs in self.values.items()}
         return FacetSelection({f: vs for f, vs in remaining.items() if vs})
 
-    def with_value(self, facet: str, value: str) -> FacetSelection:
-        values = dict(self.values)
-        values[facet] = tuple(dict.fromkeys((*values.get(facet, ()), value)))
-        return FacetSelection(values)
-
-    def has(self, facet: str, value: str) -> bool:
-        return value in self.values.get(facet, ())
 
 
 @dataclass

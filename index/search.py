@@ -104,6 +104,19 @@ class Searcher:
         """Every source's facet values; built once per generation (generations never change)."""
         return FacetTable.from_rows(self.store.facet_rows())
 
+    def _checked_paging(self, top_k: int | None, page: int) -> int:
+        """``top_k`` (the setting's when None), after checking it and ``page`` against their limits.
+
+        :raises QueryError: naming the parameter and its range.
+        """
+        settings = self.settings
+        top_k = settings.top_k if top_k is None else top_k
+        if not 1 <= top_k <= settings.max_top_k:
+            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
+        if not 1 <= page <= settings.max_page:
+            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
+        return top_k
+
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None, facets: FacetSelection | None = None) -> SearchResponse:
         """Search and return one page of ranked sources, with facet counts over all of them.
@@ -114,11 +127,7 @@ class Searcher:
         """
         started = time.perf_counter()
         settings = self.settings
-        top_k = settings.top_k if top_k is None else top_k
-        if not 1 <= top_k <= settings.max_top_k:
-            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
-        if not 1 <= page <= settings.max_page:
-            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
+        top_k = self._checked_paging(top_k, page)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
         allowed = self.facet_table.matching(facets) if facets else None
         if allowed is not None:
@@ -139,12 +148,7 @@ class Searcher:
         Each result shows its first passage (or the one naming the chosen project).
         """
         started = time.perf_counter()
-        settings = self.settings
-        top_k = settings.top_k if top_k is None else top_k
-        if not 1 <= top_k <= settings.max_top_k:
-            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
-        if not 1 <= page <= settings.max_page:
-            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
+        top_k = self._checked_paging(top_k, page)
         allowed = self.facet_table.matching(facets) or set()
         ordered = [s for s in self.browse.sources if s in allowed]
         window = ordered[(page - 1) * top_k : page * top_k]

@@ -110,8 +110,7 @@ def projects():
     browse = _browse()
     return render_template("browse/projects.html", projects=listing, chosen=chosen, sorts=SORTS,
                            councils=[c for c in browse.councils() if c.projects], themes=browse.themes(),
-                           years=sorted({y for p in browse.projects() for y in p.year_range()}),
-                           theme_labels=theme_labels())
+                           years=sorted({y for p in browse.projects() for y in p.year_range()}))
 
 
 @bp.get("/projects/<slug>")
@@ -123,8 +122,7 @@ def project(slug: str):
     sources = [(browse.sources[s], browse.evidence.get((slug, s), {})) for s in item.sources]
     return render_template("browse/project.html", project=item, sources=sources,
                            project_facet=FacetSelection({"project": (slug,)}),
-                           related=browse.related_projects(slug), theme_labels=theme_labels(),
-                           council_slugs={c.name: c.slug for c in browse.councils()},
+                           related=browse.related_projects(slug),
                            chart=_chart(item.sources, "chart-title"))
 
 
@@ -144,7 +142,7 @@ def council(slug: str):
     led = [browse.project(p) for p in item.projects]
     mentioned = [p for p in browse.projects() if p.slug in named_projects and p.slug not in item.projects]
     return render_template("browse/council.html", council=item, led=led, mentioned=mentioned,
-                           sources=[browse.sources[s] for s in item.sources], theme_labels=theme_labels(),
+                           sources=[browse.sources[s] for s in item.sources],
                            council_facet=FacetSelection({"council": (slug,)}),
                            chart=_chart(item.sources, "chart-title"))
 

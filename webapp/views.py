@@ -10,7 +10,6 @@ from flask import Flask, current_app, request, url_for
 
 from index.errors import QueryError
 from index.facets import FACETS, FacetSelection
-from index.facets import MAX_VALUES as MAX_FACET_VALUES
 from index.settings import Settings
 
 # Longest facet value a user may send (slugs are short; this only stops abuse).
@@ -55,8 +54,6 @@ def facet_args() -> FacetSelection:
     """
     raw = {facet: request.args.getlist(facet) for facet in FACETS}
     for facet, values in raw.items():
-        if len(values) > MAX_FACET_VALUES:
-            raise QueryError(f"{facet} can be given at most {MAX_FACET_VALUES} times, got {len(values)}.")
         for value in values:
             if len(value) > MAX_FACET_CHARS:
                 raise QueryError(f"{facet} must be at most {MAX_FACET_CHARS} characters long.")
