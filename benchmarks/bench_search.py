@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from index import _env  # noqa: E402,F401
 from index.generations import open_generation  # noqa: E402
 from index.settings import load_settings  # noqa: E402
-from ingest.pipeline import run_ingest  # noqa: E402
+from ingest.run import run_ingest  # noqa: E402
 from webapp import create_app  # noqa: E402
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from index.facets import slugify
 from index.generations import Generation
-from index.store import SourceRecord
+from index.records import ProjectMention, SourceRecord
 from index.taxonomy import Theme, theme_labels, themes
 
 # Related projects: how much each shared attribute adds to the similarity of their sources.
@@ -72,7 +72,7 @@ class Browse:
     def __init__(self, generation: Generation) -> None:
         store = generation.store
         self.store = store
-        ids = [row["id"] for row in store.facet_rows()]
+        ids = [row.id for row in store.facet_rows()]
         records = store.get_sources(ids)
         # Newest first, undated last, then by title: the order of every list of sources here.
         self.sources: dict[str, SourceRecord] = dict(sorted(
@@ -81,21 +81,18 @@ class Browse:
             slug=p["slug"], name=p["name"], description=p["description"], councils=list(p["councils"]),
             partners=list(p["partners"]), themes=list(p["themes"]), years=list(p["years"]), links=list(p["links"]),
             aliases=list(p["aliases"])) for p in generation.projects()}
-        self.evidence: dict[tuple[str, str], dict[str, Any]] = {}
         councils: dict[str, str] = {}
         council_sources: dict[str, list[str]] = defaultdict(list)
         theme_sources: dict[str, list[str]] = defaultdict(list)
         for source_id, record in self.sources.items():
-            for link in record.meta.get("projects", []):
-                project = self._projects.get(link["slug"])
+            for mention in record.projects:
+                project = self._projects.get(mention.slug)
                 if project is not None:
                     project.sources.append(source_id)
-                    self.evidence[(link["slug"], source_id)] = record.meta.get("project_evidence", {}).get(
-                        link["slug"], {})
-            for name in record.meta.get("councils", []):
+            for name in record.council_names:
                 councils[slugify(name)] = name
                 council_sources[slugify(name)].append(source_id)
-            for theme_id in record.meta.get("themes", []):
+            for theme_id in record.theme_ids:
                 theme_sources[theme_id].append(source_id)
         leads: dict[str, list[str]] = defaultdict(list)
         for project in self._projects.values():
@@ -117,6 +114,11 @@ class Browse:
 
     def project(self, slug: str) -> ProjectView | None:
         return self._projects.get(slug)
+
+    def mention(self, slug: str, source_id: str) -> ProjectMention | None:
+        """Where a source names a project (its first passage doing so), if it does."""
+        record = self.sources.get(source_id)
+        return record.project(slug) if record is not None else None
 
     def councils(self) -> list[CouncilView]:
         """Alphabetical."""
@@ -153,7 +155,7 @@ class Browse:
             if record is None or not record.date:
                 continue
             year = record.date[:4]
-            for theme_id in record.meta.get("themes") or ["other"]:
+            for theme_id in record.theme_ids or ("other",):
                 table[year][theme_id] += 1
         return {year: dict(table[year]) for year in sorted(table)}
 
@@ -193,11 +195,11 @@ class Browse:
         record = self.store.get_source(source_id)
         if record is None:
             return []
-        canonical = record.meta.get("duplicate_of") or source_id
-        family = {source_id, canonical, *(a["id"] for a in record.meta.get("alternates", []))}
+        canonical = record.duplicate_of or source_id
+        family = {source_id, canonical, *(a.id for a in record.alternates)}
         canonical_record = self.sources.get(canonical)
         if canonical_record is not None:
-            family.update(a["id"] for a in canonical_record.meta.get("alternates", []))
+            family.update(a.id for a in canonical_record.alternates)
         vector = self._vector_of([canonical])
         if vector is None:
             return []

@@ -18,9 +18,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from index.errors import QueryError
+from index.records import FacetRow
 from index.taxonomy import theme_labels
 
 FACETS = ("type", "year", "council", "theme", "project")
@@ -93,23 +93,20 @@ class FacetTable:
                         self.postings[facet].setdefault(slug, set()).add(source_id)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> FacetTable:
-        """From ``{"id", "type", "date", "councils", "themes", "projects"}`` rows (the store's facet rows).
-
-        ``projects`` is a list of ``{"slug", "name"}``; councils are names; themes are ids.
-        """
+    def from_rows(cls, rows: Iterable[FacetRow]) -> FacetTable:
+        """From the store's facet rows (councils are names, themes ids, projects ``(slug, name)``)."""
         themes = theme_labels()
         by_source: dict[str, dict[str, tuple[str, ...]]] = {}
         labels: dict[str, dict[str, str]] = {facet: {} for facet in FACETS}
         for row in rows:
             values: dict[str, list[tuple[str, str]]] = {
-                "type": [(row["type"], str(row["type"]).capitalize())] if row.get("type") else [],
-                "year": [(row["date"][:4], row["date"][:4])] if row.get("date") else [],
-                "council": [(slugify(name), name) for name in row.get("councils") or []],
-                "theme": [(theme_id, themes.get(theme_id, theme_id)) for theme_id in row.get("themes") or []],
-                "project": [(p["slug"], p["name"]) for p in row.get("projects") or []],
+                "type": [(row.type, str(row.type).capitalize())] if row.type else [],
+                "year": [(row.date[:4], row.date[:4])] if row.date else [],
+                "council": [(slugify(name), name) for name in row.councils],
+                "theme": [(theme_id, themes.get(theme_id, theme_id)) for theme_id in row.themes],
+                "project": list(row.projects),
             }
-            by_source[row["id"]] = {facet: tuple(slug for slug, _ in pairs) for facet, pairs in values.items()}
+            by_source[row.id] = {facet: tuple(slug for slug, _ in pairs) for facet, pairs in values.items()}
             for facet, pairs in values.items():
                 labels[facet].update(pairs)
         return cls(by_source, labels)

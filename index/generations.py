@@ -8,13 +8,18 @@ Layout (see docs/architecture.md)::
     <data dir>/runs/<id>.json   what each run did
     <data dir>/lock             one writer at a time (flock)
 
+Everything that creates, publishes, locks, notices and rolls back generations goes through the
+:class:`GenerationBackend` interface; :class:`DataDir` (local files) implements it, and
+:func:`generations` picks the backend for the settings, so a second backend (a shared database)
+is one more class, not changes across the code.
+
 Usage::
 
-    data = DataDir(settings.data_dir)
-    with data.lock():
-        build = data.begin()
+    backend = generations(settings)
+    with backend.lock():
+        build = backend.begin()
         ...  # write build.store
-        data.publish(build, manifest, keep=3)
+        backend.publish(build, manifest, keep=3)
     generation = open_generation(settings)
 """
 
@@ -27,11 +32,12 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
 from index.settings import Settings
@@ -138,8 +144,53 @@ def _write_atomic(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+class GenerationBackend(Protocol):
+    """Where generations live: how they are built, published, noticed and rolled back."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the one-writer-at-a-time lock; raise :class:`LockHeldError` at once if another writer has it."""
+
+    def begin(self, faiss_factory: str = "Flat") -> Build:
+        """Start a new generation no reader sees; leftovers of crashed runs are cleaned up first."""
+
+    def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
+        """Make ``build`` the live generation atomically, then prune beyond ``keep``."""
+
+    def abandon(self, build: Build) -> None:
+        """Throw a build away."""
+
+    def current_id(self) -> str | None:
+        """The live generation's id, or None before the first publish."""
+
+    def live_stamp(self) -> Hashable | None:
+        """A cheap value that changes whenever another generation becomes live (readers poll it)."""
+
+    def open(self, settings: Settings, gen_id: str | None = None) -> Generation:
+        """The live generation (or ``gen_id``) for reading."""
+
+    def published(self) -> list[str]:
+        """Ids of published generations, oldest first."""
+
+    def rollback(self, to: str | None = None) -> str:
+        """Make an older generation live; returns its id."""
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete the oldest generations beyond ``keep``, never the live one."""
+
+    def write_run_report(self, run_id: str, report: dict[str, Any]) -> Any:
+        """Keep what a run did."""
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run report."""
+
+
+def generations(settings: Settings) -> GenerationBackend:
+    """The generation backend the settings name (today: the local data directory)."""
+    return DataDir(settings.data_dir)
+
+
 class DataDir:
-    """One data directory; see the module docstring for its layout."""
+    """One data directory of local files; see the module docstring for its layout."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -151,6 +202,14 @@ class DataDir:
     def ensure(self) -> None:
         for path in (self.generations, self.cache, self.runs):
             path.mkdir(parents=True, exist_ok=True)
+
+    def live_stamp(self) -> tuple[int, int] | None:
+        """CURRENT's modification time and inode: both change when a generation is published or rolled back."""
+        try:
+            st = os.stat(self.current_file)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_ino)
 
     def current_id(self) -> str | None:
         try:
@@ -197,7 +256,7 @@ class DataDir:
         fault_point("after-begin")
         return build
 
-    def publish(self, build: Build, manifest: Manifest, keep: int) -> Path:
+    def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
         """Write vectors and manifest, move the build into place and point CURRENT at it.
 
         A crash before the final rename leaves the previous generation live.
@@ -216,7 +275,6 @@ class DataDir:
         _write_atomic(self.current_file, build.id + "\n")
         fault_point("after-current")
         self.prune(keep)
-        return final
 
     def rollback(self, to: str | None = None) -> str:
         """Make an older published generation live (the one before the live one, or ``to``).
@@ -261,6 +319,10 @@ class DataDir:
             shutil.rmtree(self.generations / gen_id, ignore_errors=True)
         return doomed
 
+    def open(self, settings: Settings, gen_id: str | None = None) -> Generation:
+        """The live generation (or ``gen_id``) read-only; see :func:`open_generation`."""
+        return _open_local(self, settings, gen_id)
+
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> Path:
         self.ensure()
         path = self.runs / f"{run_id}.json"
@@ -284,12 +346,15 @@ def check_compatible(manifest: Manifest, settings: Settings) -> None:
 
 
 def open_generation(settings: Settings, gen_id: str | None = None) -> Generation:
-    """Open the live generation (or ``gen_id``) read-only.
+    """Open the live generation (or ``gen_id``) read-only, from the settings' backend.
 
     :raises IndexNotFoundError: when nothing has been published yet.
     :raises IndexIncompatibleError: when its manifest does not fit the settings.
     """
-    data = DataDir(settings.data_dir)
+    return generations(settings).open(settings, gen_id)
+
+
+def _open_local(data: DataDir, settings: Settings, gen_id: str | None) -> Generation:
     gen_id = gen_id or data.current_id()
     if gen_id is None:
         raise IndexNotFoundError(

@@ -157,12 +157,12 @@ class Searcher:
         for source_id in window:
             record = self.browse.sources[source_id]
             passages = self.store.source_passages(source_id)
-            ordinal = next((self.browse.evidence.get((p, source_id), {}).get("ordinal") for p in projects
-                            if (p, source_id) in self.browse.evidence), 0)
+            mentions = (self.browse.mention(p, source_id) for p in projects)
+            ordinal = next((m.ordinal for m in mentions if m is not None), 0)
             shown = next((p for p in passages if p.meta.get("ordinal") == ordinal), passages[0] if passages else None)
             results.append(SourceResult(
                 document_id=source_id, title=record.title, source=record.source, type=record.type, date=record.date,
-                score=0.0, publisher=record.publisher, url=record.url, authors=list(record.meta.get("authors", [])),
+                score=0.0, publisher=record.publisher, url=record.url, authors=list(record.authors),
                 passages=[] if shown is None else [Passage(
                     text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
                     end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
@@ -271,7 +271,7 @@ class Searcher:
                 score=round(score, 6),
                 publisher=record.publisher if record else None,
                 url=record.url if record else None,
-                authors=list(record.meta.get("authors", [])) if record else [],
+                authors=list(record.authors) if record else [],
                 passages=passages,
             ))
         return results

@@ -18,7 +18,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
 from index.filters import compile_filters
+from index.records import FacetRow, SourceRecord
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +63,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     tokenize='porter unicode61 remove_diacritics 2'
 );
 """
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """One source document: a report, article, post or thread, with its cleaned text."""
-
-    id: str
-    source: str
-    title: str
-    type: str
-    content: str
-    content_hash: str
-    date: str | None = None
-    publisher: str | None = None
-    url: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -262,19 +247,8 @@ class KBDocumentStore:
                 "INSERT OR REPLACE INTO sources(id, source, title, type, date, publisher, url, content, content_hash, "
                 "meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.id, record.source, record.title, record.type, record.date, record.publisher, record.url,
-                 record.content, record.content_hash, json.dumps(record.meta, ensure_ascii=False)),
+                 record.content, record.content_hash, record.meta_json()),
             )
-
-    def update_source_meta(self, source_id: str, values: dict[str, Any]) -> None:
-        """Merge ``values`` into one source's metadata."""
-        self._check_writable()
-        conn = self._conn()
-        with conn:
-            row = conn.execute("SELECT meta FROM sources WHERE id = ?", (source_id,)).fetchone()
-            if row is not None:
-                merged = {**json.loads(row[0]), **values}
-                conn.execute("UPDATE sources SET meta = ? WHERE id = ?",
-                             (json.dumps(merged, ensure_ascii=False), source_id))
 
     def get_source(self, source_id: str) -> SourceRecord | None:
         row = self._conn().execute(
@@ -312,14 +286,15 @@ class KBDocumentStore:
         for source_id, blob in rows:
             yield source_id, np.frombuffer(blob, dtype=np.float32)
 
-    def facet_rows(self) -> list[dict[str, Any]]:
-        """Each source that has passages (not a collapsed duplicate): id, type, date, councils, themes, projects."""
+    def facet_rows(self) -> list[FacetRow]:
+        """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._conn().execute(
             "SELECT id, type, date, json_extract(meta, '$.councils'), json_extract(meta, '$.themes'), "
             "json_extract(meta, '$.projects') FROM sources WHERE json_extract(meta, '$.duplicate_of') IS NULL"
         )
-        return [{"id": r[0], "type": r[1], "date": r[2], "councils": json.loads(r[3] or "[]"),
-                 "themes": json.loads(r[4] or "[]"), "projects": json.loads(r[5] or "[]")} for r in rows]
+        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(json.loads(r[3] or "[]")),
+                         themes=tuple(json.loads(r[4] or "[]")),
+                         projects=tuple((p["slug"], p["name"]) for p in json.loads(r[5] or "[]"))) for r in rows]
 
     def source_ids(self) -> list[str]:
         """Ids of every source, in insertion order."""
@@ -524,7 +499,7 @@ def _vector_to_list(blob: bytes | None) -> list[float] | None:
 
 
 def _source_from_row(row: Sequence[Any]) -> SourceRecord:
-    return SourceRecord(
+    return SourceRecord.from_storage(
         id=row[0], source=row[1], title=row[2], type=row[3], content=row[4], content_hash=row[5], date=row[6],
-        publisher=row[7], url=row[8], meta=json.loads(row[9]),
+        publisher=row[7], url=row[8], meta_json=row[9],
     )

@@ -3,7 +3,7 @@
 MinHash over word 5-shingles (datasketch) finds pairs whose estimated Jaccard similarity is at
 least ``threshold``; each group keeps the source with the most complete metadata (a URL, a date,
 a publisher, the longest text) as canonical. The others keep their records, marked ``duplicate_of``, but lose
-their passages, so results show one source; its page lists the others as alternates.
+their passages (none are written), so results show one source; its page lists the others as alternates.
 Records of BEIR test collections are left alone: they are judged one by one.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
-from index.store import KBDocumentStore, SourceRecord
+from index.records import SourceRecord
 
 logger = logging.getLogger(__name__)
 
@@ -66,23 +66,19 @@ def find_duplicate_groups(records: list[SourceRecord], threshold: float = 0.8) -
     return [sorted(g, key=_rank) for g in groups.values() if len(g) > 1]
 
 
-def collapse_duplicates(store: KBDocumentStore, threshold: float = 0.8) -> int:
-    """Mark near-duplicates in a generation being built and drop their passages; returns how many."""
-    ids = store.source_ids()
-    # Test collections are judged document by document: their records are never folded together.
-    records = [r for r in (store.get_source(i) for i in ids) if r is not None and r.meta.get("format") != "beir"]
-    for record in records:
-        if "duplicate_of" in record.meta or "alternates" in record.meta:
-            store.update_source_meta(record.id, {"duplicate_of": None, "alternates": []})
-    collapsed = 0
-    for group in find_duplicate_groups(records, threshold):
+def fold_duplicates(records: list[SourceRecord], threshold: float = 0.8) -> list[SourceRecord]:
+    """The records again, with near-duplicates marked as copies of their canonical source.
+
+    Every record's previous marking is recomputed (an original removed since makes no copies).
+    Records of BEIR test collections are judged one by one and never folded. A copy's passages
+    are not to be indexed: results show one source, and its page lists the others.
+    """
+    candidates = [r for r in records if r.format != "beir"]
+    folded: dict[str, SourceRecord] = {r.id: r.as_original(()) for r in candidates}
+    for group in find_duplicate_groups(candidates, threshold):
         canonical, copies = group[0], group[1:]
-        store.update_source_meta(canonical.id, {"alternates": [
-            {"id": c.id, "source": c.source, "title": c.title, "url": c.url, "publisher": c.publisher}
-            for c in copies]})
+        folded[canonical.id] = canonical.as_original(tuple(c.as_alternate() for c in copies))
         for copy in copies:
-            store.update_source_meta(copy.id, {"duplicate_of": canonical.id})
-            store.delete_documents([p.id for p in store.source_passages(copy.id)])
-            collapsed += 1
+            folded[copy.id] = copy.as_copy_of(canonical.id)
             logger.info("%s is a near-duplicate of %s", copy.source, canonical.source)
-    return collapsed
+    return [folded.get(r.id, r) for r in records]

@@ -15,18 +15,25 @@ from typing import Any
 import yaml
 
 from index.errors import KBError, SettingsError
-from index.generations import Generation, Manifest
+from index.generations import Generation
 from index.search import Searcher
 from index.settings import Settings
-from index.store import KBDocumentStore
 
 
 class GateFailedError(KBError):
-    """The new generation lost canaries the live one finds; it was not published."""
+    """The new generation lost canaries the live one finds; it was not published.
 
-    def __init__(self, message: str, result: GateResult) -> None:
+    ``report`` is the run's report when the run that was refused made one (``kb reindex --json`` prints it).
+    """
+
+    def __init__(self, message: str, result: GateResult, report: Any | None = None) -> None:
         super().__init__(message)
         self.result = result
+        self.report = report
+
+    def with_report(self, report: Any) -> GateFailedError:
+        """The same refusal, carrying the run's report."""
+        return GateFailedError(str(self), self.result, report)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,10 @@ class Canary:
 
 @dataclass
 class GateResult:
-    status: str  # "passed", "failed", "not configured"
+    """The gate's verdict on one build; JSON only in run reports."""
+
+    status: str  # "passed", "failed", "not configured", "skipped"
+    reason: str = ""
     canaries: int = 0
     failing_new: list[str] = field(default_factory=list)
     failing_live: list[str] = field(default_factory=list)
@@ -68,21 +78,21 @@ def _failing(searcher: Searcher, canaries: list[Canary]) -> list[str]:
     return failing
 
 
-def check_gate(settings: Settings, build_id: str, build_path: Path, manifest: Manifest, store: KBDocumentStore,
-               live: Generation | None) -> GateResult:
-    """Search the new generation (and the live one) with the canaries.
+def check_gate(settings: Settings, build: Generation, live: Generation | None) -> GateResult:
+    """Search the new generation (a build not yet published) and the live one with the canaries.
 
     :raises GateFailedError: when regressions exceed ``gate_max_regressions``.
     """
     if not settings.canaries or not Path(settings.canaries).is_file():
         return GateResult("not configured")
     canaries = load_canaries(Path(settings.canaries))
-    searcher = Searcher(settings, Generation(build_id, build_path, manifest, store))
+    searcher = Searcher(settings, build)
     failing_new = _failing(searcher, canaries)
     failing_live = _failing(Searcher(settings, live, searcher.embedder), canaries) if live else []
     regressions = [q for q in failing_new if q not in failing_live] if live else failing_new
     allowed = settings.gate_max_regressions if live else len(canaries)
-    result = GateResult("passed", len(canaries), failing_new, failing_live, regressions)
+    result = GateResult("passed", canaries=len(canaries), failing_new=failing_new, failing_live=failing_live,
+                        regressions=regressions)
     if len(regressions) > allowed:
         result.status = "failed"
         raise GateFailedError(

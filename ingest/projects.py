@@ -11,7 +11,8 @@ field::
 Usage::
 
     catalogue = load_catalogue(Path("corpus/projects.yaml"))
-    links = link_sources(catalogue, store)   # {source_id: {"projects": [...], "project_evidence": {...}}}
+    linker = ProjectLinker(catalogue)
+    mentions = project_mentions(linker, passages)   # (ProjectMention(slug, name, ordinal, excerpt), ...)
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from haystack import Document
 
 from index.errors import KBError
 from index.facets import slugify
-from index.store import KBDocumentStore
+from index.records import ProjectMention
 from index.taxonomy import theme_labels
 
 FIELDS = {"name", "slug", "aliases", "weak_aliases", "context", "councils", "partners", "themes", "years",
@@ -243,23 +245,13 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return ("… " if left else "") + snippet + (" …" if right < len(text) else "")
 
 
-def link_sources(catalogue: Catalogue, store: KBDocumentStore, source_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """For each source, the projects its passages name and the first passage naming each.
-
-    :returns: ``{source_id: {"projects": [{"slug", "name"}], "project_evidence": {slug: {"ordinal", "excerpt"}}}}``
-        for every given source (empty lists where none is named), ready for ``update_source_meta``.
-    """
-    linker = ProjectLinker(catalogue)
-    out: dict[str, dict[str, Any]] = {}
-    for source_id in source_ids:
-        evidence: dict[str, dict[str, Any]] = {}
-        names: dict[str, str] = {}
-        for passage in store.source_passages(source_id):
-            text = passage.content or ""
-            for slug, (project, start, end) in linker.find(text).items():
-                if slug not in evidence:
-                    evidence[slug] = {"ordinal": int(passage.meta.get("ordinal", 0)),
-                                      "excerpt": _excerpt(text, start, end)}
-                    names[slug] = project.name
-        out[source_id] = {"projects": [{"slug": s, "name": names[s]} for s in evidence], "project_evidence": evidence}
-    return out
+def project_mentions(linker: ProjectLinker, passages: Iterable[Document]) -> tuple[ProjectMention, ...]:
+    """The projects a source's passages name, each with the first passage naming it and the words around the name."""
+    found: dict[str, ProjectMention] = {}
+    for passage in passages:
+        text = passage.content or ""
+        for slug, (project, start, end) in linker.find(text).items():
+            if slug not in found:
+                found[slug] = ProjectMention(slug, project.name, int(passage.meta.get("ordinal", 0)),
+                                             _excerpt(text, start, end))
+    return tuple(found.values())

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import KBError
-from index.generations import PROJECTS_FILE, DataDir, open_generation
+from index.generations import PROJECTS_FILE, open_generation
+from index.generations import generations as generation_backend
+from index.records import SourceRecord
 from index.settings import Settings
+from ingest.build import RebuildReason, build_and_publish, chunking, report_dict, source_file
 from ingest.discover import discover
 from ingest.failures import Failure
-from ingest.gate import GateFailedError
-from ingest.pipeline import _build_and_publish, _chunking, source_file
+from ingest.gate import GateFailedError, GateResult
 from ingest.projects import current_catalogue
 
 logger = logging.getLogger(__name__)
@@ -51,20 +53,18 @@ class ReindexReport:
     duration_s: float
     full: bool
     full_reason: str | None
-    gate: dict[str, Any] | None = None
+    gate: GateResult | None = None
     failures: list[Failure] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["failures"] = [f.to_dict() for f in self.failures]
-        return data
+        return report_dict({**asdict(self), "failures": self.failures, "gate": self.gate})
 
     def summary(self) -> str:
         outcome = f"published generation {self.generation}" if self.published else "nothing published"
         full = f" (full rebuild: {self.full_reason})" if self.full else ""
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.stages.items())
-        gate = (self.gate or {}).get("status", "not run")
+        gate = self.gate.status if self.gate else "not run"
         return (f"Re-index{full}: {self.added} added, {self.changed} changed, {self.removed} removed, "
                 f"{self.unchanged} unchanged, {self.failed} failed files; {self.passages_embedded} passages "
                 f"embedded, {self.passages_reused} reused; {self.duration_s:.1f} s ({stages}); gate {gate}; "
@@ -88,87 +88,132 @@ def configured_sources(settings: Settings) -> list[str]:
     return [p.strip() for p in settings.sources.split(",") if p.strip()]
 
 
+@dataclass
+class _LiveState:
+    """What the live generation says about the files: their hashes, and whether a full rebuild is due."""
+
+    files: dict[str, str]
+    rebuild: RebuildReason | None
+    catalogue_changed: bool
+
+
+def _live_state(settings: Settings) -> _LiveState:
+    try:
+        live = open_generation(settings)
+    except KBError:
+        return _LiveState({}, RebuildReason.NO_LIVE_INDEX, False)
+    try:
+        catalogue_changed = live.manifest.projects_hash != current_catalogue(
+            settings.projects, live.path / PROJECTS_FILE).digest
+        rebuild = None
+        if live.manifest.chunking != chunking(settings) or live.manifest.model_id != settings.model_id:
+            rebuild = RebuildReason.SETTINGS_CHANGED
+        files: dict[str, str] = {}
+        for source_id in live.store.source_ids():
+            record = live.store.get_source(source_id)
+            if record is not None:
+                files.setdefault(source_file(record), record.content_hash)
+    finally:
+        live.store.close()
+    return _LiveState(files, rebuild, catalogue_changed)
+
+
+@dataclass
+class _Plan:
+    """Which files a re-index processes, keeps and drops."""
+
+    current: dict[str, str]
+    added: list[str]
+    changed: list[str]
+    removed: set[str]
+    unchanged: list[str]
+    rebuild: RebuildReason | None
+
+    @property
+    def todo(self) -> list[str]:
+        return list(self.current) if self.rebuild else self.added + self.changed
+
+    def keeps(self, roots: list[Path]) -> Any:
+        """The build's rule for carrying a live source over into the new generation."""
+
+        def keep(record: SourceRecord, processed: set[str]) -> bool:
+            file = source_file(record)
+            if (self.rebuild and self.rebuild.discards_live_passages) or file in processed or file in self.removed:
+                return False
+            return not (self.rebuild and _under(file, roots) and file in self.current)
+
+        return keep
+
+
+def _plan(files: list[Path], roots: list[Path], live: _LiveState, full: bool) -> _Plan:
+    current = {str(f.resolve()): _sha256(f) for f in files}
+    known = live.files
+    return _Plan(
+        current=current,
+        added=[f for f in current if f not in known],
+        changed=[f for f in current if f in known and known[f] != current[f]],
+        removed={f for f in known if _under(f, roots) and f not in current},
+        unchanged=[f for f in current if f in known and known[f] == current[f]],
+        rebuild=RebuildReason.ASKED if full else live.rebuild,
+    )
+
+
 def run_reindex(paths: Sequence[str | Path] | None, settings: Settings, full: bool = False,
                 progress: bool = False) -> ReindexReport:
     """Re-index ``paths`` (default: the ``sources`` setting) incrementally; see the module docstring.
 
     :raises IngestError: for a missing path, a held lock, or a build that would be empty.
+    :raises GateFailedError: when the quality gate refuses the new generation (with the run's report).
     """
-    with DataDir(settings.data_dir).lock():
+    with generation_backend(settings).lock():
         return _reindex_locked(paths, settings, full, progress)
 
 
 def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full: bool,
                     progress: bool) -> ReindexReport:
     started = time.perf_counter()
+    backend = generation_backend(settings)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     roots_given = list(paths) if paths else configured_sources(settings)
     files = discover(roots_given, exclude=[settings.canaries, settings.projects])
     roots = [Path(p).resolve() for p in roots_given]
+    live = _live_state(settings)
+    plan = _plan(files, roots, live, full)
+    reason = plan.rebuild.value if plan.rebuild else None
 
-    full_reason = "asked for (--full)" if full else None
-    live_files: dict[str, str] = {}
-    catalogue_changed = False
-    try:
-        live = open_generation(settings)
-    except KBError:
-        live = None
-        full_reason = full_reason or "no live index yet"
-    if live is not None:
-        catalogue_changed = live.manifest.projects_hash != current_catalogue(
-            settings.projects, live.path / PROJECTS_FILE).digest
-        if live.manifest.chunking != _chunking(settings) or live.manifest.model_id != settings.model_id:
-            full_reason = full_reason or "the model or chunking settings changed since the live index was built"
-        for source_id in live.store.source_ids():
-            record = live.store.get_source(source_id)
-            if record is not None:
-                live_files.setdefault(source_file(record), record.content_hash)
-        live.store.close()
-
-    current = {str(f.resolve()): _sha256(f) for f in files}
-    in_scope = {f for f in live_files if _under(f, roots)}
-    added = [f for f in current if f not in live_files]
-    changed = [f for f in current if f in live_files and live_files[f] != current[f]]
-    removed = {f for f in in_scope if f not in current}
-    unchanged = [f for f in current if f in live_files and live_files[f] == current[f]]
-    is_full = full_reason is not None
-    todo = list(current) if is_full else added + changed
+    def elapsed() -> float:
+        return round(time.perf_counter() - started, 3)
 
     # A changed projects catalogue alone publishes: every source is carried over and linked again.
-    if not is_full and not todo and not removed and not catalogue_changed:
-        report = ReindexReport(run_id, DataDir(settings.data_dir).current_id(), False, 0, 0, 0, len(unchanged), 0,
-                               0, 0, round(time.perf_counter() - started, 3), False, None,
-                               gate={"status": "skipped", "reason": "nothing changed"})
-        DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
+    if not plan.rebuild and not plan.todo and not plan.removed and not live.catalogue_changed:
+        report = ReindexReport(
+            run_id=run_id, generation=backend.current_id(), published=False, added=0, changed=0, removed=0,
+            unchanged=len(plan.unchanged), failed=0, passages_embedded=0, passages_reused=0, duration_s=elapsed(),
+            full=False, full_reason=None, gate=GateResult("skipped", reason="nothing changed"))
+        backend.write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
         return report
-
-    settings_changed = bool(full_reason) and "settings changed" in full_reason
-
-    def keep(record: Any, processed: set[str]) -> bool:
-        file = source_file(record)
-        if settings_changed or file in processed or file in removed:
-            return False
-        return not (is_full and _under(file, roots) and file in current)
 
     # With only removals the pipeline runs on no files, so every build goes through one path.
     try:
-        built = _build_and_publish([Path(f) for f in todo], settings, progress, keep, require_new=False)
+        built = build_and_publish([Path(f) for f in plan.todo], settings, keep=plan.keeps(roots),
+                                  progress=progress, require_new=False)
     except GateFailedError as exc:
-        refused = ReindexReport(run_id, None, False, len(added), len(changed), len(removed), len(unchanged), 0, 0, 0,
-                                round(time.perf_counter() - started, 3), is_full, full_reason,
-                                gate=exc.result.to_dict())
-        DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **refused.to_dict()})
-        exc.report = refused
-        raise
+        refused = ReindexReport(
+            run_id=run_id, generation=None, published=False, added=len(plan.added), changed=len(plan.changed),
+            removed=len(plan.removed), unchanged=len(plan.unchanged), failed=0, passages_embedded=0,
+            passages_reused=0, duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason,
+            gate=exc.result)
+        backend.write_run_report(run_id, {"kind": "reindex", **refused.to_dict()})
+        raise exc.with_report(refused) from None
     failed = {f.path for f in built.failures}
     report = ReindexReport(
         run_id=run_id, generation=built.generation, published=True,
-        added=sum(1 for f in added if f not in failed), changed=sum(1 for f in changed if f not in failed),
-        removed=len(removed), unchanged=len(unchanged) if not is_full else 0, failed=len(failed),
+        added=sum(1 for f in plan.added if f not in failed), changed=sum(1 for f in plan.changed if f not in failed),
+        removed=len(plan.removed), unchanged=len(plan.unchanged) if not plan.rebuild else 0, failed=len(failed),
         passages_embedded=built.embedded, passages_reused=built.reused_embeddings + built.carried_passages,
-        duration_s=round(time.perf_counter() - started, 3), full=is_full, full_reason=full_reason,
+        duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason,
         gate=built.gate, failures=built.failures, stages=built.stages,
     )
-    DataDir(settings.data_dir).write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
+    backend.write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
     logger.info("%s", report.summary())
     return report

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
+from index.records import CouncilMention, SourceRecord, SourceTags, ThemeTag
 from index.taxonomy import themes
 
 _PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
@@ -189,8 +191,8 @@ class PassageTagger:
         return {"documents": out}
 
 
-def source_tags(passages: list[dict[str, Any]]) -> dict[str, Any]:
-    """A source's tags from its passages' meta.
+def source_tags(passages: list[dict[str, Any]]) -> SourceTags:
+    """A source's tags from its passages' meta (the tags :class:`PassageTagger` put there).
 
     Every council named counts; a theme counts with a keyword, or when two passages are similar to it.
     """
@@ -213,14 +215,15 @@ def source_tags(passages: list[dict[str, Any]]) -> dict[str, Any]:
     for theme_id, count in similar.items():
         if theme_id not in reasons and count >= 2:
             reasons[theme_id] = f"{count} passages similar to the theme's description"
-    return {"councils": sorted(councils), "council_groups": groups_found, "council_evidence": councils,
-            "themes": sorted(reasons), "theme_reasons": reasons}
+    return SourceTags(councils=tuple(CouncilMention(name, councils[name]) for name in sorted(councils)),
+                      council_groups=tuple(groups_found),
+                      themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))
 
 
-def council_details(store: Any, catalogue: Any) -> dict[str, dict[str, str]]:
-    """Type and region of every council the store's sources name or the catalogue's projects lead,
-    for the browse pages (the web app does not read ingest's data files)."""
-    named = {c for row in store.facet_rows() for c in row["councils"]}
-    named.update(c for project in catalogue.projects for c in project.councils)
+def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Type and region of every council the sources name or projects lead, for the browse pages
+    (the web app does not read ingest's data files)."""
+    named = {name for record in records if not record.duplicate_of for name in record.council_names}
+    named.update(lead_councils)
     known = {a.name: a for a in authorities()}
     return {name: {"type": known[name].type, "region": known[name].region} for name in sorted(named) if name in known}

@@ -83,7 +83,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
     """
     from index.generations import open_generation
     from index.search import Searcher
-    from ingest.pipeline import run_ingest
+    from ingest.run import run_ingest
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

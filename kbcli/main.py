@@ -64,9 +64,8 @@ def _writer_errors(ctx: click.Context, as_json: bool = False) -> Iterator[None]:
         yield
     except GateFailedError as exc:
         click.echo(f"Error: {exc}", err=True)
-        report = getattr(exc, "report", None)
-        if as_json and report is not None:
-            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        if as_json and exc.report is not None:
+            click.echo(json.dumps(exc.report.to_dict(), ensure_ascii=False))
         ctx.exit(EXIT_GATE)
     except LockHeldError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -101,7 +100,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
     read are listed with the reason; the rest are indexed and the exit status is 3.
     """
     settings = _settings(ctx, data_dir=data_dir)
-    from ingest.pipeline import run_ingest
+    from ingest.run import run_ingest
 
     with _writer_errors(ctx):
         report = run_ingest(paths, settings, progress=not quiet, replace=replace, force_format=force_format)
@@ -308,7 +307,7 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     For its age and the last run's outcome, see `kb status`.
     """
     settings = _settings(ctx, data_dir=data_dir)
-    from index.generations import DataDir, open_generation
+    from index.generations import generations, open_generation
 
     try:
         generation = open_generation(settings)
@@ -316,7 +315,7 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from None
     manifest = generation.manifest.to_dict()
     manifest.pop("source_hashes", None)
-    manifest["published_generations"] = DataDir(settings.data_dir).published()
+    manifest["published_generations"] = generations(settings).published()
     if as_json:
         click.echo(json.dumps(manifest, indent=2))
         return
@@ -330,11 +329,10 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     """The live generation, how old it is, and how the last run ended (for operators and monitoring)."""
-    from index.generations import DataDir, open_generation
+    from index.generations import generations, open_generation
 
     settings = _settings(ctx, data_dir=data_dir)
-    data = DataDir(settings.data_dir)
-    last = data.last_run()
+    last = generations(settings).last_run()
     try:
         manifest = open_generation(settings).manifest
     except KBError as exc:
@@ -365,12 +363,12 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 def rollback(ctx: click.Context, data_dir: str | None, target: str | None) -> None:
     """Make the previous published generation live again (running servers switch on their next request)."""
     settings = _settings(ctx, data_dir=data_dir)
-    from index.generations import DataDir
+    from index.generations import generations
 
-    data = DataDir(settings.data_dir)
+    backend = generations(settings)
     try:
-        with data.lock():
-            live = data.rollback(target)
+        with backend.lock():
+            live = backend.rollback(target)
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Generation {live} is live.")

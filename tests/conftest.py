@@ -21,7 +21,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory) -> Settings:
     """Settings over a data directory holding the ingested sample corpus (built once per session)."""
-    from ingest.pipeline import run_ingest
+    from ingest.run import run_ingest
 
     data_dir = tmp_path_factory.mktemp("corpus-index")
     settings = make_settings(data_dir)

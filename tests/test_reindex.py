@@ -71,7 +71,7 @@ def test_cli_json_report_and_lock(setup, runner):
                 "published", "duration_s", "gate"):
         assert key in report
     assert report["added"] == 1 and report["published"] is True
-    assert set(report["stages"]) >= {"convert_clean_split_embed", "carry_over", "publish"}
+    assert set(report["stages"]) >= {"convert_clean_split_embed", "derive", "write", "publish"}
     with DataDir(settings.data_dir).lock():
         locked = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), str(folder)], obj={})
     assert locked.exit_code == 75 and "Another ingest is running" in locked.output
@@ -82,7 +82,7 @@ def test_quality_gate_refuses_a_generation_that_loses_canaries(setup, runner):
     gated = settings.replace(canaries=str(CORPUS / "canaries.yaml"))
     (folder / "extra.txt").write_text("Kinship carers in Doncaster asked for earlier support and training. " * 10)
     passed = run_reindex(None, gated)
-    assert passed.published and passed.gate["status"] == "passed" and passed.gate["canaries"] == 6
+    assert passed.published and passed.gate.status == "passed" and passed.gate.canaries == 6
     live = DataDir(settings.data_dir).current_id()
     (folder / "004_7b87d5ffdc1c3793.txt").write_text("This page has moved. " * 30)
     result = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--json", str(folder)],
@@ -190,7 +190,7 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     generation = open_generation(settings)
     assert "munro-review" in {p["slug"] for p in generation.projects()}
     linked = [i for i in generation.store.source_ids()
-              if "munro-review" in {p["slug"] for p in generation.store.get_source(i).meta.get("projects", [])}]
+              if "munro-review" in generation.store.get_source(i).project_slugs]
     # The round-up page names "the Munro Review"; the minister's "Munro reviews" is another word.
     assert [generation.store.get_source(i).source.rsplit("/", 1)[-1][:3] for i in linked] == ["001"]
     # A broken entry stops the run before anything is built; the live index is untouched.

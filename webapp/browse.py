@@ -119,7 +119,7 @@ def project(slug: str):
     item = browse.project(slug)
     if item is None:
         abort(404)
-    sources = [(browse.sources[s], browse.evidence.get((slug, s), {})) for s in item.sources]
+    sources = [(browse.sources[s], browse.mention(slug, s)) for s in item.sources]
     return render_template("browse/project.html", project=item, sources=sources,
                            project_facet=FacetSelection({"project": (slug,)}),
                            related=browse.related_projects(slug),
@@ -138,7 +138,7 @@ def council(slug: str):
     item = browse.council(slug)
     if item is None:
         abort(404)
-    named_projects = {link["slug"] for s in item.sources for link in browse.sources[s].meta.get("projects", [])}
+    named_projects = {slug for s in item.sources for slug in browse.sources[s].project_slugs}
     led = [browse.project(p) for p in item.projects]
     mentioned = [p for p in browse.projects() if p.slug in named_projects and p.slug not in item.projects]
     return render_template("browse/council.html", council=item, led=led, mentioned=mentioned,
@@ -182,9 +182,9 @@ def api_project(slug: str):
         abort(404)
     sources = []
     for source_id in item.sources:
-        evidence = browse.evidence.get((slug, source_id), {})
-        sources.append({**_source_summary(browse.sources[source_id]), "passage": evidence.get("ordinal"),
-                        "excerpt": evidence.get("excerpt")})
+        mention = browse.mention(slug, source_id)
+        sources.append({**_source_summary(browse.sources[source_id]), "passage": mention.ordinal if mention else None,
+                        "excerpt": mention.excerpt if mention else None})
     return jsonify({**item.summary(), "description": item.description, "partners": item.partners,
                     "links": item.links, "aliases": item.aliases, "sources": sources,
                     "related": [{"slug": p.slug, "name": p.name, "reason": reason, "score": score}

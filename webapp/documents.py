@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, url_for
 from markupsafe import Markup, escape
 
 from index.facets import slugify
+from index.records import SourceRecord
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
 from webapp.views import http_url, int_arg, shortdate
@@ -31,8 +32,7 @@ def show(document_id: str):
         parts = (text[:start], text[start:end], text[end:])
     else:
         parts = (text, "", "")
-    original = store.get_sources([record.meta["duplicate_of"]]).get(record.meta["duplicate_of"]) if record.meta.get(
-        "duplicate_of") else None
+    original = store.get_sources([record.duplicate_of]).get(record.duplicate_of) if record.duplicate_of else None
     return render_template("documents/show.html", record=record, parts=parts, passages=len(passages),
                            rows=summary_rows(record, original), related=searcher.browse.related_documents(document_id))
 
@@ -40,9 +40,9 @@ def show(document_id: str):
 ORIGINS = {"sidecar": "metadata file", "embedded": "the file itself", "text": "the text", "default": "default"}
 
 
-def summary_rows(record, original) -> list[dict[str, Any]]:
+def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[dict[str, Any]]:
     """The rows of the document's GOV.UK summary list; every value escaped here, once."""
-    prov = record.meta.get("provenance", {})
+    prov = record.provenance
 
     def row(key: str, value: Markup, field: str | None = None) -> dict[str, Any]:
         origin = prov.get(field) if field else None
@@ -50,8 +50,8 @@ def summary_rows(record, original) -> list[dict[str, Any]]:
                                                                       if origin else None)}}
 
     rows = []
-    if record.meta.get("authors"):
-        rows.append(row("Author", escape(", ".join(record.meta["authors"])), "authors"))
+    if record.authors:
+        rows.append(row("Author", escape(", ".join(record.authors)), "authors"))
     if record.publisher:
         rows.append(row("Publisher", escape(record.publisher), "publisher"))
     if record.date:
@@ -66,21 +66,20 @@ def summary_rows(record, original) -> list[dict[str, Any]]:
     else:
         # The file's name only: the server's folders are nobody's business.
         rows.append(row("File", escape(record.source.replace("\\", "/").rsplit("/", 1)[-1])))
-    if record.meta.get("councils"):
+    if record.tags.councils:
         rows.append(row("Councils named", _council_html(record)))
-    if record.meta.get("themes"):
+    if record.tags.themes:
         rows.append(row("Themes", _theme_html(record)))
-    if record.meta.get("projects"):
+    if record.projects:
         rows.append(row("Projects named", Markup(", ").join(
-            Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.project", slug=p["slug"]),
-                                                                    p["name"])
-            for p in record.meta["projects"])))
-    if record.meta.get("notes"):
-        rows.append(row("Notes", escape(record.meta["notes"])))
+            Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.project", slug=p.slug), p.name)
+            for p in record.projects)))
+    if record.notes:
+        rows.append(row("Notes", escape(record.notes)))
     if original:
         rows.append(row("Copy of", Markup('<a class="govuk-link" href="{}">{}</a> (this copy is not shown in results)')
                         .format(url_for("documents.show", document_id=original.id), original.title)))
-    if record.meta.get("alternates"):
+    if record.alternates:
         rows.append(row("Also published as", _alternates_html(record)))
     return rows
 
@@ -96,25 +95,25 @@ def _note(text: Any) -> Markup:
     return Markup(' <span class="govuk-body-s app-result__meta">(') + escape(text) + Markup(")</span>")
 
 
-def _council_html(record) -> Markup:
-    evidence = record.meta.get("council_evidence", {})
-    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.council", slug=slugify(c)), c)
-                  + _note(f"“{evidence[c]}”" if evidence.get(c) else "") for c in record.meta["councils"]])
+def _council_html(record: SourceRecord) -> Markup:
+    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.council",
+                                                                                  slug=slugify(c.name)), c.name)
+                  + _note(f"“{c.evidence}”" if c.evidence else "") for c in record.tags.councils])
 
 
-def _theme_html(record) -> Markup:
-    labels, reasons = theme_labels(), record.meta.get("theme_reasons", {})
-    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.theme", theme_id=t),
-                                                                          labels.get(t, t))
-                  + _note(reasons.get(t)) for t in record.meta["themes"]])
+def _theme_html(record: SourceRecord) -> Markup:
+    labels = theme_labels()
+    return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.theme", theme_id=t.id),
+                                                                          labels.get(t.id, t.id))
+                  + _note(t.reason) for t in record.tags.themes])
 
 
-def _alternates_html(record) -> Markup:
+def _alternates_html(record: SourceRecord) -> Markup:
     items = []
-    for alt in record.meta["alternates"]:
+    for alt in record.alternates:
         link = Markup('<a class="govuk-link" href="{}">{}</a>').format(
-            url_for("documents.show", document_id=alt["id"]), alt["title"])
-        if alt.get("publisher"):
-            link += _note(alt["publisher"])
+            url_for("documents.show", document_id=alt.id), alt.title)
+        if alt.publisher:
+            link += _note(alt.publisher)
         items.append(link)
     return _list(items)

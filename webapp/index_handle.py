@@ -1,18 +1,19 @@
 """The web app's view of the index: the live generation's searcher, swapped when CURRENT changes.
 
-Each request asks for the searcher; a cheap stat of CURRENT tells whether a new generation was
-published. The new one is opened and swapped in; requests already running keep the old one.
+Each request asks for the searcher; the generation backend's cheap live stamp (a stat of CURRENT
+for local files) tells whether a new generation was published. The new one is opened and swapped
+in; requests already running keep the old one.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Hashable
 
 from flask import Flask, current_app
 
-from index.generations import DataDir, open_generation
+from index.generations import generations, open_generation
 from index.search import QueryEmbedder, Searcher
 from index.settings import Settings
 
@@ -24,10 +25,10 @@ class IndexHandle:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.data = DataDir(settings.data_dir)
+        self.backend = generations(settings)
         self._embedder: QueryEmbedder | None = None
         self._searcher: Searcher | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: Hashable | None = None
         self._lock = threading.Lock()
 
     @property
@@ -36,20 +37,13 @@ class IndexHandle:
             self._embedder = QueryEmbedder(self.settings)
         return self._embedder
 
-    def _current_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.data.current_file)
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_ino)
-
     def searcher(self) -> Searcher:
         """The searcher of the live generation.
 
         :raises IndexNotFoundError: when nothing has been published yet.
         :raises IndexIncompatibleError: when the live generation does not fit the settings.
         """
-        stamp = self._current_stamp()
+        stamp = self.backend.live_stamp()
         searcher = self._searcher
         if searcher is not None and stamp == self._stamp:
             return searcher

@@ -6,12 +6,13 @@ import pytest
 
 from index.errors import QueryError
 from index.facets import FacetSelection, FacetTable, slugify
+from index.records import FacetRow
 
 ROWS = [
-    {"id": "a", "type": "report", "date": "2016-04-26", "councils": ["Hackney", "Richmond upon Thames"],
-     "themes": ["workforce"], "projects": [{"slug": "reclaiming-social-work", "name": "Reclaiming Social Work"}]},
-    {"id": "b", "type": "blog", "date": "2014-02-12", "councils": ["Hackney"], "themes": [], "projects": []},
-    {"id": "c", "type": "blog", "date": None, "councils": [], "themes": ["workforce", "early-help"], "projects": []},
+    FacetRow("a", "report", "2016-04-26", ("Hackney", "Richmond upon Thames"), ("workforce",),
+             (("reclaiming-social-work", "Reclaiming Social Work"),)),
+    FacetRow("b", "blog", "2014-02-12", ("Hackney",), (), ()),
+    FacetRow("c", "blog", None, (), ("workforce", "early-help"), ()),
 ]
 
 

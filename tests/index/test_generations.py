@@ -6,7 +6,7 @@ import pytest
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
 from index.generations import MANIFEST_FILE, DataDir, open_generation
-from ingest.pipeline import run_ingest
+from ingest.run import run_ingest
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

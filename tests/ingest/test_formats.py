@@ -8,7 +8,7 @@ import pytest
 
 from index.generations import open_generation
 from index.search import Searcher
-from ingest.pipeline import run_ingest
+from ingest.run import run_ingest
 from tests.conftest import make_settings
 from tests.ingest import fixtures
 
@@ -59,7 +59,7 @@ def test_pdf_pages_and_metadata(formats_index):
     _, generation, searcher = formats_index
     record = _sources(generation)["report.pdf"]
     assert record.title == "Evaluation of the Hertfordshire Family Safeguarding model"
-    assert record.meta["authors"] == ["Rees Centre"] and record.meta["provenance"]["title"] == "embedded"
+    assert record.authors == ("Rees Centre",) and record.provenance["title"] == "embedded"
     assert record.type == "report"
     response = searcher.search("days in care fell by almost half")
     top = response.results[0]
@@ -73,7 +73,7 @@ def test_docx_text_tables_and_properties(formats_index):
     _, generation, searcher = formats_index
     record = _sources(generation)["mockingbird.docx"]
     assert record.title == "Mockingbird family model: interim report"
-    assert record.meta["authors"] == ["The Fostering Network"]
+    assert record.authors == ("The Fostering Network",)
     assert "Placement stability; Improved in constellations" in record.content
     assert searcher.search("hub home carer respite").results[0].document_id == record.id
 
@@ -84,7 +84,7 @@ def test_html_main_content_and_metadata(formats_index):
     assert record.title == "Family group conferencing keeps teenagers at home"
     assert record.url == "https://news.example.org/fgc-teenagers"
     assert record.date == "2017-03-14" and record.publisher == "Example News"
-    assert record.meta["authors"] == ["Priya Shah"]
+    assert record.authors == ("Priya Shah",)
     assert "Leave a Reply" not in record.content and "Share this" not in record.content
     assert searcher.search("family group conferencing Leeds").results[0].document_id == record.id
 
@@ -99,7 +99,7 @@ def test_feed_entries_are_sources_with_links(formats_index):
     signs = sources["https://blog.example.org/signs-of-safety"]
     assert "strengths-based" in signs.content, "the saved entry page replaces the teaser"
     atom = sources["https://research.example.org/no-wrong-door"]
-    assert atom.meta["authors"] == ["Sam Lee"] and atom.date == "2017-06-01"
+    assert atom.authors == ("Sam Lee",) and atom.date == "2017-06-01"
     assert searcher.search("No Wrong Door hubs").results[0].document_id == atom.id
 
 
@@ -110,7 +110,7 @@ def test_storify_every_shape_cites_tweets(formats_index, name):
     record = _sources(generation)[name]
     assert record.type == "storify"
     # The same thread exported twice is a near-duplicate: its passages live with the original.
-    passages = generation.store.source_passages(record.meta.get("duplicate_of") or record.id)
+    passages = generation.store.source_passages(record.duplicate_of or record.id)
     citations = [c for p in passages for c in p.meta.get("citations", [])]
     by_url = {c["url"]: c for c in citations}
     tweet = by_url["https://twitter.com/socialworktutor/status/1002"]
@@ -133,7 +133,7 @@ def test_markdown_front_matter_and_windows_text(formats_index):
     sources = _sources(generation)
     notes = sources["notes.md"]
     assert (notes.title, notes.date, notes.type) == ("Practice notes on kinship care", "2018-02-01", "blog")
-    assert notes.meta["authors"] == ["Ali Khan"] and "---" not in notes.content
+    assert notes.authors == ("Ali Khan",) and "---" not in notes.content
     assert "Café meetings in Kingston’s family hubs" in sources["windows.txt"].content
 
 
@@ -141,7 +141,7 @@ def test_the_same_thread_in_two_exports_is_one_result(formats_index):
     _, generation, searcher = formats_index
     sources = _sources(generation)
     page, bare = sources["story-page.json"], sources["story-list.json"]
-    assert {page.meta.get("duplicate_of"), bare.meta.get("duplicate_of")} - {None}, "one is marked a copy"
+    assert {page.duplicate_of, bare.duplicate_of} - {None}, "one is marked a copy"
     response = searcher.search("care leavers were not asked about the innovation clause", top_k=20)
     ids = [r.document_id for r in response.results]
     assert not (page.id in ids and bare.id in ids)

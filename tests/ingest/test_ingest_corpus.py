@@ -7,7 +7,7 @@ import pytest
 
 from index.errors import IngestError
 from index.generations import DataDir, open_generation
-from ingest.pipeline import run_ingest
+from ingest.run import run_ingest
 from tests.conftest import CORPUS, make_settings
 
 pytestmark = pytest.mark.integration
@@ -33,9 +33,9 @@ def test_sample_corpus_is_indexed_with_sidecar_metadata(corpus_settings):
         store.source_ids()).values()}
     minister = records["003_9ee0817c87de1d62.txt"]
     assert (minister.publisher, minister.date, minister.type) == ("Community Care", "2014-02-12", "article")
-    assert minister.meta["provenance"]["date"] == "sidecar"
+    assert minister.provenance["date"] == "sidecar"
     assert records["004_7b87d5ffdc1c3793.txt"].title.startswith("Innovation, Opportunities and Egos")
-    assert records["000_63df589784a0696f.txt"].meta["authors"] == ["Anthony Douglas"]
+    assert records["000_63df589784a0696f.txt"].authors == ("Anthony Douglas",)
 
 
 def test_passages_keep_offsets_into_the_cleaned_text(corpus_settings):
@@ -112,16 +112,16 @@ def test_missing_path_is_a_clear_error(tmp_path):
 def test_pipeline_round_trips_through_yaml(tmp_path):
     from haystack import Pipeline
 
-    from index.store import KBDocumentStore
     from ingest.pipeline import build_ingest_pipeline, pipeline_modules
 
-    store = KBDocumentStore(tmp_path / "x.sqlite")
-    yaml_text = build_ingest_pipeline(store, make_settings(tmp_path / "data")).dumps()
+    yaml_text = build_ingest_pipeline(make_settings(tmp_path / "data")).dumps()
     loaded = Pipeline.loads(yaml_text, allowed_modules=pipeline_modules())
-    loaded.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}})
-    assert store.count_sources() == 1
-    assert store.count_documents() > 1
-    assert all(len(d.embedding) == 384 for d in store.filter_documents())
+    result = loaded.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}},
+                        include_outputs_from={"metadata", "tagger"})
+    assert len(result["metadata"]["documents"]) == 1
+    passages = result["tagger"]["documents"]
+    assert len(passages) > 1
+    assert all(len(d.embedding) == 384 and "themes" in d.meta for d in passages)
 
 
 def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_copy):
@@ -132,10 +132,10 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
     store = open_generation(settings).store
     records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
         store.source_ids()).values()}
-    assert records["004"].date == "2016-04-26" and records["004"].meta["provenance"]["date"] == "text"
+    assert records["004"].date == "2016-04-26" and records["004"].provenance["date"] == "text"
     assert records["001"].date == "2016-09-23"
     assert records["003"].date == "2014-02-12"
-    assert records["000"].meta["authors"] == ["Anthony Douglas"]
+    assert records["000"].authors == ("Anthony Douglas",)
     assert records["004"].title.startswith("Innovation, Opportunities and Egos")
 
 
@@ -144,11 +144,11 @@ def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
     records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
         store.source_ids()).values()}
     minister = records["003"]
-    assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.meta["councils"])
-    assert "adolescents-edge-of-care" in minister.meta["themes"]
-    assert minister.meta["theme_reasons"]["adolescents-edge-of-care"].startswith("keywords:")
-    assert records["004"].meta["councils"] == ["Trafford"]
-    assert "Reading" not in records["002"].meta["councils"]
+    assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.council_names)
+    assert "adolescents-edge-of-care" in minister.theme_ids
+    assert next(t.reason for t in minister.tags.themes if t.id == "adolescents-edge-of-care").startswith("keywords:")
+    assert records["004"].council_names == ("Trafford",)
+    assert "Reading" not in records["002"].council_names
     passage = next(p for p in store.source_passages(minister.id) if "Hackney" in p.content)
     assert "Hackney" in passage.meta["councils"]
 
@@ -168,7 +168,7 @@ def test_syndicated_copy_is_folded_into_the_original(tmp_path, corpus_copy):
     assert sum(n.startswith(("003_", "syndicated")) for n in names) == 1
     canonical = next(r for r in response.results if os.path.basename(r.source).startswith("003_"))
     record = generation.store.get_source(canonical.document_id)
-    assert [a["source"].rsplit("/", 1)[-1] for a in record.meta["alternates"]] == ["syndicated-copy.txt"]
+    assert [a.source.rsplit("/", 1)[-1] for a in record.alternates] == ["syndicated-copy.txt"]
 
 
 def test_test_collections_are_never_folded(tmp_path):

@@ -51,6 +51,6 @@ def test_source_tags_need_a_keyword_or_two_similar_passages():
         {"councils": [], "theme_reasons": {"early-help": "similar to the theme's description (0.48)"}},
     ]
     tags = source_tags(passages)
-    assert tags["councils"] == ["Leeds"]
-    assert tags["themes"] == ["early-help", "workforce"]
-    assert tags["theme_reasons"]["early-help"] == "2 passages similar to the theme's description"
+    assert [c.name for c in tags.councils] == ["Leeds"]
+    assert [t.id for t in tags.themes] == ["early-help", "workforce"]
+    assert tags.themes[0].reason == "2 passages similar to the theme's description"

@@ -116,7 +116,7 @@ def test_no_index_yet_says_how_to_build_one(tmp_path):
 
 
 def test_new_generation_is_picked_up_without_restart(tmp_path, corpus_copy):
-    from ingest.pipeline import run_ingest
+    from ingest.run import run_ingest
     from tests.conftest import make_settings
     from webapp import create_app
 

@@ -1,0 +1,217 @@
+"""What a source carries: the typed record the ingest writes and every reader gets back.
+
+The vocabulary of the whole code base:
+
+- a **source** is a document a publisher put out (a report, an article, a blog post, a thread),
+  with its cleaned text; :class:`SourceRecord`;
+- a **passage** is a piece of one source's text (150–250 words), the unit that is embedded,
+  matched and shown; in the store a passage is a Haystack ``Document``, found as a
+  :class:`PassageHit` (``index/store.py``).
+
+A source's metadata beyond its columns (authors, provenance, tags, project links, copies) is typed
+here and turned into JSON only at the storage boundary (:meth:`SourceRecord.meta_json` /
+:meth:`SourceRecord.from_storage`). The JSON keeps the keys of format 1, so generations written
+before these types existed read the same. A renamed field fails where it is used (attribute
+error, type check), never as an empty page.
+
+Usage::
+
+    record = SourceRecord(id="s1", source="corpus/a.txt", title="A", type="report", content="...",
+                          content_hash="…", authors=("Ofsted",))
+    record.council_names          # ("Hackney", ...)
+    record.with_tags(tags)        # a copy with new council and theme tags
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CouncilMention:
+    """A council the source's text names, with the words that named it."""
+
+    name: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class ThemeTag:
+    """A theme the source is about, with why (the keywords found, or how many passages are alike)."""
+
+    id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SourceTags:
+    """Council and theme tags of a source (derived from its passages' tags at build time)."""
+
+    councils: tuple[CouncilMention, ...] = ()
+    council_groups: tuple[str, ...] = ()
+    themes: tuple[ThemeTag, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectMention:
+    """A catalogue project that a source names: the first passage naming it and the words around the name."""
+
+    slug: str
+    name: str
+    ordinal: int = 0
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A near-duplicate copy of a source (same text saved twice, or syndicated elsewhere)."""
+
+    id: str
+    source: str
+    title: str
+    url: str | None = None
+    publisher: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One source: a report, article, post or thread, with its cleaned text and everything known of it.
+
+    ``content`` is empty when a record was read for a result list (see ``KBDocumentStore.get_sources``).
+    ``provenance`` maps a field name (title, date, authors, publisher, ...) to where its value came
+    from: ``sidecar``, ``embedded``, ``text`` or ``default``.
+    """
+
+    id: str
+    source: str
+    title: str
+    type: str
+    content: str
+    content_hash: str
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+    format: str | None = None
+    file: str | None = None
+    external_id: str | None = None
+    notes: str | None = None
+    boilerplate_lines_removed: int | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    tags: SourceTags = SourceTags()
+    projects: tuple[ProjectMention, ...] = ()
+    duplicate_of: str | None = None
+    alternates: tuple[Alternate, ...] = ()
+
+    # -- views -----------------------------------------------------------------------------------
+
+    @property
+    def council_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.tags.councils)
+
+    @property
+    def theme_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.tags.themes)
+
+    @property
+    def project_slugs(self) -> tuple[str, ...]:
+        return tuple(p.slug for p in self.projects)
+
+    def project(self, slug: str) -> ProjectMention | None:
+        return next((p for p in self.projects if p.slug == slug), None)
+
+    @property
+    def year(self) -> str | None:
+        return self.date[:4] if self.date else None
+
+    # -- derived copies --------------------------------------------------------------------------
+
+    def with_tags(self, tags: SourceTags) -> SourceRecord:
+        return replace(self, tags=tags)
+
+    def with_projects(self, projects: tuple[ProjectMention, ...]) -> SourceRecord:
+        return replace(self, projects=projects)
+
+    def as_original(self, alternates: tuple[Alternate, ...]) -> SourceRecord:
+        """This record as the canonical copy of a group of near-duplicates (or of none)."""
+        return replace(self, duplicate_of=None, alternates=alternates)
+
+    def as_copy_of(self, original_id: str) -> SourceRecord:
+        return replace(self, duplicate_of=original_id, alternates=())
+
+    def as_alternate(self) -> Alternate:
+        return Alternate(self.id, self.source, self.title, self.url, self.publisher)
+
+    # -- storage boundary ------------------------------------------------------------------------
+
+    def meta_json(self) -> str:
+        """Everything beyond the table's columns, as the store keeps it (format 1's keys)."""
+        meta: dict[str, Any] = {"authors": list(self.authors)}
+        for name in ("language", "format", "file", "external_id", "notes", "boilerplate_lines_removed"):
+            value = getattr(self, name)
+            if value is not None:
+                meta[name] = value
+        meta["provenance"] = dict(self.provenance)
+        tags = self.tags
+        meta.update({
+            "councils": [c.name for c in tags.councils],
+            "council_groups": list(tags.council_groups),
+            "council_evidence": {c.name: c.evidence for c in tags.councils},
+            "themes": [t.id for t in tags.themes],
+            "theme_reasons": {t.id: t.reason for t in tags.themes},
+            "projects": [{"slug": p.slug, "name": p.name} for p in self.projects],
+            "project_evidence": {p.slug: {"ordinal": p.ordinal, "excerpt": p.excerpt} for p in self.projects},
+        })
+        if self.duplicate_of:
+            meta["duplicate_of"] = self.duplicate_of
+        if self.alternates:
+            meta["alternates"] = [{"id": a.id, "source": a.source, "title": a.title, "url": a.url,
+                                   "publisher": a.publisher} for a in self.alternates]
+        return json.dumps(meta, ensure_ascii=False)
+
+    @classmethod
+    def from_storage(cls, *, id: str, source: str, title: str, type: str, content: str,
+                     content_hash: str, date: str | None, publisher: str | None, url: str | None,
+                     meta_json: str) -> SourceRecord:
+        """A record from the store's columns and its meta JSON (see :meth:`meta_json`)."""
+        meta = json.loads(meta_json or "{}")
+        evidence = meta.get("council_evidence") or {}
+        reasons = meta.get("theme_reasons") or {}
+        project_evidence = meta.get("project_evidence") or {}
+        return cls(
+            id=id, source=source, title=title, type=type, content=content, content_hash=content_hash, date=date,
+            publisher=publisher, url=url,
+            authors=tuple(meta.get("authors") or ()),
+            language=meta.get("language"), format=meta.get("format"), file=meta.get("file"),
+            external_id=meta.get("external_id"), notes=meta.get("notes"),
+            boilerplate_lines_removed=meta.get("boilerplate_lines_removed"),
+            provenance=dict(meta.get("provenance") or {}),
+            tags=SourceTags(
+                councils=tuple(CouncilMention(name, evidence.get(name, "")) for name in meta.get("councils") or ()),
+                council_groups=tuple(meta.get("council_groups") or ()),
+                themes=tuple(ThemeTag(theme_id, reasons.get(theme_id, "")) for theme_id in meta.get("themes") or ()),
+            ),
+            projects=tuple(
+                ProjectMention(p["slug"], p["name"], int(project_evidence.get(p["slug"], {}).get("ordinal", 0)),
+                               project_evidence.get(p["slug"], {}).get("excerpt", ""))
+                for p in meta.get("projects") or ()),
+            duplicate_of=meta.get("duplicate_of"),
+            alternates=tuple(Alternate(a["id"], a["source"], a["title"], a.get("url"), a.get("publisher"))
+                             for a in meta.get("alternates") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class FacetRow:
+    """A searchable source's facet values, as the store lists them for the facet table."""
+
+    id: str
+    type: str
+    date: str | None
+    councils: tuple[str, ...]
+    themes: tuple[str, ...]
+    projects: tuple[tuple[str, str], ...]  # (slug, name)

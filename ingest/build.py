@@ -1,0 +1,252 @@
+"""The build core shared by ``kb ingest`` and ``kb reindex``: files in, one new published generation out.
+
+One way through, no read-back::
+
+    convert   new files → source Documents + tagged, embedded passages     (the Haystack pipeline)
+    carry     the live generation's sources the caller keeps, with their passages and vectors
+    derive    per source: a typed SourceRecord (tags from its passages, project mentions), then
+              near-duplicates folded across all records (a copy's passages are not written)
+    write     each source and its passages, once; projects.json, councils.json
+    gate      the canaries search the build (ingest/gate.py)
+    publish   through the generation backend (index/generations.py)
+
+The caller holds the backend's writer lock.
+
+Usage::
+
+    with generations(settings).lock():
+        result = build_and_publish(files, settings, keep=lambda record, processed: ...)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from haystack import Document
+from haystack.document_stores.types import DuplicatePolicy
+
+from index.errors import IngestError, KBError
+from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, Manifest, generations, open_generation
+from index.records import SourceRecord
+from index.settings import Settings
+from index.store import KBDocumentStore
+from ingest.dedupe import fold_duplicates
+from ingest.failures import Failure
+from ingest.gate import GateResult, check_gate
+from ingest.pipeline import build_ingest_pipeline
+from ingest.projects import Catalogue, ProjectLinker, current_catalogue, project_mentions
+from ingest.tagging import council_details, source_tags
+
+logger = logging.getLogger(__name__)
+
+
+class RebuildReason(Enum):
+    """Why a re-index rebuilds every file rather than only what changed."""
+
+    ASKED = "asked for (--full)"
+    NO_LIVE_INDEX = "no live index yet"
+    SETTINGS_CHANGED = "the model or chunking settings changed since the live index was built"
+
+    @property
+    def discards_live_passages(self) -> bool:
+        """Whether the live generation's passages are unusable (built with another model or chunking)."""
+        return self is RebuildReason.SETTINGS_CHANGED
+
+
+KeepRule = Callable[[SourceRecord, set[str]], bool]
+
+
+@dataclass
+class BuildResult:
+    """What one build did; the ingest and re-index reports are made from it."""
+
+    generation: str
+    manifest: Manifest
+    carried_sources: int
+    carried_passages: int
+    embedded: int
+    reused_embeddings: int
+    duplicates: int
+    failures: list[Failure]
+    processed_files: set[str]
+    gate: GateResult
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def chunking(settings: Settings) -> dict[str, int]:
+    """The chunking settings as a generation's manifest records them."""
+    return {"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
+            "overlap_words": settings.chunk_overlap_words}
+
+
+def source_file(record: SourceRecord) -> str:
+    """The absolute path of the file a source came from (a feed's entries share their feed's file)."""
+    return str(record.file or Path(record.source.split("#", 1)[0]).resolve())
+
+
+def record_from_document(doc: Document, passages: list[Document]) -> SourceRecord:
+    """A new source's record from the pipeline's cleaned document and its tagged passages."""
+    meta = doc.meta
+    return SourceRecord(
+        id=meta["source_id"], source=meta["source"], title=meta["title"], type=meta["type"],
+        content=doc.content or "", content_hash=meta.get("content_hash", ""), date=meta.get("date"),
+        publisher=meta.get("publisher"), url=meta.get("url"), authors=tuple(meta.get("authors") or ()),
+        language=meta.get("language"), format=meta.get("format"), file=meta.get("file"),
+        external_id=meta.get("external_id"), notes=meta.get("notes"),
+        boilerplate_lines_removed=meta.get("boilerplate_lines_removed"),
+        provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages]),
+    )
+
+
+@dataclass
+class _Converted:
+    sources: list[Document]
+    passages: dict[str, list[Document]]  # source id → its passages, in order
+    failures: list[Failure]
+    embedded: int
+    reused: int
+
+
+def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None) -> _Converted:
+    pipeline = build_ingest_pipeline(settings, progress, force_format)
+    result = pipeline.run({"router": {"sources": files}}, include_outputs_from={"metadata", "tagger"})
+    failures = [item if isinstance(item, Failure) else Failure(**item)
+                for outputs in result.values() for item in outputs.get("failures", [])]
+    by_source: dict[str, list[Document]] = {}
+    for passage in result.get("tagger", {}).get("documents", []):
+        by_source.setdefault(passage.meta["source_id"], []).append(passage)
+    embedder = pipeline.get_component("embedder")
+    return _Converted(result["metadata"]["documents"], by_source, failures, embedder.misses, embedder.hits)
+
+
+def _carried(live: KBDocumentStore | None, keep: Callable[[SourceRecord], bool]) -> Iterator[SourceRecord]:
+    if live is None:
+        return
+    for source_id in live.source_ids():
+        record = live.get_source(source_id)
+        if record is not None and keep(record):
+            yield record
+
+
+class _Stages:
+    """Seconds per stage of a build, for the run report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._mark, 3)
+        self._mark = now
+
+
+def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, list[Document]],
+           live: KBDocumentStore | None, catalogue: Catalogue) -> tuple[list[SourceRecord], int]:
+    """Link projects, write every source and its passages once; returns the final records and carried passages."""
+    linker = ProjectLinker(catalogue)
+    written: list[SourceRecord] = []
+    carried_passages = 0
+    for record in records:
+        if record.id in new_passages:
+            passages = new_passages[record.id]
+        else:
+            passages = live.source_documents(record.id) if live is not None else []
+            carried_passages += len(passages)
+        final = record.with_projects(project_mentions(linker, passages))
+        build.store.write_source(final)
+        if not final.duplicate_of and passages:
+            build.store.write_documents(passages, policy=DuplicatePolicy.OVERWRITE)
+        written.append(final)
+    return written, carried_passages
+
+
+def build_and_publish(files: list[Path], settings: Settings, *, keep: KeepRule, progress: bool = False,
+                      require_new: bool = True, force_format: str | None = None) -> BuildResult:
+    """Process ``files`` into a new generation, carry over the live sources ``keep`` accepts, gate, publish.
+
+    ``keep(record, processed_files)`` sees which files this run converted successfully.
+
+    :raises IngestError: when ``require_new`` and no file could be indexed, or when the new index
+        would be empty (nothing is published).
+    :raises GateFailedError: when the quality gate refuses the new generation.
+    """
+    backend = generations(settings)
+    live_generation = _live_generation(settings)
+    try:
+        # Checked before any work: a bad entry stops the run.
+        catalogue = current_catalogue(settings.projects,
+                                      live_generation.path / PROJECTS_FILE if live_generation else None)
+    except KBError:
+        if live_generation is not None:
+            live_generation.store.close()
+        raise
+    live = live_generation.store if live_generation else None
+    build = backend.begin(settings.faiss_factory)
+    stages = _Stages()
+    try:
+        converted = _convert(files, settings, progress, force_format)
+        if require_new and not converted.sources:
+            raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
+                              "The live index is unchanged.")
+        processed = {d.meta["file"] for d in converted.sources}
+        stages.done("convert_clean_split_embed")
+        new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
+                       for d in converted.sources]
+        carried = list(_carried(live, lambda r: keep(r, processed)))
+        records = fold_duplicates(new_records + carried)
+        stages.done("derive")
+        records, carried_passages = _write(build, records, converted.passages, live, catalogue)
+        (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
+        leads = [c for project in catalogue.projects for c in project.councils]
+        (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(records, leads), indent=1),
+                                                encoding="utf-8")
+        stages.done("write")
+        if not records:
+            raise IngestError("The new index would be empty; the live index is unchanged.")
+        store = build.store
+        manifest = Manifest(
+            generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
+            chunking=chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+            passages=store.count_documents(), source_hashes=store.source_hashes(),
+            created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
+        )
+        gate = check_gate(settings, Generation(build.id, build.path, manifest, store), live_generation)
+        stages.done("quality_gate")
+        backend.publish(build, manifest, keep=settings.keep_generations)
+        stages.done("publish")
+    except BaseException:
+        backend.abandon(build)
+        raise
+    finally:
+        if live is not None:
+            live.close()
+    duplicates = sum(1 for r in records if r.duplicate_of)
+    return BuildResult(
+        generation=build.id, manifest=manifest, carried_sources=len(carried), carried_passages=carried_passages,
+        embedded=converted.embedded, reused_embeddings=converted.reused, duplicates=duplicates,
+        failures=converted.failures, processed_files=processed, gate=gate, stages=stages.seconds)
+
+
+def _live_generation(settings: Settings) -> Generation | None:
+    try:
+        return open_generation(settings)
+    except KBError:
+        return None
+
+
+def report_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """A run report's JSON: failures and gate results become plain values here, at the boundary, only."""
+    out = dict(data)
+    out["failures"] = [f.to_dict() for f in data.get("failures", [])]
+    gate = data.get("gate")
+    out["gate"] = gate.to_dict() if isinstance(gate, GateResult) else gate
+    return out
