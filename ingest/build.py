@@ -151,7 +151,10 @@ class _Stages:
 
 def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, list[Document]],
            live: KBDocumentStore | None, catalogue: Catalogue) -> tuple[list[SourceRecord], int]:
-    """Link projects, write every source and its passages once; returns the final records and carried passages."""
+    """Link projects, write every source and its passages once, and the generation's catalogue and councils.
+
+    :returns: the records as written, and how many passages were carried over from the live generation.
+    """
     linker = ProjectLinker(catalogue)
     written: list[SourceRecord] = []
     carried_passages = 0
@@ -166,6 +169,9 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
         if not final.duplicate_of and passages:
             build.store.write_documents(passages, policy=DuplicatePolicy.OVERWRITE)
         written.append(final)
+    (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
+    leads = [c for project in catalogue.projects for c in project.councils]
+    (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(written, leads), indent=1), encoding="utf-8")
     return written, carried_passages
 
 
@@ -178,62 +184,62 @@ def build_and_publish(files: list[Path], settings: Settings, *, keep: KeepRule, 
     :raises IngestError: when ``require_new`` and no file could be indexed, or when the new index
         would be empty (nothing is published).
     :raises GateFailedError: when the quality gate refuses the new generation.
+    :raises CatalogueError: for a bad projects catalogue entry (checked before any work).
     """
     backend = generations(settings)
-    live_generation = _live_generation(settings)
+    live = _live_generation(settings)
     try:
-        # Checked before any work: a bad entry stops the run.
-        catalogue = current_catalogue(settings.projects,
-                                      live_generation.path / PROJECTS_FILE if live_generation else None)
-    except KBError:
-        if live_generation is not None:
-            live_generation.store.close()
-        raise
-    live = live_generation.store if live_generation else None
-    build = backend.begin(settings.faiss_factory)
-    stages = _Stages()
-    try:
-        converted = _convert(files, settings, progress, force_format)
-        if require_new and not converted.sources:
-            raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
-                              "The live index is unchanged.")
-        processed = {d.meta["file"] for d in converted.sources}
-        stages.done("convert_clean_split_embed")
-        new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
-                       for d in converted.sources]
-        carried = list(_carried(live, lambda r: keep(r, processed)))
-        records = fold_duplicates(new_records + carried)
-        stages.done("derive")
-        records, carried_passages = _write(build, records, converted.passages, live, catalogue)
-        (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
-        leads = [c for project in catalogue.projects for c in project.councils]
-        (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(records, leads), indent=1),
-                                                encoding="utf-8")
-        stages.done("write")
-        if not records:
-            raise IngestError("The new index would be empty; the live index is unchanged.")
-        store = build.store
-        manifest = Manifest(
-            generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
-            chunking=chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
-            passages=store.count_documents(), source_hashes=store.source_hashes(),
-            created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
-        )
-        gate = check_gate(settings, Generation(build.id, build.path, manifest, store), live_generation)
-        stages.done("quality_gate")
-        backend.publish(build, manifest, keep=settings.keep_generations)
+        catalogue = current_catalogue(settings.projects, live.path / PROJECTS_FILE if live else None)
+        build = backend.begin(settings.faiss_factory)
+        stages = _Stages()
+        try:
+            result = _build(build, files, settings, live, catalogue, keep, progress, require_new, force_format,
+                            stages)
+            backend.publish(build, result.manifest, keep=settings.keep_generations)
+        except BaseException:
+            backend.abandon(build)
+            raise
         stages.done("publish")
-    except BaseException:
-        backend.abandon(build)
-        raise
+        return result
     finally:
         if live is not None:
-            live.close()
-    duplicates = sum(1 for r in records if r.duplicate_of)
+            live.store.close()
+
+
+def _build(build: Build, files: list[Path], settings: Settings, live: Generation | None, catalogue: Catalogue,
+           keep: KeepRule, progress: bool, require_new: bool, force_format: str | None,
+           stages: _Stages) -> BuildResult:
+    """Everything up to publishing: convert, derive, write once, check with the gate."""
+    converted = _convert(files, settings, progress, force_format)
+    if require_new and not converted.sources:
+        raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
+                          "The live index is unchanged.")
+    processed = {d.meta["file"] for d in converted.sources}
+    stages.done("convert_clean_split_embed")
+    new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
+                   for d in converted.sources]
+    live_store = live.store if live else None
+    carried = list(_carried(live_store, lambda r: keep(r, processed)))
+    records = fold_duplicates(new_records + carried)
+    stages.done("derive")
+    records, carried_passages = _write(build, records, converted.passages, live_store, catalogue)
+    stages.done("write")
+    if not records:
+        raise IngestError("The new index would be empty; the live index is unchanged.")
+    store = build.store
+    manifest = Manifest(
+        generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
+        chunking=chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+        passages=store.count_documents(), source_hashes=store.source_hashes(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
+    )
+    gate = check_gate(settings, Generation(build.id, build.path, manifest, store), live)
+    stages.done("quality_gate")
     return BuildResult(
         generation=build.id, manifest=manifest, carried_sources=len(carried), carried_passages=carried_passages,
-        embedded=converted.embedded, reused_embeddings=converted.reused, duplicates=duplicates,
-        failures=converted.failures, processed_files=processed, gate=gate, stages=stages.seconds)
+        embedded=converted.embedded, reused_embeddings=converted.reused,
+        duplicates=sum(1 for r in records if r.duplicate_of), failures=converted.failures,
+        processed_files=processed, gate=gate, stages=stages.seconds)
 
 
 def _live_generation(settings: Settings) -> Generation | None:
