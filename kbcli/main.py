@@ -79,6 +79,10 @@ def _echo_failures(failures: list[Any]) -> None:
         click.echo(f"skipped {failure.path}: {failure.reason}; {failure.action}.", err=True)
 
 
+allow_removals_option = click.option(
+    "--allow-removals", is_flag=True,
+    help="Publish even if the new index loses more of the live sources than gate_max_removed_share allows "
+         "(the removal is intended).")
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                                help="Index data directory (setting data_dir, default ./data).")
 
@@ -90,16 +94,17 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @click.option("--format", "force_format", default=None, metavar="NAME",
               help="Read every file as this format instead of detecting it (beir: a BEIR corpus.jsonl, each "
                    "record a source whose document id is its _id).")
+@allow_removals_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, replace: bool,
-           force_format: str | None, quiet: bool) -> None:
+           force_format: str | None, allow_removals: bool, quiet: bool) -> None:
     """Convert, clean, split and embed the files under PATHS into a new index generation, then publish it.
 
     Sources already indexed and not under PATHS are kept (unless --replace). Files that cannot be
     read are listed with the reason; the rest are indexed and the exit status is 3.
     """
-    settings = _settings(ctx, data_dir=data_dir)
+    settings = _settings(ctx, data_dir=data_dir, gate_max_removed_share=1.0 if allow_removals else None)
     from ingest.run import run_ingest
 
     with _writer_errors(ctx):
@@ -115,15 +120,16 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, rep
 @data_dir_option
 @click.option("--full", is_flag=True, help="Process every file again (unchanged ones too).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON line (last line of stdout).")
+@allow_removals_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, full: bool, as_json: bool,
-            quiet: bool) -> None:
+            allow_removals: bool, quiet: bool) -> None:
     """Re-index PATHS (default: the `sources` setting): only new and changed files are processed,
     removed files disappear, unchanged ones keep their passages and vectors. Publishes nothing when
     nothing changed. Exit 0 ok, 3 some files failed, 4 the quality gate refused the new index, 75 another
     run holds the lock, 1 error."""
-    settings = _settings(ctx, data_dir=data_dir)
+    settings = _settings(ctx, data_dir=data_dir, gate_max_removed_share=1.0 if allow_removals else None)
     from ingest.reindex import run_reindex
 
     with _writer_errors(ctx, as_json):

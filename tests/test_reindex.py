@@ -94,6 +94,44 @@ def test_quality_gate_refuses_a_generation_that_loses_canaries(setup, runner):
     assert DataDir(settings.data_dir).current_id() == live
 
 
+def test_a_new_more_relevant_source_is_not_a_regression(setup):
+    folder, settings, _ = setup
+    gated = settings.replace(canaries=str(CORPUS / "canaries.yaml"))
+    run_reindex(None, gated)
+    (folder / "note.md").write_text("# Adolescents on the edge of care\n\nA short note on adolescents on the edge of "
+                                    "care: edge of care services for adolescents keep families together. " * 3)
+    report = run_reindex(None, gated)
+    assert report.published and report.gate.status == "passed" and not report.gate.regressions
+    outcome = next(o for o in report.gate.outcomes if o.query == "adolescents edge of care")
+    assert outcome.new_rank is not None and outcome.kept_rank == outcome.live_rank <= outcome.within
+    assert outcome.verdict == "passed"
+
+
+def test_a_removed_canary_source_is_reported_not_refused(setup):
+    folder, settings, _ = setup
+    gated = settings.replace(canaries=str(CORPUS / "canaries.yaml"))
+    (folder / "001_986c9394a0ec3c21.txt").unlink()
+    report = run_reindex(None, gated)
+    assert report.published and report.removed == 1
+    assert report.gate.removed == ["Signs of Safety Lincolnshire"] and not report.gate.regressions
+
+
+def test_mass_removal_is_refused_unless_allowed(setup, runner):
+    folder, settings, _ = setup
+    live = DataDir(settings.data_dir).current_id()
+    for name in ("000_63df589784a0696f.txt", "001_986c9394a0ec3c21.txt"):
+        (folder / name).unlink()
+    refused = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--json", str(folder)], obj={})
+    assert refused.exit_code == 4, refused.output
+    assert "lose 2 of the 5 sources" in refused.output and "--allow-removals" in refused.output
+    assert json.loads(refused.output.strip().splitlines()[-1])["gate"]["reason"] == "mass removal"
+    assert DataDir(settings.data_dir).current_id() == live
+    allowed = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--allow-removals", str(folder)],
+                            obj={})
+    assert allowed.exit_code == 0, allowed.output
+    assert DataDir(settings.data_dir).current_id() != live
+
+
 def test_canaries_file_is_never_ingested(tmp_path):
     from ingest.discover import discover
 
