@@ -95,6 +95,8 @@ class _LiveState:
     files: dict[str, str]
     rebuild: RebuildReason | None
     catalogue_changed: bool
+    # file of a near-duplicate copy (indexed without passages) → file of the original it was folded into
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 def _live_state(settings: Settings) -> _LiveState:
@@ -109,13 +111,16 @@ def _live_state(settings: Settings) -> _LiveState:
         if live.manifest.chunking != chunking(settings) or live.manifest.model_id != settings.model_id:
             rebuild = RebuildReason.SETTINGS_CHANGED
         files: dict[str, str] = {}
-        for source_id in live.store.source_ids():
-            record = live.store.get_source(source_id)
-            if record is not None:
-                files.setdefault(source_file(record), record.content_hash)
+        records = [r for r in (live.store.get_source(i) for i in live.store.source_ids()) if r is not None]
+        by_id = {r.id: r for r in records}
+        copies: dict[str, str] = {}
+        for record in records:
+            files.setdefault(source_file(record), record.content_hash)
+            if record.duplicate_of in by_id:
+                copies[source_file(record)] = source_file(by_id[record.duplicate_of])
     finally:
         live.store.close()
-    return _LiveState(files, rebuild, catalogue_changed)
+    return _LiveState(files, rebuild, catalogue_changed, copies)
 
 
 @dataclass
@@ -128,10 +133,12 @@ class _Plan:
     removed: set[str]
     unchanged: list[str]
     rebuild: RebuildReason | None
+    # unchanged copies whose original changed or went: processed again, so that they have passages
+    orphans: list[str] = field(default_factory=list)
 
     @property
     def todo(self) -> list[str]:
-        return list(self.current) if self.rebuild else self.added + self.changed
+        return list(self.current) if self.rebuild else self.added + self.changed + self.orphans
 
     def keeps(self, roots: list[Path]) -> Any:
         """The build's rule for carrying a live source over into the new generation."""
@@ -148,13 +155,18 @@ class _Plan:
 def _plan(files: list[Path], roots: list[Path], live: _LiveState, full: bool) -> _Plan:
     current = {str(f.resolve()): _sha256(f) for f in files}
     known = live.files
+    changed = [f for f in current if f in known and known[f] != current[f]]
+    removed = {f for f in known if _under(f, roots) and f not in current}
+    unchanged = [f for f in current if f in known and known[f] == current[f]]
+    gone_or_changed = removed | set(changed)
     return _Plan(
         current=current,
         added=[f for f in current if f not in known],
-        changed=[f for f in current if f in known and known[f] != current[f]],
-        removed={f for f in known if _under(f, roots) and f not in current},
-        unchanged=[f for f in current if f in known and known[f] == current[f]],
+        changed=changed,
+        removed=removed,
+        unchanged=unchanged,
         rebuild=RebuildReason.ASKED if full else live.rebuild,
+        orphans=[f for f in unchanged if live.copies.get(f) in gone_or_changed],
     )
 
 

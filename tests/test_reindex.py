@@ -132,6 +132,23 @@ def test_mass_removal_is_refused_unless_allowed(setup, runner):
     assert DataDir(settings.data_dir).current_id() != live
 
 
+def test_a_copy_takes_its_removed_originals_place(setup):
+    folder, settings, _ = setup
+    original = folder / "003_9ee0817c87de1d62.txt"
+    copy = folder / "syndicated-copy.txt"
+    copy.write_text("Syndicated from Community Care\n\n" + original.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_reindex(None, settings).published
+    store = open_generation(settings).store
+    folded = next(store.get_source(i) for i in store.source_ids() if store.get_source(i).source.endswith("copy.txt"))
+    assert folded.duplicate_of and not store.source_passages(folded.id)
+    original.unlink()
+    report = run_reindex(None, settings)
+    assert report.published and report.removed == 1
+    store = open_generation(settings).store
+    again = store.get_source(folded.id)
+    assert again.duplicate_of is None and store.source_passages(folded.id), "the copy is searchable again"
+
+
 def test_canaries_file_is_never_ingested(tmp_path):
     from ingest.discover import discover
 
