@@ -76,6 +76,50 @@ class Alternate:
     publisher: str | None = None
 
 
+GRADES = ("outstanding", "good", "requires improvement", "inadequate")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One inspection judgement: the area (a key shared by inspection frameworks), the report's wording, the grade."""
+
+    area: str  # overall_effectiveness, impact_of_leaders, help_and_protection, in_care, care_leavers, adoption
+    label: str
+    grade: str  # one of GRADES
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What an inspection report says of itself: the council inspected, when, by whom, and the judgements."""
+
+    council: str
+    framework: str  # "ILACS" or "SIF"
+    start: str | None = None  # ISO 8601 dates
+    end: str | None = None
+    published: str | None = None
+    lead_inspector: str | None = None
+    judgements: tuple[Judgement, ...] = ()
+
+    def grade(self, area: str) -> str | None:
+        return next((j.grade for j in self.judgements if j.area == area), None)
+
+    @property
+    def overall(self) -> str | None:
+        return self.grade("overall_effectiveness")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"council": self.council, "framework": self.framework, "start": self.start, "end": self.end,
+                "published": self.published, "lead_inspector": self.lead_inspector,
+                "judgements": [{"area": j.area, "label": j.label, "grade": j.grade} for j in self.judgements]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Inspection:
+        return cls(council=data["council"], framework=data.get("framework", ""), start=data.get("start"),
+                   end=data.get("end"), published=data.get("published"), lead_inspector=data.get("lead_inspector"),
+                   judgements=tuple(Judgement(j["area"], j.get("label", ""), j["grade"])
+                                    for j in data.get("judgements") or ()))
+
+
 @dataclass(frozen=True)
 class SourceRecord:
     """One source: a report, article, post or thread, with its cleaned text and everything known of it.
@@ -106,6 +150,8 @@ class SourceRecord:
     projects: tuple[ProjectMention, ...] = ()
     duplicate_of: str | None = None
     alternates: tuple[Alternate, ...] = ()
+    template: str | None = None  # the publisher template it was read with (ingest/templates), if any
+    inspection: Inspection | None = None
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -168,6 +214,10 @@ class SourceRecord:
         })
         if self.duplicate_of:
             meta["duplicate_of"] = self.duplicate_of
+        if self.template:
+            meta["template"] = self.template
+        if self.inspection is not None:
+            meta["inspection"] = self.inspection.to_dict()
         if self.alternates:
             meta["alternates"] = [{"id": a.id, "source": a.source, "title": a.title, "url": a.url,
                                    "publisher": a.publisher} for a in self.alternates]
@@ -200,6 +250,8 @@ class SourceRecord:
                                project_evidence.get(p["slug"], {}).get("excerpt", ""))
                 for p in meta.get("projects") or ()),
             duplicate_of=meta.get("duplicate_of"),
+            template=meta.get("template"),
+            inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
             alternates=tuple(Alternate(a["id"], a["source"], a["title"], a.get("url"), a.get("publisher"))
                              for a in meta.get("alternates") or ()),
         )

@@ -35,7 +35,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.errors import IngestError, KBError
 from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, Manifest, generations, open_generation
-from index.records import SourceRecord
+from index.records import Inspection, SourceRecord
 from index.settings import Settings
 from index.store import KBDocumentStore
 from ingest.dedupe import fold_duplicates
@@ -103,6 +103,8 @@ def record_from_document(doc: Document, passages: list[Document]) -> SourceRecor
         external_id=meta.get("external_id"), notes=meta.get("notes"),
         boilerplate_lines_removed=meta.get("boilerplate_lines_removed"),
         provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages]),
+        template=(meta.get("template") or {}).get("name"),
+        inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
     )
 
 

@@ -20,7 +20,7 @@ from ingest.discover import sidecar_for
 
 logger = logging.getLogger(__name__)
 
-SOURCE_TYPES = ("report", "evaluation", "article", "news", "blog", "storify", "other")
+SOURCE_TYPES = ("report", "inspection", "evaluation", "article", "news", "blog", "storify", "other")
 FIELDS = ("title", "authors", "publisher", "date", "url", "type", "language")
 
 
@@ -90,11 +90,12 @@ class MetadataResolver:
             meta = dict(doc.meta)
             provenance: dict[str, str] = {}
             embedded = meta.pop("embedded", {}) or {}
+            template = dict(meta.get("template") or {})
             extracted = {**(meta.pop("extracted", {}) or {}), "title": _title_from_text(doc.content or "")}
             defaults = {"title": Path(source).stem, "authors": [], "type": "other", "language": "en"}
             for name in FIELDS:
-                for origin, values in (("sidecar", sidecar), ("embedded", embedded), ("text", extracted),
-                                       ("default", defaults)):
+                for origin, values in (("sidecar", sidecar), ("template", template), ("embedded", embedded),
+                                       ("text", extracted), ("default", defaults)):
                     if values.get(name) not in (None, "", []):
                         meta[name] = _iso_date(values[name]) if name == "date" else values[name]
                         provenance[name] = origin

@@ -27,10 +27,11 @@ from ingest.metadata import MetadataResolver
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
 from ingest.tagging import PassageTagger
+from ingest.templates import TemplateReader
 
 
 def build_ingest_pipeline(settings: Settings, progress: bool = False, force_format: str | None = None) -> Pipeline:
-    """discover'd paths → router → converters → joiner → extract → cleaner → metadata → split → embed → tag.
+    """discover'd paths → router → converters → joiner → extract → templates → cleaner → metadata → split → embed → tag.
 
     :param force_format: read every file as this format (``kb ingest --format``) instead of detecting it.
     """
@@ -43,6 +44,7 @@ def build_ingest_pipeline(settings: Settings, progress: bool = False, force_form
         pipeline.connect(f"router.{name}", f"convert_{name}.sources")
         pipeline.connect(f"convert_{name}.documents", "joiner.documents")
     pipeline.add_component("extract", TextMetadataExtractor())
+    pipeline.add_component("templates", TemplateReader())
     pipeline.add_component("cleaner", BoilerplateCleaner())
     pipeline.add_component("metadata", MetadataResolver())
     pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
@@ -51,7 +53,8 @@ def build_ingest_pipeline(settings: Settings, progress: bool = False, force_form
         document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
     pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
     pipeline.connect("joiner.documents", "extract.documents")
-    pipeline.connect("extract.documents", "cleaner.documents")
+    pipeline.connect("extract.documents", "templates.documents")
+    pipeline.connect("templates.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")
     pipeline.connect("metadata.documents", "splitter.documents")
     pipeline.connect("splitter.documents", "embedder.documents")
@@ -63,4 +66,4 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "ingest.tagging", *converters]
+            "ingest.embed_cache", "ingest.tagging", "ingest.templates", *converters]
