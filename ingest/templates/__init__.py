@@ -45,7 +45,8 @@ class TemplateReader:
                 out.append(doc)
                 continue
             meta = {**doc.meta, "template": {"name": found.template, "title": found.title,
-                                             "publisher": found.publisher, "type": found.type, "date": found.date}}
+                                             "publisher": found.publisher, "type": found.type, "date": found.date,
+                                             "url": found.url}}
             if found.inspection is not None:
                 meta["inspection"] = found.inspection.to_dict()
             out.append(Document(id=doc.id, content=doc.content, meta=meta))

@@ -18,6 +18,7 @@ class TemplateMatch:
     type: str
     title: str
     date: str | None = None
+    url: str | None = None
     inspection: Inspection | None = None
 
 

@@ -18,7 +18,10 @@ keeps the report's wording.
 
 from __future__ import annotations
 
+import csv
 import re
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from index.records import Inspection, Judgement
@@ -48,6 +51,27 @@ AREAS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.I), key
      "care_leavers"),
     (r"children in care|children looked after", "in_care"),
 ))
+
+
+# A council's inspections on Ofsted's site, from its URN (the link when the report is not the latest one).
+PROVIDER_PAGE = "https://reports.ofsted.gov.uk/provider/44/{urn}"
+
+
+@cache
+def overview() -> dict[str, dict[str, str]]:
+    """Ofsted's overview of each council (``ingest/data/ofsted_councils.csv``, from its spreadsheet), by name."""
+    text = resources.files("ingest").joinpath("data", "ofsted_councils.csv").read_text(encoding="utf-8")
+    return {row["council"]: row for row in csv.DictReader(text.splitlines())}
+
+
+def original_url(council: str, published: str | None) -> str | None:
+    """The report on Ofsted's site if it is the council's latest, else the council's page of inspections."""
+    row = overview().get(council)
+    if row is None:
+        return None
+    if published and row["latest_published"] == published and row["latest_link"].startswith("https://"):
+        return row["latest_link"]
+    return PROVIDER_PAGE.format(urn=row["urn"]) if row["urn"].isdigit() else None
 
 
 def grade_word(text: str) -> str:
@@ -155,4 +179,4 @@ def match(text: str, path: str) -> TemplateMatch | None:
     year = (published or end_date or start or "")[:4]
     title = f"Inspection of {council} local authority children’s services" + (f", {year}" if year else "")
     return TemplateMatch(template="ofsted-inspection", publisher=PUBLISHER, type="inspection", title=title,
-                         date=published, inspection=inspection)
+                         date=published, url=original_url(council, published), inspection=inspection)

@@ -31,6 +31,8 @@ def test_an_ilacs_report_gives_its_council_dates_inspector_and_grades():
     assert (inspection.council, inspection.framework) == ("Dorset", "ILACS")
     assert (inspection.start, inspection.end, inspection.published) == ("2021-09-27", "2021-10-08", "2021-11-19")
     assert inspection.lead_inspector == "Steve Lowe"
+    # Not Dorset's latest inspection: the link is the council's page of inspections on Ofsted's site.
+    assert found.url is not None and found.url.startswith("https://reports.ofsted.gov.uk/provider/44/")
     assert {j.area: j.grade for j in inspection.judgements} == {
         "impact_of_leaders": "outstanding", "help_and_protection": "good", "in_care": "good",
         "overall_effectiveness": "good"}
@@ -43,6 +45,8 @@ def test_requires_improvement_in_any_case_and_the_council_from_a_two_line_title(
     assert inspection.grade("in_care") == "requires improvement" and inspection.overall == "inadequate"
     barnet = recognise(*_text("barnet_2019-07-01")).inspection  # "London Borough of Barnet" above the title
     assert barnet.council == "Barnet" and barnet.start == "2019-05-13" and barnet.end == "2019-05-24"
+    latest = recognise(*_text("barnsley_2023-10-27"))  # the inspection the overview's row describes
+    assert latest.url == "https://files.ofsted.gov.uk/v1/file/50231520"
 
 
 @pytest.mark.unit
@@ -75,5 +79,6 @@ def test_an_ingested_inspection_is_a_structured_source(tmp_path):
     assert (record.type, record.publisher, record.date) == ("inspection", "Ofsted", "2021-11-19")
     assert record.title == "Inspection of Dorset local authority children’s services, 2021"
     assert record.provenance["title"] == "template" and record.template == "ofsted-inspection"
+    assert record.url.startswith("https://reports.ofsted.gov.uk/provider/44/")
     assert record.inspection is not None and record.inspection.overall == "good"
     assert record.inspection.grade("impact_of_leaders") == "outstanding"
