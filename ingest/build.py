@@ -32,6 +32,7 @@ from typing import Any
 
 from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
+from tqdm import tqdm
 
 from index.errors import IngestError, KBError
 from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, Manifest, generations, open_generation
@@ -117,16 +118,31 @@ class _Converted:
     reused: int
 
 
+# Files per pipeline run: the progress bar moves per batch, and memory holds one batch's passages at a time.
+FILES_PER_BATCH = 16
+
+
 def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None) -> _Converted:
-    pipeline = build_ingest_pipeline(settings, progress, force_format)
-    result = pipeline.run({"router": {"sources": files}}, include_outputs_from={"metadata", "tagger"})
-    failures = [item if isinstance(item, Failure) else Failure(**item)
-                for outputs in result.values() for item in outputs.get("failures", [])]
-    by_source: dict[str, list[Document]] = {}
-    for passage in result.get("tagger", {}).get("documents", []):
-        by_source.setdefault(passage.meta["source_id"], []).append(passage)
+    pipeline = build_ingest_pipeline(settings, progress=False, force_format=force_format)
     embedder = pipeline.get_component("embedder")
-    return _Converted(result["metadata"]["documents"], by_source, failures, embedder.misses, embedder.hits)
+    converted = _Converted([], {}, [], 0, 0)
+    passages = 0
+    with tqdm(total=len(files), unit="file", desc="Indexing", disable=not progress or not files,
+              dynamic_ncols=True) as bar:
+        for start in range(0, len(files), FILES_PER_BATCH):
+            batch = files[start : start + FILES_PER_BATCH]
+            result = pipeline.run({"router": {"sources": batch}}, include_outputs_from={"metadata", "tagger"})
+            converted.failures += [item if isinstance(item, Failure) else Failure(**item)
+                                   for outputs in result.values() for item in outputs.get("failures", [])]
+            converted.sources += result["metadata"]["documents"]
+            for passage in result.get("tagger", {}).get("documents", []):
+                converted.passages.setdefault(passage.meta["source_id"], []).append(passage)
+                passages += 1
+            converted.embedded += embedder.misses
+            converted.reused += embedder.hits
+            bar.update(len(batch))
+            bar.set_postfix(passages=passages, embedded=converted.embedded)
+    return converted
 
 
 def _carried(live: KBDocumentStore | None, keep: Callable[[SourceRecord], bool]) -> Iterator[SourceRecord]:
