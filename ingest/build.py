@@ -2,7 +2,9 @@
 
 One way through, no read-back::
 
-    convert   new files → source Documents + tagged, embedded passages     (the Haystack pipeline)
+    read      new files → documents, layout re-read               (Haystack pipeline "read")
+    learn     each publisher's boilerplate (kept from the live generation unless relearning)
+    convert   boilerplate stripped, cleaned, split, embedded, tagged        (Haystack pipeline "index")
     carry     the live generation's sources the caller keeps, with their passages and vectors
     derive    per source: a typed SourceRecord (tags from its passages, project mentions), then
               near-duplicates folded across all records (a copy's passages are not written)
@@ -15,7 +17,7 @@ The caller holds the backend's writer lock.
 Usage::
 
     with generations(settings).lock():
-        result = build_and_publish(files, settings, keep=lambda record, processed: ...)
+        result = build_and_publish(BuildRequest(files, keep=lambda record, processed: ...), settings)
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, M
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
 from index.store import KBDocumentStore
+from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
+from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.dedupe import fold_duplicates
 from ingest.failures import Failure
 from ingest.gate import GateResult, check_gate
-from ingest.pipeline import build_ingest_pipeline
+from ingest.pipeline import build_index_pipeline, build_read_pipeline
 from ingest.projects import Catalogue, ProjectLinker, current_catalogue, project_mentions
 from ingest.tagging import council_details, source_tags
 
@@ -116,24 +120,50 @@ class _Converted:
     failures: list[Failure]
     embedded: int
     reused: int
+    boilerplate: LearnedBoilerplate
 
 
-# Files per pipeline run: the progress bar moves per batch, and memory holds one batch's passages at a time.
+# Files per read run and documents per index run: progress moves per batch, and memory holds one
+# batch's passages at a time.
 FILES_PER_BATCH = 16
 
 
-def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None) -> _Converted:
-    pipeline = build_ingest_pipeline(settings, progress=False, force_format=force_format)
-    embedder = pipeline.get_component("embedder")
-    converted = _Converted([], {}, [], 0, 0)
-    passages = 0
-    with tqdm(total=len(files), unit="file", desc="Indexing", disable=not progress or not files,
+def _failures(result: dict[str, Any]) -> list[Failure]:
+    return [item if isinstance(item, Failure) else Failure(**item)
+            for outputs in result.values() for item in outputs.get("failures", [])]
+
+
+def _read(files: list[Path], progress: bool, force_format: str | None) -> tuple[list[Document], list[Failure]]:
+    """Convert every file (with a progress bar over files)."""
+    pipeline = build_read_pipeline(force_format)
+    documents: list[Document] = []
+    failures: list[Failure] = []
+    with tqdm(total=len(files), unit="file", desc="Reading", disable=not progress or not files,
               dynamic_ncols=True) as bar:
         for start in range(0, len(files), FILES_PER_BATCH):
             batch = files[start : start + FILES_PER_BATCH]
-            result = pipeline.run({"router": {"sources": batch}}, include_outputs_from={"metadata", "tagger"})
-            converted.failures += [item if isinstance(item, Failure) else Failure(**item)
-                                   for outputs in result.values() for item in outputs.get("failures", [])]
+            result = pipeline.run({"router": {"sources": batch}})
+            failures += _failures(result)
+            documents += result["layout"]["documents"]
+            bar.update(len(batch))
+    return documents, failures
+
+
+def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None,
+             known: LearnedBoilerplate | None) -> _Converted:
+    """Read the files, learn publisher boilerplate (new publishers only when ``known``), then index them."""
+    documents, failures = _read(files, progress, force_format)
+    boilerplate = learn(documents, known)
+    pipeline = build_index_pipeline(settings, boilerplate)
+    embedder = pipeline.get_component("embedder")
+    converted = _Converted([], {}, failures, 0, 0, boilerplate)
+    passages = 0
+    with tqdm(total=len(documents), unit="doc", desc="Indexing", disable=not progress or not documents,
+              dynamic_ncols=True) as bar:
+        for start in range(0, len(documents), FILES_PER_BATCH):
+            batch = documents[start : start + FILES_PER_BATCH]
+            result = pipeline.run({"boilerplate": {"documents": batch}}, include_outputs_from={"metadata", "tagger"})
+            converted.failures += _failures(result)
             converted.sources += result["metadata"]["documents"]
             for passage in result.get("tagger", {}).get("documents", []):
                 converted.passages.setdefault(passage.meta["source_id"], []).append(passage)
@@ -193,11 +223,25 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
     return written, carried_passages
 
 
-def build_and_publish(files: list[Path], settings: Settings, *, keep: KeepRule, progress: bool = False,
-                      require_new: bool = True, force_format: str | None = None) -> BuildResult:
-    """Process ``files`` into a new generation, carry over the live sources ``keep`` accepts, gate, publish.
+@dataclass(frozen=True)
+class BuildRequest:
+    """What one build is asked to do.
 
-    ``keep(record, processed_files)`` sees which files this run converted successfully.
+    ``keep(record, processed_files)`` decides which live sources are carried over; it sees which
+    files this run converted successfully. ``relearn_boilerplate``: learn every publisher's
+    boilerplate again (a full build) rather than keep what the live generation learned.
+    """
+
+    files: list[Path]
+    keep: KeepRule
+    progress: bool = False
+    require_new: bool = True
+    force_format: str | None = None
+    relearn_boilerplate: bool = False
+
+
+def build_and_publish(request: BuildRequest, settings: Settings) -> BuildResult:
+    """Process the request's files into a new generation, carry over the live sources it keeps, gate, publish.
 
     :raises IngestError: when ``require_new`` and no file could be indexed, or when the new index
         would be empty (nothing is published).
@@ -211,8 +255,7 @@ def build_and_publish(files: list[Path], settings: Settings, *, keep: KeepRule, 
         build = backend.begin(settings.faiss_factory)
         stages = _Stages()
         try:
-            result = _build(build, files, settings, live, catalogue, keep, progress, require_new, force_format,
-                            stages)
+            result = _build(build, request, settings, live, catalogue, stages)
             backend.publish(build, result.manifest, keep=settings.keep_generations)
         except BaseException:
             backend.abandon(build)
@@ -224,12 +267,19 @@ def build_and_publish(files: list[Path], settings: Settings, *, keep: KeepRule, 
             live.store.close()
 
 
-def _build(build: Build, files: list[Path], settings: Settings, live: Generation | None, catalogue: Catalogue,
-           keep: KeepRule, progress: bool, require_new: bool, force_format: str | None,
+def _known_boilerplate(live: Generation | None, relearn: bool) -> LearnedBoilerplate | None:
+    path = live.path / BOILERPLATE_FILE if live is not None else None
+    if relearn or path is None or not path.exists():
+        return None
+    return LearnedBoilerplate.from_json(path.read_text(encoding="utf-8"))
+
+
+def _build(build: Build, request: BuildRequest, settings: Settings, live: Generation | None, catalogue: Catalogue,
            stages: _Stages) -> BuildResult:
     """Everything up to publishing: convert, derive, write once, check with the gate."""
-    converted = _convert(files, settings, progress, force_format)
-    if require_new and not converted.sources:
+    converted = _convert(request.files, settings, request.progress, request.force_format,
+                         _known_boilerplate(live, request.relearn_boilerplate))
+    if request.require_new and not converted.sources:
         raise IngestError("Nothing could be indexed: every file failed (see the reasons above). "
                           "The live index is unchanged.")
     processed = {d.meta["file"] for d in converted.sources}
@@ -237,10 +287,11 @@ def _build(build: Build, files: list[Path], settings: Settings, live: Generation
     new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
                    for d in converted.sources]
     live_store = live.store if live else None
-    carried = list(_carried(live_store, lambda r: keep(r, processed)))
+    carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
     records = fold_duplicates(new_records + carried)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live_store, catalogue)
+    (build.path / BOILERPLATE_FILE).write_text(converted.boilerplate.to_json(), encoding="utf-8")
     stages.done("write")
     if not records:
         raise IngestError("The new index would be empty; the live index is unchanged.")

@@ -1,12 +1,16 @@
-"""The ingest pipeline (Haystack): files in, cleaned source documents and tagged, embedded passages out.
+"""The ingest pipelines (Haystack): files in, cleaned source documents and tagged, embedded passages out.
 
-It writes nothing: the build (``ingest/build.py``) derives each source's record from these outputs
-and writes the new generation once.
+Two pipelines, because publisher boilerplate is learned across documents between them
+(``ingest/boilerplate.py``): *read* converts files and re-reads their layout; *index* removes
+the boilerplate, cleans, resolves metadata, splits, embeds and tags. They write nothing: the
+build (``ingest/build.py``) derives each source's record from their outputs and writes the new
+generation once.
 
 Usage::
 
-    pipeline = build_ingest_pipeline(settings)
-    result = pipeline.run({"router": {"sources": files}}, include_outputs_from={"metadata", "tagger"})
+    read = build_read_pipeline().run({"router": {"sources": files}})["layout"]["documents"]
+    result = build_index_pipeline(settings, learn(read)).run({"boilerplate": {"documents": read}},
+                                                             include_outputs_from={"metadata", "tagger"})
     result["metadata"]["documents"]   # one per source: cleaned text and metadata
     result["tagger"]["documents"]     # its passages, embedded and tagged
 """
@@ -19,10 +23,12 @@ from haystack.components.joiners import DocumentJoiner
 from index.embedding import document_embedder, model_dir
 from index.generations import DataDir
 from index.settings import Settings
+from ingest.boilerplate import BoilerplateStripper, LearnedBoilerplate
 from ingest.clean import BoilerplateCleaner
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.extract import TextMetadataExtractor
 from ingest.formats import FORMATS
+from ingest.layout import LayoutReader
 from ingest.metadata import MetadataResolver
 from ingest.router import FormatRouter
 from ingest.split import PassageSplitter
@@ -30,12 +36,11 @@ from ingest.tagging import PassageTagger
 from ingest.templates import TemplateReader
 
 
-def build_ingest_pipeline(settings: Settings, progress: bool = False, force_format: str | None = None) -> Pipeline:
-    """discover'd paths → router → converters → joiner → extract → templates → cleaner → metadata → split → embed → tag.
+def build_read_pipeline(force_format: str | None = None) -> Pipeline:
+    """Read files: router → converters → joiner → extract → templates → layout.
 
     :param force_format: read every file as this format (``kb ingest --format``) instead of detecting it.
     """
-    data = DataDir(settings.data_dir)
     pipeline = Pipeline()
     pipeline.add_component("router", FormatRouter(force_format))
     pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
@@ -45,6 +50,22 @@ def build_ingest_pipeline(settings: Settings, progress: bool = False, force_form
         pipeline.connect(f"convert_{name}.documents", "joiner.documents")
     pipeline.add_component("extract", TextMetadataExtractor())
     pipeline.add_component("templates", TemplateReader())
+    pipeline.add_component("layout", LayoutReader())
+    pipeline.connect("joiner.documents", "extract.documents")
+    pipeline.connect("extract.documents", "templates.documents")
+    pipeline.connect("templates.documents", "layout.documents")
+    return pipeline
+
+
+def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | None = None,
+                         progress: bool = False) -> Pipeline:
+    """Index read documents: boilerplate → cleaner → metadata → split → embed → tag.
+
+    :param boilerplate: publisher boilerplate to remove (``ingest/boilerplate.py``).
+    """
+    data = DataDir(settings.data_dir)
+    pipeline = Pipeline()
+    pipeline.add_component("boilerplate", BoilerplateStripper((boilerplate or LearnedBoilerplate()).to_json()))
     pipeline.add_component("cleaner", BoilerplateCleaner())
     pipeline.add_component("metadata", MetadataResolver())
     pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
@@ -52,9 +73,7 @@ def build_ingest_pipeline(settings: Settings, progress: bool = False, force_form
     pipeline.add_component("embedder", CachedDocumentEmbedder(
         document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
     pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
-    pipeline.connect("joiner.documents", "extract.documents")
-    pipeline.connect("extract.documents", "templates.documents")
-    pipeline.connect("templates.documents", "cleaner.documents")
+    pipeline.connect("boilerplate.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")
     pipeline.connect("metadata.documents", "splitter.documents")
     pipeline.connect("splitter.documents", "embedder.documents")
@@ -66,4 +85,5 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "ingest.tagging", "ingest.templates", *converters]
+            "ingest.embed_cache", "ingest.tagging", "ingest.templates", "ingest.layout", "ingest.boilerplate",
+            *converters]

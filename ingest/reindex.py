@@ -27,7 +27,7 @@ from index.generations import PROJECTS_FILE, open_generation
 from index.generations import generations as generation_backend
 from index.records import SourceRecord
 from index.settings import Settings
-from ingest.build import RebuildReason, build_and_publish, chunking, report_dict, source_file
+from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, report_dict, source_file
 from ingest.discover import discover
 from ingest.failures import Failure
 from ingest.gate import GateFailedError, GateResult
@@ -207,8 +207,9 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
 
     # With only removals the pipeline runs on no files, so every build goes through one path.
     try:
-        built = build_and_publish([Path(f) for f in plan.todo], settings, keep=plan.keeps(roots),
-                                  progress=progress, require_new=False)
+        built = build_and_publish(BuildRequest([Path(f) for f in plan.todo], keep=plan.keeps(roots),
+                                               progress=progress, require_new=False,
+                                               relearn_boilerplate=plan.rebuild is not None), settings)
     except GateFailedError as exc:
         refused = ReindexReport(
             run_id=run_id, generation=None, published=False, added=len(plan.added), changed=len(plan.changed),

@@ -19,7 +19,7 @@ from index.errors import IngestError
 from index.generations import generations
 from index.records import SourceRecord
 from index.settings import Settings
-from ingest.build import build_and_publish, report_dict, source_file
+from ingest.build import BuildRequest, build_and_publish, report_dict, source_file
 from ingest.discover import discover
 from ingest.failures import Failure
 from ingest.formats import FORMATS
@@ -84,7 +84,9 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
 
     backend = generations(settings)
     with backend.lock():
-        built = build_and_publish(files, settings, keep=keep, progress=progress, force_format=force_format)
+        live = backend.current_id()
+        built = build_and_publish(BuildRequest(files, keep=keep, progress=progress, force_format=force_format,
+                                               relearn_boilerplate=replace or live is None), settings)
     report = IngestReport(
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,

@@ -112,12 +112,14 @@ def test_missing_path_is_a_clear_error(tmp_path):
 def test_pipeline_round_trips_through_yaml(tmp_path):
     from haystack import Pipeline
 
-    from ingest.pipeline import build_ingest_pipeline, pipeline_modules
+    from ingest.boilerplate import learn
+    from ingest.pipeline import build_index_pipeline, build_read_pipeline, pipeline_modules
 
-    yaml_text = build_ingest_pipeline(make_settings(tmp_path / "data")).dumps()
-    loaded = Pipeline.loads(yaml_text, allowed_modules=pipeline_modules())
-    result = loaded.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}},
-                        include_outputs_from={"metadata", "tagger"})
+    read = Pipeline.loads(build_read_pipeline().dumps(), allowed_modules=pipeline_modules())
+    documents = read.run({"router": {"sources": [CORPUS / "004_7b87d5ffdc1c3793.txt"]}})["layout"]["documents"]
+    index = build_index_pipeline(make_settings(tmp_path / "data"), learn(documents))
+    loaded = Pipeline.loads(index.dumps(), allowed_modules=pipeline_modules())
+    result = loaded.run({"boilerplate": {"documents": documents}}, include_outputs_from={"metadata", "tagger"})
     assert len(result["metadata"]["documents"]) == 1
     passages = result["tagger"]["documents"]
     assert len(passages) > 1
