@@ -28,11 +28,11 @@ from index.generations import COUNCILS_FILE, PROJECTS_FILE, DataDir, Generation,
 from index.settings import Settings
 from index.store import KBDocumentStore, SourceRecord
 from ingest.clean import BoilerplateCleaner
-from ingest.converters.base import Failure
 from ingest.dedupe import collapse_duplicates
 from ingest.discover import discover
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.extract import TextMetadataExtractor
+from ingest.failures import Failure
 from ingest.formats import FORMATS
 from ingest.gate import check_gate
 from ingest.metadata import MetadataResolver
