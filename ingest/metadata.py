@@ -15,8 +15,8 @@ from typing import Any
 
 from haystack import Document, component
 
-from ingest.converters.base import Failure
 from ingest.discover import sidecar_for
+from ingest.failures import Failure
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from haystack import component
 
 import ingest.converters  # noqa: F401  (registers every format)
-from ingest.converters.base import Failure
+from ingest.failures import Failure
 from ingest.formats import FORMATS, detect
 
 

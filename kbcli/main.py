@@ -285,7 +285,10 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
     from webapp import create_app
+    from webapp.server import missing_assets_message
 
+    if (problem := missing_assets_message()) is not None:
+        raise click.ClickException(problem)
     app = create_app({"KB_SETTINGS": settings})
     try:
         generation = app.extensions["kb_index"].searcher().generation.id

@@ -13,7 +13,8 @@ fi
 "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || {
   echo "innovation-kb needs Python 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
-# Front-end assets first: the Python package ships the compiled GOV.UK Frontend styles.
+# Front-end assets first: the Python package ships the compiled GOV.UK Frontend styles. The package build
+# (setup.py) would also run these, but here a missing npm is said before the long pip install.
 command -v npm >/dev/null 2>&1 || { echo "innovation-kb needs Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; }
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build

@@ -9,6 +9,7 @@ from index.generations import DataDir, open_generation
 from ingest.reindex import run_reindex
 from kbcli.main import cli
 from tests.conftest import CORPUS, make_settings
+from tests.helpers import corpus_sources_by_number, sources_by_file_name
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +46,10 @@ def test_add_change_delete_cycle(setup):
     assert (report.added, report.changed, report.removed, report.unchanged) == (1, 1, 1, 3)
     assert report.published and not report.full
     store = open_generation(settings).store
-    files = {store.get_source(i).source.rsplit("/", 1)[-1] for i in store.source_ids()}
-    assert "002_ff5d18d0e2eb88f1.txt" not in files and "new.txt" in files
-    unchanged_passages = sum(len(store.source_passages(i)) for i in store.source_ids()
-                             if store.get_source(i).source.rsplit("/", 1)[-1][:3] in {"000", "001", "003"})
+    sources = sources_by_file_name(store)
+    assert "002_ff5d18d0e2eb88f1.txt" not in sources and "new.txt" in sources
+    unchanged_passages = sum(len(store.source_passages(r.id)) for name, r in sources.items()
+                             if name[:3] in {"000", "001", "003"})
     assert report.passages_reused >= unchanged_passages
     # Only the changed file's passages and the new file's were embedded; most of 004 is unchanged text.
     assert 1 <= report.passages_embedded <= 4
@@ -244,10 +245,10 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     assert report.published and report.passages_embedded == 0 and report.unchanged == 5
     generation = open_generation(settings)
     assert "munro-review" in {p["slug"] for p in generation.projects()}
-    linked = [i for i in generation.store.source_ids()
-              if "munro-review" in generation.store.get_source(i).project_slugs]
+    linked = [number for number, r in corpus_sources_by_number(generation.store).items()
+              if "munro-review" in r.project_slugs]
     # The round-up page names "the Munro Review"; the minister's "Munro reviews" is another word.
-    assert [generation.store.get_source(i).source.rsplit("/", 1)[-1][:3] for i in linked] == ["001"]
+    assert linked == ["001"]
     # A broken entry stops the run before anything is built; the live index is untouched.
     with open(folder / "projects.yaml", "a", encoding="utf-8") as handle:
         handle.write("  - name: Broken\n    description: d\n    councils: [Gotham]\n")

@@ -7,12 +7,28 @@ thread pools do not survive fork), warmed before the worker takes requests.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 logger = logging.getLogger(__name__)
+
+# Compiled by scripts/build-assets.mjs (not in git); the package build (setup.py) runs it. Without them every
+# page is unstyled and the GOV.UK scripts 404, with no error anywhere, so serving refuses instead.
+ASSETS_DIR = Path(__file__).resolve().parent / "static" / "build"
+REQUIRED_ASSETS = ("app.css", "govuk-frontend.min.js", "manifest.json")
+BUILD_COMMAND = "npm ci && npm run build"
+
+
+def missing_assets_message() -> str | None:
+    """One line saying how to build the compiled web assets, or None when they are all there."""
+    missing = [name for name in REQUIRED_ASSETS if not (ASSETS_DIR / name).is_file()]
+    if not missing:
+        return None
+    return (f"the compiled web assets ({', '.join(missing)}) are missing from this installation: run "
+            f"`{BUILD_COMMAND}` in the source tree (or `bash scripts/install.sh`), then install it again")
 
 
 class _Gunicorn(BaseApplication):

@@ -11,7 +11,7 @@ from haystack import Document, component
 
 from ingest.failures import ConversionError, Failure
 
-__all__ = ["MAX_FILE_BYTES", "ConversionError", "Failure", "FileConverter", "decode_text"]
+__all__ = ["MAX_FILE_BYTES", "ConversionError", "FileConverter", "decode_text"]
 
 logger = logging.getLogger(__name__)
 

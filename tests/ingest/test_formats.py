@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from index.generations import open_generation
 from index.search import Searcher
 from ingest.run import run_ingest
 from tests.conftest import make_settings
+from tests.helpers import failures_by_file_name, sources_by_file_name
 from tests.ingest import fixtures
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def formats_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("formats")
+def formats_settings(tmp_path_factory):
+    return make_settings(tmp_path_factory.mktemp("formats") / "data")
+
+
+@pytest.fixture(scope="module")
+def formats_index(formats_settings):
+    folder = formats_settings.data_dir.parent
     files = fixtures.write_all(folder / "in")
     bad = folder / "in" / "bad"
     bad.mkdir()
@@ -27,24 +31,14 @@ def formats_index(tmp_path_factory):
     fixtures.make_zip_bomb(bad / "bomb.docx")
     (bad / "laughs.rss").write_text(fixtures.BILLION_LAUGHS)
     (bad / "empty.docx").write_bytes(b"")
-    settings = make_settings(folder / "data")
-    report = run_ingest([folder / "in"], settings)
-    generation = open_generation(settings)
-    searcher = Searcher(settings, generation)
-    searcher.settings_for_tests = settings
-    return report, generation, searcher
-
-
-def _sources(generation):
-    store = generation.store
-    ids = store.source_ids()
-    records = [store.get_source(i) for i in ids]
-    return {os.path.basename(r.source.split("#")[0]) if "://" not in r.source else r.source: r for r in records}
+    report = run_ingest([folder / "in"], formats_settings)
+    generation = open_generation(formats_settings)
+    return report, generation, Searcher(formats_settings, generation)
 
 
 def test_bad_files_are_reported_by_name_and_the_batch_lands(formats_index):
     report, generation, _ = formats_index
-    failed = {os.path.basename(f.path): f.reason for f in report.failures}
+    failed = failures_by_file_name(report.failures)
     assert "encrypted" in failed["locked.pdf"]
     assert "no text layer" in failed["scanned.pdf"]
     assert "truncated.pdf" in failed
@@ -57,7 +51,7 @@ def test_bad_files_are_reported_by_name_and_the_batch_lands(formats_index):
 
 def test_pdf_pages_and_metadata(formats_index):
     _, generation, searcher = formats_index
-    record = _sources(generation)["report.pdf"]
+    record = sources_by_file_name(generation.store)["report.pdf"]
     assert record.title == "Evaluation of the Hertfordshire Family Safeguarding model"
     assert record.authors == ("Rees Centre",) and record.provenance["title"] == "embedded"
     assert record.type == "report"
@@ -71,7 +65,7 @@ def test_pdf_pages_and_metadata(formats_index):
 
 def test_docx_text_tables_and_properties(formats_index):
     _, generation, searcher = formats_index
-    record = _sources(generation)["mockingbird.docx"]
+    record = sources_by_file_name(generation.store)["mockingbird.docx"]
     assert record.title == "Mockingbird family model: interim report"
     assert record.authors == ("The Fostering Network",)
     assert "Placement stability; Improved in constellations" in record.content
@@ -80,7 +74,7 @@ def test_docx_text_tables_and_properties(formats_index):
 
 def test_html_main_content_and_metadata(formats_index):
     _, generation, searcher = formats_index
-    record = _sources(generation)["article.html"]
+    record = sources_by_file_name(generation.store)["article.html"]
     assert record.title == "Family group conferencing keeps teenagers at home"
     assert record.url == "https://news.example.org/fgc-teenagers"
     assert record.date == "2017-03-14" and record.publisher == "Example News"
@@ -91,7 +85,7 @@ def test_html_main_content_and_metadata(formats_index):
 
 def test_feed_entries_are_sources_with_links(formats_index):
     _, generation, searcher = formats_index
-    sources = _sources(generation)
+    sources = sources_by_file_name(generation.store)
     entry = sources["https://blog.example.org/reclaiming"]
     assert entry.title == "Reclaiming social work in Hackney, ten years on"
     assert entry.date == "2016-07-05" and entry.url == "https://blog.example.org/reclaiming"
@@ -107,7 +101,7 @@ def test_feed_entries_are_sources_with_links(formats_index):
                                   "story-saved.html"])
 def test_storify_every_shape_cites_tweets(formats_index, name):
     _, generation, _ = formats_index
-    record = _sources(generation)[name]
+    record = sources_by_file_name(generation.store)[name]
     assert record.type == "storify"
     # The same thread exported twice is a near-duplicate: its passages live with the original.
     passages = generation.store.source_passages(record.duplicate_of or record.id)
@@ -130,7 +124,7 @@ def test_storify_search_result_carries_citation(formats_index):
 
 def test_markdown_front_matter_and_windows_text(formats_index):
     _, generation, _ = formats_index
-    sources = _sources(generation)
+    sources = sources_by_file_name(generation.store)
     notes = sources["notes.md"]
     assert (notes.title, notes.date, notes.type) == ("Practice notes on kinship care", "2018-02-01", "blog")
     assert notes.authors == ("Ali Khan",) and "---" not in notes.content
@@ -139,7 +133,7 @@ def test_markdown_front_matter_and_windows_text(formats_index):
 
 def test_the_same_thread_in_two_exports_is_one_result(formats_index):
     _, generation, searcher = formats_index
-    sources = _sources(generation)
+    sources = sources_by_file_name(generation.store)
     page, bare = sources["story-page.json"], sources["story-list.json"]
     assert {page.duplicate_of, bare.duplicate_of} - {None}, "one is marked a copy"
     response = searcher.search("care leavers were not asked about the innovation clause", top_k=20)
@@ -147,11 +141,10 @@ def test_the_same_thread_in_two_exports_is_one_result(formats_index):
     assert not (page.id in ids and bare.id in ids)
 
 
-def test_result_page_shows_pdf_page_and_tweet_citation(formats_index):
+def test_result_page_shows_pdf_page_and_tweet_citation(formats_index, formats_settings):
     from webapp import create_app
 
-    _, _, searcher = formats_index
-    client = create_app({"TESTING": True, "KB_SETTINGS": searcher.settings_for_tests}).test_client()
+    client = create_app({"TESTING": True, "KB_SETTINGS": formats_settings}).test_client()
     page = client.get("/search", query_string={"q": "days in care fell by almost half"}).get_data(as_text=True)
     assert '<p class="govuk-body-s app-result__meta">Page ' in page
     page = client.get("/search", query_string={"q": "care leavers were not asked"}).get_data(as_text=True)
@@ -163,7 +156,7 @@ def test_result_page_shows_pdf_page_and_tweet_citation(formats_index):
 
 def test_related_documents_leave_out_copies(formats_index):
     _, generation, searcher = formats_index
-    sources = _sources(generation)
+    sources = sources_by_file_name(generation.store)
     page, bare = sources["story-page.json"], sources["story-list.json"]
     for one, other in ((page, bare), (bare, page)):
         related = [record.id for record, _ in searcher.browse.related_documents(one.id, k=50)]

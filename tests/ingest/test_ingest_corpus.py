@@ -1,7 +1,6 @@
 """Ingest of the sample corpus with the real model, FAISS and SQLite."""
 
 import json
-import os
 
 import pytest
 
@@ -9,6 +8,7 @@ from index.errors import IngestError
 from index.generations import DataDir, open_generation
 from ingest.run import run_ingest
 from tests.conftest import CORPUS, make_settings
+from tests.helpers import corpus_sources_by_number, failures_by_file_name, file_name, sources_by_file_name
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +29,7 @@ def test_sample_corpus_is_indexed_with_sidecar_metadata(corpus_settings):
     assert generation.manifest.sources == store.count_sources() == 5
     assert generation.manifest.passages == store.count_documents() > 5
     assert generation.manifest.model_id == "sentence-transformers/all-MiniLM-L6-v2"
-    records = {r.source.rsplit("/", 1)[-1]: r for r in store.get_sources(
-        store.source_ids()).values()}
+    records = sources_by_file_name(store)
     minister = records["003_9ee0817c87de1d62.txt"]
     assert (minister.publisher, minister.date, minister.type) == ("Community Care", "2014-02-12", "article")
     assert minister.provenance["date"] == "sidecar"
@@ -76,7 +75,7 @@ def test_bad_files_are_reported_and_the_batch_still_lands(corpus_copy, tmp_path)
     (corpus_copy / "latin1.txt.meta.json").write_text("{not json")
     settings = make_settings(tmp_path / "data")
     report = run_ingest([corpus_copy], settings)
-    failed = {os.path.basename(f.path): f.reason for f in report.failures}
+    failed = failures_by_file_name(report.failures)
     assert set(failed) == {"junk.txt", "empty.txt", "table.xyz", "latin1.txt"}
     assert "binary" in failed["junk.txt"] and "empty" in failed["empty.txt"]
     assert "not valid JSON" in failed["latin1.txt"]
@@ -132,8 +131,7 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
     settings = make_settings(tmp_path / "data")
     run_ingest([corpus_copy], settings)
     store = open_generation(settings).store
-    records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
-        store.source_ids()).values()}
+    records = corpus_sources_by_number(store)
     assert records["004"].date == "2016-04-26" and records["004"].provenance["date"] == "text"
     assert records["001"].date == "2016-09-23"
     assert records["003"].date == "2014-02-12"
@@ -143,8 +141,7 @@ def test_without_sidecars_dates_and_authors_come_from_the_text(tmp_path, corpus_
 
 def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
     store = open_generation(corpus_settings).store
-    records = {r.source.rsplit("/", 1)[-1][:3]: store.get_source(r.id) for r in store.get_sources(
-        store.source_ids()).values()}
+    records = corpus_sources_by_number(store)
     minister = records["003"]
     assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.council_names)
     assert "adolescents-edge-of-care" in minister.theme_ids
@@ -166,11 +163,11 @@ def test_syndicated_copy_is_folded_into_the_original(tmp_path, corpus_copy):
     from index.search import Searcher
 
     response = Searcher(settings, generation).search("reclaiming social work Hackney")
-    names = [os.path.basename(r.source) for r in response.results]
+    names = [file_name(r.source) for r in response.results]
     assert sum(n.startswith(("003_", "syndicated")) for n in names) == 1
-    canonical = next(r for r in response.results if os.path.basename(r.source).startswith("003_"))
+    canonical = next(r for r in response.results if file_name(r.source).startswith("003_"))
     record = generation.store.get_source(canonical.document_id)
-    assert [a.source.rsplit("/", 1)[-1] for a in record.alternates] == ["syndicated-copy.txt"]
+    assert [file_name(a.source) for a in record.alternates] == ["syndicated-copy.txt"]
 
 
 def test_test_collections_are_never_folded(tmp_path):

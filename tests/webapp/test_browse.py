@@ -129,7 +129,10 @@ def test_a_council_leads_to_a_filtered_search_by_links(client):
 @pytest.mark.parametrize("url", ["/projects/nope", "/councils/nowhere", "/themes/nothing"])
 def test_unknown_things_are_404(client, url):
     assert client.get(url).status_code == 404
-    assert client.get("/api" + url if url.startswith("/projects") else url).status_code == 404
+    api = client.get("/api" + url)
+    assert api.status_code == 404 and api.is_json
+    error = api.get_json()["error"]
+    assert error["code"] == "not_found" and error["message"]
 
 
 def test_document_page_links_projects_councils_and_related(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -32,6 +33,18 @@ def test_inline_script_carries_the_nonce_of_its_response(client):
     assert nonces[0] != nonces[1]
 
 
+def _attributes(page: str) -> list[tuple[str, str]]:
+    """Every attribute of every tag, values unescaped as a browser reads them."""
+    found: list[tuple[str, str]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.extend((name, value or "") for name, value in attrs)
+
+    Collector().feed(page)
+    return found
+
+
 @pytest.mark.parametrize("query", [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)> care',
@@ -41,6 +54,11 @@ def test_inline_script_carries_the_nonce_of_its_response(client):
 def test_hostile_text_is_escaped_everywhere(client, query):
     page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page and "<mark>social</mark>" not in page
+    attributes = _attributes(page)
+    assert ("value", query) in attributes  # echoed back in the search box, as text
+    # Escaping does not stop a javascript: URL: typed text must never become a link, a source or a form target.
+    links = [value for name, value in attributes if name in ("href", "src", "action", "formaction")]
+    assert links and not [v for v in links if v.strip().lower().startswith(("javascript:", "data:", "vbscript:"))]
     api = client.get("/api/search", query_string={"q": query})
     assert api.status_code in (200, 400)
     for result in (api.get_json().get("results") or []):
