@@ -156,9 +156,9 @@ def main() -> None:
     out("## Ingest throughput\n")
     out("| corpus | passages | seconds | passages/s |\n| --- | --- | --- | --- |")
     sample_dir, msmarco_dir = args.work / "sample", args.work / "msmarco"
-    seconds, passages = ingest([ROOT / "corpus"], sample_dir, fresh_cache=True)
+    seconds, passages = ingest([ROOT / "tests" / "fixtures" / "corpus"], sample_dir, fresh_cache=True)
     out(f"| sample corpus (5 files, cold cache) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
-    seconds, passages = ingest([ROOT / "corpus"], sample_dir, fresh_cache=False)
+    seconds, passages = ingest([ROOT / "tests" / "fixtures" / "corpus"], sample_dir, fresh_cache=False)
     out(f"| sample corpus (warm embedding cache) | {passages} | {seconds:.1f} | {passages / seconds:.1f} |")
     seconds, passages = ingest([args.eval_dir / "corpus.jsonl"], msmarco_dir, fresh_cache=args.fresh_cache)
     cache_state = "cold cache" if args.fresh_cache else "cache as left by the last run"

@@ -10,12 +10,14 @@ import pytest
 from index.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+# The tests' own tiny corpus: the five seed texts with their sidecars, canaries and projects catalogue.
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
     # The quality gate is tested on its own (tests/test_reindex.py); elsewhere it would only slow ingests.
-    return load_settings(env={}, overrides={"data_dir": data_dir, "canaries": "", **overrides})
+    return load_settings(env={}, overrides={"data_dir": data_dir, "canaries": "",
+                                            "projects": str(CORPUS / "projects.yaml"), **overrides})
 
 
 @pytest.fixture(scope="session")

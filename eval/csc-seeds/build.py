@@ -57,7 +57,7 @@ def paragraphs(text: str) -> list[str]:
 def main() -> None:
     out = Path(__file__).with_name("corpus.jsonl")
     with out.open("w", encoding="utf-8") as handle:
-        for path in sorted((ROOT / "corpus").glob("*.txt")):
+        for path in sorted((ROOT / "tests" / "fixtures" / "corpus").glob("*.txt")):
             title = json.loads(path.with_name(path.name + ".meta.json").read_text(encoding="utf-8"))["title"]
             for n, text in enumerate(paragraphs(path.read_text(encoding="utf-8")), start=1):
                 record = {"_id": f"{path.stem[:3]}-{n:02d}", "title": title, "text": text}
