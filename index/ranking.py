@@ -22,15 +22,16 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
 
    Weighted and rrf sort by score, ties by the lower passage row.
 4. **Proximity**: + b (0 ≤ b ≤ ``MAX_PROXIMITY_BOOST``, the setting's declared bound) for each
-   of the best ``PROXIMITY_DEPTH`` passages holding all the query's content words within two
-   words more than they span (FTS5 NEAR); then re-sorted, ties by row.
+   of the best ``PROXIMITY_DEPTH`` passages holding all the query's content words with at most
+   (their number of words + 2) other words between them (FTS5 NEAR); then re-sorted, ties by row.
 5. **Required phrases and exclusions**: a passage without every phrase the user quoted on its
    own is dropped, and so is every passage of a source that contains an excluded (-word) term.
 6. **Cross-encoder** (only when ``rerank_model`` is set): the best ``rerank_depth`` passages
    score ``floor + p``, p the cross-encoder's probability (0..1), in its order; the others keep
    their scores and follow. ``floor`` is ``RERANKED_FLOOR``, derived from the bounds of steps 3
-   and 4 so that every re-ranked source outranks every other after step 7; with
-   ``fusion = lexical`` (bm25 has no bound) it is raised, per query, to the same guarantee.
+   and 4 so that every re-ranked source outranks every other after step 7; when the other
+   passages' scores lie outside those bounds (bm25 with ``fusion = lexical``, an approximate
+   FAISS index) it is raised, for that query, to the same guarantee.
 7. **Source score** = best passage + ``SECOND_PASSAGE_WEIGHT`` × second best passage, passages
    in the order above; sources sorted by it, ties by source id.
 
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
 RELAXED_GAP = 1e-6
 # Step 4: how many of the best fused passages are checked for the query's words close together.
 PROXIMITY_DEPTH = 30
-MAX_PROXIMITY_BOOST: float = declared("proximity_boost").high  # type: ignore[assignment]
+# The proximity_boost setting's declared upper bound (settings refuse more), which RERANKED_FLOOR relies on.
+MAX_PROXIMITY_BOOST = float(declared("proximity_boost").high)  # type: ignore[arg-type]
 # Step 7: a second good passage adds a little to its source.
 SECOND_PASSAGE_WEIGHT = 0.1
 # Bounds of a fused score (step 3) over the bounded methods: weighted [0, 1], rrf (0, 1), dense [-1, 1].
