@@ -34,7 +34,7 @@ def main() -> None:
     def candidates(self, parsed, n, filters, fusion, rerank=True):
         widened = self.synonyms.expand(parsed) if self.synonyms else parsed
         strict = self.store.bm25_retrieval(widened.strict_match(), top_k=1, filters=filters, with_content=False)
-        self.fusion.dense_weight = low if strict else high
+        self.settings = self.settings.replace(dense_weight=low if strict else high)
         return original(self, parsed, n, filters, fusion, rerank)
 
     search.Searcher._candidates = candidates

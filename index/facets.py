@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.errors import QueryError
+from index.params import checked_value, checked_year
 from index.records import FacetRow
 from index.taxonomy import theme_labels
 
@@ -50,18 +51,19 @@ class FacetSelection:
         """Check what a user sent. A well-formed value that no source has is kept: it selects
         nothing (an old link after a re-index gives "0 results" and a way to remove the filter).
 
-        :raises QueryError: for too many values or a malformed year, naming the parameter.
+        :raises QueryError: for too many values, an over-long value or a malformed year, naming the parameter.
         """
         chosen: dict[str, tuple[str, ...]] = {}
         for facet in FACETS:
             sent = list(raw.get(facet, ()))
             if len(sent) > MAX_VALUES:
                 raise QueryError(f"{facet} can be given at most {MAX_VALUES} times, got {len(sent)}.")
-            values = tuple(dict.fromkeys(v.strip().lower() for v in sent if v and v.strip()))
+            values = tuple(dict.fromkeys(checked_value(facet, v).strip().lower() for v in sent if v and v.strip()))
             if not values:
                 continue
-            if facet == "year" and not all(re.fullmatch(r"\d{4}", v) for v in values):
-                raise QueryError(f"year must be a four-digit year such as 2016, got {values[0][:20]!r}.")
+            if facet == "year":
+                for value in values:
+                    checked_year(facet, value)
             chosen[facet] = values
         return cls(chosen)
 

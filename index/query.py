@@ -20,8 +20,15 @@ from index.errors import QueryError
 
 MAX_TERMS = 32
 
+# A word: a run of letters or digits in any script (the underscore, which \w allows, splits words).
 _WORD = re.compile(r"[^\W_]+")
 _OR_WORDS = {"OR", "|"}
+
+
+def word_tokens(text: str) -> tuple[str, ...]:
+    """The lower-cased words of ``text``: how both a query and a synonym entry are split."""
+    return tuple(t.lower() for t in _WORD.findall(text))
+
 
 # Words too common to rank on their own: dropped from the relaxed (any-word) lexical query only.
 STOPWORDS = frozenset({
@@ -149,7 +156,7 @@ def parse_query(raw: str, max_chars: int = 500) -> ParsedQuery:
         if phrase is None and minus + bare in _OR_WORDS:
             pending_or = bool(clauses)
             continue
-        tokens = tuple(t.lower() for t in _WORD.findall(phrase if phrase is not None else bare))
+        tokens = word_tokens(phrase if phrase is not None else bare)
         if not tokens:
             pending_or = False
             continue

@@ -2,12 +2,13 @@
 
 Off by default (setting ``rerank_model`` empty): no cross-encoder ships on PyPI here. When a
 directory is named, Haystack's ``SentenceTransformersSimilarityRanker`` scores the query against
-the top ``rerank_depth`` passages and they are put first in its order; the rest keep theirs.
+the top ``rerank_depth`` passages; how those scores enter the ranking (step 6) is
+:mod:`index.ranking`.
 
 Usage::
 
-    reranker = Reranker.from_settings(settings)  # None when re-ranking is off
-    hits = reranker.rerank(query, hits, store)
+    reranker = Reranker(settings.rerank_model, settings.rerank_depth)
+    scored = reranker.score(query, hits[: reranker.depth], store)   # [(hit, probability), ...], best first
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ from haystack import Document
 from haystack.utils import ComponentDevice
 
 from index.errors import SettingsError
-from index.settings import Settings
 from index.store import ChunkHit, KBDocumentStore
-
-# Re-ranked passages score RERANKED_FLOOR + the cross-encoder's probability (0..1), so they stay
-# ahead of every fused score (at most 1 + the proximity boost) when sources are grouped.
-RERANKED_FLOOR = 2.0
 
 
 def check_cross_encoder_dir(path: str | Path) -> Path:
@@ -44,7 +40,7 @@ def check_cross_encoder_dir(path: str | Path) -> Path:
 
 
 class Reranker:
-    """Re-rank the top passages with a cross-encoder.
+    """Score the top passages with a cross-encoder (step 6 of :mod:`index.ranking`).
 
     :param model_dir: a saved sentence-transformers cross-encoder.
     :param depth: how many of the best fused passages are re-scored.
@@ -66,19 +62,10 @@ class Reranker:
             raise SettingsError(f"rerank_model {str(directory)!r} could not be loaded as a cross-encoder ({exc}); "
                                 "check the folder, or set rerank_model to '' to turn re-ranking off.") from None
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Reranker | None:
-        return cls(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
-
-    def rerank(self, query: str, hits: list[ChunkHit], store: KBDocumentStore) -> list[ChunkHit]:
-        """``hits`` with the first ``depth`` re-ordered by the cross-encoder, best first."""
-        head, tail = hits[: self.depth], hits[self.depth :]
-        if not head:
-            return hits
-        full = store.get_chunks(h.rowid for h in head)
-        documents = [Document(id=str(h.rowid), content=full[h.rowid].content or "") for h in head if h.rowid in full]
+    def score(self, query: str, hits: list[ChunkHit], store: KBDocumentStore) -> list[tuple[ChunkHit, float]]:
+        """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first."""
+        full = store.get_chunks(h.rowid for h in hits)
+        documents = [Document(id=str(h.rowid), content=full[h.rowid].content or "") for h in hits if h.rowid in full]
         ranked = self._ranker.run(query=query, documents=documents, top_k=len(documents))["documents"]
-        by_row = {h.rowid: h for h in head}
-        rescored = [ChunkHit(int(d.id), by_row[int(d.id)].id, by_row[int(d.id)].source_id, None,
-                             by_row[int(d.id)].meta, RERANKED_FLOOR + float(d.score or 0.0)) for d in ranked]
-        return rescored + tail
+        by_row = {h.rowid: h for h in hits}
+        return [(by_row[int(d.id)], float(d.score or 0.0)) for d in ranked]

@@ -47,7 +47,6 @@ class SearchResponse:
     generation: str | None = None
     fusion: str = ""
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -55,6 +54,5 @@ class SearchResponse:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("extra")
         data["pages"] = self.pages
         return data

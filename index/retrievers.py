@@ -1,4 +1,7 @@
-"""Lexical (FTS5 bm25) and dense (FAISS) retrievers over a :class:`KBDocumentStore`, as Haystack components."""
+"""Lexical (FTS5 bm25) and dense (FAISS) retrievers over a :class:`KBDocumentStore`, as Haystack components.
+
+They return raw scores; how those become a ranking is :mod:`index.ranking`.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +40,12 @@ class _StoreRetriever:
 
 @component
 class LexicalRetriever(_StoreRetriever):
-    """Passages ranked by bm25: first those matching every clause, then, to fill ``top_k``, any word.
+    """Passages ranked by bm25: those matching every clause, and, to fill ``top_k``, those matching any word.
 
     Usage::
 
-        retriever = LexicalRetriever(document_store=store, top_k=100)
-        retriever.run(query=parse_query("adolescents edge of care"))["hits"]
+        found = LexicalRetriever(document_store=store, top_k=100).run(query=parse_query("edge of care"))
+        found["hits"], found["relaxed_hits"]
 
     Parameters: see :class:`_StoreRetriever`.
     """
@@ -58,26 +61,23 @@ class LexicalRetriever(_StoreRetriever):
         data["init_parameters"]["title_weight"] = self.title_weight
         return data
 
-    @component.output_types(hits=list[ChunkHit])
+    @component.output_types(hits=list[ChunkHit], relaxed_hits=list[ChunkHit])
     def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
-        """:returns: ``{"hits": passages, best first}``; strict matches always rank above relaxed ones."""
+        """:returns: ``{"hits": strict matches, "relaxed_hits": the others}``, each best first, with
+        their raw bm25 scores (:func:`index.ranking.lexical_ranking` puts the two in one order).
+        """
         top_k = top_k or self.top_k
         hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters,
                                                   with_content=self.with_content, title_weight=self.title_weight)
         relaxed = query.relaxed_match()
+        more: list[ChunkHit] = []
         if relaxed and len(hits) < top_k:
-            floor = min((h.score for h in hits), default=0.0)
             more = self.document_store.bm25_retrieval(
                 relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits],
                 with_content=self.with_content, title_weight=self.title_weight,
             )
-            # Keep strict hits first: shift relaxed scores below the weakest strict one.
-            if more and hits:
-                shift = max(h.score for h in more) - floor + 1e-6
-                more = [ChunkHit(h.rowid, h.id, h.source_id, h.content, h.meta, h.score - shift) for h in more]
-            hits += more
-        return {"hits": hits}
+        return {"hits": hits, "relaxed_hits": more}
 
 
 @component

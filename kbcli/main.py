@@ -172,8 +172,6 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
             raise click.UsageError("--queries needs --run RUN, the run file to write.")
         _batch_search(settings, queries_file, run_file, top_k or 100, tag, progress=not quiet)
         return
-    if top_k is not None and top_k > settings.max_top_k:
-        raise click.BadParameter(f"at most {settings.max_top_k} (setting max_top_k)", param_hint="--top-k")
     from index.generations import open_generation
     from index.highlight import CLOSE, OPEN
     from index.search import Searcher

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from index.errors import QueryError
 from index.facets import FacetSelection, slugify
+from index.params import checked_value, checked_year, single
 from index.taxonomy import theme_labels
 from webapp.charts import colours, year_chart
 from webapp.index_handle import get_index
@@ -18,7 +19,6 @@ bp = Blueprint("browse", __name__)
 api = Blueprint("browse_api", __name__, url_prefix="/api")
 
 SORTS = {"name": "Name", "recent": "Most recent", "sources": "Most sources"}
-MAX_FILTER_CHARS = 100
 
 
 def _browse():
@@ -28,13 +28,9 @@ def _browse():
 def _arg(name: str, allowed: dict[str, Any] | None = None) -> str:
     """A single-valued filter parameter, checked; '' when absent.
 
-    :raises QueryError: for an over-long value or one not in ``allowed``.
+    :raises QueryError: for a repeated or over-long value or one not in ``allowed``.
     """
-    if len(request.args.getlist(name)) > 1:
-        raise QueryError(f"Give {name} once.")
-    value = (request.args.get(name) or "").strip()
-    if len(value) > MAX_FILTER_CHARS:
-        raise QueryError(f"{name} must be at most {MAX_FILTER_CHARS} characters long.")
+    value = checked_value(name, (single(name, request.args.getlist(name)) or "").strip())
     if value and allowed is not None and value not in allowed:
         raise QueryError(f"{name} must be one of {', '.join(allowed)}, got {value[:40]!r}.")
     return value
@@ -45,8 +41,8 @@ def _projects_listing() -> tuple[list[Any], dict[str, str]]:
     browse = _browse()
     chosen = {"theme": _arg("theme"), "council": _arg("council"), "year": _arg("year"),
               "sort": _arg("sort", SORTS) or "name"}
-    if chosen["year"] and not chosen["year"].isdigit():
-        raise QueryError(f"year must be a year such as 2014, got {chosen['year'][:20]!r}.")
+    if chosen["year"]:
+        checked_year("year", chosen["year"])
     projects = browse.projects()
     if chosen["theme"]:
         projects = [p for p in projects if chosen["theme"] in p.themes]

@@ -8,12 +8,9 @@ from importlib import resources
 
 from flask import Flask, current_app, request, url_for
 
-from index.errors import QueryError
 from index.facets import FACETS, FacetSelection
+from index.params import paging_args, single, whole_number
 from index.settings import Settings
-
-# Longest facet value a user may send (slugs are short; this only stops abuse).
-MAX_FACET_CHARS = 100
 
 
 def settings() -> Settings:
@@ -21,30 +18,20 @@ def settings() -> Settings:
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter within [low, high].
+    """A whole-number query parameter within [low, high] (the rule is :func:`index.params.whole_number`).
 
     :raises QueryError: naming the parameter and its allowed range.
     """
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise QueryError(f"{name} must be a whole number from {low} to {high}, got {raw[:20]!r}.") from None
-    if not low <= value <= high:
-        raise QueryError(f"{name} must be from {low} to {high}, got {value}.")
-    return value
+    return whole_number(name, request.args.get(name), default, low, high)
 
 
 def search_args() -> tuple[str, int, int]:
-    """``(q, top_k, page)`` from the query string, checked."""
-    s = settings()
-    for name in ("q", "top_k", "page"):
-        if len(request.args.getlist(name)) > 1:
-            raise QueryError(f"Give {name} once, not {len(request.args.getlist(name))} times.")
-    q = request.args.get("q", "")
-    return q, int_arg("top_k", s.top_k, 1, s.max_top_k), int_arg("page", 1, 1, s.max_page)
+    """``(q, top_k, page)`` from the query string, checked against the paging limits.
+
+    :raises QueryError: naming the parameter.
+    """
+    args = {name: single(name, request.args.getlist(name)) for name in ("q", "top_k", "page")}
+    return args["q"] or "", *paging_args(args["top_k"], args["page"], settings())
 
 
 def facet_args() -> FacetSelection:
@@ -52,12 +39,7 @@ def facet_args() -> FacetSelection:
 
     :raises QueryError: naming the parameter, for an over-long or malformed value.
     """
-    raw = {facet: request.args.getlist(facet) for facet in FACETS}
-    for facet, values in raw.items():
-        for value in values:
-            if len(value) > MAX_FACET_CHARS:
-                raise QueryError(f"{facet} must be at most {MAX_FACET_CHARS} characters long.")
-    return FacetSelection.parse(raw)
+    return FacetSelection.parse({facet: request.args.getlist(facet) for facet in FACETS})
 
 
 @cache

@@ -1,7 +1,8 @@
 import pytest
 from haystack import Pipeline
 
-from index.fusion import FusionRanker, fuse
+from index.fusion import FusionRanker
+from index.ranking import fuse
 from index.store import ChunkHit
 
 pytestmark = pytest.mark.unit
@@ -38,3 +39,11 @@ def test_component_serialises_exactly_and_survives_yaml():
     loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.fusion"])
     result = loaded.run({"fusion": {"lexical_hits": hits((1, 1.0)), "dense_hits": hits((2, 1.0), (1, 0.5))}})
     assert [h.rowid for h in result["fusion"]["hits"]] == [1, 2]
+
+
+def test_component_puts_relaxed_matches_after_strict_ones():
+    ranker = FusionRanker(method="lexical")
+    fused = ranker.run(lexical_hits=hits((1, 2.0)), dense_hits=[], relaxed_hits=hits((2, 9.0), (3, 5.0)))["hits"]
+    assert [h.rowid for h in fused] == [1, 2, 3]
+    with pytest.raises(ValueError, match="Unknown fusion method 'magic'; use one of weighted, rrf"):
+        FusionRanker(method="magic")

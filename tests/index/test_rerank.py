@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from index.errors import SettingsError
-from index.rerank import RERANKED_FLOOR, check_cross_encoder_dir
+from index.ranking import RERANKED_FLOOR
+from index.rerank import check_cross_encoder_dir
 from tests.conftest import make_settings
 
 

@@ -2,6 +2,7 @@ import pytest
 from haystack import Document, Pipeline
 
 from index.query import parse_query
+from index.ranking import lexical_ranking
 from index.retrievers import DenseRetriever, LexicalRetriever
 from index.store import KBDocumentStore
 
@@ -27,11 +28,19 @@ def test_exact_serialisation(store):
     }
 
 
-def test_strict_matches_rank_above_relaxed_ones(store):
-    hits = LexicalRetriever(store).run(query=parse_query("edge care"))["hits"]
-    assert hits[0].id == "a", "the only passage with both words comes first"
-    assert {h.id for h in hits[1:]} == {"b", "c"}
-    assert hits[0].score > max(h.score for h in hits[1:])
+def test_strict_and_relaxed_matches_come_apart_with_raw_scores(store):
+    found = LexicalRetriever(store).run(query=parse_query("edge care"))
+    assert [h.id for h in found["hits"]] == ["a"], "the only passage with both words is the strict match"
+    assert {h.id for h in found["relaxed_hits"]} == {"b", "c"}
+    raw = {h.id: h.score for h in store.bm25_retrieval('"edge" OR "care"', top_k=10)}
+    assert all(h.score == pytest.approx(raw[h.id]) for h in found["relaxed_hits"]), "relaxed scores are bm25's own"
+    ranked = lexical_ranking(found["hits"], found["relaxed_hits"])
+    assert ranked[0].id == "a" and ranked[0].score > max(h.score for h in ranked[1:])
+
+
+def test_relaxed_query_only_fills_up_to_top_k(store):
+    found = LexicalRetriever(store, top_k=1).run(query=parse_query("edge care"))
+    assert [h.id for h in found["hits"]] == ["a"] and found["relaxed_hits"] == []
 
 
 def test_retrieval_pipeline_survives_yaml(store):
@@ -42,7 +51,10 @@ def test_retrieval_pipeline_survives_yaml(store):
 
     pipeline.add_component("fusion", FusionRanker("weighted", 0.5))
     pipeline.connect("lexical.hits", "fusion.lexical_hits")
+    pipeline.connect("lexical.relaxed_hits", "fusion.relaxed_hits")
     pipeline.connect("dense.hits", "fusion.dense_hits")
     loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.retrievers", "index.fusion", "index.store"])
-    result = loaded.run({"lexical": {"query": parse_query("adolescents")}, "dense": {"query_embedding": [1.0, 0.0]}})
-    assert result["fusion"]["hits"][0].id == "a"
+    inputs = {"lexical": {"query": parse_query("adolescents care")}, "dense": {"query_embedding": [1.0, 0.0]}}
+    assert loaded.run(inputs)["fusion"]["hits"][0].id == "a"
+    lexical_only = loaded.run({**inputs, "fusion": {"method": "lexical"}})["fusion"]["hits"]
+    assert [h.id for h in lexical_only] == ["a", "b"], "the relaxed match (care only) reaches the fusion, after"

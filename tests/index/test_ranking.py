@@ -1,0 +1,72 @@
+"""The ranking formula of index/ranking.py, step by step, on hand-made scores (no model, no store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.errors import SettingsError
+from index.ranking import (
+    FUSED_MAX,
+    FUSED_MIN,
+    MAX_PROXIMITY_BOOST,
+    RERANKED_FLOOR,
+    boost_proximity,
+    group_by_source,
+    lexical_ranking,
+    reranked,
+)
+from index.settings import Settings
+from index.store import ChunkHit
+
+pytestmark = pytest.mark.unit
+
+
+def hit(rowid: int, score: float, source: str | None = None) -> ChunkHit:
+    return ChunkHit(rowid, str(rowid), source or f"s{rowid}", "", {}, score)
+
+
+def test_relaxed_matches_are_shifted_below_the_weakest_strict_one():
+    ranked = lexical_ranking([hit(1, 3.0), hit(2, 1.0)], [hit(3, 8.0), hit(4, 2.0)])
+    assert [h.rowid for h in ranked] == [1, 2, 3, 4]
+    assert ranked[2].score == pytest.approx(1.0, abs=1e-5) and ranked[2].score < 1.0
+    assert ranked[2].score - ranked[3].score == pytest.approx(6.0), "relaxed scores keep their gaps"
+    assert [h.score for h in lexical_ranking([], [hit(3, 8.0)])] == [8.0], "no strict match: nothing to shift"
+
+
+def test_proximity_boost_reorders():
+    hits = [hit(1, 0.9), hit(2, 0.85), hit(3, 0.5)]
+    boosted = boost_proximity(hits, {2}, 0.1)
+    assert [(h.rowid, round(h.score, 4)) for h in boosted] == [(2, 0.95), (1, 0.9), (3, 0.5)]
+    assert boost_proximity(hits, set(), 0.1) is hits
+
+
+def test_source_score_is_best_plus_a_tenth_of_second():
+    sources = group_by_source([hit(1, 0.9, "a"), hit(2, 0.88, "b"), hit(3, 0.5, "b"), hit(4, 0.1, "a")])
+    assert [(s.source_id, round(s.score, 4)) for s in sources] == [("b", 0.93), ("a", 0.91)]
+    assert [h.rowid for h in sources[0].passages] == [2, 3]
+    source_id, _, passages = sources[1]  # still unpacks as the (id, score, passages) it replaced
+    assert (source_id, len(passages)) == ("a", 2)
+
+
+def test_the_boost_bound_the_floor_relies_on_is_enforced():
+    assert Settings().replace(proximity_boost=MAX_PROXIMITY_BOOST).proximity_boost == MAX_PROXIMITY_BOOST
+    with pytest.raises(SettingsError, match="proximity_boost"):
+        Settings().replace(proximity_boost=MAX_PROXIMITY_BOOST + 0.01)
+
+
+def test_a_reranked_source_outranks_the_best_other_source_at_the_bounds():
+    # Worst case: the re-ranked passage gets probability 0 and its source's second passage the lowest
+    # fused score; another source has two passages at the highest fused score plus the largest boost.
+    top = FUSED_MAX + MAX_PROXIMITY_BOOST
+    others = [hit(2, top, "rival"), hit(3, top, "rival"), hit(4, FUSED_MIN, "chosen")]
+    sources = group_by_source(reranked([(hit(1, 0.0, "chosen"), 0.0)], others))
+    assert [s.source_id for s in sources] == ["chosen", "rival"]
+    assert sources[0].passages[0].score == RERANKED_FLOOR
+
+
+def test_unbounded_bm25_raises_the_floor_for_that_query():
+    others = [hit(2, 40.0, "rival"), hit(3, 35.0, "rival")]  # fusion = lexical: raw bm25
+    ranked = reranked([(hit(1, 12.0, "chosen"), 0.3), (hit(5, 11.0, "next"), 0.9)], others)
+    assert [h.rowid for h in ranked] == [1, 5, 2, 3], "the cross-encoder's order, then the others"
+    assert [s.source_id for s in group_by_source(ranked)][-1] == "rival"
+    assert ranked[0].score > RERANKED_FLOOR + 0.3
