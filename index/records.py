@@ -151,6 +151,7 @@ class SourceRecord:
     duplicate_of: str | None = None
     alternates: tuple[Alternate, ...] = ()
     template: str | None = None  # the publisher template it was read with (ingest/templates), if any
+    licence: str | None = None  # "OGL-3.0" when the document says it is published under the Open Government Licence
     inspection: Inspection | None = None
 
     # -- views -----------------------------------------------------------------------------------
@@ -216,6 +217,8 @@ class SourceRecord:
             meta["duplicate_of"] = self.duplicate_of
         if self.template:
             meta["template"] = self.template
+        if self.licence:
+            meta["licence"] = self.licence
         if self.inspection is not None:
             meta["inspection"] = self.inspection.to_dict()
         if self.alternates:
@@ -250,7 +253,7 @@ class SourceRecord:
                                project_evidence.get(p["slug"], {}).get("excerpt", ""))
                 for p in meta.get("projects") or ()),
             duplicate_of=meta.get("duplicate_of"),
-            template=meta.get("template"),
+            template=meta.get("template"), licence=meta.get("licence"),
             inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
             alternates=tuple(Alternate(a["id"], a["source"], a["title"], a.get("url"), a.get("publisher"))
                              for a in meta.get("alternates") or ()),

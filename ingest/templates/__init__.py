@@ -8,6 +8,7 @@ judgements). A new template is one module, added to :data:`TEMPLATES`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,18 +29,30 @@ def recognise(text: str, path: str) -> TemplateMatch | None:
     return None
 
 
+_OGL = re.compile(r"Open\s+Government\s+Licen[cs]e", re.I)
+
+
+def licence_of(text: str) -> str | None:
+    """The licence a document states it is published under (read before its boilerplate is removed)."""
+    return "OGL-3.0" if _OGL.search(text) else None
+
+
 @component
 class TemplateReader:
     """Put what a publisher template says into each recognised document's meta (a Haystack component).
 
-    ``meta["template"]`` holds the values for the metadata precedence (``ingest/metadata.py``) and
-    ``meta["inspection"]`` an inspection's structured fields.
+    ``meta["template"]`` holds the values for the metadata precedence (``ingest/metadata.py``),
+    ``meta["inspection"]`` an inspection's structured fields, and ``meta["licence"]`` the licence
+    any document states (the Open Government Licence), so its pages can carry the attribution.
     """
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         out = []
         for doc in documents:
+            licence = licence_of(doc.content or "")
+            if licence:
+                doc = Document(id=doc.id, content=doc.content, meta={**doc.meta, "licence": licence})
             found = recognise(doc.content or "", str(doc.meta.get("source", "")))
             if found is None:
                 out.append(doc)

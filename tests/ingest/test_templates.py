@@ -80,5 +80,6 @@ def test_an_ingested_inspection_is_a_structured_source(tmp_path):
     assert record.title == "Inspection of Dorset local authority children’s services, 2021"
     assert record.provenance["title"] == "template" and record.template == "ofsted-inspection"
     assert record.url.startswith("https://reports.ofsted.gov.uk/provider/44/")
+    assert record.licence == "OGL-3.0", "the back page states the licence (it is then removed as boilerplate)"
     assert record.inspection is not None and record.inspection.overall == "good"
     assert record.inspection.grade("impact_of_leaders") == "outstanding"
