@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
-from index.browse import CouncilView, ProjectView
+from index.browse import Browse, CouncilView, ProjectView
 from index.errors import QueryError
 from index.facets import FacetSelection, slugify
 from index.records import ProjectMention, SourceRecord
@@ -28,7 +28,7 @@ SORTS = {"name": "Name", "recent": "Most recent", "sources": "Most sources"}
 MAX_FILTER_CHARS = 100
 
 
-def _browse():
+def _browse() -> Browse:
     return get_index().searcher().browse
 
 
@@ -213,7 +213,7 @@ class CouncilPage(Resource):
                 "led_projects": [_project_summary(p) for p in self.led],
                 "mentioned_projects": [_project_summary(p) for p in self.mentioned],
                 "sources": [source_json(r, evidence=next((c.evidence for c in r.tags.councils
-                                                          if c.name == self.council.name), ""))
+                                                          if slugify(c.name) == self.council.slug), ""))
                             for r in self.sources],
                 "by_year": self.chart.by_year}
 
