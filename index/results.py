@@ -53,6 +53,13 @@ class SearchResponse:
         return max(1, -(-self.total // self.top_k))
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (``kb search --json``, ``/api/search``): the names the README promises never
+        change (``document_id``, ``chunk_id``, ``ordinal``, ``source``) with the project's vocabulary
+        beside them: ``source_id`` and ``name`` on each result, ``passage_id`` on each passage."""
         data = asdict(self)
         data["pages"] = self.pages
+        for result in data["results"]:
+            result.update(source_id=result["document_id"], name=result["title"])
+            for passage in result["passages"]:
+                passage["passage_id"] = passage["chunk_id"]
         return data

@@ -8,12 +8,43 @@ Usage::
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
+import govuk_frontend_jinja
 from flask import Flask, request
+from jinja2 import StrictUndefined, Undefined
+from jinja2.runtime import Macro
 
 from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
 from index.settings import Settings, load_settings
+
+_VENDOR_TEMPLATES = str(Path(govuk_frontend_jinja.__file__).parent)
+
+
+class OwnTemplatesStrictUndefined(StrictUndefined):
+    """``StrictUndefined`` for our templates, Jinja's default ``Undefined`` inside GOV.UK's macros.
+
+    GOV.UK Frontend's macros test optional parameters by reading them (``{% if params.classes %}``),
+    which ``StrictUndefined`` refuses; our templates and views must never read a missing name. A
+    compiled template's code carries its file name, so the nearest template frame tells whose it is.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Undefined:  # type: ignore[misc]
+        frame = sys._getframe(1)
+        for _ in range(6):
+            if frame is None:
+                break
+            owner = frame.f_locals.get("self")
+            # A macro's ``caller`` is made undefined while calling it, before its own code runs.
+            code = owner._func.__code__ if isinstance(owner, Macro) else frame.f_code
+            if code.co_filename.endswith(".html"):
+                if code.co_filename.startswith(_VENDOR_TEMPLATES):
+                    return Undefined(*args, **kwargs)
+                break
+            frame = frame.f_back
+        return super().__new__(cls)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
     ])
     app.jinja_env.add_extension("jinja2.ext.do")
+    # A misspelt or renamed variable fails the render (and the tests) instead of showing an empty page.
+    app.jinja_env.undefined = OwnTemplatesStrictUndefined
     settings: Settings = app.config.get("KB_SETTINGS") or load_settings(overrides=app.config.get("KB_OVERRIDES"))
     app.config["KB_SETTINGS"] = settings
 
@@ -63,7 +96,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(search.bp)
+    app.register_blueprint(search.api)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(documents.api)
     app.register_blueprint(browse.bp)
     app.register_blueprint(browse.api)
     app.register_blueprint(api.bp)

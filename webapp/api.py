@@ -1,4 +1,8 @@
-"""The JSON API: the same search as the page and the CLI, as the documented contract."""
+"""The JSON API's own routes: suggestions for the search box, health, and the OpenAPI document.
+
+Every page's JSON (search, projects, councils, themes, documents) is served beside the page by
+its blueprint, from the same :class:`~webapp.resource.Resource` (see ``webapp/resource.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from flask import Blueprint, jsonify, request, url_for
 from index.errors import QueryError
 from index.taxonomy import themes
 from webapp.index_handle import get_index
-from webapp.views import facet_args, search_args
+from webapp.resource import project_ref, theme_json
+from webapp.views import http_url
 
 # /api/suggest: shortest and longest text it answers for, and how many suggestions.
 SUGGEST_MIN, SUGGEST_MAX, SUGGEST_LIMIT = 2, 100, 8
@@ -25,16 +30,6 @@ def openapi_document() -> dict:
     return json.loads(resources.files("webapp").joinpath("openapi.json").read_text(encoding="utf-8"))
 
 
-@bp.get("/search")
-def search():
-    q, top_k, page = search_args()
-    searcher = get_index().searcher()
-    facets = facet_args()
-    if not q.strip() and facets:
-        return jsonify(searcher.browse_sources(facets, top_k=top_k, page=page).to_dict())
-    return jsonify(searcher.search(q, top_k=top_k, page=page, facets=facets).to_dict())
-
-
 @bp.get("/suggest")
 def suggest():
     """Titles, themes and projects containing what the user has typed, for the search box."""
@@ -43,12 +38,18 @@ def suggest():
         raise QueryError(f"q must be {SUGGEST_MIN} to {SUGGEST_MAX} characters long for suggestions.")
     searcher = get_index().searcher()
     needle = q.lower()
-    out = [{"text": p.name, "kind": "project", "url": url_for("browse.project", slug=p.slug)}
+    # ``url`` is the original publication (documents only); ``page_url`` is where the suggestion leads.
+    out = [{"text": p.name, "kind": "project", **project_ref(p.slug, p.name), "url": None}
            for p in searcher.browse.projects() if any(needle in a.lower() for a in p.aliases)]
-    out += [{"text": t.label, "kind": "theme", "url": url_for("browse.theme", theme_id=t.id)}
+    out += [{"text": t.label, "kind": "theme", **theme_json(t.id, t.label), "url": None}
             for t in themes() if needle in t.label.lower()]
-    for source_id, title in searcher.store.titles_containing(q, SUGGEST_LIMIT):
-        out.append({"text": title, "kind": "document", "url": url_for("documents.show", document_id=source_id)})
+    titles = searcher.store.titles_containing(q, SUGGEST_LIMIT)
+    records = searcher.store.get_sources([source_id for source_id, _ in titles])
+    for source_id, title in titles:
+        record = records.get(source_id)
+        out.append({"text": title, "kind": "document", "source_id": source_id, "name": title,
+                    "url": http_url(record.url) if record else None,
+                    "page_url": url_for("documents.show", document_id=source_id)})
     return jsonify({"query": q, "suggestions": out[:SUGGEST_LIMIT]})
 
 

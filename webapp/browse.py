@@ -1,19 +1,26 @@
-"""Browsing for leaders: projects, councils and themes, related projects and documents, the
-story over time; the same as JSON under /api/."""
+"""Browsing for leaders: projects, councils and themes, related projects, the story over time.
+
+Each page's data is one :class:`~webapp.resource.Resource` (``ProjectPage``, ``CouncilPage``, ...),
+built once and served both as the page and as JSON under /api/ (see ``webapp/resource.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
+from index.browse import Browse, CouncilView, ProjectView
 from index.errors import QueryError
 from index.facets import FacetSelection, slugify
 from index.params import checked_value, checked_year, single
-from index.taxonomy import theme_labels
+from index.records import ProjectMention, SourceRecord
+from index.taxonomy import Theme, theme_labels
 from webapp.charts import colours, year_chart
 from webapp.index_handle import get_index
+from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 
 bp = Blueprint("browse", __name__)
 api = Blueprint("browse_api", __name__, url_prefix="/api")
@@ -21,7 +28,7 @@ api = Blueprint("browse_api", __name__, url_prefix="/api")
 SORTS = {"name": "Name", "recent": "Most recent", "sources": "Most sources"}
 
 
-def _browse():
+def _browse() -> Browse:
     return get_index().searcher().browse
 
 
@@ -59,15 +66,27 @@ def _projects_listing() -> tuple[list[Any], dict[str, str]]:
     return projects, chosen
 
 
-def _chart(source_ids: list[str], title_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Chart:
     """What the chart partial needs: the SVG, and the same figures as table rows."""
+
+    svg: Markup
+    years: list[str]
+    themes: list[str]  # theme ids that occur, in taxonomy order, "other" last
+    labels: dict[str, str]
+    by_year: dict[str, dict[str, int]]  # {year: {theme_id: sources}}
+    colours: dict[str, str]
+    title_id: str
+
+
+def _chart(source_ids: list[str], title_id: str) -> Chart:
     browse = _browse()
     by_year = browse.by_year(source_ids)
     labels = {**theme_labels(), "other": "No theme"}
     theme_ids = [t.id for t, _ in browse.themes()]
     used = [t for t in [*theme_ids, "other"] if any(t in counts for counts in by_year.values())]
-    return {"svg": year_chart(by_year, theme_ids, labels, title_id), "years": list(by_year), "themes": used,
-            "labels": labels, "by_year": by_year, "colours": colours(theme_ids), "title_id": title_id}
+    return Chart(year_chart(by_year, theme_ids, labels, title_id), list(by_year), used, labels, by_year,
+                 colours(theme_ids), title_id)
 
 
 def _links(items: list[tuple[str, str]]) -> Markup:
@@ -93,118 +112,170 @@ def helpers() -> dict[str, Any]:
     return {"council_links": council_links, "theme_links": theme_links, "external_links": external_links}
 
 
-def _source_summary(record) -> dict[str, Any]:
-    return {"document_id": record.id, "title": record.title, "type": record.type, "date": record.date,
-            "publisher": record.publisher, "url": url_for("documents.show", document_id=record.id)}
+# -- resources: each built once, served as a page and as /api/ JSON ------------------------------
+
+def _project_summary(project: ProjectView) -> dict[str, Any]:
+    return project_ref(project.slug, project.name, councils=project.councils, themes=project.themes,
+                       years=project.years, source_count=len(project.sources))
 
 
-# -- pages ---------------------------------------------------------------------------------------
+def _council_summary(council: CouncilView) -> dict[str, Any]:
+    return council_ref(council.slug, council.name, region=council.region, type=council.type,
+                       source_count=len(council.sources), projects=council.projects)
 
-@bp.get("/projects")
-def projects():
+
+@dataclass
+class ProjectsPage(Resource):
+    template: ClassVar[str] = "browse/projects.html"
+    projects: list[ProjectView]
+    chosen: dict[str, str]
+    sorts: dict[str, str]
+    councils: list[CouncilView]
+    themes: list[tuple[Theme, list[str]]]
+    years: list[int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"projects": [_project_summary(p) for p in self.projects]}
+
+
+def build_projects() -> ProjectsPage:
     listing, chosen = _projects_listing()
     browse = _browse()
-    return render_template("browse/projects.html", projects=listing, chosen=chosen, sorts=SORTS,
-                           councils=[c for c in browse.councils() if c.projects], themes=browse.themes(),
-                           years=sorted({y for p in browse.projects() for y in p.year_range()}))
+    return ProjectsPage(listing, chosen, SORTS, [c for c in browse.councils() if c.projects], browse.themes(),
+                        sorted({y for p in browse.projects() for y in p.year_range()}))
 
 
-@bp.get("/projects/<slug>")
-def project(slug: str):
+@dataclass
+class ProjectPage(Resource):
+    template: ClassVar[str] = "browse/project.html"
+    project: ProjectView
+    sources: list[tuple[SourceRecord, ProjectMention | None]]
+    related: list[tuple[ProjectView, float, str]]
+    chart: Chart
+    project_facet: FacetSelection
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.project
+        sources = []
+        for record, mention in self.sources:
+            ordinal = mention.ordinal if mention else None
+            sources.append(source_json(record, ordinal=ordinal, passage=ordinal,
+                                       excerpt=mention.excerpt if mention else None,
+                                       passage_url=document_url(record.id, ordinal) if mention else None))
+        return {**_project_summary(p), "description": p.description, "partners": p.partners, "links": p.links,
+                "aliases": p.aliases, "sources": sources,
+                "related": [project_ref(other.slug, other.name, reason=reason, score=score)
+                            for other, score, reason in self.related],
+                "by_year": self.chart.by_year}
+
+
+def build_project(slug: str) -> ProjectPage:
     browse = _browse()
     item = browse.project(slug)
     if item is None:
         abort(404)
-    sources = [(browse.sources[s], browse.mention(slug, s)) for s in item.sources]
-    return render_template("browse/project.html", project=item, sources=sources,
-                           project_facet=FacetSelection({"project": (slug,)}),
-                           related=browse.related_projects(slug),
-                           chart=_chart(item.sources, "chart-title"))
+    return ProjectPage(item, [(browse.sources[s], browse.mention(slug, s)) for s in item.sources],
+                       browse.related_projects(slug), _chart(item.sources, "chart-title"),
+                       FacetSelection({"project": (slug,)}))
 
 
-@bp.get("/councils")
-def councils():
+@dataclass
+class CouncilsPage(Resource):
+    template: ClassVar[str] = "browse/councils.html"
+    councils: list[CouncilView]
+    regions: list[tuple[str, list[CouncilView]]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"councils": [_council_summary(c) for c in self.councils]}
+
+
+def build_councils() -> CouncilsPage:
     browse = _browse()
-    return render_template("browse/councils.html", councils=browse.councils(), regions=browse.councils_by_region())
+    return CouncilsPage(browse.councils(), browse.councils_by_region())
 
 
-@bp.get("/councils/<slug>")
-def council(slug: str):
+@dataclass
+class CouncilPage(Resource):
+    template: ClassVar[str] = "browse/council.html"
+    council: CouncilView
+    led: list[ProjectView]
+    mentioned: list[ProjectView]
+    sources: list[SourceRecord]
+    chart: Chart
+    council_facet: FacetSelection
+
+    def to_json(self) -> dict[str, Any]:
+        return {**_council_summary(self.council),
+                "led_projects": [_project_summary(p) for p in self.led],
+                "mentioned_projects": [_project_summary(p) for p in self.mentioned],
+                "sources": [source_json(r, evidence=next((c.evidence for c in r.tags.councils
+                                                          if slugify(c.name) == self.council.slug), ""))
+                            for r in self.sources],
+                "by_year": self.chart.by_year}
+
+
+def build_council(slug: str) -> CouncilPage:
     browse = _browse()
     item = browse.council(slug)
     if item is None:
         abort(404)
-    named_projects = {slug for s in item.sources for slug in browse.sources[s].project_slugs}
-    led = [browse.project(p) for p in item.projects]
+    named_projects = {p for s in item.sources for p in browse.sources[s].project_slugs}
+    led = [p for p in (browse.project(s) for s in item.projects) if p is not None]
     mentioned = [p for p in browse.projects() if p.slug in named_projects and p.slug not in item.projects]
-    return render_template("browse/council.html", council=item, led=led, mentioned=mentioned,
-                           sources=[browse.sources[s] for s in item.sources],
-                           council_facet=FacetSelection({"council": (slug,)}),
-                           chart=_chart(item.sources, "chart-title"))
+    return CouncilPage(item, led, mentioned, [browse.sources[s] for s in item.sources],
+                       _chart(item.sources, "chart-title"), FacetSelection({"council": (slug,)}))
 
 
-@bp.get("/themes")
-def themes():
+def _theme_summary(theme: Theme, source_ids: list[str]) -> dict[str, Any]:
+    return theme_json(theme.id, theme.label, description=theme.description, source_count=len(source_ids),
+                      by_year={y: c.get(theme.id, 0) for y, c in _browse().by_year(source_ids).items()})
+
+
+@dataclass
+class ThemesPage(Resource):
+    template: ClassVar[str] = "browse/themes.html"
+    themes: list[tuple[Theme, list[str]]]
+    chart: Chart
+
+    def to_json(self) -> dict[str, Any]:
+        return {"themes": [_theme_summary(t, s) for t, s in self.themes]}
+
+
+def build_themes() -> ThemesPage:
     browse = _browse()
-    return render_template("browse/themes.html", themes=browse.themes(),
-                           chart=_chart(list(browse.sources), "chart-title"))
+    return ThemesPage(browse.themes(), _chart(list(browse.sources), "chart-title"))
 
 
-@bp.get("/themes/<theme_id>")
-def theme(theme_id: str):
+@dataclass
+class ThemePage(Resource):
+    template: ClassVar[str] = "browse/theme.html"
+    theme: Theme
+    sources: list[SourceRecord]
+    projects: list[ProjectView]
+    chart: Chart
+    theme_facet: FacetSelection
+
+    def to_json(self) -> dict[str, Any]:
+        theme_id = self.theme.id
+        return {**_theme_summary(self.theme, [r.id for r in self.sources]),
+                "projects": [_project_summary(p) for p in self.projects],
+                "sources": [source_json(r, reason=next((t.reason for t in r.tags.themes if t.id == theme_id), ""))
+                            for r in self.sources]}
+
+
+def build_theme(theme_id: str) -> ThemePage:
     browse = _browse()
     found = browse.theme(theme_id)
     if found is None:
         abort(404)
     item, source_ids = found
-    return render_template("browse/theme.html", theme=item, sources=[browse.sources[s] for s in source_ids],
-                           projects=browse.projects_with_theme(theme_id), chart=_chart(source_ids, "chart-title"),
-                           theme_facet=FacetSelection({"theme": (theme_id,)}))
+    return ThemePage(item, [browse.sources[s] for s in source_ids], browse.projects_with_theme(theme_id),
+                     _chart(source_ids, "chart-title"), FacetSelection({"theme": (theme_id,)}))
 
 
-# -- JSON ----------------------------------------------------------------------------------------
-
-@api.get("/projects")
-def api_projects():
-    listing, _ = _projects_listing()
-    return jsonify({"projects": [p.summary() for p in listing]})
-
-
-@api.get("/projects/<slug>")
-def api_project(slug: str):
-    browse = _browse()
-    item = browse.project(slug)
-    if item is None:
-        abort(404)
-    sources = []
-    for source_id in item.sources:
-        mention = browse.mention(slug, source_id)
-        sources.append({**_source_summary(browse.sources[source_id]), "passage": mention.ordinal if mention else None,
-                        "excerpt": mention.excerpt if mention else None})
-    return jsonify({**item.summary(), "description": item.description, "partners": item.partners,
-                    "links": item.links, "aliases": item.aliases, "sources": sources,
-                    "related": [{"slug": p.slug, "name": p.name, "reason": reason, "score": score}
-                                for p, score, reason in browse.related_projects(slug)]})
-
-
-@api.get("/councils")
-def api_councils():
-    return jsonify({"councils": [c.summary() for c in _browse().councils()]})
-
-
-@api.get("/themes")
-def api_themes():
-    browse = _browse()
-    return jsonify({"themes": [{"id": t.id, "label": t.label, "description": t.description, "sources": len(s),
-                                "by_year": {y: c.get(t.id, 0) for y, c in browse.by_year(s).items()}}
-                               for t, s in browse.themes()]})
-
-
-@api.get("/documents/<document_id>/related")
-def api_related(document_id: str):
-    browse = _browse()
-    if get_index().searcher().store.get_source(document_id) is None:
-        abort(404)
-    return jsonify({"document_id": document_id, "related": [
-        {**_source_summary(record), "similarity": round(score, 4)}
-        for record, score in browse.related_documents(document_id)]})
+route(bp, api, "/projects", "projects", build_projects)
+route(bp, api, "/projects/<slug>", "project", build_project)
+route(bp, api, "/councils", "councils", build_councils)
+route(bp, api, "/councils/<slug>", "council", build_council)
+route(bp, api, "/themes", "themes", build_themes)
+route(bp, api, "/themes/<theme_id>", "theme", build_theme)

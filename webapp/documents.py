@@ -1,40 +1,104 @@
-"""Document pages: a source's metadata and cleaned text, with the matched passage anchored."""
+"""Document pages: a source's metadata and cleaned text, with the matched passage anchored.
+
+:class:`DocumentPage` is built once and served as ``/documents/<id>`` and ``/api/documents/<id>``
+(see ``webapp/resource.py``); ``/api/documents/<id>/related`` is its related sources alone.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, jsonify, url_for
 from markupsafe import Markup, escape
 
 from index.facets import slugify
 from index.records import SourceRecord
+from index.store import ChunkHit
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
+from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 from webapp.views import http_url, int_arg, shortdate
 
 bp = Blueprint("documents", __name__)
+api = Blueprint("documents_api", __name__, url_prefix="/api")
 
 
-@bp.get("/documents/<document_id>")
-def show(document_id: str):
-    searcher = get_index().searcher()
-    store = searcher.store
-    record = store.get_source(document_id)
+@dataclass
+class DocumentPage(Resource):
+    """A source with its passages (offsets into ``record.content``), its original if it is a copy,
+    its related sources, and the passage the page marks (``?passage=``), if any."""
+
+    template: ClassVar[str] = "documents/show.html"
+    record: SourceRecord
+    passages: list[ChunkHit]
+    original: SourceRecord | None
+    related: list[tuple[SourceRecord, float]]
+    match: ChunkHit | None
+
+    def context(self) -> dict[str, Any]:
+        text = self.record.content
+        if self.match is not None:
+            start, end = int(self.match.meta["start"]), int(self.match.meta["end"])
+            parts = (text[:start], text[start:end], text[end:])
+        else:
+            parts = (text, "", "")
+        return {**super().context(), "parts": parts, "rows": summary_rows(self.record, self.original)}
+
+    def to_json(self) -> dict[str, Any]:
+        record = self.record
+        labels = theme_labels()
+        return {
+            **source_json(record), "authors": list(record.authors), "language": record.language,
+            "format": record.format, "notes": record.notes, "provenance": dict(record.provenance),
+            "councils": [council_ref(slugify(c.name), c.name, evidence=c.evidence) for c in record.tags.councils],
+            "themes": [theme_json(t.id, labels.get(t.id, t.id), reason=t.reason) for t in record.tags.themes],
+            "projects": [project_ref(p.slug, p.name, ordinal=p.ordinal, excerpt=p.excerpt,
+                                     passage_url=document_url(record.id, p.ordinal)) for p in record.projects],
+            "duplicate_of": source_json(self.original) if self.original else None,
+            "alternates": [{"source_id": a.id, "name": a.title, "title": a.title, "publisher": a.publisher,
+                            "url": http_url(a.url), "page_url": document_url(a.id)} for a in record.alternates],
+            "text": record.content,
+            "passages": [_passage_json(record.id, p) for p in self.passages],
+            "related": [source_json(other, score=round(score, 4)) for other, score in self.related],
+        }
+
+
+def _passage_json(source_id: str, passage: ChunkHit) -> dict[str, Any]:
+    ordinal = int(passage.meta["ordinal"])
+    return {"passage_id": passage.id, "ordinal": ordinal, "start": int(passage.meta["start"]),
+            "end": int(passage.meta["end"]), "page": passage.meta.get("page"),
+            "page_url": document_url(source_id, ordinal)}
+
+
+def _record(document_id: str) -> SourceRecord:
+    record = get_index().searcher().store.get_source(document_id)
     if record is None:
         abort(404)
+    return record
+
+
+def build_document(document_id: str) -> DocumentPage:
+    searcher = get_index().searcher()
+    store = searcher.store
+    record = _record(document_id)
     passages = store.source_passages(document_id)
     ordinal = int_arg("passage", -1, -1, max(len(passages) - 1, 0))
     match = next((p for p in passages if p.meta.get("ordinal") == ordinal), None)
-    text = record.content
-    if match is not None:
-        start, end = int(match.meta["start"]), int(match.meta["end"])
-        parts = (text[:start], text[start:end], text[end:])
-    else:
-        parts = (text, "", "")
     original = store.get_sources([record.duplicate_of]).get(record.duplicate_of) if record.duplicate_of else None
-    return render_template("documents/show.html", record=record, parts=parts, passages=len(passages),
-                           rows=summary_rows(record, original), related=searcher.browse.related_documents(document_id))
+    return DocumentPage(record, passages, original, searcher.browse.related_documents(document_id), match)
+
+
+route(bp, api, "/documents/<document_id>", "show", build_document)
+
+
+@api.get("/documents/<document_id>/related")
+def related(document_id: str):
+    record = _record(document_id)
+    # ``similarity`` is the name this route was published with; ``score`` is the API's one name.
+    return jsonify({"source_id": record.id, "document_id": record.id, "related": [
+        source_json(other, score=round(score, 4), similarity=round(score, 4))
+        for other, score in get_index().searcher().browse.related_documents(document_id)]})
 
 
 ORIGINS = {"sidecar": "metadata file", "embedded": "the file itself", "text": "the text", "default": "default"}

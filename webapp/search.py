@@ -1,17 +1,25 @@
-"""The search pages: the home page with its box, then ranked sources with filters and pagination."""
+"""The search pages: the home page with its box, then ranked sources with filters and pagination.
+
+A search is one :class:`SearchPage`, built once and served as ``/search`` and ``/api/search``
+(the JSON contract in the README; see ``webapp/resource.py`` for the vocabulary).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from flask import Blueprint, render_template, request, url_for
 
 from index.errors import QueryError
-from index.facets import FACETS, FacetSelection
+from index.facets import FACETS, FacetSelection, FacetTable
+from index.results import SearchResponse
 from webapp.index_handle import get_index
+from webapp.resource import Resource, document_url, route
 from webapp.views import facet_args, search_args, settings
 
 bp = Blueprint("search", __name__)
+api = Blueprint("search_api", __name__, url_prefix="/api")
 
 FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project"}
 # Values listed per facet before "and N more" (selected values are always listed).
@@ -36,7 +44,8 @@ def results_url(q: str, page: int | None = None, facets: FacetSelection | None =
 
 
 def _form_page(q: str, message: str | None = None, status: int = 200):
-    return render_template("search/index.html", q=q, max_chars=settings().max_query_chars, message=message), status
+    return render_template("search/index.html", q=q, max_chars=settings().max_query_chars, message=message,
+                           facets=None), status
 
 
 @bp.app_context_processor
@@ -49,17 +58,59 @@ def home():
     return _form_page("")
 
 
+def search_json(response: SearchResponse) -> dict[str, Any]:
+    """The JSON contract (``SearchResponse.to_dict()``) with our own pages: ``page_url`` on each result
+    and each passage."""
+    data = response.to_dict()
+    for result in data["results"]:
+        source_id = result["source_id"]
+        result["page_url"] = document_url(source_id)
+        for passage in result["passages"]:
+            passage["page_url"] = document_url(source_id, passage["ordinal"])
+    return data
+
+
+@dataclass
+class SearchPage(Resource):
+    template: ClassVar[str] = "search/results.html"
+    q: str
+    response: SearchResponse
+    facets: FacetSelection
+    table: FacetTable
+    top_k_arg: str | None
+
+    def context(self) -> dict[str, Any]:
+        # The search box above the results: no error message there (mistakes get the form page).
+        return {**super().context(), "message": None, "max_chars": settings().max_query_chars}
+
+    def to_json(self) -> dict[str, Any]:
+        return search_json(self.response)
+
+
+def build_search() -> SearchPage:
+    """Ranked sources for ``q``, or with no ``q`` the sources having the chosen facet values, newest first.
+
+    :raises QueryError: for a parameter or query the user must change (no words and no filter included).
+    """
+    q, top_k, page = search_args()
+    facets = facet_args()
+    if not q.strip() and not facets:
+        raise QueryError("Enter some words to search for, for example: adolescents edge of care.")
+    searcher = get_index().searcher()
+    response = (searcher.search(q, top_k=top_k, page=page, facets=facets) if q.strip()
+                else searcher.browse_sources(facets, top_k=top_k, page=page))
+    return SearchPage(q, response, facets, searcher.facet_table, request.args.get("top_k"))
+
+
 @bp.get("/search")
 def results():
-    q, top_k, page = search_args()
-    searcher = get_index().searcher()
     try:
-        facets = facet_args()
-        if not q.strip() and not facets:
-            return _form_page("", "Enter some words to search for, for example: adolescents edge of care.", 400)
-        response = (searcher.search(q, top_k=top_k, page=page, facets=facets) if q.strip()
-                    else searcher.browse_sources(facets, top_k=top_k, page=page))
+        found = build_search()
     except QueryError as exc:
+        # The page answers a mistake with the search box, the words kept and the message beside it.
+        q = request.args.get("q", "")
         return _form_page(q[: settings().max_query_chars * 2], str(exc), 400)
-    return render_template("search/results.html", q=q, response=response, facets=facets,
-                           table=searcher.facet_table, top_k_arg=request.args.get("top_k"))
+    return render_template(found.template, **found.context())
+
+
+route(None, api, "/search", "search", build_search)

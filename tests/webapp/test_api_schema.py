@@ -32,3 +32,21 @@ def test_api_conforms_and_never_fails(case, api_app):
     # A query string can be well-formed and still have nothing to search for ("-care", "!!!"):
     # such requests get the documented 400, so "schema-valid means accepted" is not checked.
     case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+
+@pytest.mark.parametrize("path, parameters", [
+    ("/api/projects/{slug}", {"slug": "reclaiming-social-work"}),
+    ("/api/councils/{slug}", {"slug": "hackney"}),
+    ("/api/themes/{theme_id}", {"theme_id": "practice-models"}),
+    ("/api/documents/{document_id}", None),
+    ("/api/documents/{document_id}/related", None),
+])
+def test_every_page_resource_that_exists_is_as_documented(api_app, path, parameters):
+    """The random run above mostly meets 404s on these paths; each one here exists."""
+    if parameters is None:
+        found = api_app.test_client().get("/api/search?q=Reclaiming Social Work Hackney").get_json()
+        parameters = {"document_id": found["results"][0]["source_id"]}
+    case = schema.make_case(operation=schema[path]["GET"], path_parameters=parameters)
+    response = case.call(app=api_app)
+    assert response.status_code == 200, response.text
+    case.validate_response(response)

@@ -26,7 +26,7 @@ def test_every_seed_project_is_linked_to_the_source_that_names_it(client, schema
     data = client.get("/api/projects").get_json()
     schema("Projects", data)
     by_slug = {p["slug"]: p for p in data["projects"]}
-    assert len(by_slug) == 10 and all(p["sources"] >= 1 for p in by_slug.values()), by_slug
+    assert len(by_slug) == 10 and all(p["source_count"] >= 1 for p in by_slug.values()), by_slug
     hackney = client.get("/api/projects/reclaiming-social-work").get_json()
     schema("ProjectDetail", hackney)
     assert hackney["councils"] == ["Hackney"]
@@ -68,11 +68,11 @@ def test_councils_and_themes_api(client, schema):
     councils = client.get("/api/councils").get_json()
     schema("Councils", councils)
     hackney = next(c for c in councils["councils"] if c["slug"] == "hackney")
-    assert hackney["projects"] == ["reclaiming-social-work"] and hackney["sources"] == 1
+    assert hackney["projects"] == ["reclaiming-social-work"] and hackney["source_count"] == 1
     assert (hackney["region"], hackney["type"]) == ("London", "London borough")
     themes = client.get("/api/themes").get_json()
     schema("Themes", themes)
-    assert len(themes["themes"]) == 10 and sum(t["sources"] for t in themes["themes"]) > 0
+    assert len(themes["themes"]) == 10 and sum(t["source_count"] for t in themes["themes"]) > 0
 
 
 def test_related_documents_are_not_the_document_itself(client, schema):

@@ -111,7 +111,8 @@ def test_suggestions_and_api_facets(client):
     assert data["suggestions"] and all("innov" in s["text"].lower() for s in data["suggestions"])
     assert {s["kind"] for s in data["suggestions"]} <= {"document", "theme", "project"}
     projects = client.get("/api/suggest?q=tribor").get_json()["suggestions"]
-    assert projects[0] == {"text": "Tri-Borough", "kind": "project", "url": "/projects/tri-borough"}
+    assert projects[0] == {"text": "Tri-Borough", "kind": "project", "slug": "tri-borough", "name": "Tri-Borough",
+                           "url": None, "page_url": "/projects/tri-borough"}
     api = client.get("/api/search?q=social work&type=blog").get_json()
     assert set(api["facets"]) == {"type", "year", "council", "theme", "project"}
     assert api["facets"]["type"] == {"blog": api["total"]}

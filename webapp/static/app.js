@@ -54,7 +54,7 @@ function suggestions(input) {
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
       const link = document.createElement("a");
-      link.href = item.url;
+      link.href = item.page_url;
       link.className = "govuk-link";
       link.tabIndex = -1;
       link.textContent = `${item.text} (${item.kind})`;
