@@ -115,7 +115,7 @@ def vanilla_pipeline(generation, settings):
     from haystack_integrations.components.retrievers.faiss import FAISSEmbeddingRetriever
     from haystack_integrations.document_stores.faiss import FAISSDocumentStore
 
-    from index.embedding import query_embedder
+    from index.embedding import stock_query_embedder
 
     docs = [Document(id=d.id, content=d.content, meta={"source_id": d.meta.get("source_id")}, embedding=d.embedding)
             for d in generation.store.filter_documents()]
@@ -124,7 +124,7 @@ def vanilla_pipeline(generation, settings):
     faiss_store = FAISSDocumentStore(embedding_dim=settings.embedding_dim)
     faiss_store.write_documents(docs)
     pipeline = Pipeline()
-    pipeline.add_component("embedder", query_embedder(settings))
+    pipeline.add_component("embedder", stock_query_embedder(settings))
     pipeline.add_component("dense", FAISSEmbeddingRetriever(document_store=faiss_store, top_k=10))
     pipeline.add_component("bm25", InMemoryBM25Retriever(document_store=bm25_store, top_k=10))
     pipeline.add_component("joiner", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=10))

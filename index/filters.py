@@ -1,4 +1,4 @@
-"""Haystack filter syntax compiled to SQL over the chunk table, so filtering happens before ranking.
+"""Haystack filter syntax compiled to SQL over the passages table (``chunks``), so filtering happens before ranking.
 
 Usage::
 
@@ -27,7 +27,7 @@ def compile_filters(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
     """Compile a Haystack filter to a SQL boolean expression and its parameters.
 
     :param filters: a Haystack filter dict, or None/empty for "everything".
-    :returns: ``(sql, params)``; ``sql`` refers to the chunk table as ``c``.
+    :returns: ``(sql, params)``; ``sql`` refers to the passages table as ``c``.
     :raises FilterError: for a malformed filter or a comparison the syntax does not allow.
     """
     if not filters:

@@ -11,7 +11,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from index.ranking import fuse, fusion_method, lexical_ranking
-from index.store import ChunkHit
+from index.store import PassageHit
 
 
 @component
@@ -41,9 +41,9 @@ class FusionRanker:
     def from_dict(cls, data: dict[str, Any]) -> FusionRanker:
         return default_from_dict(cls, data)
 
-    @component.output_types(hits=list[ChunkHit])
-    def run(self, lexical_hits: list[ChunkHit], dense_hits: list[ChunkHit],
-            relaxed_hits: list[ChunkHit] | None = None, method: str | None = None) -> dict[str, Any]:
+    @component.output_types(hits=list[PassageHit])
+    def run(self, lexical_hits: list[PassageHit], dense_hits: list[PassageHit],
+            relaxed_hits: list[PassageHit] | None = None, method: str | None = None) -> dict[str, Any]:
         """:param lexical_hits: the lexical retriever's strict matches; ``relaxed_hits`` its relaxed ones.
         :returns: ``{"hits": fused hits, best first}``.
         """

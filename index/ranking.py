@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from index.query import ParsedQuery
 from index.settings import FUSION_METHODS, Settings, declared
-from index.store import ChunkHit, KBDocumentStore
+from index.store import KBDocumentStore, PassageHit
 
 if TYPE_CHECKING:
     from index.rerank import Reranker
@@ -83,7 +83,7 @@ class RankedSource(NamedTuple):
 
     source_id: str
     score: float
-    passages: list[ChunkHit]
+    passages: list[PassageHit]
 
 
 def fusion_method(method: str) -> str:
@@ -96,7 +96,7 @@ def fusion_method(method: str) -> str:
     return method
 
 
-def lexical_ranking(strict: list[ChunkHit], relaxed: list[ChunkHit]) -> list[ChunkHit]:
+def lexical_ranking(strict: list[PassageHit], relaxed: list[PassageHit]) -> list[PassageHit]:
     """Step 1: strict matches, then relaxed ones shifted below the weakest strict match."""
     if not (strict and relaxed):
         return strict + relaxed
@@ -104,8 +104,8 @@ def lexical_ranking(strict: list[ChunkHit], relaxed: list[ChunkHit]) -> list[Chu
     return strict + [_rescored(h, h.score - shift) for h in relaxed]
 
 
-def fuse(lexical: list[ChunkHit], dense: list[ChunkHit], method: str, dense_weight: float, rrf_k: int
-         ) -> list[ChunkHit]:
+def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_weight: float, rrf_k: int
+         ) -> list[PassageHit]:
     """Step 3: two ranked candidate lists as one, with fused scores, best first.
 
     :raises ValueError: for an unknown method.
@@ -130,7 +130,7 @@ def fuse(lexical: list[ChunkHit], dense: list[ChunkHit], method: str, dense_weig
     return [_rescored(by_row[rowid], score) for rowid, score in ranked]
 
 
-def boost_proximity(hits: list[ChunkHit], close: set[int], boost: float) -> list[ChunkHit]:
+def boost_proximity(hits: list[PassageHit], close: set[int], boost: float) -> list[PassageHit]:
     """Step 4: ``boost`` added to the passages whose rows are in ``close``, re-sorted."""
     if not close or not boost:
         return hits
@@ -138,7 +138,7 @@ def boost_proximity(hits: list[ChunkHit], close: set[int], boost: float) -> list
     return sorted(boosted, key=lambda h: (-h.score, h.rowid))
 
 
-def reranked(scored: list[tuple[ChunkHit, float]], others: list[ChunkHit]) -> list[ChunkHit]:
+def reranked(scored: list[tuple[PassageHit, float]], others: list[PassageHit]) -> list[PassageHit]:
     """Step 6: the passages the cross-encoder scored (with its probability, best first) at
     ``floor + p``, then ``others`` as they were."""
     high = max((h.score for h in others), default=0.0)
@@ -147,21 +147,21 @@ def reranked(scored: list[tuple[ChunkHit, float]], others: list[ChunkHit]) -> li
     return [_rescored(hit, floor + probability) for hit, probability in scored] + others
 
 
-def group_by_source(hits: list[ChunkHit]) -> list[RankedSource]:
+def group_by_source(hits: list[PassageHit]) -> list[RankedSource]:
     """Step 7: sources scored by their best passage plus ``SECOND_PASSAGE_WEIGHT`` × their second, best first."""
-    by_source: dict[str, list[ChunkHit]] = {}
+    by_source: dict[str, list[PassageHit]] = {}
     for hit in hits:
         by_source.setdefault(hit.source_id or hit.id, []).append(hit)
-    ranked = [RankedSource(source_id, chunks[0].score + (SECOND_PASSAGE_WEIGHT * chunks[1].score
-                                                         if len(chunks) > 1 else 0.0), chunks)
-              for source_id, chunks in by_source.items()]
+    ranked = [RankedSource(source_id, passages[0].score + (SECOND_PASSAGE_WEIGHT * passages[1].score
+                                                           if len(passages) > 1 else 0.0), passages)
+              for source_id, passages in by_source.items()]
     ranked.sort(key=lambda source: (-source.score, source.source_id))
     return ranked
 
 
-def rank_passages(parsed: ParsedQuery, strict: list[ChunkHit], relaxed: list[ChunkHit], dense: list[ChunkHit],
+def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit], dense: list[PassageHit],
                   store: KBDocumentStore, settings: Settings, method: str | None = None,
-                  reranker: Reranker | None = None) -> list[ChunkHit]:
+                  reranker: Reranker | None = None) -> list[PassageHit]:
     """Steps 1 and 3 to 6: the retrievers' raw candidates as one ranked list of passages.
 
     :param strict: lexical passages matching every clause; ``relaxed``: those matching any word.
@@ -189,7 +189,7 @@ def rank_passages(parsed: ParsedQuery, strict: list[ChunkHit], relaxed: list[Chu
     return hits
 
 
-def _minmax(hits: Sequence[ChunkHit]) -> dict[int, float]:
+def _minmax(hits: Sequence[PassageHit]) -> dict[int, float]:
     if not hits:
         return {}
     scores = [h.score for h in hits]
@@ -199,6 +199,6 @@ def _minmax(hits: Sequence[ChunkHit]) -> dict[int, float]:
     return {h.rowid: (h.score - low) / (high - low) for h in hits}
 
 
-def _rescored(hit: ChunkHit, score: float) -> ChunkHit:
+def _rescored(hit: PassageHit, score: float) -> PassageHit:
     # Direct construction: dataclasses.replace costs a measurable share of a query at 200 candidates.
-    return ChunkHit(hit.rowid, hit.id, hit.source_id, hit.content, hit.meta, score)
+    return PassageHit(hit.rowid, hit.id, hit.source_id, hit.content, hit.meta, score)

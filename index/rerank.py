@@ -19,7 +19,7 @@ from haystack import Document
 from haystack.utils import ComponentDevice
 
 from index.errors import SettingsError
-from index.store import ChunkHit, KBDocumentStore
+from index.store import KBDocumentStore, PassageHit
 
 
 def check_cross_encoder_dir(path: str | Path) -> Path:
@@ -62,9 +62,9 @@ class Reranker:
             raise SettingsError(f"rerank_model {str(directory)!r} could not be loaded as a cross-encoder ({exc}); "
                                 "check the folder, or set rerank_model to '' to turn re-ranking off.") from None
 
-    def score(self, query: str, hits: list[ChunkHit], store: KBDocumentStore) -> list[tuple[ChunkHit, float]]:
+    def score(self, query: str, hits: list[PassageHit], store: KBDocumentStore) -> list[tuple[PassageHit, float]]:
         """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first."""
-        full = store.get_chunks(h.rowid for h in hits)
+        full = store.passages_by_rowid(h.rowid for h in hits)
         documents = [Document(id=str(h.rowid), content=full[h.rowid].content or "") for h in hits if h.rowid in full]
         ranked = self._ranker.run(query=query, documents=documents, top_k=len(documents))["documents"]
         by_row = {h.rowid: h for h in hits}

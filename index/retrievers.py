@@ -10,7 +10,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from index.query import ParsedQuery
-from index.store import ChunkHit, KBDocumentStore
+from index.store import KBDocumentStore, PassageHit
 
 
 class _StoreRetriever:
@@ -61,7 +61,7 @@ class LexicalRetriever(_StoreRetriever):
         data["init_parameters"]["title_weight"] = self.title_weight
         return data
 
-    @component.output_types(hits=list[ChunkHit], relaxed_hits=list[ChunkHit])
+    @component.output_types(hits=list[PassageHit], relaxed_hits=list[PassageHit])
     def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
         """:returns: ``{"hits": strict matches, "relaxed_hits": the others}``, each best first, with
@@ -71,7 +71,7 @@ class LexicalRetriever(_StoreRetriever):
         hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters,
                                                   with_content=self.with_content, title_weight=self.title_weight)
         relaxed = query.relaxed_match()
-        more: list[ChunkHit] = []
+        more: list[PassageHit] = []
         if relaxed and len(hits) < top_k:
             more = self.document_store.bm25_retrieval(
                 relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits],
@@ -92,7 +92,7 @@ class DenseRetriever(_StoreRetriever):
     Parameters: see :class:`_StoreRetriever`.
     """
 
-    @component.output_types(hits=list[ChunkHit])
+    @component.output_types(hits=list[PassageHit])
     def run(self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
         """:returns: ``{"hits": passages, nearest first}``."""

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from index.browse import Browse
-from index.embedding import query_encoder
+from index.embedding import QueryEmbedder, query_embedder
 from index.facets import FacetSelection, FacetTable
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
@@ -29,7 +27,7 @@ from index.rerank import Reranker
 from index.results import Passage, SearchResponse, SourceResult
 from index.retrievers import DenseRetriever, LexicalRetriever
 from index.settings import Settings
-from index.store import ChunkHit
+from index.store import PassageHit
 from index.synonyms import Synonyms
 
 logger = logging.getLogger(__name__)
@@ -37,31 +35,6 @@ logger = logging.getLogger(__name__)
 # One pool per process, shared by every generation's searcher (a pool per searcher would leave
 # idle threads behind at each swap to a new generation).
 _LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-lexical")
-
-
-class QueryEmbedder:
-    """The query embedding model, loaded once per process, with a small cache for repeated queries."""
-
-    def __init__(self, settings: Settings, cache_size: int = 512) -> None:
-        self._embedder = query_encoder(settings)
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        self._embedder.warm_up()
-
-    def embed(self, text: str) -> list[float]:
-        with self._lock:
-            if text in self._cache:
-                self._cache.move_to_end(text)
-                return self._cache[text]
-        vector = self._embedder.run(text=text)["embedding"]
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
 
 
 @functools.lru_cache(maxsize=2)
@@ -82,7 +55,7 @@ class Searcher:
         self.settings = settings
         self.generation = generation
         self.store = generation.store
-        self.embedder = embedder or QueryEmbedder(settings)
+        self.embedder = embedder or query_embedder(settings)
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False,
                                         title_weight=settings.title_weight)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)
@@ -169,7 +142,7 @@ class Searcher:
         return [(source_id, score) for source_id, score, _ in group_by_source(hits)[:depth]]
 
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                    fusion: str | None, rerank: bool = True) -> list[ChunkHit]:
+                    fusion: str | None, rerank: bool = True) -> list[PassageHit]:
         """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.ranking.rank_passages`)."""
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
@@ -177,7 +150,7 @@ class Searcher:
         widened = self.synonyms.expand(parsed) if self.synonyms else parsed
         lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
                           if method != "dense" else None)
-        dense: list[ChunkHit] = []
+        dense: list[PassageHit] = []
         if method != "lexical":
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
@@ -185,12 +158,12 @@ class Searcher:
         return rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
                              method, self.reranker if rerank else None)
 
-    def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[ChunkHit]]]) -> list[SourceResult]:
-        shown = {source_id: chunks[: self.settings.passages_per_result] for source_id, _, chunks in window}
-        rowids = [h.rowid for chunks in shown.values() for h in chunks]
-        full = self.store.get_chunks(rowids)
-        shown = {source_id: [replace(full[h.rowid], score=h.score) for h in chunks if h.rowid in full]
-                 for source_id, chunks in shown.items()}
+    def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[PassageHit]]]) -> list[SourceResult]:
+        shown = {source_id: passages[: self.settings.passages_per_result] for source_id, _, passages in window}
+        rowids = [h.rowid for passages in shown.values() for h in passages]
+        full = self.store.passages_by_rowid(rowids)
+        shown = {source_id: [replace(full[h.rowid], score=h.score) for h in passages if h.rowid in full]
+                 for source_id, passages in shown.items()}
         marked = self.store.highlight(parsed.highlight_match(), rowids, OPEN, CLOSE)
         records = self.store.get_sources(shown)
         results = []
@@ -225,7 +198,7 @@ class Searcher:
         return results
 
 
-def _best_citation(hit: ChunkHit, marked: str | None) -> dict[str, Any] | None:
+def _best_citation(hit: PassageHit, marked: str | None) -> dict[str, Any] | None:
     """For a passage of a thread: the citation of the element where the first match is, else the first element."""
     citations = hit.meta.get("citations") or []
     if not citations:

@@ -66,7 +66,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 
 
 @dataclass(frozen=True)
-class ChunkHit:
+class PassageHit:
     """A passage found by a retriever: its row, its source and its retriever score."""
 
     rowid: int
@@ -328,23 +328,23 @@ class KBDocumentStore:
             "SELECT id, content, meta, embedding FROM chunks WHERE source_id = ? ORDER BY rowid", (source_id,))
         return [Document(id=i, content=c, meta=json.loads(m), embedding=_vector_to_list(b)) for i, c, m, b in rows]
 
-    def source_passages(self, source_id: str) -> list[ChunkHit]:
+    def source_passages(self, source_id: str) -> list[PassageHit]:
         """All passages of one source, in order."""
         rows = self._conn().execute(
             "SELECT rowid, id, source_id, content, meta FROM chunks WHERE source_id = ? ORDER BY rowid", (source_id,)
         )
-        return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows]
+        return [PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows]
 
     # -- retrieval ---------------------------------------------------------------------------
 
     def bm25_retrieval(
         self, match: str, top_k: int = 10, filters: dict[str, Any] | None = None,
         exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
-    ) -> list[ChunkHit]:
+    ) -> list[PassageHit]:
         """Passages matching an FTS5 MATCH expression, best bm25 first (score = -bm25, higher is better).
 
         ``match`` must come from :mod:`index.query`, never straight from a user. With
-        ``with_content=False`` hits carry ids and scores only (see :meth:`get_chunks`).
+        ``with_content=False`` hits carry ids and scores only (see :meth:`passages_by_rowid`).
         ``title_weight`` weighs the title column against the text (1.0) for this query; None keeps
         the index's own (0.5).
         """
@@ -364,13 +364,13 @@ class KBDocumentStore:
             [match, *rank_params, *params, *excluded, top_k],
         )
         if not with_content:
-            return [ChunkHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]
-        return [ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
+            return [PassageHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]
+        return [PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
 
     def embedding_retrieval(
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
         with_content: bool = True,
-    ) -> list[ChunkHit]:
+    ) -> list[PassageHit]:
         """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking."""
         index = self.vector_index()
         if index.ntotal == 0:
@@ -395,12 +395,12 @@ class KBDocumentStore:
             )
         }
         return [
-            ChunkHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3],
+            PassageHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3],
                      json.loads(rows[rowid][4]) if with_content else {}, score)
             for rowid, score in found if rowid in rows
         ]
 
-    def get_chunks(self, rowids: Iterable[int]) -> dict[int, ChunkHit]:
+    def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]:
         """Full passages (text and meta) by rowid; scores are 0."""
         ids = list(rowids)
         if not ids:
@@ -408,7 +408,7 @@ class KBDocumentStore:
         rows = self._conn().execute(
             f"SELECT rowid, id, source_id, content, meta FROM chunks WHERE rowid IN ({','.join('?' for _ in ids)})", ids
         )
-        return {r[0]: ChunkHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows}
+        return {r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows}
 
     # A MATCH restricted by "rowid IN (...)" still evaluates the expression over every passage
     # that contains its terms; for a few rows, one lookup per rowid is several times faster.

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from index.facets import slugify
 from index.records import SourceRecord
-from index.store import ChunkHit
+from index.store import PassageHit
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
@@ -31,10 +31,10 @@ class DocumentPage(Resource):
 
     template: ClassVar[str] = "documents/show.html"
     record: SourceRecord
-    passages: list[ChunkHit]
+    passages: list[PassageHit]
     original: SourceRecord | None
     related: list[tuple[SourceRecord, float]]
-    match: ChunkHit | None
+    match: PassageHit | None
 
     def context(self) -> dict[str, Any]:
         text = self.record.content
@@ -64,7 +64,7 @@ class DocumentPage(Resource):
         }
 
 
-def _passage_json(source_id: str, passage: ChunkHit) -> dict[str, Any]:
+def _passage_json(source_id: str, passage: PassageHit) -> dict[str, Any]:
     ordinal = int(passage.meta["ordinal"])
     return {"passage_id": passage.id, "ordinal": ordinal, "start": int(passage.meta["start"]),
             "end": int(passage.meta["end"]), "page": passage.meta.get("page"),

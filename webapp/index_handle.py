@@ -13,8 +13,9 @@ from collections.abc import Hashable
 
 from flask import Flask, current_app
 
+from index.embedding import QueryEmbedder, query_embedder
 from index.generations import generations, open_generation
-from index.search import QueryEmbedder, Searcher
+from index.search import Searcher
 from index.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class IndexHandle:
     @property
     def embedder(self) -> QueryEmbedder:
         if self._embedder is None:
-            self._embedder = QueryEmbedder(self.settings)
+            self._embedder = query_embedder(self.settings)
         return self._embedder
 
     def searcher(self) -> Searcher:

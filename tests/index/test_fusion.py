@@ -3,13 +3,13 @@ from haystack import Pipeline
 
 from index.fusion import FusionRanker
 from index.ranking import fuse
-from index.store import ChunkHit
+from index.store import PassageHit
 
 pytestmark = pytest.mark.unit
 
 
 def hits(*pairs):
-    return [ChunkHit(rowid, str(rowid), "s", "", {}, score) for rowid, score in pairs]
+    return [PassageHit(rowid, str(rowid), "s", "", {}, score) for rowid, score in pairs]
 
 
 def test_weighted_combines_normalised_scores():

@@ -16,13 +16,13 @@ from index.ranking import (
     reranked,
 )
 from index.settings import Settings
-from index.store import ChunkHit
+from index.store import PassageHit
 
 pytestmark = pytest.mark.unit
 
 
-def hit(rowid: int, score: float, source: str | None = None) -> ChunkHit:
-    return ChunkHit(rowid, str(rowid), source or f"s{rowid}", "", {}, score)
+def hit(rowid: int, score: float, source: str | None = None) -> PassageHit:
+    return PassageHit(rowid, str(rowid), source or f"s{rowid}", "", {}, score)
 
 
 def test_relaxed_matches_are_shifted_below_the_weakest_strict_one():
