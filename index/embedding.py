@@ -153,8 +153,8 @@ def _mean_pooling_model(encoder: Any) -> Any:
 
     modules = list(encoder)
     pooling = modules[1] if len(modules) > 1 else None
-    if len(modules) not in (2, 3) or type(pooling).__name__ != "Pooling" or pooling.get_config_dict().get(
-            "pooling_mode") != "mean":
+    if pooling is None or len(modules) not in (2, 3) or type(pooling).__name__ != "Pooling" or \
+            pooling.get_config_dict().get("pooling_mode") != "mean":
         return None
     tokenizer, model, max_length = encoder.tokenizer, modules[0].auto_model, encoder.max_seq_length
 

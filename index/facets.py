@@ -125,7 +125,7 @@ class FacetTable:
 
     def counts(self, source_ids: Iterable[str]) -> dict[str, dict[str, int]]:
         """``{facet: {slug: number of the given sources with it}}``, most common first (years newest first)."""
-        counters = {facet: Counter() for facet in FACETS}
+        counters: dict[str, Counter[str]] = {facet: Counter() for facet in FACETS}
         for source_id in source_ids:
             for facet, values in self.by_source.get(source_id, {}).items():
                 counters[facet].update(values)

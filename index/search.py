@@ -22,7 +22,7 @@ from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
 from index.params import checked_paging
 from index.query import ParsedQuery, parse_query
-from index.ranking import group_by_source, rank_passages
+from index.ranking import RankedSource, group_by_source, rank_passages
 from index.rerank import Reranker
 from index.results import Passage, SearchResponse, SourceResult
 from index.retrievers import DenseRetriever, LexicalRetriever
@@ -158,7 +158,7 @@ class Searcher:
         return rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
                              method, self.reranker if rerank else None)
 
-    def _results(self, parsed: ParsedQuery, window: list[tuple[str, float, list[PassageHit]]]) -> list[SourceResult]:
+    def _results(self, parsed: ParsedQuery, window: list[RankedSource]) -> list[SourceResult]:
         shown = {source_id: passages[: self.settings.passages_per_result] for source_id, _, passages in window}
         rowids = [h.rowid for passages in shown.values() for h in passages]
         full = self.store.passages_by_rowid(rowids)

@@ -382,7 +382,8 @@ class KBDocumentStore:
             allowed = [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", args)]
             if not allowed:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            params = faiss.SearchParameters(  # type: ignore[call-arg]  # SWIG takes keyword attributes
+                sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
         scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if not found:

@@ -44,6 +44,7 @@ from index.store import KBDocumentStore
 from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
 from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.dedupe import fold_duplicates
+from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.failures import Failure
 from ingest.gate import GateResult, check_gate
 from ingest.pipeline import build_index_pipeline, build_read_pipeline
@@ -156,6 +157,7 @@ def _convert(files: list[Path], settings: Settings, progress: bool, force_format
     boilerplate = learn(documents, known)
     pipeline = build_index_pipeline(settings, boilerplate)
     embedder = pipeline.get_component("embedder")
+    assert isinstance(embedder, CachedDocumentEmbedder)
     converted = _Converted([], {}, failures, 0, 0, boilerplate)
     passages = 0
     with tqdm(total=len(documents), unit="doc", desc="Indexing", disable=not progress or not documents,

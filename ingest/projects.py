@@ -91,8 +91,8 @@ class Catalogue:
     @classmethod
     def from_json(cls, text: str) -> Catalogue:
         data = json.loads(text)
-        projects = tuple(Project(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})
-                         for p in data["projects"])
+        projects = tuple(Project(**{k: tuple(v) if isinstance(v, list) else v  # type: ignore[arg-type]
+                                    for k, v in p.items()}) for p in data["projects"])
         return cls(projects, data.get("digest", ""))
 
 

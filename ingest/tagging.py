@@ -166,7 +166,7 @@ class PassageTagger:
                                                         progress_bar=False, local_files_only=True)
         embedder.warm_up()
         docs = embedder.run(documents=[Document(content=t.description) for t in themes()])["documents"]
-        self.theme_vectors = {t.id: d.embedding for t, d in zip(themes(), docs, strict=True)}
+        self.theme_vectors = {t.id: d.embedding or [] for t, d in zip(themes(), docs, strict=True)}
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -177,7 +176,7 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
     from index.search import Searcher
 
     try:
-        response = Searcher(settings, open_generation(settings)).search(query, top_k=top_k, page=page)
+        response = Searcher(settings, open_generation(settings)).search(query or "", top_k=top_k, page=page)
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -386,4 +385,4 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

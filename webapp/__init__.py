@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import govuk_frontend_jinja
@@ -32,7 +33,7 @@ class OwnTemplatesStrictUndefined(StrictUndefined):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Undefined:  # type: ignore[misc]
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         for _ in range(6):
             if frame is None:
                 break

@@ -41,7 +41,7 @@ def year_chart(by_year: dict[str, dict[str, int]], theme_ids: list[str], labels:
                      .format(LEFT, WIDTH - 8, y, y, LEFT - 6, y + 4, tick))
     for i, year in enumerate(years):
         x = LEFT + slot * i + (slot - bar) / 2
-        base = TOP + plot_h
+        base: float = TOP + plot_h
         for theme_id in [*theme_ids, "other"]:
             count = by_year[year].get(theme_id, 0)
             if not count:
