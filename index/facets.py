@@ -24,7 +24,7 @@ from index.params import checked_value, checked_year
 from index.records import FacetRow
 from index.taxonomy import theme_labels
 
-FACETS = ("type", "year", "council", "theme", "project")
+FACETS = ("type", "year", "council", "theme", "project", "judgement")
 # Most values a user may select in one facet (each is a URL parameter).
 MAX_VALUES = 20
 
@@ -107,6 +107,7 @@ class FacetTable:
                 "council": [(slugify(name), name) for name in row.councils],
                 "theme": [(theme_id, themes.get(theme_id, theme_id)) for theme_id in row.themes],
                 "project": list(row.projects),
+                "judgement": list(row.judgements),
             }
             by_source[row.id] = {facet: tuple(slug for slug, _ in pairs) for facet, pairs in values.items()}
             for facet, pairs in values.items():

@@ -77,6 +77,10 @@ class Alternate:
 
 
 GRADES = ("outstanding", "good", "requires improvement", "inadequate")
+# Judgement areas in the order a report lists them, with the words pages use.
+JUDGEMENT_AREAS = {"overall_effectiveness": "Overall effectiveness", "impact_of_leaders": "Impact of leaders",
+                   "help_and_protection": "Help and protection", "in_care": "Children in care",
+                   "care_leavers": "Care leavers", "adoption": "Adoption"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,12 @@ class Inspection:
     @property
     def overall(self) -> str | None:
         return self.grade("overall_effectiveness")
+
+    def facet_values(self) -> tuple[tuple[str, str], ...]:
+        """``(slug, label)`` of each judgement for the search facet: ("overall-effectiveness-inadequate",
+        "Overall effectiveness: inadequate")."""
+        return tuple((f"{j.area.replace('_', '-')}-{j.grade.replace(' ', '-')}",
+                      f"{JUDGEMENT_AREAS.get(j.area, j.area)}: {j.grade}") for j in self.judgements)
 
     def to_dict(self) -> dict[str, Any]:
         return {"council": self.council, "framework": self.framework, "start": self.start, "end": self.end,
@@ -270,3 +280,4 @@ class FacetRow:
     councils: tuple[str, ...]
     themes: tuple[str, ...]
     projects: tuple[tuple[str, str], ...]  # (slug, name)
+    judgements: tuple[tuple[str, str], ...] = ()  # (slug, label) of an inspection's judgements

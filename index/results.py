@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from index.records import Inspection
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -34,6 +36,7 @@ class SourceResult:
     url: str | None
     authors: list[str]
     passages: list[Passage]
+    inspection: Inspection | None = None  # an inspection report's council, dates and judgements
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ class Searcher:
             results.append(SourceResult(
                 document_id=source_id, title=record.title, source=record.source, type=record.type, date=record.date,
                 score=0.0, publisher=record.publisher, url=record.url, authors=list(record.authors),
+                inspection=record.inspection,
                 passages=[] if shown is None else [Passage(
                     text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
                     end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
@@ -193,6 +194,7 @@ class Searcher:
                 publisher=record.publisher if record else None,
                 url=record.url if record else None,
                 authors=list(record.authors) if record else [],
+                inspection=record.inspection if record else None,
                 passages=passages,
             ))
         return results

@@ -29,7 +29,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
 from index.filters import compile_filters
-from index.records import FacetRow, SourceRecord
+from index.records import FacetRow, Inspection, SourceRecord
 
 logger = logging.getLogger(__name__)
 
@@ -290,11 +290,14 @@ class KBDocumentStore:
         """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._conn().execute(
             "SELECT id, type, date, json_extract(meta, '$.councils'), json_extract(meta, '$.themes'), "
-            "json_extract(meta, '$.projects') FROM sources WHERE json_extract(meta, '$.duplicate_of') IS NULL"
+            "json_extract(meta, '$.projects'), json_extract(meta, '$.inspection') FROM sources "
+            "WHERE json_extract(meta, '$.duplicate_of') IS NULL"
         )
         return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(json.loads(r[3] or "[]")),
                          themes=tuple(json.loads(r[4] or "[]")),
-                         projects=tuple((p["slug"], p["name"]) for p in json.loads(r[5] or "[]"))) for r in rows]
+                         projects=tuple((p["slug"], p["name"]) for p in json.loads(r[5] or "[]")),
+                         judgements=Inspection.from_dict(json.loads(r[6])).facet_values() if r[6] else ())
+                for r in rows]
 
     def source_ids(self) -> list[str]:
         """Ids of every source, in insertion order."""

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, jsonify, url_for
 from markupsafe import Markup, escape
 
 from index.facets import slugify
-from index.records import SourceRecord
+from index.records import JUDGEMENT_AREAS, Inspection, SourceRecord
 from index.store import PassageHit
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
@@ -43,7 +43,8 @@ class DocumentPage(Resource):
             parts = (text[:start], text[start:end], text[end:])
         else:
             parts = (text, "", "")
-        return {**super().context(), "parts": parts, "rows": summary_rows(self.record, self.original)}
+        return {**super().context(), "parts": parts, "rows": summary_rows(self.record, self.original),
+                "attribution": ATTRIBUTIONS.get(self.record.licence or "")}
 
     def to_json(self) -> dict[str, Any]:
         record = self.record
@@ -58,6 +59,8 @@ class DocumentPage(Resource):
             "duplicate_of": source_json(self.original) if self.original else None,
             "alternates": [{"source_id": a.id, "name": a.title, "title": a.title, "publisher": a.publisher,
                             "url": http_url(a.url), "page_url": document_url(a.id)} for a in record.alternates],
+            "inspection": record.inspection.to_dict() if record.inspection else None,
+            "licence": record.licence, "attribution": ATTRIBUTIONS.get(record.licence or ""),
             "text": record.content,
             "passages": [_passage_json(record.id, p) for p in self.passages],
             "related": [source_json(other, score=round(score, 4)) for other, score in self.related],
@@ -130,6 +133,8 @@ def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[di
     else:
         # The file's name only: the server's folders are nobody's business.
         rows.append(row("File", escape(record.source.replace("\\", "/").rsplit("/", 1)[-1])))
+    if record.inspection is not None:
+        rows += _inspection_rows(record.inspection)
     if record.tags.councils:
         rows.append(row("Councils named", _council_html(record)))
     if record.tags.themes:
@@ -145,6 +150,30 @@ def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[di
                         .format(url_for("documents.show", document_id=original.id), original.title)))
     if record.alternates:
         rows.append(row("Also published as", _alternates_html(record)))
+    return rows
+
+
+# What a page showing a source under a licence must say.
+ATTRIBUTIONS = {"OGL-3.0": "Contains public sector information licensed under the Open Government Licence v3.0."}
+
+
+def _inspection_rows(inspection: Inspection) -> list[dict[str, Any]]:
+    """Summary rows of an inspection: the council inspected, when, by whom, and each judgement."""
+    def when(value: str | None) -> Markup:
+        return Markup('<time datetime="{}">{}</time>').format(value, shortdate(value)) if value else Markup("")
+
+    council = Markup('<a class="govuk-link" href="{}">{}</a>').format(
+        url_for("browse.council", slug=slugify(inspection.council)), inspection.council)
+    rows = [{"key": {"text": "Council inspected"}, "value": {"html": council}}]
+    if inspection.start or inspection.end:
+        rows.append({"key": {"text": "Inspected"}, "value": {"html": when(inspection.start) + Markup(" to ")
+                                                              + when(inspection.end)}})
+    if inspection.lead_inspector:
+        rows.append({"key": {"text": "Lead inspector"}, "value": {"text": inspection.lead_inspector}})
+    for judgement in inspection.judgements:
+        label = JUDGEMENT_AREAS.get(judgement.area, judgement.area)
+        rows.append({"key": {"text": label}, "value": {"html": Markup('<strong class="govuk-tag app-grade">{}</strong>')
+                                                       .format(judgement.grade.capitalize())}})
     return rows
 
 

@@ -21,7 +21,8 @@ from webapp.views import facet_args, search_args, settings
 bp = Blueprint("search", __name__)
 api = Blueprint("search_api", __name__, url_prefix="/api")
 
-FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project"}
+FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project",
+                "judgement": "Inspection judgement"}
 # Values listed per facet before "and N more" (selected values are always listed).
 FACET_SHOWN = 12
 

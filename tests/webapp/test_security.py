@@ -114,6 +114,6 @@ def test_suggestions_and_api_facets(client):
     assert projects[0] == {"text": "Tri-Borough", "kind": "project", "slug": "tri-borough", "name": "Tri-Borough",
                            "url": None, "page_url": "/projects/tri-borough"}
     api = client.get("/api/search?q=social work&type=blog").get_json()
-    assert set(api["facets"]) == {"type", "year", "council", "theme", "project"}
+    assert set(api["facets"]) == {"type", "year", "council", "theme", "project", "judgement"}
     assert api["facets"]["type"] == {"blog": api["total"]}
     assert all(r["type"] == "blog" for r in api["results"])
