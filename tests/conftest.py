@@ -12,6 +12,8 @@ from index.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 # The tests' own tiny corpus: the five seed texts with their sidecars, canaries and projects catalogue.
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+# Read-only material beside the checkout (real reports and files from the wild; CI has it too).
+SHARED = ROOT.parent / "shared"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:

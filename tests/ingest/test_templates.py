@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ingest.templates import recognise
+from tests.conftest import SHARED
 
-REPORTS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "ofsted-ilacs" / "reports"
+REPORTS = SHARED / "corpora" / "ofsted-ilacs" / "reports"
 
 
 def _text(stem: str) -> tuple[str, str]:

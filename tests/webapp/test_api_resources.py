@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from html import unescape
-from importlib import resources
 
 import pytest
 from jinja2 import UndefinedError
-from jsonschema import Draft202012Validator
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def schema():
-    spec = json.loads(resources.files("webapp").joinpath("openapi.json").read_text())
-
-    def validate(name, data):
-        Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]}).validate(data)
-
-    return validate
 
 
 def _source_id(client, query: str) -> str:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
 
 import pytest
-from jsonschema import Draft202012Validator
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def schema():
-    spec = json.loads(resources.files("webapp").joinpath("openapi.json").read_text())
-
-    def validate(name, data):
-        Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]}).validate(data)
-
-    return validate
 
 
 def test_every_seed_project_is_linked_to_the_source_that_names_it(client, schema):

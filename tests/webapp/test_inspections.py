@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, SHARED, make_settings
 
 pytestmark = pytest.mark.integration
 
-REPORT = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "ofsted-ilacs" / "reports" / "dorset_2021-11-19.pdf"
+REPORT = SHARED / "corpora" / "ofsted-ilacs" / "reports" / "dorset_2021-11-19.pdf"
 
 
 @pytest.fixture(scope="module")
