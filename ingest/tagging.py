@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -191,14 +192,22 @@ class PassageTagger:
         return {"documents": out}
 
 
+# A theme tags a source only when at least this share of its passages is about it (a long report
+# mentions most topics somewhere; it is substantially about few of them).
+THEME_SHARE = 0.15
+
+
 def source_tags(passages: list[dict[str, Any]]) -> SourceTags:
     """A source's tags from its passages' meta (the tags :class:`PassageTagger` put there).
 
-    Every council named counts; a theme counts with a keyword, or when two passages are similar to it.
+    Every council named counts. A theme counts when at least ``THEME_SHARE`` of the passages have
+    it (one passage at least), and either one of them names a keyword of the theme or two are
+    similar to its description.
     """
     councils: dict[str, str] = {}
     groups_found: list[str] = []
-    keyword_themes: dict[str, str] = {}
+    keywords: dict[str, str] = {}
+    tagged: dict[str, int] = {}
     similar: dict[str, int] = {}
     for meta in passages:
         for council in meta.get("councils", []):
@@ -207,14 +216,21 @@ def source_tags(passages: list[dict[str, Any]]) -> SourceTags:
             if group not in groups_found:
                 groups_found.append(group)
         for theme_id, reason in meta.get("theme_reasons", {}).items():
+            tagged[theme_id] = tagged.get(theme_id, 0) + 1
             if reason.startswith("keywords"):
-                keyword_themes.setdefault(theme_id, reason)
+                keywords.setdefault(theme_id, reason)
             else:
                 similar[theme_id] = similar.get(theme_id, 0) + 1
-    reasons = dict(keyword_themes)
-    for theme_id, count in similar.items():
-        if theme_id not in reasons and count >= 2:
-            reasons[theme_id] = f"{count} passages similar to the theme's description"
+    needed = max(1, math.ceil(THEME_SHARE * len(passages)))
+    reasons: dict[str, str] = {}
+    for theme_id, count in tagged.items():
+        if count < needed:
+            continue
+        share = f"{count} of {len(passages)} passages" if len(passages) > 1 else "its one passage"
+        if theme_id in keywords:
+            reasons[theme_id] = f"{keywords[theme_id]} ({share})"
+        elif similar.get(theme_id, 0) >= 2:
+            reasons[theme_id] = f"{similar[theme_id]} passages similar to the theme's description ({share})"
     return SourceTags(councils=tuple(CouncilMention(name, councils[name]) for name in sorted(councils)),
                       council_groups=tuple(groups_found),
                       themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))

@@ -6,8 +6,10 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 # GOV.UK colours with at least 3:1 contrast against white (WCAG 1.4.11), in the taxonomy's order.
+# One colour per theme (18 themes and "no theme"), GOV.UK's palette first.
 PALETTE = ("#1d70b8", "#00703c", "#d4351c", "#4c2c92", "#d53880", "#003078", "#6f72af", "#505a5f", "#912b88",
-           "#5f6b00", "#0b0c0c")
+           "#5f6b00", "#f47738", "#28a197", "#85994b", "#b58840", "#5694ca", "#f499be", "#6f777b", "#942514",
+           "#0b0c0c")
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 260, 36, 28, 12
 
 

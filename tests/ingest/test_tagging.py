@@ -40,7 +40,7 @@ def test_theme_keywords_are_explained():
     found = theme_keywords_in("Support for adolescents on the edge of care, with £2m of funding.")
     assert found["adolescents-edge-of-care"] == ["adolescents", "edge of care"]
     assert "funding-commissioning" in found
-    assert len(themes()) == 10
+    assert len(themes()) == 18
 
 
 def test_source_tags_need_a_keyword_or_two_similar_passages():
@@ -53,4 +53,13 @@ def test_source_tags_need_a_keyword_or_two_similar_passages():
     tags = source_tags(passages)
     assert [c.name for c in tags.councils] == ["Leeds"]
     assert [t.id for t in tags.themes] == ["early-help", "workforce"]
-    assert tags.themes[0].reason == "2 passages similar to the theme's description"
+    assert tags.themes[0].reason == "2 passages similar to the theme's description (2 of 3 passages)"
+
+
+def test_a_long_source_is_tagged_only_with_what_it_is_substantially_about():
+    passages = [{"theme_reasons": {"care-leavers": "keywords: care leavers"}} for _ in range(4)]
+    passages += [{"theme_reasons": {"neglect": "keywords: neglect"}}]  # one passage of twenty
+    passages += [{"theme_reasons": {}} for _ in range(15)]
+    tags = source_tags(passages)
+    assert [t.id for t in tags.themes] == ["care-leavers"]
+    assert tags.themes[0].reason == "keywords: care leavers (4 of 20 passages)"
