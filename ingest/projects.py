@@ -272,7 +272,7 @@ _PLANNED = re.compile(
     r"(?:yet|not yet) (?:to )?(?:be(?:en)? )?(?:introduc|implement|launch|start|begin|establish|roll|develop|"
     r"commence)\w*|"
     r"(?:is|are) considering|exploring|proposed|proposals?|preparing to|about to|(?:has|have) applied to|"
-    r"bid to|secured (?:funding|a grant) to|in the process of|aspir\w+|next (?:step|stage|phase)|"
+    r"bid to|secur\w* (?:funding|a grant) to|in the process of|aspir\w+|next (?:step|stage|phase)|"
     r"awaiting|not (?:yet )?in place)", re.I)
 # Inspections name national programmes the council takes part in ("the DfE's Partners in Practice
 # programme"), so "national" or "DfE" alone is no sign of a mere mention; comparisons are ("similar to").
@@ -323,9 +323,10 @@ def classify(text: str, start: int, end: int, inspection: bool) -> Relation:
     name_at = sentence.lower().find(text[start:end].lower())
     if name_at > 0 and _NEGATED.search(sentence[:name_at]):
         return Relation(MENTIONS, f"negated: {_NEGATED.search(sentence[:name_at]).group(0).strip()!r}")
-    cue = _USED.search(sentence)
-    if cue:
-        return Relation(USES, f"the inspected council: {cue.group(0)!r}")
+    # The cue nearest the name is the one that most likely speaks of it.
+    cues = sorted(_USED.finditer(sentence), key=lambda cue: abs(cue.start() - max(name_at, 0)))
+    if cues:
+        return Relation(USES, f"the inspected council: {cues[0].group(0)!r}")
     return Relation(MENTIONS, "no sign that the council uses it")
 
 
