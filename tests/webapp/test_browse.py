@@ -26,7 +26,11 @@ def test_every_seed_project_is_linked_to_the_source_that_names_it(client, schema
     data = client.get("/api/projects").get_json()
     schema("Projects", data)
     by_slug = {p["slug"]: p for p in data["projects"]}
-    assert len(by_slug) == 10 and all(p["sources"] >= 1 for p in by_slug.values()), by_slug
+    # The ten seed projects are the ones the sample corpus names; the rest come from the real reports.
+    seeds = {"reclaiming-social-work", "signs-of-safety", "north-yorkshire-no-wrong-door",
+             "doncaster-childrens-services-trust", "achieving-for-children", "durham-aycliffe", "tri-borough",
+             "evolve-yp-social-work-practice", "trafford-nhs-section-75", "staffordshire-social-work-practice"}
+    assert seeds <= set(by_slug) and all(by_slug[s]["sources"] >= 1 for s in seeds), by_slug
     hackney = client.get("/api/projects/reclaiming-social-work").get_json()
     schema("ProjectDetail", hackney)
     assert hackney["councils"] == ["Hackney"]
