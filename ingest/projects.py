@@ -272,7 +272,7 @@ _PLANNED = re.compile(
     r"(?:yet|not yet) (?:to )?(?:be(?:en)? )?(?:introduc|implement|launch|start|begin|establish|roll|develop|"
     r"commence)\w*|"
     r"(?:is|are) considering|exploring|proposed|proposals?|preparing to|about to|(?:has|have) applied to|"
-    r"bid to|secur\w* (?:funding|a grant) to|in the process of|aspir\w+|next (?:step|stage|phase)|"
+    r"bid to|secur\w* (?:funding|a grant) to|in the process of|next (?:step|stage|phase)|"
     r"awaiting|not (?:yet )?in place)", re.I)
 # Inspections name national programmes the council takes part in ("the DfE's Partners in Practice
 # programme"), so "national" or "DfE" alone is no sign of a mere mention; comparisons are ("similar to").
@@ -281,13 +281,15 @@ _NATIONAL = re.compile(
     r"local authorities (?:that|which|who)|across (?:england|the country))\b", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|lack of|absence of|without|nor|neither|none)\W+(?:\w+\W+){0,2}$", re.I)
 _USED = re.compile(
-    r"\b(?:uses?|using|used|utilis\w+|implement(?:ed|ing|ation)|adopt(?:ed|ing|ion)|embed(?:ded|ding)?|"
-    r"introduc(?:ed|ing|tion)|works? with|working with|based on|underpinned by|grounded in|deliver(?:s|ed|ing)?|"
+    r"\b(?:uses?|using|used|utilis\w+|implement(?:ed|ing|ation)|adopt(?:ed|ing)|embed(?:ded|ding)?|"
+    r"introduc(?:ed|ing|tion)|work(?:s|ed|ing)? (?:\w+ )?with|joined|based on|underpinned by|grounded in|"
+    r"deliver(?:s|ed|ing)?|"
     r"offer(?:s|ed)?|provid(?:es|ed|ing)|provision|train(?:ed|ing)|rolled out|roll-out|established|in place|"
     r"launched|invest(?:ed|ment)|commission(?:s|ed)|member of|part of|benefit(?:s|ed|ing)? from|supported by|"
     r"access(?:ed)? to|referr(?:ed|al)s?|(?:practice|chosen) (?:model|framework|approach)|approach|model|"
     r"service|teams?|programmes?|projects?|pilot|hubs?|tool|app|groups?|well[- ]established|through|"
-    r"recruit\w*|conven(?:e|es|ed|ing)|arrangements?|placements?|commitment to|delegated to|lead|via)\b", re.I)
+    r"recruit\w*|conven(?:e|es|ed|ing)|arrangements?|placements?|commitment to|delegated to|lead|via|extended|"
+    r"available|relationships? (?:between|with))\b", re.I)
 _SENTENCE_BREAK = re.compile(r"(?:[.!?;:](?=\s)|[•◼▪●])\s*|\s\d{1,3}\.\s(?=[A-Z])")
 
 
