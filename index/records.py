@@ -57,12 +57,17 @@ class SourceTags:
 
 @dataclass(frozen=True)
 class ProjectMention:
-    """A catalogue project that a source names: the first passage naming it and the words around the name."""
+    """A catalogue project that a source names: the passage naming it and the words around the name.
+
+    ``relation`` is "uses" where the text says the inspected council uses the model (the passage is
+    then the one that says so), else "mentions" (plans, national context, comparisons).
+    """
 
     slug: str
     name: str
     ordinal: int = 0
     excerpt: str = ""
+    relation: str = "mentions"
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,8 @@ class SourceRecord:
             "themes": [t.id for t in tags.themes],
             "theme_reasons": {t.id: t.reason for t in tags.themes},
             "projects": [{"slug": p.slug, "name": p.name} for p in self.projects],
-            "project_evidence": {p.slug: {"ordinal": p.ordinal, "excerpt": p.excerpt} for p in self.projects},
+            "project_evidence": {p.slug: {"ordinal": p.ordinal, "excerpt": p.excerpt, "relation": p.relation}
+                                 for p in self.projects},
         })
         if self.duplicate_of:
             meta["duplicate_of"] = self.duplicate_of
@@ -260,7 +266,9 @@ class SourceRecord:
             ),
             projects=tuple(
                 ProjectMention(p["slug"], p["name"], int(project_evidence.get(p["slug"], {}).get("ordinal", 0)),
-                               project_evidence.get(p["slug"], {}).get("excerpt", ""))
+                               project_evidence.get(p["slug"], {}).get("excerpt", ""),
+                               # Generations written before the classification have no relation.
+                               project_evidence.get(p["slug"], {}).get("relation", "mentions"))
                 for p in meta.get("projects") or ()),
             duplicate_of=meta.get("duplicate_of"),
             template=meta.get("template"), licence=meta.get("licence"),

@@ -12,7 +12,7 @@ Usage::
 
     catalogue = load_catalogue(Path("corpus/projects.yaml"))
     linker = ProjectLinker(catalogue)
-    mentions = project_mentions(linker, passages)   # (ProjectMention(slug, name, ordinal, excerpt), ...)
+    mentions = project_mentions(linker, passages)   # (ProjectMention(slug, name, ordinal, excerpt, relation), ...)
 """
 
 from __future__ import annotations
@@ -231,6 +231,17 @@ class ProjectLinker:
                 found[project.slug] = (project, match.start(), match.end())
         return found
 
+    def find_all(self, text: str) -> list[tuple[Project, int, int, bool]]:
+        """Every mention in ``text``, in order: ``(project, start, end, weak)``; a weak alias only where
+        the text also holds a context word (and ``weak`` is then true)."""
+        found = [(project, m.start(), m.end(), False)
+                 for project, pattern in self._strong for m in pattern.finditer(text)]
+        strong = {project.slug for project, _, _, _ in found}
+        for project, pattern, context in self._weak:
+            if project.slug not in strong and context.search(text):
+                found.extend((project, m.start(), m.end(), True) for m in pattern.finditer(text))
+        return sorted(found, key=lambda item: item[1])
+
 
 def _excerpt(text: str, start: int, end: int) -> str:
     left = max(0, start - EXCERPT_CHARS)
@@ -245,13 +256,99 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return ("… " if left else "") + snippet + (" …" if right < len(text) else "")
 
 
+USES = "uses"
+MENTIONS = "mentions"
+
+# "Uses X" versus "X is mentioned", read from the sentence around the name. Checked in this order;
+# the first rule that fires gives the relation and its reason. Only an inspection is about one
+# council's own practice, so only an inspection's sentence can say "uses".
+_STOPPED = re.compile(r"\b(?:no longer|previously used|moved away from|(?:has|have|was|were) replaced|ceased|"
+                      r"discontinued|decommissioned|withdrawn|disaggregat\w+|dissolved)\b", re.I)
+_PLANNED = re.compile(
+    r"\b(?:plans? to|plans (?:are |have been )?(?:in place|agreed|made) to|planning to|planned|intends? to|"
+    r"intention (?:is )?to|(?:is|are) due to|"
+    r"will (?:be )?(?:introduc|implement|launch|adopt|roll|start|begin|join|develop|establish|go live|involve|"
+    r"deliver)\w*|"
+    r"(?:yet|not yet) (?:to )?(?:be(?:en)? )?(?:introduc|implement|launch|start|begin|establish|roll|develop|"
+    r"commence)\w*|"
+    r"(?:is|are) considering|exploring|proposed|proposals?|preparing to|about to|(?:has|have) applied to|"
+    r"bid to|secur\w* (?:funding|a grant) to|in the process of|next (?:step|stage|phase)|"
+    r"awaiting|not (?:yet )?in place)", re.I)
+# Inspections name national programmes the council takes part in ("the DfE's Partners in Practice
+# programme"), so "national" or "DfE" alone is no sign of a mere mention; comparisons are ("similar to").
+_NATIONAL = re.compile(
+    r"\b(?:nationally|other areas|many local authorities|some local authorities|similar to|"
+    r"local authorities (?:that|which|who)|across (?:england|the country))\b", re.I)
+_NEGATED = re.compile(r"\b(?:no|not|lack of|absence of|without|nor|neither|none)\W+(?:\w+\W+){0,2}$", re.I)
+_USED = re.compile(
+    r"\b(?:uses?|using|used|utilis\w+|implement(?:ed|ing|ation)|adopt(?:ed|ing)|embed(?:ded|ding)?|"
+    r"introduc(?:ed|ing|tion)|work(?:s|ed|ing)? (?:\w+ )?with|joined|based on|underpinned by|grounded in|"
+    r"deliver(?:s|ed|ing)?|"
+    r"offer(?:s|ed)?|provid(?:es|ed|ing)|provision|train(?:ed|ing)|rolled out|roll-out|established|in place|"
+    r"launched|invest(?:ed|ment)|commission(?:s|ed)|member of|part of|benefit(?:s|ed|ing)? from|supported by|"
+    r"access(?:ed)? to|referr(?:ed|al)s?|(?:practice|chosen) (?:model|framework|approach)|approach|model|"
+    r"service|teams?|programmes?|projects?|pilot|hubs?|tool|app|groups?|well[- ]established|through|"
+    r"recruit\w*|conven(?:e|es|ed|ing)|arrangements?|placements?|commitment to|delegated to|lead|via|extended|"
+    r"available|relationships? (?:between|with))\b", re.I)
+_SENTENCE_BREAK = re.compile(r"(?:[.!?;:](?=\s)|[•◼▪●])\s*|\s\d{1,3}\.\s(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a passage relates a project to the source's council, and the rule that said so."""
+
+    relation: str  # USES or MENTIONS
+    reason: str
+
+
+def sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence (or bullet) of ``text`` that holds ``text[start:end]``."""
+    left = 0
+    for match in _SENTENCE_BREAK.finditer(text, 0, start):
+        left = match.end()
+    after = _SENTENCE_BREAK.search(text, end)
+    right = after.start() + 1 if after else len(text)
+    return " ".join(text[left:right].split())
+
+
+def classify(text: str, start: int, end: int, inspection: bool) -> Relation:
+    """``uses`` where an inspection's sentence says the council uses (has implemented, adopted, is
+    embedding, works with…) the project named at ``text[start:end]``; ``mentions`` otherwise."""
+    if not inspection:
+        return Relation(MENTIONS, "not an inspection: the text is not about one council's own practice")
+    sentence = sentence_at(text, start, end)
+    for pattern, why in ((_STOPPED, "stopped or replaced"), (_PLANNED, "planned, not yet in use"),
+                         (_NATIONAL, "national context or a comparison")):
+        cue = pattern.search(sentence)
+        if cue:
+            return Relation(MENTIONS, f"{why}: {cue.group(0)!r}")
+    name_at = sentence.lower().find(text[start:end].lower())
+    if name_at > 0 and _NEGATED.search(sentence[:name_at]):
+        return Relation(MENTIONS, f"negated: {_NEGATED.search(sentence[:name_at]).group(0).strip()!r}")
+    # The cue nearest the name is the one that most likely speaks of it.
+    cues = sorted(_USED.finditer(sentence), key=lambda cue: abs(cue.start() - max(name_at, 0)))
+    if cues:
+        return Relation(USES, f"the inspected council: {cues[0].group(0)!r}")
+    return Relation(MENTIONS, "no sign that the council uses it")
+
+
 def project_mentions(linker: ProjectLinker, passages: Iterable[Document]) -> tuple[ProjectMention, ...]:
-    """The projects a source's passages name, each with the first passage naming it and the words around the name."""
+    """The projects a source's passages name, each with the first passage saying the council uses it
+    (else the first passage naming it) and the words around the name.
+
+    A passage of an inspection (``meta["type"] == "inspection"``) can say "uses"; see :func:`classify`.
+    """
     found: dict[str, ProjectMention] = {}
     for passage in passages:
         text = passage.content or ""
-        for slug, (project, start, end) in linker.find(text).items():
-            if slug not in found:
-                found[slug] = ProjectMention(slug, project.name, int(passage.meta.get("ordinal", 0)),
-                                             _excerpt(text, start, end))
+        inspection = passage.meta.get("type") == "inspection"
+        for project, start, end, weak in linker.find_all(text):
+            known = found.get(project.slug)
+            if known is not None and known.relation == USES:
+                continue
+            # A weak alias (a council's name, a common phrase) shows the project is meant, not that it is used.
+            relation = MENTIONS if weak else classify(text, start, end, inspection).relation
+            if known is None or relation == USES:
+                found[project.slug] = ProjectMention(project.slug, project.name, int(passage.meta.get("ordinal", 0)),
+                                                     _excerpt(text, start, end), relation)
     return tuple(found.values())

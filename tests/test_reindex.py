@@ -167,7 +167,7 @@ def test_killed_run_leaves_a_working_index_and_the_next_run_recovers(setup, poin
 
     folder, settings, first = setup
     (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
-    env = {**os.environ, "KB_FAULT": point, "KB_CANARIES": ""}
+    env = {**os.environ, "KB_FAULT": point, "KB_CANARIES": "", "KB_PROJECTS": settings.projects}
     killed = subprocess.run([sys.executable, "-m", "kbcli.main", "reindex", "-q", "--data-dir",
                              str(settings.data_dir), str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == 137, killed.stderr
@@ -254,6 +254,7 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
         handle.write("  - name: Broken\n    description: d\n    councils: [Gotham]\n")
     from ingest.projects import CatalogueError
 
-    with pytest.raises(CatalogueError, match=r"entry 12 \(Broken\): 'councils' has 'Gotham'"):
+    broken = len((folder / "projects.yaml").read_text(encoding="utf-8").split("\n  - name: ")) - 1  # its number
+    with pytest.raises(CatalogueError, match=rf"entry {broken} \(Broken\): 'councils' has 'Gotham'"):
         run_reindex(None, settings)
     assert DataDir(settings.data_dir).current_id() == report.generation

@@ -89,3 +89,100 @@ def test_a_missing_catalogue_file_keeps_the_live_one(tmp_path):
     assert kept.by_slug()["tri-borough"].councils == ("Hammersmith and Fulham", "Kensington and Chelsea", "Westminster")
     assert current_catalogue("", live).projects == ()  # an empty setting means no catalogue
     assert current_catalogue(tmp_path / "moved.yaml", None).projects == ()  # nothing live to keep
+
+
+# -- "uses X" versus "X is mentioned" ------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence, name, relation, reason", [
+    # Sentences from the Ofsted inspections in ../shared/corpora/ofsted-ilacs.
+    ("The Harbour programme, based on North Yorkshire’s ‘No wrong door’ model, working with children on the "
+     "edge of care, is fundamental to the success of these interventions.", "No wrong door", "uses",
+     "the inspected council"),
+    ("The local authority uses the signs of safety model of social work.", "signs of safety", "uses", "uses"),
+    ("The local authority has been successful in securing funding to develop a ‘staying close’ initiative, "
+     "although it is too soon to see the impact of this.", "staying close", "mentions", "planned"),
+    ("Although several young people benefit from ‘staying put’ arrangements with foster carers, ‘staying close’ "
+     "arrangements, to promote relationships with care staff, are not yet developed.", "staying close", "mentions",
+     "not yet developed"),
+    ("Children’s services leaders have attracted corporate funding to support an ambitious and updated early help "
+     "strategy, which will involve delivery through new ‘family hubs’, but it is too soon to evaluate its impact.",
+     "family hubs", "mentions", "will involve"),
+    ("The disaggregation in April 2018 of the tri-borough arrangements with Westminster City Council and the Royal "
+     "Borough of Kensington and Chelsea has led to the development of a range of new services.", "tri-borough",
+     "mentions", "stopped"),
+    ("The service’s ‘family solutions’ approach, which is similar to family group conferencing, supports families "
+     "to find their own solutions.", "family group conferencing", "mentions", "similar to"),
+    ("The involvement in the Department for Education Partners in Practice programme has given senior leaders "
+     "opportunities to model new ways of working.", "Partners in Practice", "uses", "programme"),
+])
+def test_uses_or_mentions_from_the_sentence_around_the_name(sentence, name, relation, reason):
+    from ingest.projects import classify
+
+    text = "Inspection of a local authority. " + sentence + " Leaders know their services well."
+    start = text.lower().index(name.lower())
+    found = classify(text, start, start + len(name), inspection=True)
+    assert (found.relation, reason in found.reason) == (relation, True), found
+
+
+def test_only_an_inspection_can_say_uses():
+    from ingest.projects import classify
+
+    # Barnet's inspection (2024); the same words in a DfE report would be national context.
+    text = "When appropriate, care leavers remain with their foster carers under ‘staying put’ arrangements."
+    start = text.index("staying put")
+    assert classify(text, start, start + 11, inspection=False).relation == "mentions"
+    assert classify(text, start, start + 11, inspection=True).relation == "uses"
+
+
+def test_a_source_keeps_the_passage_that_says_uses_and_a_weak_alias_never_says_uses(tmp_path):
+    from haystack import Document
+
+    from ingest.projects import project_mentions
+
+    catalogue = load_catalogue(_write(tmp_path, "  - name: Staying Close\n    description: d\n"
+                                                "  - name: Doncaster Trust\n    description: d\n"
+                                                "    weak_aliases: [Doncaster]\n    context: [trust]\n"))
+    passages = [Document(content="The council plans to introduce staying close next year.",
+                         meta={"ordinal": 0, "type": "inspection"}),
+                Document(content="Doncaster uses a trust. Young people benefit from the staying close service.",
+                         meta={"ordinal": 1, "type": "inspection"})]
+    found = {m.slug: m for m in project_mentions(ProjectLinker(catalogue), passages)}
+    assert (found["staying-close"].ordinal, found["staying-close"].relation) == (1, "uses")
+    assert "benefit from the staying close service" in found["staying-close"].excerpt
+    assert found["doncaster-trust"].relation == "mentions"
+    report = [Document(content="Staying close is used in many areas.", meta={"ordinal": 0, "type": "report"})]
+    assert project_mentions(ProjectLinker(catalogue), report)[0].relation == "mentions"
+
+
+def test_relation_survives_storage_and_old_generations_read_as_mentions():
+    import json
+
+    from index.records import ProjectMention, SourceRecord
+
+    record = SourceRecord(id="s1", source="a.pdf", title="T", type="inspection", content="c", content_hash="h",
+                          date=None, publisher=None, url=None,
+                          projects=(ProjectMention("pause", "Pause programme", 3, "…the Pause team…", "uses"),))
+    columns = dict(id="s1", source="a.pdf", title="T", type="inspection", content="c", content_hash="h", date=None,
+                   publisher=None, url=None)
+    again = SourceRecord.from_storage(**columns, meta_json=record.meta_json())
+    assert again.projects == record.projects
+    old = json.loads(record.meta_json())
+    del old["project_evidence"]["pause"]["relation"]
+    assert SourceRecord.from_storage(**columns, meta_json=json.dumps(old)).projects[0].relation == "mentions"
+
+
+def test_shipped_catalogue_links_the_models_the_reports_name():
+    catalogue = load_catalogue(SHIPPED)
+    assert len(catalogue.projects) >= 25
+    linker = ProjectLinker(catalogue)
+    # Real sentences (Ofsted inspections) and ordinary phrases that must not link.
+    assert "pause" in linker.find("Support to birth parents is provided through the innovative PAUSE project.")
+    assert "pause" not in linker.find("Leaders took the opportunity to pause and reflect on their practice.")
+    assert "frontline" not in linker.find("Managers have good oversight of frontline practice.")
+    assert "supporting-families" not in linker.find("Early help workers are supporting families well.")
+    assert "systemic-practice" not in linker.find("Effective use of multi-systemic therapy is helping families.")
+    assert "family-safeguarding" not in linker.find("the pressures on child and family safeguarding")
+    assert "north-yorkshire-no-wrong-door" not in linker.find(
+        "Referrals reflect the council’s ‘no wrong door’ principle.")
+    assert set(linker.find("The Harbour programme, based on North Yorkshire’s ‘No wrong door’ model, working with "
+                           "children on the edge of care")) == {"dorset-harbour", "north-yorkshire-no-wrong-door"}
