@@ -10,6 +10,7 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.failures import ConversionError, Failure
+from ingest.quiet import demote_library_logs
 
 __all__ = ["MAX_FILE_BYTES", "ConversionError", "Failure", "FileConverter", "decode_text"]
 
@@ -80,6 +81,7 @@ class FileConverter:
 
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
+        demote_library_logs()
         documents: list[Document] = []
         failures: list[Failure] = []
         for path in sources:

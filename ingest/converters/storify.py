@@ -21,6 +21,7 @@ from haystack import Document, component
 from ingest.clean import normalise
 from ingest.converters.base import ConversionError, Failure, FileConverter, decode_text
 from ingest.formats import Format, register
+from ingest.quiet import demote_library_logs
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +331,7 @@ class StorifyConverter(FileConverter):
 
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
+        demote_library_logs()
         documents: list[Document] = []
         failures: list[Failure] = []
         stories: dict[str, list[tuple[int, Path, bytes, dict[str, Any], list[Any]]]] = {}
