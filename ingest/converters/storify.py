@@ -376,6 +376,8 @@ class StorifyConverter(FileConverter):
 
 def _is_storify(head: bytes) -> bool:
     start = head.lstrip()[:4096]
+    if b"jsonfeed.org/version" in start:  # a JSON Feed is a feed, read by the feed converter
+        return False
     lowered = start.lower()
     if start[:1] in (b"{", b"["):
         return (b'"elements"' in start or b"storify" in lowered or b'"elementclass"' in lowered
