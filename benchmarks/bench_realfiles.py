@@ -36,6 +36,7 @@ class FileResult:
     sources: int = 0
     title: str = ""
     title_from: str = ""
+    extractor: str = ""
     message: str = ""
     notes: list[str] = field(default_factory=list)
     precision: float | None = None
@@ -92,12 +93,17 @@ def read_all(root: Path) -> list[FileResult]:
             result = FileResult(kind_dir.name, name, "indexed", chars=len(text), sources=len(docs),
                                 title=str(meta.get("title") or "")[:70],
                                 title_from=str((meta.get("provenance") or {}).get("title", "")),
+                extractor=str(meta.get("extractor") or ""),
                                 notes=[str(n) for n in (meta.get("notes") or [])] if isinstance(
                                     meta.get("notes"), list) else ([str(meta["notes"])] if meta.get("notes") else []))
             expected = root / "html-expected" / (Path(name).stem + ".expected.txt")
             if kind_dir.name == "html" and expected.exists():
                 result.precision, result.recall = precision_recall(text, expected.read_text(encoding="utf-8"))
             results.append(result)
+        for docs in by_file.values():
+            for part in (docs[0].meta.get("parts") or [])[1:]:
+                results.append(FileResult(kind_dir.name, Path(part).name, "merged",
+                                          message=f"one source with {Path(docs[0].meta['parts'][0]).name}"))
         indexed = {r.file for r in results if r.kind == kind_dir.name}
         for path in files:
             if path.name not in indexed:
@@ -115,16 +121,22 @@ def report(results: list[FileResult]) -> str:
                 extra = f"  P={r.precision:.3f} R={r.recall:.3f}" if r.precision is not None else ""
                 note = f"  notes: {'; '.join(r.notes)}" if r.notes else ""
                 many = f" in {r.sources} sources" if r.sources > 1 else ""
+                many += f" (by {r.extractor})" if r.extractor else ""
                 lines.append(f"  indexed  {r.file}: {r.chars} chars{many}; title ({r.title_from}) "
                              f"{r.title!r}{extra}{note}")
+            elif r.status == "merged":
+                lines.append(f"  merged   {r.file}: {r.message}")
             else:
                 lines.append(f"  refused  {r.file}: {r.message}")
     lines.append("\n## summary")
     for kind in sorted({r.kind for r in results}):
         rows = [r for r in results if r.kind == kind]
         n_ok = sum(r.status == "indexed" for r in rows)
+        merged = sum(r.status == "merged" for r in rows)
         chars = sum(r.chars for r in rows)
-        line = f"  {kind}: {len(rows)} files, {n_ok} indexed, {len(rows) - n_ok} refused, {chars} chars"
+        line = (f"  {kind}: {len(rows)} files, {n_ok} indexed" + (f" (+{merged} pages merged into them)" if merged
+                                                                  else "")
+                + f", {len(rows) - n_ok - merged} refused, {chars} chars")
         scored = [r for r in rows if r.precision is not None]
         if scored:
             p = sum(r.precision for r in scored) / len(scored)  # type: ignore[misc]
