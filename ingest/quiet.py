@@ -35,7 +35,11 @@ class _ToDebug(logging.Filter):
             return True
         if logging.DEBUG < record.levelno < logging.CRITICAL:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return self.handler is None or self.handler.level <= record.levelno
+        # The logger's own level was checked before the rewrite; check it again for the DEBUG record.
+        threshold = logging.getLogger(record.name).getEffectiveLevel()
+        if self.handler is not None:
+            threshold = max(threshold, self.handler.level)
+        return record.levelno >= threshold
 
 
 def demote_library_logs() -> None:

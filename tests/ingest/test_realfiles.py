@@ -282,18 +282,25 @@ def test_a_rejected_metadata_title_gives_way_to_the_text_and_provenance_says_so(
     assert title_problem("Evaluation of the family hubs pilot") is None
 
 
-def test_quiet_library_logs_become_debug(caplog):
+def test_quiet_library_logs_become_debug():
     import logging
 
     from ingest.quiet import demote_library_logs
 
+    # As kbcli sets it up: basicConfig's handler takes every level, the root logger is at WARNING.
+    root = logging.getLogger()
     handler = logging.StreamHandler(io.StringIO())
-    handler.setLevel(logging.WARNING)
-    logging.getLogger().addHandler(handler)
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
     try:
         demote_library_logs()
         logging.getLogger("pypdf._cmap").warning("font dictionary %s", "x" * 50)
         logging.getLogger("ingest.something").warning("kept")
+        root.setLevel(logging.DEBUG)  # -vv: the demoted record is shown, at debug level
+        logging.getLogger("pypdf._reader").warning("xref rebuilt")
     finally:
-        logging.getLogger().removeHandler(handler)
-    assert "font dictionary" not in handler.stream.getvalue() and "kept" in handler.stream.getvalue()
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    out = handler.stream.getvalue()
+    assert "font dictionary" not in out and "kept" in out and "xref rebuilt" in out
