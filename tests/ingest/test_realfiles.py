@@ -304,3 +304,28 @@ def test_quiet_library_logs_become_debug():
         root.setLevel(old_level)
     out = handler.stream.getvalue()
     assert "font dictionary" not in out and "kept" in out and "xref rebuilt" in out
+
+
+@pytest.mark.integration
+def test_real_files_through_the_whole_ingest(tmp_path):
+    """One run with the real model: a Storify story paged over three files is one source whose
+    description is in a passage with citations; refusals are reported with their reasons."""
+    from index.generations import open_generation
+    from ingest.pipeline import run_ingest
+    from tests.conftest import make_settings
+
+    storify = REAL / "storify"
+    paths = [*sorted(storify.glob("api-v1_*.json")), REAL / "pdf" / "pypdf-samples_multicolumn.pdf",
+             REAL / "pdf" / "pypdf-samples_libreoffice-writer-password.pdf", REAL / "docx" / "pandoc_notes.docx"]
+    settings = make_settings(tmp_path / "data")
+    report = run_ingest(paths, settings)
+    refused = {Path(f.path).name: f.reason for f in report.failures}
+    _all_refusals_are_known(refused)
+    assert set(refused) == {"api-v1_austin-startup-digest_page4-no-elements.json", "api-v1_error-404.json",
+                            "api-v1_no-embeds_empty.json", "api-v1_user-stories-list_joshuabaer.json",
+                            "pypdf-samples_libreoffice-writer-password.pdf"}
+    assert report.sources == 5  # the three-page story, two more stories, the PDF, the Word file
+    store = open_generation(settings).store
+    passages = store.filter_documents()
+    assert any("Sign up for a weekly email" in p.content for p in passages)  # the story's description
+    assert any(p.meta.get("citations") for p in passages)
