@@ -116,6 +116,18 @@ def test_storify_export_with_elements_as_an_object(tmp_path):
     assert "Old export" in doc.content and "&" not in doc.content.replace("Care leavers & housing", "")
 
 
+def test_a_page_that_mentions_storify_but_has_no_story_is_read_as_html(tmp_path):
+    body = "".join(f"<p>Paragraph {i}: the council's edge-of-care service worked with families for a year, "
+                   "and the evaluation found fewer children entered care.</p>" for i in range(8))
+    page = (f"<html><head><title>Edge of care evaluation</title></head><body><article><h1>Edge of care "
+            f"evaluation</h1>{body}<p>First shared on Storify.</p></article></body></html>")
+    path = tmp_path / "page.html"
+    path.write_text(page)
+    assert detect(path, path.read_bytes()[:4096]).name == "storify"
+    out = StorifyConverter().run(sources=[path])
+    assert not out["failures"] and "fewer children entered care" in out["documents"][0].content
+
+
 def test_a_json_feed_is_a_feed_not_a_storify_export(tmp_path):
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Practice notes",
             "items": [{"id": "1", "url": "https://example.org/a", "title": "Family hubs",
