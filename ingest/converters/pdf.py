@@ -114,7 +114,9 @@ def _pypdf_pages(data: bytes) -> tuple[list[str] | None, dict[str, Any], str | N
     except FileNotDecryptedError:
         raise ConversionError("the PDF is encrypted with a password",
                               "ask the publisher for an unprotected copy, or remove the password") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+    except ConversionError:
+        raise
+    except (PdfReadError, Exception) as exc:  # any pypdf failure: pypdfium2 gets its turn
         return None, {}, f"{type(exc).__name__}: {str(exc)[:120]}"
     return pages, _pypdf_metadata(reader), None
 
