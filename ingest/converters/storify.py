@@ -143,11 +143,12 @@ def parse_json(data: Any) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any
     elif isinstance(data, dict) and isinstance(data.get("content"), dict):
         story = data["content"]
         elements = _element_list(story.get("elements"))
-    elif isinstance(data, dict):
+    elif isinstance(data, dict) and "elements" in data:
         story = data
         elements = _element_list(data.get("elements"))
     else:
-        raise ConversionError("the JSON is not a Storify export", "export the story again from its JSON API")
+        raise NotAStory("it is JSON but not a story: it has no Storify elements",
+                        "if it is a Storify export, export the story again from its JSON API; else remove it")
     author = story.get("author") or {}
     dates = story.get("date") or {}
     meta = {
