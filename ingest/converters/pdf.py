@@ -61,11 +61,11 @@ def text_quality(text: str) -> float:
     stripped = "".join(text.split())
     if not stripped:
         return 0.0
-    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
+    bad: float = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
     cleaned = _GLYPH_NAMES.sub(" ", text)
     for token in _TOKEN.findall(cleaned):
-        scripts = set()
-        token_bad = 0
+        scripts: set[str] = set()
+        token_bad: float = 0
         for ch in token:
             category = unicodedata.category(ch)
             if category in ("Co", "Cn", "Cc", "Cs") or ch == "\ufffd":

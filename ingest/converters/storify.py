@@ -271,7 +271,8 @@ def build_document(meta: dict[str, Any], elements: list[tuple[str, dict[str, Any
     """
     header = "\n\n".join(p for p in (normalise(meta.get("title") or "").strip(),
                                       normalise(meta.get("description") or "").strip()) if p)
-    text, units = "", []
+    text = ""
+    units: list[dict[str, Any]] = []
     if header:
         units.append({"start": 0, "end": len(header), "citation": None})
         text = header
