@@ -119,6 +119,18 @@ def _title_from_text(text: str) -> str | None:
     return None
 
 
+def _checked_title(embedded: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The embedded metadata with its title cleaned, or dropped (and why) when it is not a title."""
+    title = embedded.get("title")
+    if not isinstance(title, str):
+        return embedded, None
+    title = " ".join(title.replace("\x00", "").split())
+    problem = title_problem(title, embedded.get("publisher")) if title else None
+    if problem:
+        return {**embedded, "title": None}, f"{title[:120]!r} from the file's metadata: {problem}"
+    return {**embedded, "title": title or None}, None
+
+
 @component
 class MetadataResolver:
     """Give each cleaned document its source metadata, with provenance (a Haystack component)."""
@@ -135,14 +147,9 @@ class MetadataResolver:
                 continue
             meta = dict(doc.meta)
             provenance: dict[str, str] = {}
-            embedded = dict(meta.pop("embedded", {}) or {})
-            if isinstance(embedded.get("title"), str):
-                embedded["title"] = " ".join(embedded["title"].replace("\x00", "").split()) or None
-            rejected = None
-            if embedded.get("title") and (problem := title_problem(str(embedded["title"]), embedded.get("publisher"))):
-                rejected = f"{embedded['title'][:120]!r} from the file's metadata: {problem}"
-                embedded["title"] = None
+            embedded = meta.pop("embedded", {}) or {}
             extracted = {**(meta.pop("extracted", {}) or {}), "title": _title_from_text(doc.content or "")}
+            embedded, rejected = _checked_title(embedded)
             defaults = {"title": Path(source).stem, "authors": [], "type": "other", "language": "en"}
             for name in FIELDS:
                 for origin, values in (("sidecar", sidecar), ("embedded", embedded), ("text", extracted),
