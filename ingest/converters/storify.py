@@ -334,6 +334,7 @@ class StorifyConverter(FileConverter):
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
         demote_library_logs()
+        self.__dict__["_folder_heads"] = {}  # per run: files may change between runs
         documents: list[Document] = []
         failures: list[Failure] = []
         stories: dict[str, list[tuple[int, Path, bytes, dict[str, Any], list[Any]]]] = {}
@@ -358,11 +359,23 @@ class StorifyConverter(FileConverter):
             if key not in stories:
                 order.append((key, path, data, None))
             stories.setdefault(key, []).append((meta.get("page") or 1, path, data, meta, elements))
+        in_run = set(sources)
         for key, path, data, ready in order:
             if ready is not None:
                 documents.append(self.finish(path, data, ready))
                 continue
-            pages = sorted(stories[key], key=lambda page: page[0])
+            pages = stories[key]
+            if key.startswith("sid:"):
+                # Pages in the same folder but outside this run (the pipeline converts files in
+                # batches) belong to the story too; the batch holding its first page makes the source.
+                have = {page[0] for page in pages}
+                for extra in self._sibling_pages(path, key[4:], in_run):
+                    if extra[0] not in have:
+                        pages.append(extra)
+                        have.add(extra[0])
+            pages = sorted(pages, key=lambda page: page[0])
+            if pages[0][1] not in in_run:
+                continue  # read with the batch that holds the story's first page
             first_path, meta = pages[0][1], pages[0][3]
             elements = [element for page in pages for element in page[4]]
             try:
@@ -374,6 +387,34 @@ class StorifyConverter(FileConverter):
                 doc.meta["parts"] = [str(page[1]) for page in pages]
             documents.append(self.finish(first_path, b"".join(page[2] for page in pages), doc))
         return {"documents": documents, "failures": failures}
+
+
+    def _sibling_pages(self, path: Path, sid: str,
+                       skip: set[Path]) -> list[tuple[int, Path, bytes, dict[str, Any], list[Any]]]:
+        """Other pages of story ``sid`` among the JSON files beside ``path``."""
+        cache: dict[Path, list[tuple[Path, bytes]]] = self.__dict__.setdefault("_folder_heads", {})
+        folder = path.parent
+        if folder not in cache:
+            heads = []
+            for candidate in sorted(folder.glob("*.json")):
+                try:
+                    with open(candidate, "rb") as handle:
+                        heads.append((candidate, handle.read(4096)))
+                except OSError:
+                    continue
+            cache[folder] = heads
+        found = []
+        for candidate, head in cache[folder]:
+            if candidate in skip or candidate == path or sid.encode() not in head:
+                continue
+            try:
+                data = self.read_bytes(candidate)
+                read = self.read(candidate, data)
+            except (ConversionError, OSError):
+                continue
+            if isinstance(read, tuple) and read[0].get("sid") == sid and read[0].get("page") and read[1]:
+                found.append((read[0]["page"], candidate, data, read[0], read[1]))
+        return found
 
 
 def _is_storify(head: bytes) -> bool:

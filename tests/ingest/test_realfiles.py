@@ -95,6 +95,15 @@ def test_storify_api_pages_of_one_story_are_one_source_and_non_stories_are_refus
             assert len(halves) != 2 or halves[0].strip().lower() != halves[1].strip().lower(), line
 
 
+def test_pages_of_one_story_in_different_batches_are_still_one_source():
+    files = sorted((REAL / "storify").glob("api-v1_austin-startup-digest_page*.json"))
+    converter = StorifyConverter()
+    first = converter.run(sources=files[:1])  # the pipeline converts files in batches
+    rest = converter.run(sources=files[1:])
+    assert [len(d.meta["parts"]) for d in first["documents"]] == [3]
+    assert not rest["documents"] and [Path(f.path).name for f in rest["failures"]] == [files[3].name]
+
+
 def test_storify_description_is_in_a_unit_so_a_passage_holds_it(storify):
     from ingest.split import PassageSplitter
 
