@@ -350,3 +350,12 @@ def test_real_files_through_the_whole_ingest(tmp_path):
     passages = store.filter_documents()
     assert any("Sign up for a weekly email" in p.content for p in passages)  # the story's description
     assert any(p.meta.get("citations") for p in passages)
+
+
+def test_a_bare_html_fragment_is_read_whole():
+    """Readability's expected output is the article alone, as a <div>: nothing for trafilatura to find around it."""
+    for page in sorted((REAL / "html-expected").glob("*.expected.html")):
+        text = HtmlConverter().convert(page, page.read_bytes())[0].content
+        expected = (REAL / "html-expected" / page.name.replace(".html", ".txt")).read_text(encoding="utf-8")
+        want = set(re.findall(r"\w+", expected.lower()))
+        assert len(want & set(re.findall(r"\w+", text.lower()))) >= 0.98 * len(want), page.name
