@@ -19,7 +19,8 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.clean import normalise
-from ingest.converters.base import ConversionError, Failure, FileConverter, decode_text
+from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.failures import Failure
 from ingest.formats import Format, register
 from ingest.quiet import demote_library_logs
 
