@@ -34,6 +34,16 @@ _END_OF_ARTICLE = [re.compile(p, _I) for p in (
     r"^fill in your details below or click an icon to log in",
 )]
 
+# The heading of a block of teasers for other articles. In the second half of a page it ends the
+# article (the rest is teasers); earlier it is an inline box and only the heading line is dropped.
+_TEASER_HEADING = [re.compile(p, _I) for p in (
+    # a block of teasers for other articles: a short heading, then links to elsewhere
+    r"^(see more|don'?t miss|more (stories|news|from [\w .'’-]{2,40}|in [\w .'’-]{2,30}|on this story)|"
+    r"other [\w '’-]{0,30}(columns|stories|articles|news|blogs)|you (may|might) (also )?(like|enjoy)|"
+    r"recommended( for you| stories| reading)?|most (popular|read|viewed|shared)|"
+    r"related (content|coverage|stories|articles)|trending( now| stories)?|top stories)\s*[:»›>]*$",
+)]
+
 # Whole lines that are site chrome.
 _CHROME = [re.compile(p, _I) for p in (
     # comment forms and comment counts
@@ -60,10 +70,17 @@ _CHROME = [re.compile(p, _I) for p in (
     r"^the post .{3,300} appeared first on .{2,120}$",
     r"^(written|posted|published) by .{1,80}? at \d{1,2}:\d{2}\s*(am|pm)?$",
     r"^(photo|image|picture|photograph) ?(credit)?\s*:.{0,150}$",
+    # invitations to follow the site elsewhere
+    r"^(follow|find|like|join) us on\b.{0,120}$",
+    r"^(connect with us|stay connected|get our newsletter|sign up (for|to) our newsletter)\b.{0,80}$",
     # lone punctuation and bullets
     r"^[\W_]{1,3}$",
 )]
 
+# CMS shortcodes left in exported text: "[button link=... ]", "[/caption]", "[vc_row]".
+_SHORTCODE = re.compile(r"\[/?(?:button|caption|gallery|embed|video|audio|playlist|column|one_half|one_third|"
+                        r"contact-form(?:-7)?|(?:vc|et_pb|su|fusion|av)_[\w-]+)\b[^\]\n]{0,300}\]"
+                        r"|\[[a-z][\w-]*\s+[\w-]+=[\"'][^\]\n]{0,300}\]|\[/[a-z][\w-]*\]", _I)
 _PHOTO_CREDIT_PREFIX = re.compile(r"^\S*photo[-_ ]?credit\S*?cc[-_]by(?:[-_](?:nc|nd|sa))*", _I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # form feeds are split off before this
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -89,6 +106,11 @@ def _is_navigation(line: str) -> bool:
 def is_chrome(line: str) -> bool:
     """True for a line that is site chrome rather than content."""
     return _is_navigation(line) or any(p.match(line) for p in _CHROME)
+
+
+def is_teaser_heading(line: str) -> bool:
+    """True for a heading such as "SEE MORE", "Don't miss", "Other Opinion Columns"."""
+    return any(p.match(line) for p in _TEASER_HEADING)
 
 
 def ends_article(line: str) -> bool:
@@ -126,14 +148,15 @@ def clean_pages(raw: str) -> tuple[str, int, list[int]]:
                 if kept and kept[-1]:
                     kept.append("")
                 continue
-            if ends_article(line):
+            if ends_article(line) or (is_teaser_heading(line) and index >= len(lines) // 2):
                 removed += sum(1 for rest in lines[index:] if rest)
                 ended = True
                 break
-            if is_chrome(line):
+            if is_chrome(line) or is_teaser_heading(line):
                 removed += 1
                 continue
-            stripped = _PHOTO_CREDIT_PREFIX.sub("", line).strip()
+            stripped = _SHORTCODE.sub("", _PHOTO_CREDIT_PREFIX.sub("", line)).strip()
+            stripped = " ".join(stripped.split()) if stripped != line else stripped
             if stripped != line:
                 removed += 1
                 if not stripped:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,69 @@ def _iso_date(value: Any) -> str | None:
         return parse_date(text)
 
 
-def _title_from_text(text: str) -> str | None:
-    for line in text.split("\n"):
-        line = line.strip().strip('"“”‘’\'')
-        if 3 <= len(line) <= 200 and len(line.split()) >= 2:
-            return line
+_PRODUCER_PREFIX = re.compile(r"^(microsoft (word|powerpoint|excel)|untitled|adobe \w+)\s*-\s*", re.IGNORECASE)
+_FILE_NAME = re.compile(r"\.(docx?|pdf|pptx?|xlsx?|rtf|odt|indd|tex|dvi|qxp|pages|txt|html?)\s*$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"\btemplate\b|^(draft( report)?|untitled( document)?|document\d*|title|presentation|powerpoint presentation|"
+    r"slide \d+|report|new document|no title|unknown|none|word document)$", re.IGNORECASE)
+_MARKUP = re.compile(r"<%|%>|\{\{|\}\}|::|^\W*$|[\x00-\x1f]")
+_DATE_LIKE = re.compile(r"^(last (update|updated|modified)|updated|published|posted|page \d+)\b", re.IGNORECASE)
+
+
+def title_problem(title: str, publisher: str | None = None) -> str | None:
+    """Why a metadata title is not a title (a template name, a file name, a site name, garbage), or None."""
+    value = " ".join(title.replace("\x00", "").split())
+    if _PRODUCER_PREFIX.match(value) or _FILE_NAME.search(value):
+        return "a file name, not a title"
+    if _PLACEHOLDER.search(value):
+        return "a template or placeholder name"
+    if publisher and value.lower() == publisher.strip().lower():
+        return "the site's name, not the document's"
+    if re.fullmatch(r"(www\.)?[\w-]+(\.[\w-]+)+", value):
+        return "a site address, not a title"
+    if _MARKUP.search(value):
+        return "markup or control characters, not a title"
+    letters = sum(ch.isalpha() for ch in value)
+    if letters < 3:
+        return "too short to be a title"
+    from ingest.converters.pdf import text_quality
+
+    if text_quality(value) < 0.9 or len({_script_of(ch) for ch in value if ch.isalpha()}) > 2:
+        return "garbled characters, not a title"
     return None
+
+
+def _script_of(ch: str) -> str:
+    import unicodedata
+
+    return unicodedata.name(ch, "?").split(" ", 1)[0]
+
+
+def _title_from_text(text: str) -> str | None:
+    """The first line that reads as a title: short, not a sentence, a date line or a stray label."""
+    for line in text.split("\n")[:60]:
+        line = line.strip().strip('"“”‘’\'')
+        words = line.split()
+        if not (3 <= len(line) <= 200 and len(words) >= 2):
+            continue
+        if _DATE_LIKE.match(line) or _MARKUP.search(line) or title_problem(line):
+            continue
+        if len(words) > 20 or (len(words) > 12 and line.endswith((".", ":", ";"))):
+            continue  # a sentence of the body, not a heading
+        return line
+    return None
+
+
+def _checked_title(embedded: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The embedded metadata with its title cleaned, or dropped (and why) when it is not a title."""
+    title = embedded.get("title")
+    if not isinstance(title, str):
+        return embedded, None
+    title = " ".join(title.replace("\x00", "").split())
+    problem = title_problem(title, embedded.get("publisher")) if title else None
+    if problem:
+        return {**embedded, "title": None}, f"{title[:120]!r} from the file's metadata: {problem}"
+    return {**embedded, "title": title or None}, None
 
 
 @component
@@ -92,6 +150,7 @@ class MetadataResolver:
             embedded = meta.pop("embedded", {}) or {}
             template = dict(meta.get("template") or {})
             extracted = {**(meta.pop("extracted", {}) or {}), "title": _title_from_text(doc.content or "")}
+            embedded, rejected = _checked_title(embedded)
             defaults = {"title": Path(source).stem, "authors": [], "type": "other", "language": "en"}
             for name in FIELDS:
                 for origin, values in (("sidecar", sidecar), ("template", template), ("embedded", embedded),
@@ -106,6 +165,8 @@ class MetadataResolver:
                 meta["authors"] = []
             if sidecar.get("notes"):
                 meta["notes"] = sidecar["notes"]
+            if rejected:
+                provenance["title_rejected"] = rejected
             meta["provenance"] = provenance
             # A record of a test collection keeps its own id, so that run files name documents as the qrels do.
             meta["source_id"] = str(meta["external_id"]) if meta.get("external_id") else source_id_for(source)

@@ -165,6 +165,12 @@ class PassageSplitter:
                 if page_starts:
                     meta["page"] = bisect.bisect_right(page_starts, span.start)
                     meta["page_end"] = bisect.bisect_right(page_starts, max(span.start, span.end - 1))
+                    if meta["page_end"] > meta["page"]:
+                        # Where each page begins inside the passage, so a citation can name the page of
+                        # the sentence that matched (index.citations.best_citation).
+                        meta["page_offsets"] = [[meta["page"], 0]] + [
+                            [page, page_starts[page - 1] - span.start]
+                            for page in range(meta["page"] + 1, meta["page_end"] + 1)]
                 if raw_units:
                     cited = [{**u["citation"], "start": u["start"], "end": u["end"]} for u in raw_units
                              if u.get("citation") and span.start <= u["start"] and u["end"] <= span.end]

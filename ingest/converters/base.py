@@ -10,6 +10,7 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.failures import ConversionError, Failure
+from ingest.quiet import demote_library_logs
 
 __all__ = ["MAX_FILE_BYTES", "ConversionError", "FileConverter", "decode_text"]
 
@@ -56,19 +57,36 @@ class FileConverter:
     def convert(self, path: Path, data: bytes) -> list[Document]:
         raise NotImplementedError
 
+    def read_bytes(self, path: Path) -> bytes:
+        """The file's bytes, after the size checks.
+
+        :raises ConversionError: for an empty file or one over the size limit.
+        """
+        size = path.stat().st_size
+        if size == 0:
+            raise ConversionError("the file is empty (0 bytes)", "remove it or replace it with the full file")
+        if size > MAX_FILE_BYTES:
+            raise ConversionError(f"the file is {size // (1024 * 1024)} MiB, over the "
+                                  f"{MAX_FILE_BYTES // (1024 * 1024)} MiB limit", "split it into parts")
+        return path.read_bytes()
+
+    def finish(self, path: Path, data: bytes, doc: Document) -> Document:
+        """The converted document with the meta every source has (source, file, format, content hash)."""
+        # "file" is absolute, so re-index runs from any working directory match it.
+        meta = {"source": str(path), **doc.meta, "file": str(path.resolve()), "format": self.format_name,
+                "content_hash": hashlib.sha256(data).hexdigest()}
+        # A new Document, so that its id (a hash of content and meta) includes the source: two
+        # files with the same text must not collapse into one in the joiner.
+        return Document(content=doc.content, meta=meta)
+
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
+        demote_library_logs()
         documents: list[Document] = []
         failures: list[Failure] = []
         for path in sources:
             try:
-                size = path.stat().st_size
-                if size == 0:
-                    raise ConversionError("the file is empty (0 bytes)", "remove it or replace it with the full file")
-                if size > MAX_FILE_BYTES:
-                    raise ConversionError(f"the file is {size // (1024 * 1024)} MiB, over the "
-                                          f"{MAX_FILE_BYTES // (1024 * 1024)} MiB limit", "split it into parts")
-                data = path.read_bytes()
+                data = self.read_bytes(path)
                 converted = self.convert(path, data)
             except ConversionError as exc:
                 failures.append(Failure(str(path), exc.reason, exc.action))
@@ -76,12 +94,5 @@ class FileConverter:
             except OSError as exc:
                 failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
                 continue
-            digest = hashlib.sha256(data).hexdigest()
-            for doc in converted:
-                # "file" is absolute, so re-index runs from any working directory match it.
-                meta = {"source": str(path), **doc.meta, "file": str(path.resolve()), "format": self.format_name,
-                        "content_hash": digest}
-                # A new Document, so that its id (a hash of content and meta) includes the source: two
-                # files with the same text must not collapse into one in the joiner.
-                documents.append(Document(content=doc.content, meta=meta))
+            documents.extend(self.finish(path, data, doc) for doc in converted)
         return {"documents": documents, "failures": failures}

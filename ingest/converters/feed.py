@@ -6,7 +6,10 @@ has the entry's link as its canonical URL.
 
 from __future__ import annotations
 
+import json
+import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,54 @@ from haystack import Document, component
 from ingest.converters.base import ConversionError, FileConverter
 from ingest.formats import Format, register
 from ingest.sandbox import run_limited
+
+_DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"'][^>]*\?>")
+_BARE_AMP = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z_][\w.-]*;)")
+
+
+def recover_xml(data: bytes) -> tuple[bytes, list[str]]:
+    """Repair what feedparser's loose parser tolerates, as UTF-8 bytes, and say what was repaired.
+
+    Whitespace before ``<?xml``; bytes in the declared multi-byte encoding (GB2312, Big5, Shift_JIS:
+    expat reads none of them) or, with no declaration, not UTF-8 (ISO-8859-1 assumed, as feedparser
+    does); and a bare ``&`` not starting an entity. Entity *declarations* are not touched: the
+    defusedxml check still refuses them.
+    """
+    notes: list[str] = []
+    if data[:1].isspace() or data.startswith(b"\xef\xbb\xbf\n"):
+        stripped = data.lstrip(b"\xef\xbb\xbf").lstrip()
+        if stripped.startswith(b"<?xml"):
+            data = stripped
+            notes.append("whitespace before the XML declaration removed")
+    declared = _DECLARATION.match(data)
+    encoding = declared.group(1).decode("ascii").lower() if declared else None
+    if encoding and encoding.replace("-", "").replace("_", "") not in ("utf8", "usascii", "ascii"):
+        try:
+            text = data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            text = data.decode(encoding if _known(encoding) else "latin-1", errors="replace")
+        data = _DECLARATION.sub(b'<?xml version="1.0" encoding="utf-8"?>', text.encode("utf-8"), count=1)
+        notes.append(f"read as {encoding.upper()} and converted to UTF-8")
+    elif not encoding:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            data = data.decode("latin-1").encode("utf-8")
+            notes.append("no encoding declared and not UTF-8: read as ISO-8859-1")
+    if _BARE_AMP.search(data):
+        data = _BARE_AMP.sub(b"&amp;", data)
+        notes.append("unescaped & characters escaped")
+    return data, notes
+
+
+def _known(encoding: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
 
 
 def _check_xml(data: bytes) -> None:
@@ -28,9 +79,11 @@ def _check_xml(data: bytes) -> None:
                               "this is how XML bombs work; get the feed from its publisher again") from None
     except SafeET.ParseError as exc:
         raise ConversionError(f"the feed is not well-formed XML ({exc})", "re-download the feed") from None
+    except ValueError as exc:  # expat: "multi-byte encodings are not supported"
+        raise ConversionError(f"the feed's encoding cannot be read ({exc})", "re-save the feed as UTF-8") from None
 
 
-def _text_of_html(fragment: str) -> str:
+def _text_of_html(fragment: str, depth: int = 0) -> str:
     import lxml.html
 
     if not fragment.strip():
@@ -41,18 +94,39 @@ def _text_of_html(fragment: str) -> str:
         return fragment
     for br in root.iter("br", "p", "li", "h1", "h2", "h3", "div"):
         br.tail = "\n" + (br.tail or "")
-    return root.text_content()
+    text = root.text_content()
+    # Double-escaped HTML (Reddit's feeds): the first pass leaves markup as text; markup is never indexed.
+    if re.search(r"<(?:a|p|div|span|img|br|table|td|li|ul|ol|em|strong|b|i)\b[^>]*>|</\w+>", text) and depth < 2:
+        return _text_of_html(text, depth + 1)
+    return text
 
 
 def _date(entry: Any) -> str | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    # feedparser warns (DeprecationWarning) when it falls back between published and updated: not the user's concern.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     return time.strftime("%Y-%m-%d", parsed) if parsed else None
 
 
-def _parse(data: bytes) -> list[dict[str, Any]]:
+def _parse(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
     import feedparser
 
-    _check_xml(data)
+    if data.lstrip()[:1] == b"{":
+        return _parse_json_feed(data), []
+    try:
+        _check_xml(data)
+        notes: list[str] = []
+    except ConversionError as first:
+        if "entities" in first.reason:
+            raise
+        data, notes = recover_xml(data)
+        if not notes:
+            raise
+        try:
+            _check_xml(data)
+        except ConversionError as second:
+            raise second from None
     feed = feedparser.parse(data)
     site = feed.feed.get("title")
     entries = []
@@ -64,6 +138,32 @@ def _parse(data: bytes) -> list[dict[str, Any]]:
         entries.append({"id": entry.get("id") or entry.get("link") or str(index), "link": entry.get("link"),
                         "title": entry.get("title"), "authors": authors, "date": _date(entry), "publisher": site,
                         "text": _text_of_html(body)})
+    return entries, notes
+
+
+def _parse_json_feed(data: bytes) -> list[dict[str, Any]]:
+    """A JSON Feed (jsonfeed.org, versions 1 and 1.1): one entry per item."""
+    try:
+        feed = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConversionError(f"the JSON Feed is damaged ({exc})", "re-download the feed") from None
+    if not isinstance(feed, dict) or not isinstance(feed.get("items"), list):
+        raise ConversionError("the JSON Feed has no items list", "check it is the feed you meant")
+    site = feed.get("title")
+    feed_authors = [a.get("name") for a in feed.get("authors") or ([feed["author"]] if feed.get("author") else [])
+                    if isinstance(a, dict) and a.get("name")]
+    entries = []
+    for index, item in enumerate(feed["items"]):
+        if not isinstance(item, dict):
+            continue
+        authors = [a.get("name") for a in item.get("authors") or ([item["author"]] if item.get("author") else [])
+                   if isinstance(a, dict) and a.get("name")] or feed_authors
+        body = item.get("content_html") or item.get("content_text") or item.get("summary") or ""
+        text = _text_of_html(body) if item.get("content_html") else str(body)
+        date = str(item.get("date_published") or item.get("date_modified") or "")[:10] or None
+        entries.append({"id": str(item.get("id") or item.get("url") or index), "link": item.get("url"),
+                        "title": item.get("title"), "authors": authors, "date": date, "publisher": site,
+                        "text": text})
     return entries
 
 
@@ -89,7 +189,7 @@ class FeedConverter(FileConverter):
     format_name = "feed"
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
-        entries = run_limited(_parse, data)
+        entries, notes = run_limited(_parse, data)
         if not entries:
             raise ConversionError("the feed has no entries", "check it is the feed you meant")
         pages = _pages_by_url(path.parent)
@@ -102,6 +202,7 @@ class FeedConverter(FileConverter):
             documents.append(Document(content=text, meta={
                 "source": entry["link"] or f"{path}#{entry['id']}",
                 "from_page": bool(pages.get(link)),
+                **({"notes": "feed recovered: " + "; ".join(notes)} if notes else {}),
                 "embedded": {"title": entry["title"], "authors": entry["authors"], "date": entry["date"],
                              "publisher": entry["publisher"], "url": entry["link"], "type": "blog"},
             }))
@@ -110,7 +211,13 @@ class FeedConverter(FileConverter):
         return documents
 
 
+def is_json_feed(head: bytes) -> bool:
+    return head.lstrip()[:1] == b"{" and b"jsonfeed.org/version" in head[:4096]
+
+
 def _is_feed(head: bytes) -> bool:
+    if is_json_feed(head):
+        return True
     start = head[:2048].lower()
     return b"<rss" in start or (b"<feed" in start and b"xmlns" in start) or b"<rdf:rdf" in start
 

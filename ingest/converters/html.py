@@ -24,9 +24,41 @@ def extract_html(html: str) -> dict[str, Any]:
     return {k: data.get(k) for k in ("text", "title", "author", "date", "sitename", "url", "hostname")}
 
 
+# Below this, a page whose main content trafilatura cannot find is not read as a whole either.
+MIN_FRAGMENT_CHARS = 200
+_BLOCKS = ("p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre", "section",
+           "article", "figcaption", "dd", "dt")
+
+
+def fragment_text(html: str) -> str:
+    """Text of a page that is all content (an article saved as a bare fragment, a reader-view copy):
+    every block on its own line, scripts, styles, navigation and forms left out."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except Exception:
+        return ""
+    for bad in root.xpath("//script|//style|//nav|//form|//noscript|//template|//iframe"):
+        bad.drop_tree()
+    for block in root.iter(*_BLOCKS):
+        block.tail = "\n" + (block.tail or "")
+        if block.text is not None or len(block):
+            block.text = "\n" + (block.text or "")
+    return "\n".join(" ".join(line.split()) for line in root.text_content().split("\n") if line.strip())
+
+
 def _extract(data: bytes) -> tuple[str, dict[str, Any]]:
-    page = extract_html(decode_text(data))
+    html = decode_text(data)
+    page = extract_html(html)
     text = (page.get("text") or "").strip()
+    head = html[:5000].lower()
+    if "<body" not in head and "<html" not in head:
+        # A bare fragment (a reader-view copy) is all article: no page around it for trafilatura to
+        # tell the article from, and it drops some of it, or all.
+        fallback = fragment_text(html)
+        if len(fallback) >= max(MIN_FRAGMENT_CHARS, len(text)):
+            text = fallback
     if not text:
         raise ConversionError("no article text was found in the page", "check it is an article, not a listing page")
     authors = [a.strip() for a in (page.get("author") or "").split(";") if a.strip()]

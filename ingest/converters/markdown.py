@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,19 @@ from ingest.converters.base import ConversionError, FileConverter, decode_text
 from ingest.formats import Format, register
 
 _MARKDOWN = MarkdownIt("commonmark", renderer_cls=RendererPlain)
+_SUP = re.compile(r"<sup[^>]*>\s*(?:<a[^>]*>)?\s*([^<]{1,12}?)\s*(?:</a>)?\s*</sup>", re.IGNORECASE)
+_ATX = re.compile(r"^ {0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_TAG = re.compile(r"<[^>]+>")
+_FENCE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)
+
+
+def first_heading(source: str) -> str | None:
+    """The text of the first level-1 heading (``# <span id="x">Title</span>`` too), outside code blocks."""
+    match = _ATX.search(_FENCE.sub("", source))
+    if not match:
+        return None
+    title = " ".join(html.unescape(_TAG.sub("", match.group(1))).replace("*", "").replace("_", " ").split())
+    return title or None
 
 
 @component
@@ -32,6 +47,10 @@ class MarkdownConverter(FileConverter):
                 raise ConversionError(f"the front matter is not valid YAML ({str(exc)[:120]})",
                                       "fix the block between the --- lines") from None
             source, embedded = post.content, _front_matter(post.metadata)
+        if not embedded.get("title") and (heading := first_heading(source)):
+            embedded["title"] = heading
+        # A footnote mark in HTML ("professionals<sup>9</sup>") must not glue its number to the word.
+        source = _SUP.sub(lambda m: f" [{m.group(1).strip()}]", source)
         text = _MARKDOWN.render(source)
         if not text.strip():
             raise ConversionError("the Markdown has no text", "remove it or replace it with the full file")

@@ -1,0 +1,115 @@
+"""What a search result's passage cites: the page, or the thread element, of its best-matching sentence.
+
+A passage can span two PDF pages or pack several Storify elements; citing its first page or first
+element points at the wrong place when the match is further on. Given the passage's stored meta
+and its text as highlighted for the query (matches wrapped in :data:`index.highlight.OPEN` /
+``CLOSE``), :func:`best_citation` finds the sentence with the most distinct matched terms and
+cites the page it is on (a page range when it spans two) and, for threads, the element holding it
+(author, date, link).
+
+Usage (at query time, per passage)::
+
+    from index.citations import best_citation
+    cited = best_citation(hit.meta, marked.get(hit.rowid))  # None when the passage has nothing to cite
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from index.highlight import CLOSE, OPEN
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where the best-matching sentence is: page (and last page, when it spans two) and thread element."""
+
+    page: int | None = None
+    page_end: int | None = None
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _unmark(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """Plain text and the (start, end, term) of each marked match in it."""
+    plain: list[str] = []
+    matches: list[tuple[int, int, str]] = []
+    position, opened = 0, None
+    for piece in re.split(f"([{OPEN}{CLOSE}])", marked):
+        if piece == OPEN:
+            opened = position
+        elif piece == CLOSE:
+            if opened is not None:
+                matches.append((opened, position, "".join(plain)[opened:position].lower()))
+            opened = None
+        else:
+            plain.append(piece)
+            position += len(piece)
+    return "".join(plain), matches
+
+
+def best_sentence(marked_text: str) -> tuple[int, int] | None:
+    """(start, end) in the unmarked passage of the sentence with the most distinct matched terms
+    (then the most matches; the first on a tie), or None when nothing is marked."""
+    plain, matches = _unmark(marked_text)
+    if not matches:
+        return None
+    bounds, start = [], 0
+    for cut in _SENTENCE_END.finditer(plain):
+        bounds.append((start, cut.start()))
+        start = cut.end()
+    bounds.append((start, len(plain)))
+    best, best_key = None, (0, 0)
+    for s_start, s_end in bounds:
+        inside = [m for m in matches if s_start <= m[0] < s_end]
+        key = (len({m[2] for m in inside}), len(inside))
+        if key > best_key:
+            best, best_key = (s_start, s_end), key
+    return best
+
+
+def _page_of(offsets: list[list[int]], offset: int) -> int | None:
+    page = None
+    for number, begins in offsets:
+        if begins <= offset:
+            page = number
+    return page
+
+
+def best_citation(hit_meta: dict[str, Any], marked_text: str | None) -> dict[str, Any] | None:
+    """The citation of a passage for this query; see the module docstring.
+
+    :param hit_meta: the passage's stored meta (``start``, ``page``, ``page_end``, ``page_offsets``,
+        ``citation``, ``citations`` as :class:`ingest.split.PassageSplitter` writes them).
+    :param marked_text: the passage text with matches between ``OPEN`` and ``CLOSE``, or None.
+    :returns: a dict with any of ``page``, ``page_end``, ``author``, ``date``, ``url``; None when
+        the passage has neither a page nor a citation.
+    """
+    sentence = best_sentence(marked_text) if marked_text else None
+    page, page_end = hit_meta.get("page"), hit_meta.get("page_end")
+    offsets = hit_meta.get("page_offsets")
+    if page is not None and page_end is not None and page_end == page:
+        page_end = None
+    if sentence and offsets:
+        page = _page_of(offsets, sentence[0])
+        last = _page_of(offsets, max(sentence[0], sentence[1] - 1))
+        page_end = last if last != page else None
+    element = hit_meta.get("citation")
+    citations = hit_meta.get("citations") or []
+    if citations:
+        element = citations[0]
+        if sentence:
+            absolute = int(hit_meta.get("start", 0)) + sentence[0]
+            element = next((c for c in citations if c.get("start", -1) <= absolute < c.get("end", -1)), element)
+    element = element or {}
+    cited = Citation(page=page, page_end=page_end, author=element.get("author"), date=element.get("date"),
+                     url=element.get("url"))
+    return cited.to_dict() or None
