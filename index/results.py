@@ -21,7 +21,8 @@ class Passage:
     ordinal: int
     score: float
     page: int | None = None
-    citation: dict[str, Any] | None = None
+    page_end: int | None = None  # when the best-matching sentence runs onto the next page
+    citation: dict[str, Any] | None = None  # a thread element: author, date, url
 
 
 @dataclass(frozen=True)

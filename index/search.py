@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from index.browse import Browse
+from index.citations import best_citation
 from index.embedding import QueryEmbedder, query_embedder
 from index.facets import FacetSelection, FacetTable
 from index.generations import Generation
@@ -170,20 +171,7 @@ class Searcher:
         results = []
         for source_id, score, _ in window:
             record = records.get(source_id)
-            passages = [
-                Passage(
-                    text=h.content,
-                    highlighted=to_html(marked[h.rowid]) if h.rowid in marked else plain_html(h.content),
-                    start=int(h.meta.get("start", 0)),
-                    end=int(h.meta.get("end", len(h.content))),
-                    chunk_id=h.id,
-                    ordinal=int(h.meta.get("ordinal", 0)),
-                    score=round(h.score, 6),
-                    page=h.meta.get("page"),
-                    citation=_best_citation(h, marked.get(h.rowid)),
-                )
-                for h in shown[source_id]
-            ]
+            passages = [_passage(h, marked.get(h.rowid)) for h in shown[source_id]]
             results.append(SourceResult(
                 document_id=source_id,
                 title=record.title if record else str(passages[0].text[:80]),
@@ -200,13 +188,19 @@ class Searcher:
         return results
 
 
-def _best_citation(hit: PassageHit, marked: str | None) -> dict[str, Any] | None:
-    """For a passage of a thread: the citation of the element where the first match is, else the first element."""
-    citations = hit.meta.get("citations") or []
-    if not citations:
-        return hit.meta.get("citation")
-    chosen = citations[0]
-    if marked and OPEN in marked:
-        offset = int(hit.meta.get("start", 0)) + marked.index(OPEN)
-        chosen = next((c for c in citations if c.get("start", -1) <= offset < c.get("end", -1)), chosen)
-    return {"author": chosen.get("author"), "date": chosen.get("date"), "url": chosen.get("url")}
+def _passage(hit: PassageHit, marked: str | None) -> Passage:
+    """A shown passage, citing the page (or pages) and thread element of its best-matching sentence."""
+    cited = best_citation(hit.meta, marked) or {}
+    element = {k: cited[k] for k in ("author", "date", "url") if k in cited}
+    return Passage(
+        text=hit.content,
+        highlighted=to_html(marked) if marked is not None else plain_html(hit.content),
+        start=int(hit.meta.get("start", 0)),
+        end=int(hit.meta.get("end", len(hit.content))),
+        chunk_id=hit.id,
+        ordinal=int(hit.meta.get("ordinal", 0)),
+        score=round(hit.score, 6),
+        page=cited.get("page", hit.meta.get("page")),
+        page_end=cited.get("page_end"),
+        citation=element or None,
+    )
