@@ -123,6 +123,10 @@ def _strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, flo
     return out
 
 
+# Public name for callers that re-rank a run (kb eval's files mode maps sources to file stems).
+strictly_decreasing = _strictly_decreasing
+
+
 def write_run(run: Run, path: str | Path, tag: str) -> int:
     """Write a TREC run file (``qid Q0 docid rank score tag``); returns the number of lines."""
     if not tag or any(c.isspace() for c in tag):
