@@ -100,3 +100,12 @@ def test_by_file_stem_keeps_each_files_first_place():
     assert [d for d, _ in ranked] == ["a", "b", "b-copy", "c"]
     assert all(x[1] > y[1] for x, y in itertools.pairwise(ranked))
     assert file_stem("/x/feeds/news.xml#3") == "news" and file_stem("/x/dorset_2021-11-19.pdf") == "dorset_2021-11-19"
+
+
+def test_tab_separated_qrels_keep_spaces_in_document_ids(tmp_path):
+    from index.evaluation import read_qrels
+
+    path = tmp_path / "q.tsv"
+    path.write_text("query-id\tcorpus-id\tscore\nl1\tCSC for Data People v1.0 2024-05-21\t2\nl1 kent_2022 1\n",
+                    encoding="utf-8")
+    assert read_qrels(path) == {"l1": {"CSC for Data People v1.0 2024-05-21": 2, "kent_2022": 1}}
