@@ -67,6 +67,8 @@ class EvalReport:
     seconds: float = 0.0
     files: str | None = None  # the folder of documents, in files mode
     unmatched_judgements: list[str] = field(default_factory=list)  # judged stems no indexed file has
+    # {kind: {method: scores}} when queries.jsonl gives each query a "kind" (known-item, topic, ...)
+    by_kind: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +110,20 @@ def by_file_stem(run: Run, stems: dict[str, list[str]]) -> Run:
                     stemmed.append((stem, score))
         out[qid] = strictly_decreasing(stemmed)
     return out
+
+
+def query_kinds(queries_file: Path) -> dict[str, str]:
+    """``{query id: kind}`` from the optional ``"kind"`` field of a queries.jsonl (read_queries has
+    already checked the file); empty when no query has one."""
+    import json
+
+    kinds: dict[str, str] = {}
+    for line in queries_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row.get("kind"):
+                kinds[str(row["_id"])] = str(row["kind"])
+    return kinds
 
 
 def _source_stems(store: Any, source_ids: set[str]) -> dict[str, list[str]]:
@@ -160,6 +176,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
     queries = read_queries(queries_file)
     qrels = read_qrels(qrels_file)
     judged = judged_queries(queries, qrels)
+    kinds = query_kinds(queries_file)
     if not judged:
         raise CollectionError(f"No query in {queries_file} has a relevant judgement in {qrels_file}; "
                               "check that their query ids match.")
@@ -185,6 +202,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
                                       "its extension, and --files the folder that holds those files.")
         searcher = Searcher(index_settings, generation)
         results: dict[str, dict[str, float]] = {}
+        by_kind: dict[str, dict[str, dict[str, float]]] = {}
         failed: dict[str, str] = {}
         for name in methods:
             fusion, rerank = METHODS[name]
@@ -194,6 +212,8 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
                 run = by_file_stem(run, _source_stems(generation.store, ids))
             failed.update(failed_now)
             results[name] = evaluate(qrels, run, judged)
+            for kind in sorted({kinds[q] for q in judged if q in kinds}):
+                by_kind.setdefault(kind, {})[name] = evaluate(qrels, run, [q for q in judged if kinds.get(q) == kind])
         generation.store.close()
     shown = ("fusion", "dense_weight", "rrf_k", "proximity_boost", "query_int8", "candidates", "rerank_model")
     return EvalReport(
@@ -201,5 +221,5 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
         judged_queries=len(judged), methods=results, summary=summary(results),
         settings={k: settings.as_dict()[k] for k in shown}, failed_queries=failed,
         seconds=round(time.perf_counter() - started, 1), files=str(files) if files is not None else None,
-        unmatched_judgements=unmatched,
+        unmatched_judgements=unmatched, by_kind=by_kind,
     )

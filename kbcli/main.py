@@ -265,6 +265,13 @@ def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, me
         click.echo(f"{len(report.unmatched_judgements)} judged documents are not files of the index (they count as "
                    f"not found): {', '.join(report.unmatched_judgements[:5])}", err=True)
     click.echo(scores_table(report.methods))
+    if report.by_kind:
+        kinds = list(report.by_kind)
+        width = max(len(k) for k in kinds) + 2
+        click.echo("\nnDCG@10 by kind of query\n" + "kind".ljust(width) + "".join(m.rjust(12) for m in report.methods))
+        for kind in kinds:
+            scores = report.by_kind[kind]
+            click.echo(kind.ljust(width) + "".join(f"{scores[m]['nDCG@10']:12.4f}" for m in report.methods))
     if report.summary:
         click.echo(f"production vs {report.summary['best_single']}: {report.summary['margin_ndcg10']:+.4f} nDCG@10")
     for qid, reason in report.failed_queries.items():

@@ -39,8 +39,8 @@ def collection(tmp_path_factory) -> tuple[Path, Path]:
     dataset = root / "set"
     (dataset / "qrels").mkdir(parents=True)
     (dataset / "queries.jsonl").write_text(
-        json.dumps({"_id": "m1", "text": "Mockingbird hub home foster carers"}) + "\n"
-        + json.dumps({"_id": "t1", "text": "teenagers at risk of county lines exploitation"}) + "\n",
+        json.dumps({"_id": "m1", "text": "Mockingbird hub home foster carers", "kind": "model"}) + "\n"
+        + json.dumps({"_id": "t1", "text": "teenagers at risk of county lines exploitation", "kind": "topic"}) + "\n",
         encoding="utf-8")
     (dataset / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n"
@@ -68,6 +68,9 @@ def test_files_are_scored_by_stem_and_the_index_is_reused(collection, runner, tm
     assert report["methods"]["lexical"]["MRR@10"] == 1.0
     assert report["methods"]["lexical"]["nDCG@10"] == pytest.approx(1.0)
     assert report["methods"]["production"]["Recall@100"] == 1.0
+    # Queries that give a kind are also scored per kind, each over its own queries only.
+    assert set(report["by_kind"]) == {"model", "topic"}
+    assert report["by_kind"]["model"]["lexical"]["MRR@10"] == 1.0
     generations = sorted(p.name for p in data_dir.rglob("manifest.json"))
     again = _eval(runner, dataset, docs, data_dir, "--methods", "lexical")
     assert again["methods"]["lexical"] == report["methods"]["lexical"]
