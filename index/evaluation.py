@@ -60,15 +60,16 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     """``{query id: {document id: grade}}`` from a BEIR or TREC qrels file (tab or space separated).
 
     Four columns (``qid 0 docid grade``, TREC) and three (``qid docid grade``, BEIR) are both read;
-    a header line is skipped.
+    a header line is skipped. In a tab-separated line a document id may hold spaces.
 
     :raises CollectionError: naming the file and line that cannot be read.
     """
     path = Path(path)
     qrels: dict[str, dict[str, int]] = {}
     for number, line in enumerate(_lines(path), start=1):
-        fields = line.split()
-        if not fields:
+        # Tab-separated lines split on tabs only: a document id may be a file name with spaces in it.
+        fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+        if not any(fields):
             continue
         if len(fields) == 4:
             fields = [fields[0], fields[2], fields[3]]
@@ -121,6 +122,10 @@ def _strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, flo
         out.append((doc_id, value))
         previous = value
     return out
+
+
+# Public name for callers that re-rank a run (kb eval's files mode maps sources to file stems).
+strictly_decreasing = _strictly_decreasing
 
 
 def write_run(run: Run, path: str | Path, tag: str) -> int:

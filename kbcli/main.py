@@ -223,16 +223,22 @@ def _batch_search(settings: Settings, queries_file: str, run_file: str, depth: i
 @click.option("--methods", default="lexical,dense,production", show_default=True,
               help="Comma-separated: lexical, dense, rrf, weighted (fusion without re-ranking), production "
                    "(the ranking the settings give, as served).")
+@click.option("--files", "files", type=click.Path(file_okay=False), default=None,
+              help="A folder of documents (any format kb ingest reads) that the qrels judge by file name without "
+                   "extension; DATASET then needs only queries.jsonl and qrels/SPLIT.tsv.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
-def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, methods: str, as_json: bool,
-          quiet: bool) -> None:
-    """Measure ranking on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv).
+def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, methods: str, files: str | None,
+          as_json: bool, quiet: bool) -> None:
+    """Measure ranking on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv), or with --files on
+    queries and qrels over a folder of documents.
 
-    Ingests the corpus into a temporary index (or into --data-dir, reused when it already holds an
-    index), searches every judged query with each method, and prints nDCG@10, Recall@100 and
-    MRR@10 (ir-measures). Settings (KB_* variables, --config) apply as they do to serving.
+    Ingests the corpus (or the --files folder) into a temporary index (or into --data-dir, reused
+    when it already holds an index), searches every judged query with each method, and prints
+    nDCG@10, Recall@100 and MRR@10 (ir-measures). With --files each result counts as the stem of
+    its file (dorset_2021-11-19 for dorset_2021-11-19.pdf). Settings (KB_* variables, --config)
+    apply as they do to serving.
     """
     from pathlib import Path
 
@@ -243,15 +249,26 @@ def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, me
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     try:
         report = run_eval(Path(dataset), settings, Path(data_dir) if data_dir else None, split, chosen,
-                          progress=not (quiet or as_json))
+                          progress=not (quiet or as_json), files=Path(files) if files else None)
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return
-    click.echo(f"{report.dataset} ({report.split}): {report.judged_queries} judged queries of {report.queries}, "
-               f"index {report.index}, {report.seconds:.0f} s")
+    over = f" over the files of {report.files}" if report.files else ""
+    click.echo(f"{report.dataset} ({report.split}){over}: {report.judged_queries} judged queries of "
+               f"{report.queries}, index {report.index}, {report.seconds:.0f} s")
+    if report.unmatched_judgements:
+        click.echo(f"{len(report.unmatched_judgements)} judged documents are not files of the index (they count as "
+                   f"not found): {', '.join(report.unmatched_judgements[:5])}", err=True)
     click.echo(scores_table(report.methods))
+    if report.by_kind:
+        kinds = list(report.by_kind)
+        width = max(len(k) for k in kinds) + 2
+        click.echo("\nnDCG@10 by kind of query\n" + "kind".ljust(width) + "".join(m.rjust(12) for m in report.methods))
+        for kind in kinds:
+            scores = report.by_kind[kind]
+            click.echo(kind.ljust(width) + "".join(f"{scores[m]['nDCG@10']:12.4f}" for m in report.methods))
     if report.summary:
         click.echo(f"production vs {report.summary['best_single']}: {report.summary['margin_ndcg10']:+.4f} nDCG@10")
     for qid, reason in report.failed_queries.items():
