@@ -191,7 +191,7 @@ class Searcher:
 def _passage(hit: PassageHit, marked: str | None) -> Passage:
     """A shown passage, citing the page (or pages) and thread element of its best-matching sentence."""
     cited = best_citation(hit.meta, marked) or {}
-    element = {k: cited[k] for k in ("author", "date", "url") if k in cited}
+    element: dict[str, Any] = {k: cited[k] for k in ("author", "date", "url") if k in cited}
     return Passage(
         text=hit.content,
         highlighted=to_html(marked) if marked is not None else plain_html(hit.content),

@@ -323,8 +323,9 @@ def classify(text: str, start: int, end: int, inspection: bool) -> Relation:
         if cue:
             return Relation(MENTIONS, f"{why}: {cue.group(0)!r}")
     name_at = sentence.lower().find(text[start:end].lower())
-    if name_at > 0 and _NEGATED.search(sentence[:name_at]):
-        return Relation(MENTIONS, f"negated: {_NEGATED.search(sentence[:name_at]).group(0).strip()!r}")
+    negation = _NEGATED.search(sentence[:name_at]) if name_at > 0 else None
+    if negation:
+        return Relation(MENTIONS, f"negated: {negation.group(0).strip()!r}")
     # The cue nearest the name is the one that most likely speaks of it.
     cues = sorted(_USED.finditer(sentence), key=lambda cue: abs(cue.start() - max(name_at, 0)))
     if cues:

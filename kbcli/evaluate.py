@@ -185,10 +185,10 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
         try:
             generation = open_generation(index_settings)
         except IndexNotFoundError:
-            if files is None:
-                run_ingest([corpus], index_settings, progress=progress, replace=True, force_format="beir")
-            else:
+            if files is not None:
                 run_ingest([files], index_settings, progress=progress, replace=True)
+            elif corpus is not None:
+                run_ingest([corpus], index_settings, progress=progress, replace=True, force_format="beir")
             generation = open_generation(index_settings)
         unmatched: list[str] = []
         if files is not None:
