@@ -12,7 +12,7 @@ import resource
 from collections.abc import Callable
 from typing import Any
 
-from ingest.converters.base import ConversionError
+from ingest.failures import ConversionError
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 1024

@@ -12,7 +12,7 @@ from haystack import Document, component
 from ingest.failures import ConversionError, Failure
 from ingest.quiet import demote_library_logs
 
-__all__ = ["MAX_FILE_BYTES", "ConversionError", "FileConverter", "decode_text"]
+__all__ = ["MAX_FILE_BYTES", "FileConverter", "decode_text"]
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from haystack import Document, component
 
-from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.converters.base import FileConverter, decode_text
+from ingest.failures import ConversionError
 from ingest.formats import Format, register
 
 logger = logging.getLogger(__name__)

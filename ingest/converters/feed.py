@@ -15,7 +15,8 @@ from typing import Any
 
 from haystack import Document, component
 
-from ingest.converters.base import ConversionError, FileConverter
+from ingest.converters.base import FileConverter
+from ingest.failures import ConversionError
 from ingest.formats import Format, register
 from ingest.sandbox import run_limited
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from haystack import Document, component
 
-from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.converters.base import FileConverter, decode_text
+from ingest.failures import ConversionError
 from ingest.formats import Format, register
 from ingest.sandbox import run_limited
 

@@ -12,7 +12,8 @@ from haystack import Document, component
 from markdown_it import MarkdownIt
 from mdit_plain.renderer import RendererPlain
 
-from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.converters.base import FileConverter, decode_text
+from ingest.failures import ConversionError
 from ingest.formats import Format, register
 
 _MARKDOWN = MarkdownIt("commonmark", renderer_cls=RendererPlain)

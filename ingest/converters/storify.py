@@ -19,8 +19,8 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.clean import normalise
-from ingest.converters.base import ConversionError, FileConverter, decode_text
-from ingest.failures import Failure
+from ingest.converters.base import FileConverter, decode_text
+from ingest.failures import ConversionError, Failure
 from ingest.formats import Format, register
 from ingest.quiet import demote_library_logs
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from haystack import Document, component
 
-from ingest.converters.base import ConversionError, FileConverter, decode_text
+from ingest.converters.base import FileConverter, decode_text
+from ingest.failures import ConversionError
 from ingest.formats import Format, register
 
 
