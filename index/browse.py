@@ -9,6 +9,9 @@ Usage::
     browse.related_projects("signs-of-safety")
     browse.related_documents(source_id)   # nearest sources by embedding
     browse.by_year(source_ids)            # {year: {theme_id: count}}
+    browse.project_councils("north-yorkshire-no-wrong-door")  # [CouncilUse, ...]: who its inspections say uses it
+    browse.inspections("North Yorkshire")  # its inspection reports, oldest first
+    browse.neighbours("dorset")            # [Neighbour, ...]: its statistical neighbours, judged and what they use
 """
 
 from __future__ import annotations
@@ -60,10 +63,37 @@ class CouncilView:
     projects: list[str]  # slugs of projects it leads
     region: str = ""
     type: str = ""
+    statistical_neighbours: list[str] = field(default_factory=list)  # names, Ofsted's order
+    ofsted: dict[str, str] = field(default_factory=dict)  # its latest inspection in Ofsted's overview
 
     def summary(self) -> dict[str, Any]:
         return {"slug": self.slug, "name": self.name, "region": self.region, "type": self.type,
                 "sources": len(self.sources), "projects": self.projects}
+
+
+@dataclass
+class CouncilUse:
+    """A council whose inspection reports name a project: the reports that do (each with the passage), and
+    every inspection of it in the index, so a reader sees how it was judged before and after."""
+
+    slug: str
+    name: str
+    uses: bool  # a report says the council uses the project (else its reports only mention it)
+    reports: list[tuple[SourceRecord, ProjectMention]]  # newest first; those saying "uses" when uses is true
+    inspections: list[SourceRecord]  # all its inspection reports, oldest first
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One of a council's statistical neighbours: its latest judgement and the projects its reports say it uses."""
+
+    slug: str
+    name: str
+    overall: str | None  # overall effectiveness at its latest inspection
+    published: str | None
+    source_id: str | None  # the report in the index that judgement is from; None when from Ofsted's overview
+    uses: list[str]  # project slugs
+    has_page: bool = False  # the index names it, so it has a council page
 
 
 class Browse:
@@ -82,6 +112,7 @@ class Browse:
             partners=list(p["partners"]), themes=list(p["themes"]), years=list(p["years"]), links=list(p["links"]),
             aliases=list(p["aliases"])) for p in generation.projects()}
         councils: dict[str, str] = {}
+        self._inspections: dict[str, list[SourceRecord]] = defaultdict(list)
         council_sources: dict[str, list[str]] = defaultdict(list)
         theme_sources: dict[str, list[str]] = defaultdict(list)
         for source_id, record in self.sources.items():
@@ -94,17 +125,28 @@ class Browse:
                 council_sources[slugify(name)].append(source_id)
             for theme_id in record.theme_ids:
                 theme_sources[theme_id].append(source_id)
+            if record.inspection is not None and not record.duplicate_of:
+                inspected = record.inspection.council
+                councils.setdefault(slugify(inspected), inspected)
+                self._inspections[inspected].append(record)
+                if source_id not in council_sources[slugify(inspected)]:
+                    council_sources[slugify(inspected)].append(source_id)
+        for reports in self._inspections.values():
+            reports.sort(key=lambda r: _date_key(r.inspection.published if r.inspection else None))
         leads: dict[str, list[str]] = defaultdict(list)
         for project in self._projects.values():
             for name in project.councils:
                 councils.setdefault(slugify(name), name)
                 leads[slugify(name)].append(project.slug)
         details = generation.councils()
+        self._details = details
         self._councils = {}
         for slug, name in sorted(councils.items(), key=lambda item: item[1].lower()):
             about = details.get(name, {})
             self._councils[slug] = CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []),
-                                               about.get("region", ""), about.get("type", ""))
+                                               about.get("region", ""), about.get("type", ""),
+                                               list(about.get("statistical_neighbours", [])),
+                                               dict(about.get("ofsted", {})))
         self._theme_sources = dict(theme_sources)
 
     # -- lists -----------------------------------------------------------------------------------
@@ -133,6 +175,59 @@ class Browse:
 
     def council(self, slug: str) -> CouncilView | None:
         return self._councils.get(slug)
+
+    # -- inspections -----------------------------------------------------------------------------
+
+    def inspections(self, council: str) -> list[SourceRecord]:
+        """The inspection reports of a council (by name) in this generation, oldest first."""
+        return list(self._inspections.get(council, []))
+
+    def council_projects(self, council: str) -> dict[str, list[tuple[SourceRecord, ProjectMention]]]:
+        """``{project slug: [(report, mention), ...]}`` for the projects the council's inspection reports name,
+        newest report first; a project its reports say it uses lists only the reports saying so."""
+        found: dict[str, list[tuple[SourceRecord, ProjectMention]]] = defaultdict(list)
+        for record in reversed(self._inspections.get(council, [])):
+            for mention in record.projects:
+                if mention.slug in self._projects:
+                    found[mention.slug].append((record, mention))
+        return {slug: ([m for m in pairs if m[1].relation == "uses"] or pairs) for slug, pairs in found.items()}
+
+    def uses(self, council: str) -> list[str]:
+        """Slugs of the projects the council's inspection reports say it uses, by project name."""
+        return [p.slug for p in self.projects()
+                if any(m.relation == "uses" for _, m in self.council_projects(council).get(p.slug, []))]
+
+    def project_councils(self, slug: str) -> list[CouncilUse]:
+        """The councils whose inspection reports name the project: those said to use it first, then those
+        whose reports only mention it; alphabetical within each."""
+        out = []
+        for council in sorted(self._inspections, key=str.lower):
+            reports = self.council_projects(council).get(slug)
+            if reports:
+                uses = any(m.relation == "uses" for _, m in reports)
+                out.append(CouncilUse(slugify(council), council, uses, reports, self.inspections(council)))
+        out.sort(key=lambda use: not use.uses)
+        return out
+
+    def neighbours(self, slug: str) -> list[Neighbour]:
+        """A council's statistical neighbours (Ofsted's list, its order), each with its latest overall judgement:
+        from the newest report in the index, or from Ofsted's overview when that is newer or none is indexed."""
+        council = self._councils.get(slug)
+        if council is None:
+            return []
+        out = []
+        for name in council.statistical_neighbours:
+            reports = self._inspections.get(name, [])
+            latest = reports[-1] if reports else None
+            about = self._details.get(name, {}).get("ofsted", {})
+            overall, published, source_id = about.get("overall_effectiveness") or None, about.get("published"), None
+            # The indexed report unless Ofsted's list knows a newer inspection than the index holds.
+            if latest is not None and latest.inspection is not None and (
+                    _date_key(latest.inspection.published) >= _date_key(published)):
+                overall, published, source_id = latest.inspection.overall, latest.inspection.published, latest.id
+            out.append(Neighbour(slugify(name), name, overall, published, source_id, self.uses(name),
+                                 slugify(name) in self._councils))
+        return out
 
     def themes(self) -> list[tuple[Theme, list[str]]]:
         """Every theme with its sources (newest first), in the taxonomy's order."""

@@ -99,8 +99,9 @@ class Generation:
     manifest: Manifest
     store: KBDocumentStore
 
-    def councils(self) -> dict[str, dict[str, str]]:
-        """``{council name: {"type", "region"}}`` for the councils this generation names ({} if unknown)."""
+    def councils(self) -> dict[str, dict[str, Any]]:
+        """``{council name: {"type", "region", "statistical_neighbours", "ofsted"}}`` for the councils this
+        generation names, inspects or leads projects with, and their statistical neighbours ({} if unknown)."""
         path = self.path / COUNCILS_FILE
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 

@@ -25,6 +25,7 @@ from haystack import Document, component
 
 from index.records import CouncilMention, SourceRecord, SourceTags, ThemeTag
 from index.taxonomy import themes
+from ingest.templates.ofsted import overview
 
 _PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
 _PLACE_AFTER = (r"(?=\s+(?:Borough|City|County|Metropolitan|Council|council|local authority|children[’']s services)"
@@ -236,10 +237,28 @@ def source_tags(passages: list[dict[str, Any]]) -> SourceTags:
                       themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))
 
 
-def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Type and region of every council the sources name or projects lead, for the browse pages
-    (the web app does not read ingest's data files)."""
+def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Type and region of every council the sources name, inspect or projects lead, for the browse pages
+    (the web app does not read ingest's data files); with, from Ofsted's overview, its statistical
+    neighbours and its latest inspection (``"ofsted": {"published", "overall_effectiveness"}``). The
+    neighbours get an entry too, so a council's page can show how each was last judged."""
     named = {name for record in records if not record.duplicate_of for name in record.council_names}
+    named.update(record.inspection.council for record in records if record.inspection and not record.duplicate_of)
     named.update(lead_councils)
+    rows = overview()
+    neighbours = {name: [n.strip() for n in rows[name]["statistical_neighbours"].split(";") if n.strip()]
+                  for name in named if name in rows}
+    wanted = named | {n for names in neighbours.values() for n in names}
     known = {a.name: a for a in authorities()}
-    return {name: {"type": known[name].type, "region": known[name].region} for name in sorted(named) if name in known}
+    details: dict[str, dict[str, Any]] = {}
+    for name in sorted(wanted):
+        if name not in known and name not in rows:
+            continue
+        entry: dict[str, Any] = {"type": known[name].type, "region": known[name].region} if name in known else {}
+        if name in neighbours:
+            entry["statistical_neighbours"] = neighbours[name]
+        if name in rows and rows[name]["latest_published"]:
+            entry["ofsted"] = {"published": rows[name]["latest_published"],
+                               "overall_effectiveness": rows[name]["overall_effectiveness"]}
+        details[name] = entry
+    return details

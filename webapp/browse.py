@@ -12,13 +12,13 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
-from index.browse import Browse, CouncilView, ProjectView
+from index.browse import Browse, CouncilUse, CouncilView, Neighbour, ProjectView
 from index.errors import QueryError
 from index.facets import FacetSelection, slugify
 from index.params import checked_value, checked_year, single
-from index.records import ProjectMention, SourceRecord
+from index.records import JUDGEMENT_AREAS, ProjectMention, SourceRecord
 from index.taxonomy import Theme, theme_labels
-from webapp.charts import colours, year_chart
+from webapp.charts import colours, grade_chart, year_chart
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 
@@ -109,7 +109,48 @@ def external_links(links: list[dict[str, str]]) -> Markup:
 
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
-    return {"council_links": council_links, "theme_links": theme_links, "external_links": external_links}
+    return {"council_links": council_links, "theme_links": theme_links, "external_links": external_links,
+            "judgement_areas": JUDGEMENT_AREAS}
+
+
+# -- inspections: who uses a model, and how they were judged -------------------------------------
+
+def inspection_json(record: SourceRecord) -> dict[str, Any]:
+    """An inspection report: the source, its inspection (OpenAPI ``Inspection``) and its overall grade."""
+    inspection = record.inspection
+    return source_json(record, inspection=inspection.to_dict() if inspection else None,
+                       overall_effectiveness=inspection.overall if inspection else None)
+
+
+def _report_json(record: SourceRecord, mention: ProjectMention) -> dict[str, Any]:
+    return source_json(record, ordinal=mention.ordinal, relation=mention.relation, excerpt=mention.excerpt,
+                       passage_url=document_url(record.id, mention.ordinal))
+
+
+def _use_json(use: CouncilUse) -> dict[str, Any]:
+    return council_ref(use.slug, use.name, relation="uses" if use.uses else "mentions",
+                       reports=[_report_json(r, m) for r, m in use.reports],
+                       inspections=[inspection_json(r) for r in use.inspections])
+
+
+@dataclass(frozen=True)
+class InspectionTable:
+    """Inspection judgements as a table: a row per report (with its council when the table mixes councils),
+    a column per judgement area any of the reports gives."""
+
+    caption: str
+    rows: list[tuple[str | None, SourceRecord]]  # (council name or None, report)
+    areas: list[tuple[str, str]]  # (area, label)
+
+    @classmethod
+    def of(cls, caption: str, rows: list[tuple[str | None, SourceRecord]]) -> InspectionTable:
+        given = {j.area for _, r in rows if r.inspection for j in r.inspection.judgements}
+        return cls(caption, rows, [(a, label) for a, label in JUDGEMENT_AREAS.items() if a in given])
+
+
+def _grades(uses: list[CouncilUse], title_id: str) -> Markup:
+    return grade_chart({u.name: [(r.inspection.published or "", r.inspection.overall or "")
+                                 for r in u.inspections if r.inspection] for u in uses}, title_id)
 
 
 # -- resources: each built once, served as a page and as /api/ JSON ------------------------------
@@ -153,6 +194,10 @@ class ProjectPage(Resource):
     related: list[tuple[ProjectView, float, str]]
     chart: Chart
     project_facet: FacetSelection
+    using: list[CouncilUse]  # councils whose inspection reports say they use it
+    mentioning: list[CouncilUse]  # councils whose inspection reports only mention it
+    grade_svg: Markup  # overall effectiveness over time of the councils using it
+    grade_table: InspectionTable
 
     def to_json(self) -> dict[str, Any]:
         p = self.project
@@ -166,7 +211,9 @@ class ProjectPage(Resource):
                 "aliases": p.aliases, "sources": sources,
                 "related": [project_ref(other.slug, other.name, reason=reason, score=score)
                             for other, score, reason in self.related],
-                "by_year": self.chart.by_year}
+                "by_year": self.chart.by_year,
+                "councils_using": [_use_json(u) for u in self.using],
+                "councils_mentioning": [_use_json(u) for u in self.mentioning]}
 
 
 def build_project(slug: str) -> ProjectPage:
@@ -174,9 +221,14 @@ def build_project(slug: str) -> ProjectPage:
     item = browse.project(slug)
     if item is None:
         abort(404)
+    uses = browse.project_councils(slug)
+    using = [u for u in uses if u.uses]
     return ProjectPage(item, [(browse.sources[s], browse.mention(slug, s)) for s in item.sources],
                        browse.related_projects(slug), _chart(item.sources, "chart-title"),
-                       FacetSelection({"project": (slug,)}))
+                       FacetSelection({"project": (slug,)}), using, [u for u in uses if not u.uses],
+                       _grades(using, "grades-title"),
+                       InspectionTable.of("Inspection judgements of the councils using it, oldest first",
+                                          [(u.name, r) for u in using for r in u.inspections]))
 
 
 @dataclass
@@ -203,9 +255,28 @@ class CouncilPage(Resource):
     sources: list[SourceRecord]
     chart: Chart
     council_facet: FacetSelection
+    inspections: list[SourceRecord]  # its inspection reports, oldest first
+    uses: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports say it uses
+    named: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports only mention
+    neighbours: list[Neighbour]
+    neighbour_projects: dict[str, ProjectView]  # the projects neighbours use, by slug
+    inspection_table: InspectionTable
 
     def to_json(self) -> dict[str, Any]:
+        def model(project: ProjectView, reports: list[tuple[SourceRecord, ProjectMention]]) -> dict[str, Any]:
+            return project_ref(project.slug, project.name, reports=[_report_json(r, m) for r, m in reports])
+
+        neighbours = [{**council_ref(n.slug, n.name, overall_effectiveness=n.overall, published=n.published,
+                                     judged_from="index" if n.source_id else "ofsted-overview",
+                                     report_url=document_url(n.source_id) if n.source_id else None,
+                                     uses=[project_ref(s, self.neighbour_projects[s].name) for s in n.uses]),
+                       **({} if n.has_page else {"page_url": None})}
+                      for n in self.neighbours]
         return {**_council_summary(self.council),
+                "inspections": [inspection_json(r) for r in self.inspections],
+                "projects_used": [model(p, reports) for p, reports in self.uses],
+                "projects_named": [model(p, reports) for p, reports in self.named],
+                "statistical_neighbours": neighbours,
                 "led_projects": [_project_summary(p) for p in self.led],
                 "mentioned_projects": [_project_summary(p) for p in self.mentioned],
                 "sources": [source_json(r, evidence=next((c.evidence for c in r.tags.councils
@@ -222,8 +293,17 @@ def build_council(slug: str) -> CouncilPage:
     named_projects = {p for s in item.sources for p in browse.sources[s].project_slugs}
     led = [p for p in (browse.project(s) for s in item.projects) if p is not None]
     mentioned = [p for p in browse.projects() if p.slug in named_projects and p.slug not in item.projects]
+    reports = browse.council_projects(item.name)
+    models = [(p, reports[p.slug]) for p in browse.projects() if p.slug in reports]
+    uses = [(p, pairs) for p, pairs in models if any(m.relation == "uses" for _, m in pairs)]
+    neighbours = browse.neighbours(slug)
+    neighbour_projects = {s: p for n in neighbours for s in n.uses if (p := browse.project(s)) is not None}
     return CouncilPage(item, led, mentioned, [browse.sources[s] for s in item.sources],
-                       _chart(item.sources, "chart-title"), FacetSelection({"council": (slug,)}))
+                       _chart(item.sources, "chart-title"), FacetSelection({"council": (slug,)}),
+                       browse.inspections(item.name), uses, [pm for pm in models if pm not in uses], neighbours,
+                       neighbour_projects,
+                       InspectionTable.of(f"Ofsted inspections of {item.name}, oldest first",
+                                          [(None, r) for r in browse.inspections(item.name)]))
 
 
 def _theme_summary(theme: Theme, source_ids: list[str]) -> dict[str, Any]:

@@ -58,3 +58,64 @@ def year_chart(by_year: dict[str, dict[str, int]], theme_ids: list[str], labels:
                      .format(x + bar / 2, HEIGHT - 8, escape(year)))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
+
+
+# Overall effectiveness, best at the top.
+GRADE_ROWS = ("outstanding", "good", "requires improvement", "inadequate")
+GRADE_LEFT = 150
+
+
+def grade_chart(series: dict[str, list[tuple[str, str]]], title_id: str) -> Markup:
+    """Each council's overall effectiveness at each inspection: a line per council across the years, a
+    grade per row. ``series`` is ``{council: [(published ISO date, grade), ...]}`` oldest first; grades
+    outside Ofsted's four words are left out. ``title_id`` labels it (a heading's id)."""
+    points = {name: [(date, grade) for date, grade in items if grade in GRADE_ROWS and date]
+              for name, items in series.items()}
+    points = {name: items for name, items in points.items() if items}
+    if not points:
+        return Markup("")
+    years = [int(date[:4]) for items in points.values() for date, _ in items]
+    first, last = min(years), max(years) + 1
+    plot_w, plot_h = WIDTH - GRADE_LEFT - 16, HEIGHT - BOTTOM - TOP
+    row_h = plot_h / len(GRADE_ROWS)
+
+    def x_of(date: str) -> float:
+        month = int(date[5:7]) if len(date) >= 7 else 6
+        return GRADE_LEFT + plot_w * (int(date[:4]) - first + (month - 0.5) / 12) / (last - first)
+
+    def y_of(grade: str) -> float:
+        return TOP + row_h * (GRADE_ROWS.index(grade) + 0.5)
+
+    count = sum(len(items) for items in points.values())
+    parts = [Markup('<svg class="app-chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+                    'aria-labelledby="{t} {t}-desc" focusable="false" font-family="arial, sans-serif">')
+             .format(w=WIDTH, h=HEIGHT, t=title_id),
+             Markup('<desc id="{}-desc">{}</desc>').format(
+                 title_id, f"Overall effectiveness at {count} inspection{'' if count == 1 else 's'} of "
+                           f"{len(points)} council{'' if len(points) == 1 else 's'}, {first} to {last - 1}. "
+                           "The table that follows gives every judgement.")]
+    for grade in GRADE_ROWS:
+        y = y_of(grade)
+        parts.append(Markup('<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#b1b4b6" stroke-width="1"/>'
+                            '<text x="{}" y="{:.1f}" font-size="12" text-anchor="end" fill="#0b0c0c">{}</text>')
+                     .format(GRADE_LEFT, WIDTH - 16, y, y, GRADE_LEFT - 6, y + 4, grade.capitalize()))
+    step = max(1, (last - first) // 8)
+    for year in range(first, last, step):
+        parts.append(Markup('<text x="{:.1f}" y="{}" font-size="12" text-anchor="middle" fill="#0b0c0c">{}</text>')
+                     .format(x_of(f"{year}-06"), HEIGHT - 8, year))
+    for i, (name, items) in enumerate(sorted(points.items())):
+        colour = PALETTE[i % len(PALETTE)]
+        xy = [(x_of(date), y_of(grade), date, grade) for date, grade in items]
+        if len(xy) > 1:
+            parts.append(Markup('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>').format(
+                colour, " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in xy)))
+        for x, y, date, grade in xy:
+            parts.append(Markup('<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}, {}: {}</title></circle>')
+                         .format(x, y, colour, name, date, grade))
+        # The name by its latest point, to the left of it in the right-hand half so it stays inside the chart.
+        x, y, _, _ = xy[-1]
+        right = x > GRADE_LEFT + plot_w / 2
+        parts.append(Markup('<text x="{:.1f}" y="{:.1f}" font-size="12" text-anchor="{}" fill="#0b0c0c">{}</text>')
+                     .format(x - 7 if right else x + 7, y - 9, "end" if right else "start", name))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)

@@ -63,3 +63,18 @@ def test_a_long_source_is_tagged_only_with_what_it_is_substantially_about():
     tags = source_tags(passages)
     assert [t.id for t in tags.themes] == ["care-leavers"]
     assert tags.themes[0].reason == "keywords: care leavers (4 of 20 passages)"
+
+
+def test_council_details_add_the_inspected_council_and_its_statistical_neighbours():
+    from index.records import Inspection, SourceRecord
+    from ingest.tagging import council_details
+
+    report = SourceRecord(id="r", source="r.pdf", title="t", type="inspection", content="", content_hash="h",
+                          inspection=Inspection(council="Dorset", framework="ILACS", published="2021-11-19"))
+    details = council_details([report], ["Hackney"])
+    assert details["Dorset"]["statistical_neighbours"][:2] == ["Somerset", "Devon"]
+    assert details["Dorset"]["region"] == "South West"
+    assert details["Hackney"]["ofsted"]["overall_effectiveness"] in {"outstanding", "good", "requires improvement",
+                                                                     "inadequate"}
+    # A neighbour no source names gets its latest judgement, but no neighbours of its own.
+    assert "ofsted" in details["Somerset"] and "statistical_neighbours" not in details["Somerset"]
