@@ -12,15 +12,19 @@ compares it with ``eval/theme-tags/judged.tsv``, where a reader wrote one of:
 
 Precision = about / judged, per theme and overall.
 
-``--share``, ``--drop THEME:KEYWORD`` and ``--keyword-only`` re-derive the tags from the stored
-passages under a changed rule (a higher share, a keyword taken out of a theme, no tags from
-similarity alone) and score the tags that would remain, to weigh a change before making it. A
-passage that loses its keywords loses the theme even where its embedding might have carried it, so
-the re-derived figures slightly undercount tags.
+The re-derivation options weigh a change to the rule before making it: they re-derive every tag
+from the stored passages (``--share``: another share; ``--drop THEME:KEYWORD``: a keyword taken
+out; ``--keyword-only``: passages only similar to the description no longer count; ``--whole-words``
+with ``--stem``: keywords match whole words, plural "s" allowed, only the named stems any ending;
+``--min-hits``/``--per-1000``: keyword occurrences in the whole text instead of the passage share)
+and score the judged tags that would remain. A passage that loses its keywords loses the theme even
+where its embedding might have carried it, so these figures slightly undercount tags; tags a rule
+adds that are not tagged now are counted but not judged.
 
     .venv/bin/python benchmarks/bench_theme_tags.py [--data-dir ../bench-data/corpora-v2] [--size 64] [--seed 12]
     .venv/bin/python benchmarks/bench_theme_tags.py --write-unjudged eval/theme-tags/unjudged.tsv
-    .venv/bin/python benchmarks/bench_theme_tags.py --quiet --share 0.25 --drop funding-commissioning:£
+    .venv/bin/python benchmarks/bench_theme_tags.py --quiet --keyword-only --share 0.2 --drop neglect:neglect
+    .venv/bin/python benchmarks/bench_theme_tags.py --quiet --whole-words --stem recruit --min-hits 8 --per-1000 1
 """
 
 from __future__ import annotations
@@ -297,10 +301,12 @@ def main() -> int:
         remaining = [(t, j) for t, j in rows if (t.stem, t.theme) in kept]
         lost_about = sum(1 for t, j in rows if j == "about" and (t.stem, t.theme) not in kept)
         about = sum(1 for t, j in rows if j == "about")
+        added = len(kept - {(t.stem, t.theme) for t in tags})
         print(f"\nRe-derived with share {share}, drops {dict(drops) or 'none'}, keyword-only {args.keyword_only}, "
               f"whole words {args.whole_words} (stems {sorted(stems or ())}), "
               f"min hits {args.min_hits} at {args.per_1000} per 1,000 words: "
-              f"{len(kept)} tags in the corpus (now {len(tags)}); judged sample keeps {len(remaining)} of {len(rows)}, "
+              f"{len(kept)} tags in the corpus (now {len(tags)}; {added} of them not tagged now, so not judged); "
+              f"judged sample keeps {len(remaining)} of {len(rows)}, "
               f"loses {lost_about} of {about} 'about'")
         precision_table(remaining)
     return 0
