@@ -211,7 +211,8 @@ class Browse:
 
     def neighbours(self, slug: str) -> list[Neighbour]:
         """A council's statistical neighbours (Ofsted's list, its order), each with its latest overall judgement:
-        from the newest report in the index, or from Ofsted's overview when that is newer or none is indexed."""
+        from the newest report in the index, or from Ofsted's overview when that has a newer
+        graded inspection or none is indexed."""
         council = self._councils.get(slug)
         if council is None:
             return []
@@ -221,9 +222,9 @@ class Browse:
             latest = reports[-1] if reports else None
             about = self._details.get(name, {}).get("ofsted", {})
             overall, published, source_id = about.get("overall_effectiveness") or None, about.get("published"), None
-            # The indexed report unless Ofsted's list knows a newer inspection than the index holds.
+            # The indexed report unless Ofsted's list knows a newer, graded inspection than the index holds.
             if latest is not None and latest.inspection is not None and (
-                    _date_key(latest.inspection.published) >= _date_key(published)):
+                    overall is None or _date_key(latest.inspection.published) >= _date_key(published)):
                 overall, published, source_id = latest.inspection.overall, latest.inspection.published, latest.id
             out.append(Neighbour(slugify(name), name, overall, published, source_id, self.uses(name),
                                  slugify(name) in self._councils))

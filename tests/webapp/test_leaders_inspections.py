@@ -1,6 +1,6 @@
 """Who uses a model and how they were judged: project and council pages over real Ofsted reports read in
 place (North Yorkshire's two inspections naming No Wrong Door, Dorset's Harbour built on it, and
-Shropshire, one of North Yorkshire's statistical neighbours), with the full projects catalogue."""
+Shropshire and Somerset, statistical neighbours of both), with the full projects catalogue."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ pytestmark = pytest.mark.integration
 
 REPORTS = SHARED / "corpora" / "ofsted-ilacs" / "reports"
 FILES = ["north-yorkshire_2023-08-18.pdf", "north-yorkshire_2018-08-06.pdf", "dorset_2021-11-19.pdf",
-         "shropshire_2022-03-25.pdf"]
+         "shropshire_2022-03-25.pdf", "somerset_2022-09-21.pdf"]
 NWD = "north-yorkshire-no-wrong-door"
 CATALOGUE = ROOT / "corpus" / "projects.yaml"  # the full catalogue: No Wrong Door, Harbour
 
 
 def leaders_settings(data_dir):
-    """Settings over ``data_dir`` once the sample corpus and the four reports are ingested (browser tests too)."""
+    """Settings over ``data_dir`` once the sample corpus and the five reports are ingested (browser tests too)."""
     from ingest.run import run_ingest
 
     settings = make_settings(data_dir, projects=str(CATALOGUE))
@@ -96,6 +96,10 @@ def test_dorset_uses_harbour_and_north_yorkshire_is_its_neighbour(client, schema
     north = next(n for n in data["statistical_neighbours"] if n["name"] == "North Yorkshire")
     assert north["judged_from"] == "index" and north["published"] == "2023-08-18"
     assert north["overall_effectiveness"] == "outstanding" and NWD in [p["slug"] for p in north["uses"]]
+    # Ofsted's list has a newer inspection of Somerset but no overall grade for it: the indexed report's.
+    somerset = next(n for n in data["statistical_neighbours"] if n["name"] == "Somerset")
+    assert somerset["judged_from"] == "index" and somerset["published"] == "2022-09-21"
+    assert somerset["overall_effectiveness"] in {"outstanding", "good", "requires improvement", "inadequate"}
 
 
 def test_a_council_without_inspections_still_has_its_page(client, schema):
