@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 from index.generations import open_generation  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from index.taxonomy import themes  # noqa: E402
-from ingest.tagging import THEME_SHARE  # noqa: E402
 
 JUDGED = ROOT / "eval" / "theme-tags" / "judged.tsv"
 DEFAULT_DATA = Path("/work/bench-data/corpora-v2")
@@ -228,7 +227,7 @@ def main() -> int:
     parser.add_argument("--write-unjudged", type=Path, help="write the sample without judgements, then stop")
     parser.add_argument("--quiet", action="store_true", help="don't print the passages")
     parser.add_argument("--chars", type=int, default=500, help="characters of each passage to print")
-    parser.add_argument("--share", type=float, help=f"re-derive tags with this share (now {THEME_SHARE})")
+    parser.add_argument("--share", type=float, help="re-derive tags with this share of passages (the old rule: 0.15)")
     parser.add_argument("--drop", action="append", default=[], metavar="THEME:KEYWORD",
                         help="re-derive tags without this keyword (repeatable)")
     parser.add_argument("--keyword-only", action="store_true",
@@ -295,7 +294,7 @@ def main() -> int:
                 print(f"--drop {item!r}: give THEME:KEYWORD with a theme id from themes.json", file=sys.stderr)
                 return 2
             drops[theme_id].add(keyword.lower())
-        share = THEME_SHARE if args.share is None else args.share
+        share = 0.15 if args.share is None else args.share
         stems = frozenset(k.lower() for k in args.stem) if args.whole_words else None
         kept = rederive(sources, share, drops, args.keyword_only, stems, args.min_hits, args.per_1000)
         remaining = [(t, j) for t, j in rows if (t.stem, t.theme) in kept]

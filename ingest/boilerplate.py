@@ -35,10 +35,14 @@ FILE_NAME = "boilerplate.json"
 
 
 def publisher_of(doc: Document) -> str | None:
-    """The publisher a document's template or embedded metadata names (the sidecar's is not known yet)."""
+    """The group a document's boilerplate is learned in: the publisher its template or embedded metadata
+    names (the sidecar's is not known yet), and for an inspection its framework, since each of
+    Ofsted's layouts has its own back page."""
     template = doc.meta.get("template") or {}
     embedded = doc.meta.get("embedded") or {}
-    return template.get("publisher") or embedded.get("publisher") or None
+    publisher = template.get("publisher") or embedded.get("publisher") or None
+    framework = (doc.meta.get("inspection") or {}).get("framework")
+    return f"{publisher} ({framework})" if publisher and framework else publisher
 
 
 def _shapes(text: str) -> set[str]:

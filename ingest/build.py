@@ -108,7 +108,7 @@ def record_from_document(doc: Document, passages: list[Document]) -> SourceRecor
         language=meta.get("language"), format=meta.get("format"), file=meta.get("file"),
         external_id=meta.get("external_id"), notes=meta.get("notes"),
         boilerplate_lines_removed=meta.get("boilerplate_lines_removed"),
-        provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages]),
+        provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages], doc.content or ""),
         template=(meta.get("template") or {}).get("name"), licence=meta.get("licence"),
         inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
     )
