@@ -107,7 +107,7 @@ def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(pa
     expect(page.locator("h1")).to_contain_text("Sources naming Hackney, on")
     assert int(page.locator("#results-count").inner_text().split()[0]) >= 1
     page.locator("ol.app-results h2 a").first.click()
-    assert page.locator("#related-heading").is_visible()
+    expect(page.locator("#related-heading")).to_be_visible()
     assert page.js_errors == []
 
 
