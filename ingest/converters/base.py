@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from haystack import Document, component
 
@@ -15,6 +16,7 @@ from ingest.quiet import demote_library_logs
 __all__ = ["MAX_FILE_BYTES", "FileConverter", "decode_text"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -79,20 +81,26 @@ class FileConverter:
         # files with the same text must not collapse into one in the joiner.
         return Document(content=doc.content, meta=meta)
 
+    def attempt(self, path: Path, read: Callable[[Path, bytes], T], failures: list[Failure]) -> tuple[bytes, T] | None:
+        """The file's bytes and what ``read`` makes of them; on failure, a ``Failure`` (what went wrong
+        and what to do) is added to ``failures`` and None returned."""
+        try:
+            data = self.read_bytes(path)
+            return data, read(path, data)
+        except ConversionError as exc:
+            failures.append(Failure(str(path), exc.reason, exc.action))
+        except OSError as exc:
+            failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
+        return None
+
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
         demote_library_logs()
         documents: list[Document] = []
         failures: list[Failure] = []
         for path in sources:
-            try:
-                data = self.read_bytes(path)
-                converted = self.convert(path, data)
-            except ConversionError as exc:
-                failures.append(Failure(str(path), exc.reason, exc.action))
-                continue
-            except OSError as exc:
-                failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
-                continue
-            documents.extend(self.finish(path, data, doc) for doc in converted)
+            attempted = self.attempt(path, self.convert, failures)
+            if attempted is not None:
+                data, converted = attempted
+                documents.extend(self.finish(path, data, doc) for doc in converted)
         return {"documents": documents, "failures": failures}

@@ -341,15 +341,10 @@ class StorifyConverter(FileConverter):
         stories: dict[str, list[tuple[int, Path, bytes, dict[str, Any], list[Any]]]] = {}
         order: list[tuple[str, Path, bytes, Document | None]] = []
         for path in sources:
-            try:
-                data = self.read_bytes(path)
-                read = self.read(path, data)
-            except ConversionError as exc:
-                failures.append(Failure(str(path), exc.reason, exc.action))
+            attempted = self.attempt(path, self.read, failures)
+            if attempted is None:
                 continue
-            except OSError as exc:
-                failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
-                continue
+            data, read = attempted
             if isinstance(read, Document):
                 order.append((str(path), path, data, read))
                 continue
