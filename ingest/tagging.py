@@ -207,7 +207,9 @@ class PassageTagger:
 LONG_WORDS = 2500
 MIN_HITS = 8
 HITS_PER_1000_WORDS = 1.0
-# A short source (an article, a post): a keyword twice, or two passages similar to the description.
+# A short source (an article, a post): a keyword twice. Passages merely similar to a theme's
+# description tag passages, never sources: on a held-out judged sample every source tag that rested
+# on similarity alone was wrong (eval/theme-tags/README.md).
 MIN_HITS_SHORT = 2
 
 
@@ -216,20 +218,16 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
 
     Every council named counts. A theme counts when its keywords occur in the text at least
     ``MIN_HITS`` times and once per 1,000 words (``MIN_HITS_SHORT`` times in a source shorter than
-    ``LONG_WORDS`` words, where two passages similar to the theme's description also count).
+    ``LONG_WORDS`` words).
     """
     councils: dict[str, str] = {}
     groups_found: list[str] = []
-    similar: dict[str, int] = {}
     for meta in passages:
         for council in meta.get("councils", []):
             councils.setdefault(council, meta.get("council_evidence", {}).get(council, ""))
         for group in meta.get("council_groups", []):
             if group not in groups_found:
                 groups_found.append(group)
-        for theme_id, reason in meta.get("theme_reasons", {}).items():
-            if not reason.startswith("keywords"):
-                similar[theme_id] = similar.get(theme_id, 0) + 1
     words = len(text.split())
     long = words >= LONG_WORDS
     needed = max(MIN_HITS if long else MIN_HITS_SHORT, math.ceil(words * HITS_PER_1000_WORDS / 1000))
@@ -239,8 +237,6 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
         if len(hits) >= needed:
             common = ", ".join(k for k, _ in Counter(hits).most_common(3))
             reasons[theme_id] = f"keywords: {common} ({len(hits)} mentions)"
-        elif not long and similar.get(theme_id, 0) >= 2:
-            reasons[theme_id] = f"{similar[theme_id]} passages similar to the theme's description"
     return SourceTags(councils=tuple(CouncilMention(name, councils[name]) for name in sorted(councils)),
                       council_groups=tuple(groups_found),
                       themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))
