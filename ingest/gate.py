@@ -133,13 +133,6 @@ def _judge(canary: Canary, new: Searcher, live: Searcher | None, live_ids: set[s
     return CanaryOutcome(canary.query, canary.expect, canary.within, live_rank, new_rank, kept_rank, verdict)
 
 
-def _lost_sources(build: Generation, live: Generation | None) -> tuple[int, int]:
-    if live is None:
-        return 0, 0
-    live_ids = set(live.store.source_ids())
-    return len(live_ids), len(live_ids - set(build.store.source_ids()))
-
-
 def check_gate(settings: Settings, build: Generation, live: Generation | None,
                max_removed_share: float | None = None) -> GateResult:
     """Check the new generation (a build not yet published) against the live one; see the module docstring.
@@ -149,7 +142,9 @@ def check_gate(settings: Settings, build: Generation, live: Generation | None,
     :raises GateFailedError: on a mass loss of sources, or when regressions exceed ``gate_max_regressions``.
     """
     share = settings.gate_max_removed_share if max_removed_share is None else max_removed_share
-    live_count, lost = _lost_sources(build, live)
+    live_ids = set(live.store.source_ids()) if live else None
+    live_count = len(live_ids) if live_ids is not None else 0
+    lost = len(live_ids - set(build.store.source_ids())) if live_ids is not None else 0
     if live_count and lost / live_count > share:
         result = GateResult("failed", reason="mass removal", sources_live=live_count, sources_lost=lost)
         raise GateFailedError(
@@ -162,7 +157,6 @@ def check_gate(settings: Settings, build: Generation, live: Generation | None,
     canaries = load_canaries(Path(settings.canaries))
     searcher = Searcher(settings, build)
     live_searcher = Searcher(settings, live, searcher.embedder) if live else None
-    live_ids = set(live.store.source_ids()) if live else None
     sources = build.store.source_hashes()
     outcomes = [_judge(c, searcher, live_searcher, live_ids, any(c.expect in s for s in sources)) for c in canaries]
     regressions = [o.query for o in outcomes if o.verdict == "regressed"]

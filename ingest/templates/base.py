@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from index.facets import slugify
 from index.records import Inspection
@@ -24,26 +25,30 @@ class TemplateMatch:
 
 def council_named(text: str) -> str | None:
     """The council's canonical name (``ingest/data/local_authorities.csv``) for a name as a report writes it."""
-    direct = _known(" ".join(text.split()))
+    written = " ".join(text.split())
+    direct = _known(written)
     if direct:
         return direct
     name = re.sub(r"^(?:the\s+)?(?:London|Royal)\s+Borough\s+of\s+|^(?:the\s+)?City\s+of\s+|^Council\s+of\s+"
-                  r"(?:the\s+)?|^the\s+", "", " ".join(text.split()), flags=re.I)
-    direct = _known(" ".join(text.split()))
-    if direct:
-        return direct
+                  r"(?:the\s+)?|^the\s+", "", written, flags=re.I)
     name = re.sub(r"(?:\s+(?:Metropolitan|City|County|Borough|District|Council|of))+$", "", name, flags=re.I)
     return _known(name)
 
 
-def _known(name: str) -> str | None:
+@cache
+def _names() -> dict[str, str]:
+    """Slug of every council's name and alias → its canonical name (the first council wins a shared slug)."""
     from ingest.tagging import authorities
 
-    wanted = slugify(name)
+    names: dict[str, str] = {}
     for authority in authorities():
-        if wanted in {slugify(authority.name), *(slugify(a) for a in authority.aliases)}:
-            return authority.name
-    return None
+        for written in (authority.name, *authority.aliases):
+            names.setdefault(slugify(written), authority.name)
+    return names
+
+
+def _known(name: str) -> str | None:
+    return _names().get(slugify(name))
 
 
 def iso_date(text: str) -> str | None:
