@@ -19,7 +19,7 @@ Usage::
     record = SourceRecord(id="s1", source="corpus/a.txt", title="A", type="report", content="...",
                           content_hash="…", authors=("Ofsted",))
     record.council_names          # ("Hackney", ...)
-    record.with_tags(tags)        # a copy with new council and theme tags
+    record.project("signs-of-safety")  # where it names a project, if it does
 """
 
 from __future__ import annotations
@@ -81,7 +81,6 @@ class Alternate:
     publisher: str | None = None
 
 
-GRADES = ("outstanding", "good", "requires improvement", "inadequate")
 # Judgement areas in the order a report lists them, with the words pages use.
 JUDGEMENT_AREAS = {"overall_effectiveness": "Overall effectiveness", "impact_of_leaders": "Impact of leaders",
                    "help_and_protection": "Help and protection", "in_care": "Children in care",
@@ -94,7 +93,7 @@ class Judgement:
 
     area: str  # overall_effectiveness, impact_of_leaders, help_and_protection, in_care, care_leavers, adoption
     label: str
-    grade: str  # one of GRADES
+    grade: str  # Ofsted's word: outstanding, good, requires improvement, inadequate
 
 
 @dataclass(frozen=True)
@@ -186,14 +185,7 @@ class SourceRecord:
     def project(self, slug: str) -> ProjectMention | None:
         return next((p for p in self.projects if p.slug == slug), None)
 
-    @property
-    def year(self) -> str | None:
-        return self.date[:4] if self.date else None
-
     # -- derived copies --------------------------------------------------------------------------
-
-    def with_tags(self, tags: SourceTags) -> SourceRecord:
-        return replace(self, tags=tags)
 
     def with_projects(self, projects: tuple[ProjectMention, ...]) -> SourceRecord:
         return replace(self, projects=projects)
