@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from index import _env  # noqa: E402,F401
 from ingest.templates import recognise  # noqa: E402
+from scripts.import_ofsted_overview import read_overview  # noqa: E402
 
 SKIP = {"", "nan", "none", "inspection_pre_dates_judgement"}
 GRADES = {"impact_of_leaders_grade": "impact_of_leaders", "help_and_protection_grade": "help_and_protection",
@@ -36,15 +37,6 @@ def _iso(value: str, year_digits: int) -> str | None:
         return datetime.strptime(value.strip(), "%d/%m/%y" if year_digits == 2 else "%d/%m/%Y").date().isoformat()
     except ValueError:
         return None
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    import openpyxl
-
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    header = [str(h) for h in rows[0]]
-    return [{k: "" if v is None else str(v) for k, v in zip(header, row, strict=False)} for row in rows[1:]]
 
 
 def first_pages(path: Path, pages: int = 3) -> str:
@@ -67,7 +59,7 @@ def main() -> int:
     values: Counter[str] = Counter()
     wrong: Counter[str] = Counter()
     recognised = sum(1 for p in reports.values() if recognise(first_pages(p), str(p)) is not None)
-    for row in read_rows(args.corpus / "ofsted_csc_ilacs_overview.xlsx"):
+    for row in read_overview(args.corpus / "ofsted_csc_ilacs_overview.xlsx"):
         published = _iso(row["publication_date"], 2)
         stem = f"{row['local_authority'].replace(' ', '-')}_{published}"
         if published is None or stem not in reports:

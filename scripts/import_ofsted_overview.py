@@ -33,12 +33,17 @@ def _council(name: str) -> str | None:
     return council_named(name) or council_named("City of " + name.removesuffix(" corporation"))
 
 
-def main(path: str) -> int:
+def read_overview(path: str | Path) -> list[dict[str, str]]:
+    """The spreadsheet's rows as ``{column: text}`` (empty cells as "", values stripped)."""
     import openpyxl
 
     rows = list(openpyxl.load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
     header = [str(h) for h in rows[0]]
-    records = [{k: "" if v is None else str(v).strip() for k, v in zip(header, row, strict=False)} for row in rows[1:]]
+    return [{k: "" if v is None else str(v).strip() for k, v in zip(header, row, strict=False)} for row in rows[1:]]
+
+
+def main(path: str) -> int:
+    records = read_overview(path)
     by_code = {r["la_code"]: _council(r["local_authority"]) for r in records}
     out = []
     for r in records:
