@@ -151,7 +151,7 @@ class GenerationBackend(Protocol):
     def lock(self) -> AbstractContextManager[None]:
         """Hold the one-writer-at-a-time lock; raise :class:`LockHeldError` at once if another writer has it."""
 
-    def begin(self, faiss_factory: str = "Flat") -> Build:
+    def begin(self, faiss_factory: str = "auto") -> Build:
         """Start a new generation no reader sees; leftovers of crashed runs are cleaned up first."""
 
     def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
@@ -245,7 +245,7 @@ class DataDir:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def begin(self, faiss_factory: str = "Flat") -> Build:
+    def begin(self, faiss_factory: str = "auto") -> Build:
         """Start a new generation in a hidden directory; leftovers of crashed runs are removed first."""
         self.ensure()
         for leftover in self.generations.glob(".build-*"):
@@ -369,5 +369,6 @@ def _open_local(data: DataDir, settings: Settings, gen_id: str | None) -> Genera
             f"Generation {gen_id} in {data.root} cannot be read ({exc}). Run `kb ingest` again to publish a new one."
         ) from None
     check_compatible(manifest, settings)
-    store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE)
+    store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE,
+                            nprobe=settings.ann_nprobe)
     return Generation(gen_id, path, manifest, store)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,6 +35,28 @@ from index.records import FacetRow, Inspection, SourceRecord
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+
+# Below this many passages an exact scan is fast enough (about 10 ms at 100k on one core) and
+# exact; from here an IVF index scans a few of its lists. Measured in benchmarks/bench_scale.py.
+ANN_MIN_PASSAGES = 150_000
+DEFAULT_NPROBE = 32
+# A filter leaving at most this many passages is searched exactly over just those passages (their
+# vectors read from SQLite): cheaper than widening the IVF probe until enough of them are seen.
+EXACT_FILTER_LIMIT = 20_000
+
+
+def choose_factory(requested: str, passages: int) -> str:
+    """The FAISS factory string to build: ``requested``, or for ``auto`` one chosen by corpus size.
+
+    ``IVF<lists>,SQ8``: about 4·√n lists (a power of two, at least 256) and one byte per dimension,
+    so a million passages take 384 MB instead of 1.5 GB, memory-mapped and shared by workers.
+    """
+    if requested != "auto":
+        return requested
+    if passages < ANN_MIN_PASSAGES:
+        return "Flat"
+    lists = 1 << max(8, round(np.log2(4 * np.sqrt(passages))))
+    return f"IVF{lists},SQ8"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -84,7 +107,10 @@ class KBDocumentStore:
     :param read_only: open a published, immutable generation for reading.
     :param vectors_path: a FAISS file written by :meth:`save_vectors`; without it the vector
         index is built in memory from the stored embeddings on first use.
-    :param faiss_factory: FAISS index factory string used when the vector index is built here.
+    :param faiss_factory: FAISS index factory string used when the vector index is built here, or
+        ``auto``: exact (``Flat``) below :data:`ANN_MIN_PASSAGES` passages, an inverted file of
+        8-bit codes (``IVF<n>,SQ8``) from there (see :func:`choose_factory`).
+    :param nprobe: inverted lists searched per query by an IVF index (more: slower, nearer exact).
     """
 
     def __init__(
@@ -92,12 +118,17 @@ class KBDocumentStore:
         path: str | Path,
         read_only: bool = False,
         vectors_path: str | Path | None = None,
-        faiss_factory: str = "Flat",
+        faiss_factory: str = "auto",
+        nprobe: int = DEFAULT_NPROBE,
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
         self.vectors_path = str(vectors_path) if vectors_path else None
         self.faiss_factory = faiss_factory
+        self.nprobe = nprobe
+        self._source_rows: dict[str, tuple[int, int] | None] | None = None
+        # Set when this build started from a copy of the live generation (:meth:`derive_from`).
+        self._base: _Base | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._index: faiss.Index | None = None
@@ -139,7 +170,7 @@ class KBDocumentStore:
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self, path=self.path, read_only=self.read_only, vectors_path=self.vectors_path,
-            faiss_factory=self.faiss_factory,
+            faiss_factory=self.faiss_factory, nprobe=self.nprobe,
         )
 
     @classmethod
@@ -374,21 +405,25 @@ class KBDocumentStore:
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
         with_content: bool = True,
     ) -> list[PassageHit]:
-        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking."""
+        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking.
+
+        With an IVF index, a filter widens the probe in proportion to how much it leaves out, so a
+        filtered search still finds ``top_k`` when that many match; a filter leaving few passages
+        is searched exactly over those.
+        """
         index = self.vector_index()
         if index.ntotal == 0:
             return []
         query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
-        params = None
+        allowed: np.ndarray | None = None
         if filters:
-            where, args = compile_filters(filters)
-            allowed = [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", args)]
-            if not allowed:
+            allowed = self._allowed_rowids(filters)
+            if not len(allowed):
                 return []
-            params = faiss.SearchParameters(  # type: ignore[call-arg]  # SWIG takes keyword attributes
-                sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
-        scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT and _ivf(index) is not None:
+            found = self._exact_among(query[0], allowed, top_k)
+        else:
+            found = self._search_index(index, query, top_k, allowed)
         if not found:
             return []
         marks = ",".join("?" for _ in found)
@@ -403,6 +438,82 @@ class KBDocumentStore:
                      json.loads(rows[rowid][4]) if with_content else {}, score)
             for rowid, score in found if rowid in rows
         ]
+
+    def _search_index(self, index: faiss.Index, query: np.ndarray, top_k: int,
+                      allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        ivf = _ivf(index)
+        selector = None
+        if allowed is not None:
+            bitmap = np.zeros((int(allowed.max()) + 8) // 8 * 8, dtype=bool)
+            bitmap[allowed] = True
+            packed = np.packbits(bitmap, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
+        if ivf is not None:
+            share = 1.0 if allowed is None else len(allowed) / max(1, index.ntotal)
+            params: Any = faiss.SearchParametersIVF()
+            params.nprobe = min(ivf.nlist, max(1, int(np.ceil(self.nprobe / share))))
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _exact_among(self, query: np.ndarray, allowed: np.ndarray, top_k: int) -> list[tuple[int, float]]:
+        rowids: list[int] = []
+        vectors: list[np.ndarray] = []
+        conn = self._conn()
+        for start in range(0, len(allowed), 900):
+            part = [int(r) for r in allowed[start : start + 900]]
+            marks = ",".join("?" for _ in part)
+            for rowid, blob in conn.execute(
+                    f"SELECT rowid, embedding FROM chunks WHERE rowid IN ({marks}) AND embedding IS NOT NULL", part):
+                rowids.append(rowid)
+                vectors.append(np.frombuffer(blob, dtype=np.float32))
+        if not rowids:
+            return []
+        scores = np.vstack(vectors) @ query
+        best = np.argsort(-scores)[:top_k]
+        return [(rowids[i], float(scores[i])) for i in best]
+
+    def _allowed_rowids(self, filters: dict[str, Any]) -> np.ndarray:
+        """Rowids of the passages a filter keeps.
+
+        A filter that is only "source id in [...]" (how facets narrow a search) is answered from
+        each source's rowid range, without scanning passages.
+        """
+        sources = _source_ids_only(filters)
+        if sources is None:
+            where, args = compile_filters(filters)
+            rows = self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", args)
+            return np.fromiter((r[0] for r in rows), dtype=np.int64)
+        ranges = self.source_rowid_ranges()
+        parts: list[np.ndarray] = []
+        for source_id in sources:
+            span = ranges.get(source_id)
+            if span is not None:
+                parts.append(np.arange(span[0], span[1] + 1, dtype=np.int64))
+            elif source_id in ranges:  # not consecutive: list its rows
+                rows = self._conn().execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))
+                parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def source_rowid_ranges(self) -> dict[str, tuple[int, int] | None]:
+        """Each source's first and last passage rowid, or None when its passages are not consecutive.
+
+        A source's passages are written in one call, so they are consecutive unless rows were
+        deleted and written again; read through the ``chunks_source`` index, once per store.
+        """
+        if self._source_rows is not None:
+            return self._source_rows
+        rows = self._conn().execute(
+            "SELECT source_id, min(rowid), max(rowid), count(*) FROM chunks WHERE source_id IS NOT NULL "
+            "GROUP BY source_id")
+        ranges: dict[str, tuple[int, int] | None] = {
+            r[0]: (r[1], r[2]) if r[2] - r[1] + 1 == r[3] else None for r in rows}
+        if self.read_only:
+            self._source_rows = ranges
+        return ranges
 
     def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]:
         """Full passages (text and meta) by rowid; scores are 0."""
@@ -466,36 +577,145 @@ class KBDocumentStore:
     def _load_or_build_index(self) -> faiss.Index:
         if self.vectors_path and Path(self.vectors_path).exists():
             try:
-                return faiss.read_index(self.vectors_path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+                index = faiss.read_index(self.vectors_path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
             except RuntimeError:
-                return faiss.read_index(self.vectors_path)
-        return self._build_index()
+                index = faiss.read_index(self.vectors_path)
+        else:
+            index = self._fresh_index()
+        ivf = _ivf(index)
+        if ivf is not None:
+            ivf.nprobe = self.nprobe
+        return index
 
-    def _build_index(self) -> faiss.Index:
-        rows = self._conn().execute("SELECT rowid, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY rowid")
+    def _fresh_index(self) -> faiss.Index:
+        """The vector index of what this (writable) store holds now: derived from its base's, or built."""
+        base = self._base
+        if base is None or base.vectors is None or not base.vectors.exists():
+            return self._build_index()
+        index = faiss.read_index(str(base.vectors))
+        ids, matrix = self._vectors("rowid > ?", (base.max_rowid,))
+        total = index.ntotal - len(set(base.removed)) + len(ids)
+        if (_ivf(index) is None) != (choose_factory(self.faiss_factory, total) == "Flat"):
+            return self._build_index()  # grown past (or shrunk below) the exact/approximate threshold
+        if base.removed:
+            index.remove_ids(faiss.IDSelectorBatch(np.asarray(sorted(set(base.removed)), dtype=np.int64)))
+        if len(ids):
+            index.add_with_ids(matrix, ids)
+        return index
+
+    def _vectors(self, where: str = "1", args: Sequence[Any] = ()) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._conn().execute(
+            f"SELECT rowid, embedding FROM chunks WHERE embedding IS NOT NULL AND {where} ORDER BY rowid", args)
         ids: list[int] = []
         vectors: list[np.ndarray] = []
         for rowid, blob in rows:
             ids.append(rowid)
             vectors.append(np.frombuffer(blob, dtype=np.float32))
-        dim = len(vectors[0]) if vectors else 1
-        if any(len(v) != dim for v in vectors):
+        if any(len(v) != len(vectors[0]) for v in vectors):
             raise ValueError(f"Stored embeddings in {self.path} do not all have the same dimension.")
-        matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-        inner = faiss.index_factory(dim, self.faiss_factory, faiss.METRIC_INNER_PRODUCT)
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(ids, dtype=np.int64), matrix
+
+    def _build_index(self) -> faiss.Index:
+        ids, matrix = self._vectors()
+        dim = matrix.shape[1] if len(ids) else 1
+        factory = choose_factory(self.faiss_factory, len(ids))
+        inner = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
         if not inner.is_trained:
-            inner.train(matrix)
-        index = faiss.IndexIDMap2(inner)
+            inner.train(_training_sample(matrix, inner))
+        index = inner if _ivf(inner) is not None else faiss.IndexIDMap2(inner)
         if len(ids):
-            index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+            index.add_with_ids(matrix, ids)
         return index
 
+    def derive_from(self, base: KBDocumentStore, base_vectors: str | Path | None) -> None:
+        """Start this (new, empty) build as a copy of a published generation, to change only what changed.
+
+        The base's SQLite file is copied whole (sequential I/O, seconds at a million passages, where
+        writing each passage again took minutes); the caller then deletes the sources that went
+        away or changed (:meth:`delete_sources`) and writes the new ones. :meth:`save_vectors` then
+        edits a copy of the base's vector index instead of building one.
+        """
+        self._check_writable()
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(self.path + suffix).unlink(missing_ok=True)
+        shutil.copyfile(base.path, self.path)
+        max_rowid = self._conn().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]
+        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [])
+        self._index = None
+
+    def delete_sources(self, source_ids: Iterable[str]) -> int:
+        """Delete sources with their passages; returns how many passages went."""
+        self._check_writable()
+        conn = self._conn()
+        deleted = 0
+        with conn:
+            for source_id in source_ids:
+                rowids = [r[0] for r in conn.execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))]
+                self._delete_rows(conn, rowids)
+                if self._base is not None:
+                    self._base.removed.extend(r for r in rowids if r <= self._base.max_rowid)
+                conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                deleted += len(rowids)
+        self._index = None
+        return deleted
+
     def save_vectors(self, path: str | Path) -> int:
-        """Build the vector index from the stored embeddings and write it to ``path``; returns its size."""
-        index = self._build_index()
+        """Write the vector index to ``path``; returns its size.
+
+        Built from the stored embeddings, or, for a build derived from a published generation, the
+        base's index with the deleted passages removed and the new ones added.
+        """
+        index = self.vector_index()
         faiss.write_index(index, str(path))
-        self._index = index
         return index.ntotal
+
+    def vector_factory(self) -> str:
+        """The FAISS factory string of the vector index this store searches (``Flat``, ``IVF4096,SQ8``)."""
+        index = self.vector_index()
+        ivf = _ivf(index)
+        if ivf is None:
+            return "Flat"
+        quantizer = "SQ8" if isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer) else "Flat"
+        return f"IVF{ivf.nlist},{quantizer}"
+
+
+@dataclass
+class _Base:
+    """The published generation a build was copied from: its vectors, its last rowid, rows deleted since."""
+
+    vectors: Path | None
+    max_rowid: int
+    removed: list[int]
+
+
+def _ivf(index: faiss.Index) -> Any:
+    """The inverted-file index inside ``index``, or None for an exact one."""
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
+def _training_sample(matrix: np.ndarray, index: faiss.Index) -> np.ndarray:
+    # k-means needs some tens of points per list; more only slows training.
+    ivf = _ivf(index)
+    limit = 64 * ivf.nlist if ivf is not None else len(matrix)
+    if len(matrix) <= limit:
+        return matrix
+    rng = np.random.default_rng(0)
+    return matrix[np.sort(rng.choice(len(matrix), limit, replace=False))]
+
+
+def _source_ids_only(filters: dict[str, Any]) -> list[str] | None:
+    """The ids of a filter that is only ``meta.source_id in [...]`` (or ``==``), else None."""
+    if filters.get("field") == "meta.source_id":
+        if filters.get("operator") == "in" and isinstance(filters.get("value"), list):
+            return [str(v) for v in filters["value"]]
+        if filters.get("operator") == "==":
+            return [str(filters.get("value"))]
+    return None
 
 
 def _vector_to_list(blob: bytes | None) -> list[float] | None:

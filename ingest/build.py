@@ -300,7 +300,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     store = build.store
     manifest = Manifest(
         generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
-        chunking=chunking(settings), faiss_factory=settings.faiss_factory, sources=store.count_sources(),
+        chunking=chunking(settings), faiss_factory=store.vector_factory(), sources=store.count_sources(),
         passages=store.count_documents(), source_hashes=store.source_hashes(),
         created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
     )
