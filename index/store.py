@@ -642,24 +642,43 @@ class KBDocumentStore:
             Path(self.path + suffix).unlink(missing_ok=True)
         shutil.copyfile(base.path, self.path)
         max_rowid = self._conn().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]
-        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [])
+        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [], set())
         self._index = None
+
+    @property
+    def derived_from_base(self) -> bool:
+        """Whether this build started as a copy of a published generation (:meth:`derive_from`)."""
+        return self._base is not None
 
     def delete_sources(self, source_ids: Iterable[str]) -> int:
         """Delete sources with their passages; returns how many passages went."""
         self._check_writable()
-        conn = self._conn()
         deleted = 0
-        with conn:
+        with self._conn() as conn:
             for source_id in source_ids:
-                rowids = [r[0] for r in conn.execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))]
-                self._delete_rows(conn, rowids)
-                if self._base is not None:
-                    self._base.removed.extend(r for r in rowids if r <= self._base.max_rowid)
+                deleted += self._delete_passages(conn, source_id)
                 conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
-                deleted += len(rowids)
         self._index = None
         return deleted
+
+    def delete_passages_of(self, source_id: str) -> int:
+        """Delete one source's passages (it became a copy of another), keeping its record."""
+        self._check_writable()
+        with self._conn() as conn:
+            deleted = self._delete_passages(conn, source_id)
+        self._index = None
+        return deleted
+
+    def _delete_passages(self, conn: sqlite3.Connection, source_id: str) -> int:
+        rowids = [r[0] for r in conn.execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))]
+        self._delete_rows(conn, rowids)
+        if self._base is not None and rowids:
+            self._base.removed.extend(r for r in rowids if r <= self._base.max_rowid)
+            self._base.removed_sources.add(source_id)
+        return len(rowids)
+
+    def passage_count(self, source_id: str) -> int:
+        return self._conn().execute("SELECT count(*) FROM chunks WHERE source_id = ?", (source_id,)).fetchone()[0]
 
     def save_vectors(self, path: str | Path) -> int:
         """Write the vector index to ``path``; returns its size.
@@ -683,11 +702,12 @@ class KBDocumentStore:
 
 @dataclass
 class _Base:
-    """The published generation a build was copied from: its vectors, its last rowid, rows deleted since."""
+    """The published generation a build was copied from: its vectors, its last rowid, what was deleted since."""
 
     vectors: Path | None
     max_rowid: int
     removed: list[int]
+    removed_sources: set[str]
 
 
 def _ivf(index: faiss.Index) -> Any:

@@ -258,3 +258,30 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     with pytest.raises(CatalogueError, match=rf"entry {broken} \(Broken\): 'councils' has 'Gotham'"):
         run_reindex(None, settings)
     assert DataDir(settings.data_dir).current_id() == report.generation
+
+
+def test_a_small_change_edits_a_copy_of_the_live_generation(setup):
+    """Unchanged sources keep their rows (the live files were copied, not rewritten); the change is applied."""
+    folder, settings, first = setup
+    live = open_generation(settings)
+    before = {name: [p.rowid for p in live.store.source_passages(r.id)]
+              for name, r in sources_by_file_name(live.store).items()}
+    live_vectors = (live.path / "vectors.faiss").read_bytes()
+    live.store.close()
+    (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
+    (folder / "002_ff5d18d0e2eb88f1.txt").unlink()
+    report = run_reindex(None, settings)
+    assert report.published and (report.added, report.removed, report.unchanged) == (1, 1, 4)
+    generation = open_generation(settings)
+    store = generation.store
+    after = {name: [p.rowid for p in store.source_passages(r.id)] for name, r in sources_by_file_name(store).items()}
+    for name in ("000_63df589784a0696f.txt", "001_986c9394a0ec3c21.txt", "003_9ee0817c87de1d62.txt"):
+        assert after[name] == before[name]
+    assert "002_ff5d18d0e2eb88f1.txt" not in after
+    assert min(after["new.txt"]) > max(r for rows in before.values() for r in rows)
+    assert (DataDir(settings.data_dir).generations / first.generation / "vectors.faiss").read_bytes() == live_vectors
+    assert store.vector_index().ntotal == store.count_documents() == sum(len(r) for r in after.values())
+    removed = set(before["002_ff5d18d0e2eb88f1.txt"])
+    vector = store.source_documents(sources_by_file_name(store)["new.txt"].id)[0].embedding
+    hits = store.embedding_retrieval(vector, top_k=100, with_content=False)
+    assert hits[0].rowid in after["new.txt"] and not removed & {h.rowid for h in hits}
