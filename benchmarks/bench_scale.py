@@ -254,8 +254,8 @@ def frequent_queries(seed: Seed, count: int = 30) -> list[str]:
 def filtered_requests(seed: Seed, queries: list[str]) -> list[dict[str, str]]:
     from index.facets import slugify
 
-    councils = Counter(slugify(c) for r in seed.records for c in r.council_names())
-    themes = Counter(t for r in seed.records for t in r.theme_ids())
+    councils = Counter(slugify(c) for r in seed.records for c in r.council_names)
+    themes = Counter(t for r in seed.records for t in r.theme_ids)
     types = Counter(r.type for r in seed.records)
     rng = random.Random(2)
     out = []
@@ -355,10 +355,14 @@ def reindex_one_percent(seed: Seed, data_dir: Path, settings: Settings) -> dict[
 
 def measure(size: int, args: argparse.Namespace, seed: Seed, work: Path) -> dict[str, object]:
     data_dir = work / f"gen-{size}"
-    shutil.rmtree(data_dir, ignore_errors=True)
     settings = dataclasses.replace(load_settings(env={}), data_dir=str(data_dir))
     out: dict[str, object] = {"passages": size}
-    out.update(build_generation(seed, size, data_dir, settings))
+    if args.reuse and (data_dir / "CURRENT").exists():
+        out["reused"] = True
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        out.update(build_generation(seed, size, data_dir, settings))
+    print("built", out, file=sys.stderr)
     generation = open_generation(settings)
     out["sources"] = generation.manifest.sources
     out["faiss"] = generation.manifest.faiss_factory
@@ -384,6 +388,7 @@ def measure(size: int, args: argparse.Namespace, seed: Seed, work: Path) -> dict
         browse_paths += [f"/documents/{i}" for i in random.Random(4).sample(ids, 10)]
         out["browse_p95_ms"] = percentiles([timed_get(server.url(p))[0] for p in browse_paths for _ in range(2)])[
             "p95"]
+        print("measured", out, file=sys.stderr)
         out.update(load(server, queries + frequent, clients=20, seconds=args.load_seconds))
         pids = workers_of(server.proc.pid)
         out["rss_mb"] = round(max((proc_mb(p, "Rss") for p in pids), default=0.0), 1)
@@ -408,6 +413,8 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=30.0, help="how long 20 clients drive the server")
     parser.add_argument("--no-reindex", action="store_true", help="skip the 1%%-change re-index")
     parser.add_argument("--keep", action="store_true", help="keep the generations afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure a generation kept by --keep instead of "
+                        "building it again")
     parser.add_argument("--json", action="store_true", help="end with one JSON object per size, one per line")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+import faiss
+
 from index.browse import Browse
 from index.citations import best_citation
 from index.embedding import QueryEmbedder, query_embedder
@@ -55,6 +57,9 @@ class Searcher:
     def __init__(self, settings: Settings, generation: Generation, embedder: QueryEmbedder | None = None) -> None:
         self.settings = settings
         self.generation = generation
+        # One query is one small search: FAISS's OpenMP team only adds spin-waiting, and on a busy
+        # machine it made a 100k-passage exact search 4x slower (benchmarks/bench_scale.py).
+        faiss.omp_set_num_threads(1)
         self.store = generation.store
         self.embedder = embedder or query_embedder(settings)
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False,
