@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ from typing import Any, Protocol
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
 from index.settings import Settings
-from index.store import SCHEMA_VERSION, KBDocumentStore
+from index.store import OLDEST_READABLE_VERSION, SCHEMA_VERSION, KBDocumentStore
 
 logger = logging.getLogger(__name__)
 
@@ -332,18 +333,38 @@ class DataDir:
 
 
 def check_compatible(manifest: Manifest, settings: Settings) -> None:
-    """:raises IndexIncompatibleError: when the generation's model, dimension or format differs from the settings."""
-    if manifest.format_version != SCHEMA_VERSION:
+    """:raises IndexIncompatibleError: when the generation's model, dimension or format differs from the settings.
+
+    A generation of an older format this version still reads is served (with a warning: some of
+    what later formats precompute is computed on the fly) until the next build replaces it.
+    """
+    found = manifest.format_version
+    if found > SCHEMA_VERSION:
         raise IndexIncompatibleError(
-            f"Generation {manifest.generation} has store format {manifest.format_version}; this version reads "
-            f"format {SCHEMA_VERSION}. Re-run `kb ingest` to build a new generation."
+            f"Generation {manifest.generation} was built by a newer version of innovation-kb (store format {found}; "
+            f"this version reads formats {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}). Upgrade innovation-kb, or "
+            "roll back to an older generation with `kb rollback`."
         )
+    if found < OLDEST_READABLE_VERSION:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} has store format {found}, which this version no longer reads "
+            f"(it reads {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}). Rebuild it with `kb ingest` (or "
+            "`kb reindex`, which rebuilds in full)."
+        )
+    if found < SCHEMA_VERSION:
+        _warn_old_format(manifest.generation, found)
     if manifest.model_id != settings.model_id or manifest.embedding_dim != settings.embedding_dim:
         raise IndexIncompatibleError(
             f"Generation {manifest.generation} was built with {manifest.model_id} ({manifest.embedding_dim}-d) but the "
             f"settings say {settings.model_id} ({settings.embedding_dim}-d). Re-run `kb ingest`, or change the "
             "settings back."
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _warn_old_format(generation: str, found: int) -> None:
+    logger.warning("Generation %s has store format %d (this version writes %d): it is served, more slowly, until "
+                   "the next `kb reindex` or `kb ingest` rebuilds it in full.", generation, found, SCHEMA_VERSION)
 
 
 def open_generation(settings: Settings, gen_id: str | None = None) -> Generation:

@@ -34,7 +34,10 @@ from index.records import FacetRow, Inspection, SourceRecord
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: a generation also holds its lexical index and what its pages need, computed at build time.
+# Format 1 is still read (lexical search and pages fall back to SQLite and to computing them).
+SCHEMA_VERSION = 2
+OLDEST_READABLE_VERSION = 1
 
 # Below this many passages an exact scan is fast enough (a few ms at 50k on one core) and exact;
 # from here an IVF index scans a few of its lists. Measured in benchmarks/bench_scale.py.

@@ -49,7 +49,7 @@ from index.generations import (
 )
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
-from index.store import KBDocumentStore
+from index.store import SCHEMA_VERSION, KBDocumentStore
 from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
 from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.dedupe import fold_duplicates
@@ -317,6 +317,8 @@ def _derivable(live: Generation, settings: Settings, carried: int) -> bool:
     """
     if carried * 2 < live.manifest.sources or live.manifest.chunking != chunking(settings):
         return False
+    if live.manifest.format_version != SCHEMA_VERSION:
+        return False  # an older format is rebuilt in full, never carried into the new one
     return settings.faiss_factory in ("auto", live.manifest.faiss_factory)
 
 

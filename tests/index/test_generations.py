@@ -6,6 +6,7 @@ import pytest
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
 from index.generations import MANIFEST_FILE, DataDir, open_generation
+from index.store import OLDEST_READABLE_VERSION, SCHEMA_VERSION
 from ingest.run import run_ingest
 from tests.conftest import make_settings
 
@@ -88,3 +89,29 @@ def test_rollback_makes_the_previous_generation_live(tmp_path, corpus_copy):
     assert CliRunner().invoke(cli, ["rollback", "--data-dir", str(settings.data_dir)], obj={}).exit_code == 1
     result = CliRunner().invoke(cli, ["rollback", "--to", second, "--data-dir", str(settings.data_dir)], obj={})
     assert result.exit_code == 0 and data.current_id() == second
+
+
+def test_store_formats_newer_refused_older_served_then_rebuilt(tmp_path, corpus_copy, caplog):
+    settings = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], settings)
+    data = DataDir(settings.data_dir)
+    manifest_path = data.generations / data.current_id() / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["format_version"] == SCHEMA_VERSION
+
+    def with_format(version):
+        manifest_path.write_text(json.dumps(dict(manifest, format_version=version)))
+
+    with_format(SCHEMA_VERSION + 1)
+    with pytest.raises(IndexIncompatibleError, match="newer version of innovation-kb"):
+        open_generation(settings)
+    with_format(OLDEST_READABLE_VERSION - 1)
+    with pytest.raises(IndexIncompatibleError, match="no longer reads.*Rebuild it with `kb ingest`"):
+        open_generation(settings)
+    with_format(SCHEMA_VERSION - 1)
+    with caplog.at_level("WARNING"):
+        assert open_generation(settings).store.count_documents() > 0
+    assert "served, more slowly" in caplog.text
+    # The next build does not carry the old format's files over: it writes a current one.
+    run_ingest([corpus_copy / "000_63df589784a0696f.txt"], settings)
+    assert open_generation(settings).manifest.format_version == SCHEMA_VERSION
