@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source_id);
+CREATE TABLE IF NOT EXISTS source_signatures (id TEXT PRIMARY KEY, minhash BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     content, title, content='chunks', content_rowid='rowid',
     tokenize='porter unicode61 remove_diacritics 2'
@@ -290,6 +291,28 @@ class KBDocumentStore:
             "WHERE id = ?", (source_id,),
         ).fetchone()
         return None if row is None else _source_from_row(row)
+
+    def all_sources(self) -> Iterator[SourceRecord]:
+        """Every source record with its text, in insertion order (one scan, for carrying them over)."""
+        rows = self._conn().execute(
+            "SELECT id, source, title, type, content, content_hash, date, publisher, url, meta FROM sources "
+            "ORDER BY rowid")
+        for row in rows:
+            yield _source_from_row(row)
+
+    def write_signatures(self, signatures: dict[str, bytes]) -> None:
+        """Store sources' near-duplicate signatures (``ingest.dedupe.signature``), replacing older ones."""
+        self._check_writable()
+        with self._conn() as conn:
+            conn.executemany("INSERT OR REPLACE INTO source_signatures(id, minhash) VALUES (?, ?)",
+                             signatures.items())
+
+    def signatures(self) -> dict[str, bytes]:
+        """Stored near-duplicate signatures by source id ({} for a generation of format 1, which has none)."""
+        try:
+            return {r[0]: r[1] for r in self._conn().execute("SELECT id, minhash FROM source_signatures")}
+        except sqlite3.OperationalError:
+            return {}
 
     def get_sources(self, source_ids: Iterable[str]) -> dict[str, SourceRecord]:
         """Source records by id, without their text (``content`` is empty), for result lists."""

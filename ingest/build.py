@@ -189,9 +189,8 @@ def _convert(files: list[Path], settings: Settings, progress: bool, force_format
 def _carried(live: KBDocumentStore | None, keep: Callable[[SourceRecord], bool]) -> Iterator[SourceRecord]:
     if live is None:
         return
-    for source_id in live.source_ids():
-        record = live.get_source(source_id)
-        if record is not None and keep(record):
+    for record in live.all_sources():
+        if keep(record):
             yield record
 
 
@@ -341,13 +340,18 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     stages.done("convert_clean_split_embed")
     new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
                    for d in converted.sources]
+    processed_ids = {r.id for r in new_records}
     live_store = live.store if live else None
     carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
-    records = fold_duplicates(new_records + carried)
+    signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
+    records = fold_duplicates(new_records + carried, signatures=signatures)
     if live is not None and _derivable(live, settings, len(carried)):
         build.store.derive_from(live.store, live.path / VECTORS_FILE)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live, catalogue)
+    base = build.store.signatures() if build.store.derived_from_base else {}
+    kept = {r.id for r in records}
+    build.store.write_signatures({k: v for k, v in signatures.items() if k in kept and base.get(k) != v})
     (build.path / BOILERPLATE_FILE).write_text(converted.boilerplate.to_json(), encoding="utf-8")
     stages.done("write")
     if not records:

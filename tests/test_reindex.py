@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from index.generations import DataDir, open_generation
+from ingest import dedupe
 from ingest.reindex import run_reindex
 from kbcli.main import cli
 from tests.conftest import CORPUS, make_settings
@@ -260,9 +261,12 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     assert DataDir(settings.data_dir).current_id() == report.generation
 
 
-def test_a_small_change_edits_a_copy_of_the_live_generation(setup):
+def test_a_small_change_edits_a_copy_of_the_live_generation(setup, monkeypatch):
     """Unchanged sources keep their rows (the live files were copied, not rewritten); the change is applied."""
     folder, settings, first = setup
+    hashed = []
+    minhash = dedupe._minhash
+    monkeypatch.setattr(dedupe, "_minhash", lambda text: hashed.append(text) or minhash(text))
     live = open_generation(settings)
     before = {name: [p.rowid for p in live.store.source_passages(r.id)]
               for name, r in sources_by_file_name(live.store).items()}
@@ -272,6 +276,7 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(setup):
     (folder / "002_ff5d18d0e2eb88f1.txt").unlink()
     report = run_reindex(None, settings)
     assert report.published and (report.added, report.removed, report.unchanged) == (1, 1, 4)
+    assert len(hashed) == 1, "only the new source's text is hashed for near-duplicates; the rest are stored"
     generation = open_generation(settings)
     store = generation.store
     after = {name: [p.rowid for p in store.source_passages(r.id)] for name, r in sources_by_file_name(store).items()}
@@ -285,3 +290,4 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(setup):
     vector = store.source_documents(sources_by_file_name(store)["new.txt"].id)[0].embedding
     hits = store.embedding_retrieval(vector, top_k=100, with_content=False)
     assert hits[0].rowid in after["new.txt"] and not removed & {h.rowid for h in hits}
+    assert set(store.signatures()) == {r.id for r in sources_by_file_name(store).values()}
