@@ -684,6 +684,7 @@ class KBDocumentStore:
             for source_id in source_ids:
                 deleted += self._delete_passages(conn, source_id)
                 conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                conn.execute("DELETE FROM source_signatures WHERE id = ?", (source_id,))
         self._index = None
         return deleted
 

@@ -290,4 +290,4 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(setup, monkeypatch):
     vector = store.source_documents(sources_by_file_name(store)["new.txt"].id)[0].embedding
     hits = store.embedding_retrieval(vector, top_k=100, with_content=False)
     assert hits[0].rowid in after["new.txt"] and not removed & {h.rowid for h in hits}
-    assert set(store.signatures()) == {r.id for r in sources_by_file_name(store).values()}
+    assert set(store.signatures()) == set(store.source_ids()), (set(store.signatures()) ^ set(store.source_ids()))
