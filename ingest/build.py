@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from index.errors import IngestError, KBError
 from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, Manifest, generations, open_generation
+from index.pages import prepare as prepare_pages
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
 from index.store import KBDocumentStore
@@ -297,6 +298,8 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     stages.done("write")
     if not records:
         raise IngestError("The new index would be empty; the live index is unchanged.")
+    prepare_pages(build)  # what the web pages read across all sources, stored once (index/pages.py)
+    stages.done("pages")
     store = build.store
     manifest = Manifest(
         generation=build.id, model_id=settings.model_id, embedding_dim=settings.embedding_dim,
