@@ -78,14 +78,18 @@ class PageIndex:
         in ``labels`` (a third the size of ids and slugs, and parsed three times as fast)."""
         position = {s: i for i, s in enumerate(self.order)}
         vocab = {f: {slug: i for i, slug in enumerate(self.labels[f])} for f in FACETS}
+        relations = {r: i for i, r in enumerate(sorted({r for named in self.inspection_projects.values()
+                                                        for _, r in named}))}
         return {"order": list(self.order),
                 "labels": {f: list(self.labels[f].items()) for f in FACETS},
                 "facets": [[[vocab[f][slug] for slug in values]
                             for f, values in zip(FACETS, self.facets[s], strict=True)] for s in self.order],
                 "council_names": self.council_names,
                 "inspections": {c: [position[s] for s in ids] for c, ids in self.inspections.items()},
-                "inspection_projects": [[position[s], slug, relation] for s, named in self.inspection_projects.items()
-                                        for slug, relation in named]}
+                "relations": list(relations),
+                # Flat: report position, project position (in labels["project"]), relation position, ...
+                "inspection_projects": [n for s, named in self.inspection_projects.items() for slug, relation in named
+                                        for n in (position[s], vocab["project"][slug], relations[relation])]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PageIndex:
@@ -93,8 +97,9 @@ class PageIndex:
         labels = {f: dict(data["labels"][f]) for f in FACETS}
         vocab = [list(labels[f]) for f in FACETS]
         mentions: dict[str, list[tuple[str, str]]] = {}
-        for at, slug, relation in data["inspection_projects"]:
-            mentions.setdefault(order[at], []).append((slug, relation))
+        projects, relations, flat = vocab[FACETS.index("project")], data["relations"], data["inspection_projects"]
+        for at in range(0, len(flat), 3):
+            mentions.setdefault(order[flat[at]], []).append((projects[flat[at + 1]], relations[flat[at + 2]]))
         return cls(order=order,
                    facets={s: tuple(tuple(vocab[f][i] for i in values) for f, values in enumerate(coded))
                            for s, coded in zip(order, data["facets"], strict=True)},
