@@ -1,6 +1,7 @@
 """Browsing without a query: projects, councils and themes, related documents and projects, and
-publications per year. Built once per generation (generations never change) from its sources,
-their tags and project links, and its passage vectors.
+publications per year. Built once per generation (generations never change) from what its build
+stored for the pages (index/pages.py: facet values, inspections, sources' mean vectors; computed from
+the store for an older generation), reading a source record only when a page shows it.
 
 Usage::
 
