@@ -1,6 +1,7 @@
 """Browsing without a query: projects, councils and themes, related documents and projects, and
-publications per year. Built once per generation (generations never change) from its sources,
-their tags and project links, and its passage vectors.
+publications per year. Built once per generation (generations never change) from what its build
+stored for the pages (index/pages.py: facet values, inspections, sources' mean vectors; computed from
+the store for an older generation), reading a source record only when a page shows it.
 
 Usage::
 
@@ -16,7 +17,7 @@ Usage::
 
 from __future__ import annotations
 
-import functools
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from index.facets import slugify
+from index.facets import FACETS, slugify
 from index.generations import Generation
+from index.pages import GenerationPages, SourceRecords, date_key
 from index.records import ProjectMention, SourceRecord
 from index.taxonomy import Theme, theme_labels, themes
 
@@ -97,42 +99,46 @@ class Neighbour:
 
 
 class Browse:
-    """The browse views of one generation."""
+    """The browse views of one generation.
 
-    def __init__(self, generation: Generation) -> None:
-        store = generation.store
-        self.store = store
-        ids = [row.id for row in store.facet_rows()]
-        records = store.get_sources(ids)
-        # Newest first, undated last, then by title: the order of every list of sources here.
-        self.sources: dict[str, SourceRecord] = dict(sorted(
-            records.items(), key=lambda item: (-_date_key(item[1].date), item[1].title.lower())))
+    :param pages: what the pages read across the generation's sources (:class:`GenerationPages`, shared with
+        the searcher's facet table); loaded here if None.
+    """
+
+    def __init__(self, generation: Generation, pages: GenerationPages | None = None) -> None:
+        pages = pages or GenerationPages(generation)
+        self.store = generation.store
+        self._pages = pages
+        index = pages.index
+        # Newest first, undated last, then by title: the order of every list of sources here. Records are
+        # read from the store when a page first shows them.
+        self.sources: SourceRecords = pages.records
         self._projects = {p["slug"]: ProjectView(
             slug=p["slug"], name=p["name"], description=p["description"], councils=list(p["councils"]),
             partners=list(p["partners"]), themes=list(p["themes"]), years=list(p["years"]), links=list(p["links"]),
             aliases=list(p["aliases"])) for p in generation.projects()}
-        councils: dict[str, str] = {}
-        self._inspections: dict[str, list[SourceRecord]] = defaultdict(list)
+        councils = dict(index.council_names)
+        self._inspections = index.inspections
+        inspected = {source_id: council for council, ids in index.inspections.items() for source_id in ids}
         council_sources: dict[str, list[str]] = defaultdict(list)
         theme_sources: dict[str, list[str]] = defaultdict(list)
-        for source_id, record in self.sources.items():
-            for mention in record.projects:
-                project = self._projects.get(mention.slug)
+        for source_id in index.order:
+            values = index.facets.get(source_id)
+            if values is None:
+                continue
+            by_facet = dict(zip(FACETS, values, strict=True))
+            for slug in by_facet["project"]:
+                project = self._projects.get(slug)
                 if project is not None:
                     project.sources.append(source_id)
-            for name in record.council_names:
-                councils[slugify(name)] = name
-                council_sources[slugify(name)].append(source_id)
-            for theme_id in record.theme_ids:
+            for slug in by_facet["council"]:
+                council_sources[slug].append(source_id)
+            for theme_id in by_facet["theme"]:
                 theme_sources[theme_id].append(source_id)
-            if record.inspection is not None and not record.duplicate_of:
-                inspected = record.inspection.council
-                councils.setdefault(slugify(inspected), inspected)
-                self._inspections[inspected].append(record)
-                if source_id not in council_sources[slugify(inspected)]:
-                    council_sources[slugify(inspected)].append(source_id)
-        for reports in self._inspections.values():
-            reports.sort(key=lambda r: _date_key(r.inspection.published if r.inspection else None))
+            if source_id in inspected:
+                listed = council_sources[slugify(inspected[source_id])]
+                if not listed or listed[-1] != source_id:
+                    listed.append(source_id)
         leads: dict[str, list[str]] = defaultdict(list)
         for project in self._projects.values():
             for name in project.councils:
@@ -180,32 +186,44 @@ class Browse:
 
     def inspections(self, council: str) -> list[SourceRecord]:
         """The inspection reports of a council (by name) in this generation, oldest first."""
-        return list(self._inspections.get(council, []))
+        return self.sources.load(self._inspections.get(council, ()))
+
+    def _named(self, council: str) -> dict[str, list[tuple[str, str]]]:
+        """``{project slug: [(report id, relation), ...]}`` of the projects the council's inspection reports
+        name, newest report first, from the stored index (no records read)."""
+        found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for source_id in reversed(self._inspections.get(council, ())):
+            for slug, relation in self._pages.index.inspection_projects.get(source_id, ()):
+                if slug in self._projects:
+                    found[slug].append((source_id, relation))
+        return found
 
     def council_projects(self, council: str) -> dict[str, list[tuple[SourceRecord, ProjectMention]]]:
         """``{project slug: [(report, mention), ...]}`` for the projects the council's inspection reports name,
         newest report first; a project its reports say it uses lists only the reports saying so."""
-        found: dict[str, list[tuple[SourceRecord, ProjectMention]]] = defaultdict(list)
-        for record in reversed(self._inspections.get(council, [])):
-            for mention in record.projects:
-                if mention.slug in self._projects:
-                    found[mention.slug].append((record, mention))
-        return {slug: ([m for m in pairs if m[1].relation == "uses"] or pairs) for slug, pairs in found.items()}
+        return {slug: self._reports(slug, reports) for slug, reports in self._named(council).items()}
+
+    def _reports(self, slug: str, reports: list[tuple[str, str]]) -> list[tuple[SourceRecord, ProjectMention]]:
+        chosen = [source_id for source_id, relation in reports if relation == "uses"] or [s for s, _ in reports]
+        return [(record, mention) for record in self.sources.load(chosen)
+                if (mention := record.project(slug)) is not None]
 
     def uses(self, council: str) -> list[str]:
         """Slugs of the projects the council's inspection reports say it uses, by project name."""
-        return [p.slug for p in self.projects()
-                if any(m.relation == "uses" for _, m in self.council_projects(council).get(p.slug, []))]
+        named = self._named(council)
+        return [p.slug for p in self.projects() if any(relation == "uses" for _, relation in named.get(p.slug, ()))]
 
     def project_councils(self, slug: str) -> list[CouncilUse]:
         """The councils whose inspection reports name the project: those said to use it first, then those
         whose reports only mention it; alphabetical within each."""
         out = []
         for council in sorted(self._inspections, key=str.lower):
-            reports = self.council_projects(council).get(slug)
-            if reports:
-                uses = any(m.relation == "uses" for _, m in reports)
-                out.append(CouncilUse(slugify(council), council, uses, reports, self.inspections(council)))
+            named = self._named(council).get(slug)
+            if not named:
+                continue
+            reports = self._reports(slug, named)
+            uses = any(m.relation == "uses" for _, m in reports)
+            out.append(CouncilUse(slugify(council), council, uses, reports, self.inspections(council)))
         out.sort(key=lambda use: not use.uses)
         return out
 
@@ -218,8 +236,8 @@ class Browse:
             return []
         out = []
         for name in council.statistical_neighbours:
-            reports = self._inspections.get(name, [])
-            latest = reports[-1] if reports else None
+            reports = self._inspections.get(name, ())
+            latest = self.sources[reports[-1]] if reports else None
             about = self._details.get(name, {}).get("ofsted", {})
             overall, published, source_id = about.get("overall_effectiveness") or None, about.get("published"), None
             # The indexed report unless Ofsted's list knows a newer, graded inspection than the index holds.
@@ -245,45 +263,25 @@ class Browse:
 
         A source with several themes counts once under each; one with none counts under "other".
         """
+        index = self._pages.index
         table: dict[str, Counter] = defaultdict(Counter)
         for source_id in source_ids:
-            record = self.sources.get(source_id)
-            if record is None or not record.date:
+            year = index.values(source_id, "year")
+            if not year:
                 continue
-            year = record.date[:4]
-            for theme_id in record.theme_ids or ("other",):
-                table[year][theme_id] += 1
+            for theme_id in index.values(source_id, "theme") or ("other",):
+                table[year[0]][theme_id] += 1
         return {year: dict(table[year]) for year in sorted(table)}
 
     # -- similarity ------------------------------------------------------------------------------
 
-    @functools.cached_property
-    def _centroids(self) -> tuple[list[str], np.ndarray]:
-        """Each source's mean passage vector, normalised (loaded on first use)."""
-        sums: dict[str, np.ndarray] = {}
-        counts: Counter = Counter()
-        for source_id, vector in self.store.passage_vectors():
-            if source_id in self.sources:
-                sums[source_id] = sums.get(source_id, 0) + vector
-                counts[source_id] += 1
-        ids = [s for s in self.sources if s in sums]
-        if not ids:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.stack([sums[s] / counts[s] for s in ids]).astype(np.float32)
-        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
-        return ids, matrix
-
-    @functools.cached_property
-    def _centroid_rows(self) -> dict[str, int]:
-        return {s: i for i, s in enumerate(self._centroids[0])}
-
     def _vector_of(self, source_ids: Iterable[str]) -> np.ndarray | None:
-        matrix = self._centroids[1]
-        index = self._centroid_rows
+        vectors = self._pages.vectors
+        index = vectors.rows
         rows = [index[s] for s in source_ids if s in index]
         if not rows:
             return None
-        vector = matrix[rows].mean(axis=0)
+        vector = vectors.matrix[rows].mean(axis=0)
         return vector / (np.linalg.norm(vector) + 1e-12)
 
     def related_documents(self, source_id: str, k: int = 5) -> list[tuple[SourceRecord, float]]:
@@ -299,10 +297,11 @@ class Browse:
         vector = self._vector_of([canonical])
         if vector is None:
             return []
-        ids, matrix = self._centroids
-        scores = matrix @ vector
-        ranked = [(ids[i], float(scores[i])) for i in np.argsort(-scores)]
-        return [(self.sources[s], score) for s, score in ranked if s not in family][:k]
+        vectors = self._pages.vectors
+        scores = vectors.matrix @ vector
+        ranked = (vectors.ids[i] for i in np.argsort(-scores))
+        nearest = list(itertools.islice((s for s in ranked if s not in family), k))
+        return [(self.sources[s], float(scores[vectors.rows[s]])) for s in nearest]
 
     def related_projects(self, slug: str, k: int = 5) -> list[tuple[ProjectView, float, str]]:
         """Projects like this one, best first, each with a short reason.
@@ -354,7 +353,4 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _date_key(date: str | None) -> int:
-    if not date:
-        return 0
-    return int(date[:10].replace("-", "").ljust(8, "0"))
+_date_key = date_key

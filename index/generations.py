@@ -51,6 +51,9 @@ VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
 PROJECTS_FILE = "projects.json"
 COUNCILS_FILE = "councils.json"
+# What the browse and search pages need from all sources, computed when the generation is built (index/pages.py).
+PAGES_FILE = "pages.json"
+SOURCE_VECTORS_FILE = "source_vectors.npy"
 
 
 @dataclass(frozen=True)

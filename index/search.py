@@ -23,6 +23,7 @@ from index.embedding import QueryEmbedder, query_embedder
 from index.facets import FacetSelection, FacetTable
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
+from index.pages import GenerationPages
 from index.params import checked_paging
 from index.query import ParsedQuery, parse_query
 from index.ranking import RankedSource, group_by_source, rank_passages
@@ -69,14 +70,20 @@ class Searcher:
         self.reranker = _reranker(settings.rerank_model, settings.rerank_depth) if settings.rerank_model else None
 
     @functools.cached_property
+    def pages(self) -> GenerationPages:
+        """What the pages read across all sources: stored in the generation when it was built (computed here
+        for an older one), loaded once per generation (generations never change)."""
+        return GenerationPages(self.generation)
+
+    @functools.cached_property
     def browse(self) -> Browse:
         """Projects, councils, themes and related work of this generation (built on first use)."""
-        return Browse(self.generation)
+        return Browse(self.generation, self.pages)
 
     @functools.cached_property
     def facet_table(self) -> FacetTable:
-        """Every source's facet values; built once per generation (generations never change)."""
-        return FacetTable.from_rows(self.store.facet_rows())
+        """Every source's facet values."""
+        return self.pages.facet_table
 
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None, facets: FacetSelection | None = None) -> SearchResponse:

@@ -727,6 +727,50 @@ class KBDocumentStore:
         return f"IVF{ivf.nlist},{quantizer}"
 
 
+    # -- sources' mean vectors (index/pages.py keeps them; workers read them, not every passage) ---
+
+    def ensure_source_vectors(self) -> None:
+        """Create the table of each source's mean passage vector, with triggers that drop a source's row
+        whenever one of its passages is written, changed or deleted (a copied generation stays right)."""
+        self._check_writable()
+        with self._conn() as conn:
+            conn.executescript(_SOURCE_VECTORS_SCHEMA)
+
+    def sources_missing_vectors(self) -> list[str]:
+        """Ids of sources with passages but no stored mean vector (from the index on chunks.source_id)."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT DISTINCT source_id FROM chunks WHERE source_id IS NOT NULL "
+            "AND source_id NOT IN (SELECT source_id FROM source_vectors)")]
+
+    def embeddings_by_source(self, source_ids: Sequence[str]) -> dict[str, list[np.ndarray]]:
+        """The passage vectors of the given sources, in passage order; sources without any are left out."""
+        if not source_ids:
+            return {}
+        marks = ",".join("?" for _ in source_ids)
+        out: dict[str, list[np.ndarray]] = {}
+        rows = self._conn().execute(
+            f"SELECT source_id, embedding FROM chunks WHERE source_id IN ({marks}) AND embedding IS NOT NULL "
+            "ORDER BY source_id, rowid", list(source_ids))
+        for source_id, blob in rows:
+            out.setdefault(source_id, []).append(np.frombuffer(blob, dtype=np.float32))
+        return out
+
+    def write_source_vectors(self, rows: Iterable[tuple[str, int, np.ndarray]]) -> None:
+        """Store ``(source id, passages, mean vector)`` rows."""
+        self._check_writable()
+        with self._conn() as conn:
+            conn.executemany("INSERT OR REPLACE INTO source_vectors(source_id, passages, vector) VALUES (?, ?, ?)",
+                             [(s, n, np.asarray(v, dtype=np.float32).tobytes()) for s, n, v in rows])
+
+    def source_vectors(self) -> dict[str, np.ndarray]:
+        """Every stored mean vector by source id ({} when the generation has no such table)."""
+        conn = self._conn()
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'source_vectors'").fetchone():
+            return {}
+        rows = conn.execute("SELECT source_id, vector FROM source_vectors")
+        return {s: np.frombuffer(b, dtype=np.float32) for s, b in rows}
+
+
 @dataclass
 class _Base:
     """The published generation a build was copied from: its vectors, its last rowid, what was deleted since."""
@@ -763,6 +807,21 @@ def _source_ids_only(filters: dict[str, Any]) -> list[str] | None:
         if filters.get("operator") == "==":
             return [str(filters.get("value"))]
     return None
+
+
+_SOURCE_VECTORS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_vectors (
+    source_id TEXT PRIMARY KEY,
+    passages INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS source_vectors_insert AFTER INSERT ON chunks
+    BEGIN DELETE FROM source_vectors WHERE source_id = new.source_id; END;
+CREATE TRIGGER IF NOT EXISTS source_vectors_delete AFTER DELETE ON chunks
+    BEGIN DELETE FROM source_vectors WHERE source_id = old.source_id; END;
+CREATE TRIGGER IF NOT EXISTS source_vectors_update AFTER UPDATE OF source_id, embedding ON chunks
+    BEGIN DELETE FROM source_vectors WHERE source_id IN (old.source_id, new.source_id); END;
+"""
 
 
 def _vector_to_list(blob: bytes | None) -> list[float] | None:

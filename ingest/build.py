@@ -47,6 +47,7 @@ from index.generations import (
     generations,
     open_generation,
 )
+from index.pages import prepare as prepare_pages
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, KBDocumentStore
@@ -259,8 +260,10 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
 
 
 def finish_generation(build: Build) -> None:
-    """Build what searching a written generation needs (its vector index, ...), before the gate searches it."""
+    """Build what searching a written generation needs, before the gate searches it: its vector index,
+    and what the web pages read across all sources, stored once (index/pages.py)."""
     build.store.vector_index()
+    prepare_pages(build)
 
 
 @dataclass(frozen=True)

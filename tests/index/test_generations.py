@@ -106,7 +106,7 @@ def test_store_formats_newer_refused_older_served_then_rebuilt(tmp_path, corpus_
     with pytest.raises(IndexIncompatibleError, match="newer version of innovation-kb"):
         open_generation(settings)
     with_format(OLDEST_READABLE_VERSION - 1)
-    with pytest.raises(IndexIncompatibleError, match="no longer reads.*Rebuild it with `kb ingest`"):
+    with pytest.raises(IndexIncompatibleError, match=r"no longer reads.*Rebuild it with `kb ingest`"):
         open_generation(settings)
     with_format(SCHEMA_VERSION - 1)
     with caplog.at_level("WARNING"):
