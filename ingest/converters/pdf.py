@@ -55,7 +55,11 @@ _PDFIUM_HYPHEN = "\ufffe"
 # PDFium writes no space where the PDF moves the pen instead of writing one, which glues a numbered
 # paragraph's label to its text ("10.Ensure that…", 1,737 times in the 284 inspections, where pypdf
 # reads "10. Ensure"); the layout reader knows a numbered paragraph by that space.
-_GLUED_LABEL = re.compile(r"(?m)^(\d{1,3}\.)(?=[A-Z])")
+_GLUED_LABEL = re.compile(r"(?m)^(\d{1,3}\.)(?=[A-Z‘“'\"(])")
+# Two lines further apart than this many times the page's usual line step are two paragraphs.
+PARAGRAPH_GAP = 1.4
+# A line's usual step is about this many times its type size (single spacing).
+LINE_STEP = 1.2
 
 
 @lru_cache(maxsize=4096)
@@ -168,6 +172,63 @@ def _pypdf_metadata(reader: Any) -> dict[str, Any]:
     return found
 
 
+def _pdfium_page_text(textpage: Any) -> str:
+    """A page's text by PDFium, lines ending in ``\n``, and a blank line where the page leaves a paragraph's gap.
+
+    PDFium marks no paragraphs (pypdf's text has a blank line at each), and the layout reader
+    needs them: without one, a line that runs to the margin is joined to the next, so two
+    bullets become one. A gap is a step from one line's last baseline to the next line's first
+    of more than :data:`PARAGRAPH_GAP` times the page's median step, or times the usual step for
+    the next line's type size where that is larger (a heading's lines), or a step back up the
+    page (a new column).
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    text: str = textpage.get_text_range()
+    lines = text.split("\r\n")
+    x, y = ctypes.c_double(), ctypes.c_double()
+
+    def baseline(index: int) -> float | None:
+        # Text offsets are character indices unless a character is outside the BMP (two UTF-16 units).
+        if pdfium_c.FPDFText_GetUnicode(textpage, index) != ord(text[index]):
+            return None
+        if not pdfium_c.FPDFText_GetCharOrigin(textpage, index, ctypes.byref(x), ctypes.byref(y)):
+            return None
+        return y.value
+
+    first: list[float | None] = []
+    last: list[float | None] = []
+    size: list[float] = []
+    start = 0
+    for line in lines:
+        body = line.strip()
+        if body:
+            lead = start + len(line) - len(line.lstrip())
+            first.append(baseline(lead))
+            last.append(baseline(lead + len(body) - 1))
+            size.append(pdfium_c.FPDFText_GetFontSize(textpage, lead))
+        else:
+            first.append(None)
+            last.append(None)
+            size.append(0.0)
+        start += len(line) + 2
+    steps = [(k, above - below) for k in range(1, len(lines))
+             if (above := last[k - 1]) is not None and (below := first[k]) is not None]
+    down = sorted(step for _, step in steps if step > 0)
+    usual = down[len(down) // 2] if down else 0.0
+    # A heading's lines are further apart than body text's, in proportion to its type size.
+    gaps = {k for k, step in steps
+            if usual and (step > PARAGRAPH_GAP * max(usual, LINE_STEP * size[k]) or step < -usual)}
+    out: list[str] = []
+    for k, line in enumerate(lines):
+        if k in gaps:
+            out.append("")
+        out.append(line.replace("\r", "\n"))
+    return "\n".join(out)
+
+
 def _pdfium_pages(data: bytes, wanted: list[int] | None) -> tuple[list[str] | None, dict[str, Any]]:
     """Pages of text by pypdfium2 (``wanted`` pages only, or all), and its metadata; None if it cannot open it."""
     import pypdfium2 as pdfium
@@ -186,8 +247,7 @@ def _pdfium_pages(data: bytes, wanted: list[int] | None) -> tuple[list[str] | No
                 pages.append("")
                 continue
             try:
-                textpage = document[index].get_textpage()
-                text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+                text = _pdfium_page_text(document[index].get_textpage())
                 pages.append(_GLUED_LABEL.sub(r"\1 ", text.replace(_PDFIUM_HYPHEN, "-")))
             except pdfium.PdfiumError as exc:
                 logger.debug("pypdfium2 could not read page %d: %s", index + 1, exc)

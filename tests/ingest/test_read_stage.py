@@ -3,6 +3,7 @@ first, pypdf where PDFium's text is missing, garbled or in a right-to-left scrip
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,30 @@ def test_pages_pypdf_reads_as_mojibake_stay_pdfium_text():
     arabic = _read_pdf(REAL / "pdf" / "pdfjs_ArabicCIDTrueType.pdf")
     assert "日本語" in vertical.content and vertical.meta["extractor"] == "pypdfium2"
     assert "العربية" in arabic.content
+
+
+def test_numbered_paragraphs_keep_the_space_after_their_number():
+    # PDFium reads "10.Ensure that…" here (the PDF moves the pen instead of writing a space).
+    doc = _read_pdf(ROOT / "corpus" / "ofsted" / "leicester_2021-11-12.pdf")
+    assert not re.search(r"(?m)^\d{1,3}\.[A-Z]", doc.content)
+    assert len(re.findall(r"(?m)^\d{1,3}\. [A-Z]", doc.content)) >= 30
+
+
+def test_paragraph_gaps_become_blank_lines_but_a_heading_s_lines_stay_together(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=24)
+    pdf.multi_cell(120, 12, "Inspection of Northshire local authority children's services")
+    pdf.set_font("Helvetica", size=11)
+    for number in (1, 2):
+        pdf.ln(6)
+        pdf.multi_cell(0, 6, f"Paragraph {number} says that the family support service saw more families "
+                             "this year than last, and that waiting times fell in every team. " * 2)
+    path = tmp_path / "gaps.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    doc = _read_pdf(path)
+    blocks = [block.split("\n") for block in doc.content.strip().split("\n\n")]
+    assert [len(lines) for lines in blocks] == [2, 3, 3]  # heading; each paragraph, its wrapped lines
+    assert blocks[1][0].startswith("Paragraph 1") and blocks[2][0].startswith("Paragraph 2")
