@@ -66,6 +66,35 @@ def read_stage(files: list[Path], workers: int | None) -> tuple[list[Any], list[
     return documents, failures, time.perf_counter() - started, cpu_seconds() - cpu
 
 
+def start_overhead(calls: int, data: bytes) -> dict[str, float]:
+    """Milliseconds per sandbox call of a trivial function on ``data``: from the fork server (what the
+    converters use) and, for comparison, forked from this process (which holds haystack and torch)."""
+    import multiprocessing
+
+    from ingest import sandbox
+
+    started = time.perf_counter()
+    sandbox.run_limited(len, data)
+    out = {"server_start_ms": (time.perf_counter() - started) * 1000}
+    started = time.perf_counter()
+    for _ in range(calls):
+        sandbox.run_limited(len, data)
+    out["forkserver_ms"] = (time.perf_counter() - started) * 1000 / calls
+    fork = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    for _ in range(calls):
+        receiver, sender = fork.Pipe(duplex=False)
+        process = fork.Process(target=sandbox._child, args=(sender, len, (data,), sandbox.DEFAULT_MEMORY_MB,
+                                                            sandbox._Logging.of_caller()), daemon=True)
+        process.start()
+        sender.close()
+        receiver.recv()
+        process.join()
+        receiver.close()
+    out["fork_ms"] = (time.perf_counter() - started) * 1000 / calls
+    return out
+
+
 def inspection_agreement(documents: list[Any], corpus: Path) -> tuple[int, int, Counter[str]]:
     """Reports checked against their spreadsheet row, how many agree on every value, and mismatches by field."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -128,7 +157,7 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> str:
         precision.append(p)
         recall.append(r)
         worst.append((min(p, r), Path(doc["source"]).name))
-        for key in ("title", "date", "inspection", "template"):
+        for key in ("embedded", "template", "inspection", "licence"):
             if previous["meta"].get(key) != doc["meta"].get(key):
                 fields[key] += 1
     lines.append(f"identical texts: {identical} of {len(precision)}")
@@ -148,10 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N files")
     parser.add_argument("--json", type=Path, help="write each document's text and meta here")
     parser.add_argument("--compare", type=Path, help="a --json file of an earlier run to compare with")
+    parser.add_argument("--start-overhead", type=int, metavar="CALLS",
+                        help="only measure the sandbox's cost per call (fork server against fork), over CALLS calls")
     args = parser.parse_args(argv)
     from ingest.discover import discover
 
     files = discover([args.corpus])[: args.limit]
+    if args.start_overhead:
+        import ingest.converters  # noqa: F401  (registers the parsers the fork server preloads)
+
+        data = max((p for p in files if p.suffix == ".pdf"), key=lambda p: p.stat().st_size).read_bytes()
+        costs = start_overhead(args.start_overhead, data)
+        print(f"sandbox cost per call with {len(data) // 1024} KiB of data: " +
+              ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
+        return 0
     documents, failures, seconds, cpu = read_stage(files, args.workers)
     extractors = Counter(str(d.meta.get("extractor")) for d in documents if d.meta.get("extractor"))
     print(f"read stage: {len(files)} files -> {len(documents)} documents, {len(failures)} failures "
