@@ -32,7 +32,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from haystack import Document
+from haystack import Document, Pipeline
 from haystack.document_stores.types import DuplicatePolicy
 from tqdm import tqdm
 
@@ -53,6 +53,7 @@ from index.settings import Settings
 from index.store import SCHEMA_VERSION, KBDocumentStore
 from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
 from ingest.boilerplate import LearnedBoilerplate, learn
+from ingest.converters.base import FileConverter
 from ingest.dedupe import fold_duplicates
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.failures import Failure
@@ -144,9 +145,16 @@ def _failures(result: dict[str, Any]) -> list[Failure]:
             for outputs in result.values() for item in outputs.get("failures", [])]
 
 
-def _read(files: list[Path], progress: bool, force_format: str | None) -> tuple[list[Document], list[Failure]]:
-    """Convert every file (with a progress bar over files)."""
+def _read(files: list[Path], progress: bool, force_format: str | None,
+          workers: int | None = None) -> tuple[list[Document], list[Failure]]:
+    """Convert every file (with a progress bar over files).
+
+    :param workers: files converted at once by each sandboxed converter (None: one per CPU); the
+        documents and failures are the same, in the same order, whatever the number.
+    """
     pipeline = build_read_pipeline(force_format)
+    if workers is not None:
+        _set_read_workers(pipeline, workers)
     documents: list[Document] = []
     failures: list[Failure] = []
     with tqdm(total=len(files), unit="file", desc="Reading", disable=not progress or not files,
@@ -158,6 +166,12 @@ def _read(files: list[Path], progress: bool, force_format: str | None) -> tuple[
             documents += result["layout"]["documents"]
             bar.update(len(batch))
     return documents, failures
+
+
+def _set_read_workers(pipeline: Pipeline, workers: int) -> None:
+    for _, instance in pipeline.walk():
+        if isinstance(instance, FileConverter):
+            instance.workers = max(1, workers)
 
 
 def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None,

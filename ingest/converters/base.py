@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from haystack import Document, component
 
 from ingest.failures import ConversionError, Failure
 from ingest.quiet import demote_library_logs
+from ingest.sandbox import default_workers
 
 __all__ = ["MAX_FILE_BYTES", "FileConverter", "decode_text"]
 
@@ -51,10 +53,16 @@ class FileConverter:
     """Base of the file converters: subclasses implement :meth:`convert` for one file.
 
     ``run(sources)`` returns ``documents`` (raw text, meta with ``source``, ``format`` and
-    ``content_hash``) and ``failures`` (files skipped, with reason and action).
+    ``content_hash``) and ``failures`` (files skipped, with reason and action), in the order of
+    ``sources``. A converter whose parsing runs in the sandbox (``sandboxed``) converts up to
+    ``workers`` files at once (threads that each wait on a sandbox child, so the children use
+    the CPUs); the others convert one file at a time.
     """
 
     format_name = "file"
+    sandboxed = False
+    #: Files converted at once by a sandboxed converter; None: one per CPU (``ingest.sandbox.default_workers``).
+    workers: int | None = None
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
         raise NotImplementedError
@@ -93,14 +101,23 @@ class FileConverter:
             failures.append(Failure(str(path), f"it cannot be read ({exc.strerror})", "check its permissions"))
         return None
 
+    def _one(self, path: Path) -> tuple[list[Document], list[Failure]]:
+        failures: list[Failure] = []
+        attempted = self.attempt(path, self.convert, failures)
+        if attempted is None:
+            return [], failures
+        data, converted = attempted
+        return [self.finish(path, data, doc) for doc in converted], failures
+
     @component.output_types(documents=list[Document], failures=list[Failure])
     def run(self, sources: list[Path]) -> dict[str, Any]:
         demote_library_logs()
-        documents: list[Document] = []
-        failures: list[Failure] = []
-        for path in sources:
-            attempted = self.attempt(path, self.convert, failures)
-            if attempted is not None:
-                data, converted = attempted
-                documents.extend(self.finish(path, data, doc) for doc in converted)
+        workers = min(len(sources), (self.workers or default_workers()) if self.sandboxed else 1)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"convert-{self.format_name}") as pool:
+                results = list(pool.map(self._one, sources))  # in the order of sources, whatever finishes first
+        else:
+            results = [self._one(path) for path in sources]
+        documents = [doc for converted, _ in results for doc in converted]
+        failures = [failure for _, failed in results for failure in failed]
         return {"documents": documents, "failures": failures}

@@ -13,7 +13,10 @@ from haystack import Document, component
 from ingest.converters.base import FileConverter
 from ingest.failures import ConversionError
 from ingest.formats import Format, register
-from ingest.sandbox import run_limited
+from ingest.sandbox import preload, run_limited
+
+# Imported once in the sandbox's fork server, not by every child.
+preload(__name__, "lxml.etree")
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200
@@ -202,6 +205,7 @@ class DocxConverter(FileConverter):
     """Word .docx (a Haystack component), read in a limited child process after a zip-bomb check."""
 
     format_name = "docx"
+    sandboxed = True
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
         check_zip(data)

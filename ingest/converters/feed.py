@@ -18,7 +18,10 @@ from haystack import Document, component
 from ingest.converters.base import FileConverter
 from ingest.failures import ConversionError
 from ingest.formats import Format, register
-from ingest.sandbox import run_limited
+from ingest.sandbox import preload, run_limited
+
+# Imported once in the sandbox's fork server, not by every child.
+preload(__name__, "feedparser", "defusedxml.ElementTree", "lxml.html", "ingest.converters.html")
 
 _DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"'][^>]*\?>")
 _BARE_AMP = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z_][\w.-]*;)")
@@ -188,6 +191,7 @@ class FeedConverter(FileConverter):
     """RSS/Atom (a Haystack component): one Document per entry with its link, title, author and date."""
 
     format_name = "feed"
+    sandboxed = True
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
         entries, notes = run_limited(_parse, data)

@@ -10,7 +10,10 @@ from haystack import Document, component
 from ingest.converters.base import FileConverter, decode_text
 from ingest.failures import ConversionError
 from ingest.formats import Format, register
-from ingest.sandbox import run_limited
+from ingest.sandbox import preload, run_limited
+
+# Imported once in the sandbox's fork server, not by every child.
+preload(__name__, "trafilatura", "lxml.html")
 
 
 def extract_html(html: str) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class HtmlConverter(FileConverter):
     """HTML pages (a Haystack component): trafilatura's main content and metadata, in a limited child process."""
 
     format_name = "html"
+    sandboxed = True
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
         text, meta = run_limited(_extract, data)
