@@ -296,8 +296,8 @@ def _extract(data: bytes) -> tuple[str, dict[str, Any]]:
             if other is None and not any(page.strip() for page in pages):
                 raise _damaged(pypdf_error)
             replaced = 0
-            for i in again if other is not None else []:
-                if i >= len(other) or not other[i].strip():
+            for i in again:
+                if other is None or i >= len(other) or not other[i].strip():
                     continue
                 score = text_quality(other[i])
                 if score > scores[i] or (i in right_to_left and score >= scores[i]):
