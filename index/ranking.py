@@ -181,7 +181,8 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
         hits = [h for h in hits if h.rowid in keep]
     excluded = parsed.exclusion_match()
     if excluded and hits:
-        banned = store.sources_matching(excluded)
+        banned = store.sources_matching(excluded, among={h.source_id for h in hits if h.source_id},
+                                        plan=parsed.exclusion_plan())
         hits = [h for h in hits if h.source_id not in banned]
     if reranker is not None and hits:
         head, others = hits[: reranker.depth], hits[reranker.depth :]

@@ -37,7 +37,16 @@ from haystack.document_stores.types import DuplicatePolicy
 from tqdm import tqdm
 
 from index.errors import IngestError, KBError
-from index.generations import COUNCILS_FILE, PROJECTS_FILE, Build, Generation, Manifest, generations, open_generation
+from index.generations import (
+    COUNCILS_FILE,
+    LEXICAL_DIR,
+    PROJECTS_FILE,
+    Build,
+    Generation,
+    Manifest,
+    generations,
+    open_generation,
+)
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
 from index.store import KBDocumentStore
@@ -304,6 +313,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
         passages=store.count_documents(), source_hashes=store.source_hashes(),
         created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
     )
+    store.save_lexical(build.path / LEXICAL_DIR)  # before the gate, which searches this build
     gate = check_gate(settings, Generation(build.id, build.path, manifest, store), live)
     stages.done("quality_gate")
     return BuildResult(

@@ -1,0 +1,248 @@
+"""The lexical index of a generation: BM25 over passages in tantivy, which prunes instead of scoring every match.
+
+FTS5's ``ORDER BY rank LIMIT k`` computes bm25 for every passage that matches before keeping
+``k``; a query of common words matches most of a children's-social-care corpus, so at a million
+passages it scores hundreds of thousands of rows per query (docs/benchmarks.md, "Lexical search
+at scale"). tantivy keeps the same model (BM25, Porter-family stemming, accents folded) with
+block-max WAND over memory-mapped, immutable segments.
+
+Usage::
+
+    LexicalIndex.build(gen / LEXICAL_DIR, rows)                 # at build time, before the gate
+    LexicalIndex.derive(live / LEXICAL_DIR, new / LEXICAL_DIR, changed_source_ids, new_rows)
+    index = LexicalIndex.open(gen / LEXICAL_DIR)                 # serving: read-only, shared by threads
+    index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
+
+Only the word tokens of :mod:`index.query` reach the engine, as term and phrase queries built
+here; no user text is parsed as query syntax.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from index.errors import IndexNotFoundError
+from index.query import MatchPlan, Term
+
+# The analyzer, like FTS5's ``porter unicode61 remove_diacritics 2``: runs of letters and digits,
+# lower-cased, accents folded, English (Snowball) stems. Registered under this name at every
+# open, since tantivy stores the name in the schema but not the analyzer.
+TOKENIZER = "kb_en"
+# Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
+_MAX_TOKEN_CHARS = 100
+# Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
+_WRITER_HEAP = 256_000_000
+# Default weight of the title field against the text, as FTS5's rank setting in index/store.py.
+DEFAULT_TITLE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """One passage as the lexical index holds it: ``rowid`` is the passage's row in the store."""
+
+    rowid: int
+    source_id: str
+    title: str
+    content: str
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(_MAX_TOKEN_CHARS))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("rowid", indexed=True, fast=True)
+    builder.add_text_field("source_id", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
+    builder.add_text_field("content", tokenizer_name=TOKENIZER, index_option="position")
+    return builder.build()
+
+
+class LexicalIndex:
+    """A read-only tantivy index of one generation's passages (open with :meth:`open`).
+
+    One searcher is made at open and shared: a generation's segments never change.
+    """
+
+    def __init__(self, index: tantivy.Index, path: Path) -> None:
+        self.path = path
+        self._index = index
+        self._schema = index.schema
+        self._analyzer = _analyzer()
+        self._searcher = index.searcher()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def build(path: str | Path, rows: Iterable[LexicalRow]) -> int:
+        """Write a new index of ``rows`` into the empty (or absent) directory ``path``.
+
+        :returns: how many passages it holds.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=False)
+        index = tantivy.Index(_schema(), path=str(path), reuse=False)
+        index.register_tokenizer(TOKENIZER, _analyzer())
+        return _write(index, (), rows)
+
+    @staticmethod
+    def derive(base_path: str | Path, path: str | Path, removed_source_ids: Iterable[str],
+               rows: Iterable[LexicalRow]) -> int:
+        """A new index at ``path``: the base's passages less ``removed_source_ids``'s, plus ``rows``.
+
+        The base's segment files are hard-linked, not copied (segments are immutable; tantivy
+        records deletions in new files and rewrites its small JSON files by renaming), so the
+        cost follows the change, and the base is left as it was. Sources whose passages changed
+        must be both removed and given again in ``rows``.
+
+        :returns: how many passages the new index holds.
+        """
+        base, path = Path(base_path), Path(path)
+        if not (base / "meta.json").is_file():
+            raise IndexNotFoundError(f"There is no lexical index in {base} to derive from.")
+        path.mkdir(parents=True, exist_ok=False)
+        for entry in base.iterdir():
+            if not entry.is_file() or entry.name.endswith(".lock"):
+                continue
+            if entry.suffix == ".json":
+                shutil.copy2(entry, path / entry.name)
+                continue
+            try:
+                os.link(entry, path / entry.name)
+            except OSError:  # another file system: a copy costs more but is as correct
+                shutil.copy2(entry, path / entry.name)
+        index = tantivy.Index.open(str(path))
+        index.register_tokenizer(TOKENIZER, _analyzer())
+        return _write(index, removed_source_ids, rows)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> LexicalIndex:
+        """Open a published index for searching.
+
+        :raises IndexNotFoundError: when ``path`` holds no lexical index.
+        """
+        path = Path(path)
+        if not (path / "meta.json").is_file():
+            raise IndexNotFoundError(f"There is no lexical index in {path}.")
+        index = tantivy.Index.open(str(path))
+        index.register_tokenizer(TOKENIZER, _analyzer())
+        index.config_reader(reload_policy="Manual")
+        return cls(index, path)
+
+    def __len__(self) -> int:
+        return self._searcher.num_docs
+
+    def search(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
+               exclude_rowids: Collection[int] = (), title_weight: float | None = None,
+               rowids: Collection[int] | None = None) -> list[tuple[int, float]]:
+        """The ``top_k`` best passages matching ``plan``, as ``(rowid, bm25 score)``, best first.
+
+        :param source_ids: only passages of these sources (applied inside the engine, before ranking).
+        :param exclude_rowids: passages left out.
+        :param title_weight: weight of the title against the text; None for ``DEFAULT_TITLE_WEIGHT``.
+        :param rowids: only these passages (for filters that are not on sources).
+        """
+        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+            return []
+        weight = DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight)
+        query = self._compile(plan, weight)
+        if query is None:
+            return []
+        restrictions: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if source_ids is not None:
+            restrictions.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
+                tantivy.Query.term_set_query(self._schema, "source_id", list(source_ids)), 0.0)))
+        if rowids is not None:
+            restrictions.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
+                tantivy.Query.term_set_query(self._schema, "rowid", [int(r) for r in rowids]), 0.0)))
+        if restrictions:
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *restrictions])
+        # Excluded rows (a handful: the strict hits a relaxed search adds to) are dropped here rather
+        # than in the query, which would turn a prunable union into one scored in full. count=False
+        # likewise: counting every match would visit them all.
+        excluded = set(exclude_rowids)
+        found = self._searcher.search(query, limit=top_k + len(excluded), count=False).hits
+        if not found:
+            return []
+        ids = self._searcher.fast_field_values("rowid", [address for _, address in found])
+        ranked = [(int(rowid), float(score)) for (score, _), rowid in zip(found, ids, strict=True)
+                  if rowid not in excluded]
+        return ranked[:top_k]
+
+    # -- query building ----------------------------------------------------------------------
+
+    def _compile(self, plan: MatchPlan, title_weight: float) -> tantivy.Query | None:
+        """The plan as a tantivy query; None when it can match nothing (a clause with no searchable word).
+
+        A clause is one flat union of term (or phrase) queries over both fields: tantivy prunes a
+        union of term queries (block-max WAND) but scores every match of a nested one.
+        """
+        fields = ("content", "title") if title_weight > 0 else ("content",)
+        musts: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for clause in plan.clauses:
+            alternatives = [q for t in clause for q in self._term(t, fields, title_weight)]
+            if not alternatives:
+                return None
+            musts.append((tantivy.Occur.Must, alternatives[0] if len(alternatives) == 1 else
+                          tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alternatives])))
+        if not musts:
+            return None
+        excluded = [(tantivy.Occur.MustNot, q) for t in plan.exclusions for q in self._term(t, ("content", "title"))]
+        if len(musts) == 1 and not excluded:
+            return musts[0][1]
+        return tantivy.Query.boolean_query(musts + excluded)
+
+    def _term(self, term: Term, fields: tuple[str, ...], title_weight: float = 1.0) -> list[tantivy.Query]:
+        """A word or phrase in each of ``fields``, the title's weighted; none when it has no searchable token."""
+        found = []
+        for field in fields:
+            query = self._field_query(field, term)
+            if query is None:
+                return []
+            found.append(query if field != "title" or title_weight == 1.0 else
+                         tantivy.Query.boost_query(query, title_weight))
+        return found
+
+    def _field_query(self, field: str, term: Term) -> tantivy.Query | None:
+        tokens = self.analyze(term)
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            return tantivy.Query.term_query(self._schema, field, tokens[0], index_option="freq")
+        return tantivy.Query.phrase_query(self._schema, field, tokens)
+
+    def analyze(self, term: Term) -> list[str]:
+        """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
+        return [token for word in term.tokens for token in self._analyzer.analyze(word)]
+
+
+def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterable[LexicalRow]) -> int:
+    # Two threads at most: this machine class has two cores, and each thread writes its own segments.
+    writer = index.writer(heap_size=_WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
+    try:
+        for source_id in removed_source_ids:
+            writer.delete_documents_by_term("source_id", source_id)
+        for row in rows:
+            writer.add_document(tantivy.Document(rowid=int(row.rowid), source_id=row.source_id or "",
+                                                 title=row.title or "", content=row.content or ""))
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        writer.rollback()
+        raise
+    index.reload()
+    return index.searcher().num_docs
