@@ -97,12 +97,21 @@ def synthetic_rows(n: int, pool: list[str], titles: list[str]) -> Iterator[tuple
             yield rowid, f"{source_id}-{rowid}", " ".join(parts), title, source_id
 
 
-def corpus(n: int, work_dir: Path, from_sqlite: Path | None) -> tuple[Path, dict[str, float]]:
+def corpus(n: int, work_dir: Path, from_sqlite: Path | None, rebuild_lexical: bool = False
+           ) -> tuple[Path, dict[str, float]]:
     """The cached corpus of ``n`` passages (built on first use) and what building it cost."""
     where = work_dir / f"bench-lexical-{n}"
     built = where / "built.json"
     if built.is_file():
-        return where, json.loads(built.read_text())
+        cost = json.loads(built.read_text())
+        if rebuild_lexical:
+            shutil.rmtree(where / "lexical", ignore_errors=True)
+            started = time.perf_counter()
+            KBDocumentStore(where / "chunks.sqlite", read_only=True).save_lexical(where / "lexical")
+            cost["tantivy_build_s"] = time.perf_counter() - started
+            cost["tantivy_mb"] = sum(f.stat().st_size for f in (where / "lexical").iterdir()) / 1e6
+            built.write_text(json.dumps(cost))
+        return where, cost
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
     texts, titles = real_texts(from_sqlite)
@@ -226,13 +235,14 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp"), help="where corpora are built and kept")
     parser.add_argument("--from-sqlite", type=Path, default=None,
                         help="recombine the passages of this chunks.sqlite (default: the shared Ofsted reports)")
+    parser.add_argument("--rebuild-lexical", action="store_true", help="rebuild the kept corpora's tantivy index")
     parser.add_argument("--skip-fts5", action="store_true", help="time only the tantivy index")
     parser.add_argument("--json", action="store_true", help="end with one JSON object per size on its own line")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     rows = []
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
-        where, cost = corpus(n, args.work_dir, args.from_sqlite)
+        where, cost = corpus(n, args.work_dir, args.from_sqlite, args.rebuild_lexical)
         measured = measure(where, args)
         row = {**{k: round(v, 1) for k, v in cost.items()}, **measured}
         rows.append(row)

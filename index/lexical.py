@@ -13,8 +13,11 @@ Usage::
     index = LexicalIndex.open(gen / LEXICAL_DIR)                 # serving: read-only, shared by threads
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
-Only the word tokens of :mod:`index.query` reach the engine, as term and phrase queries built
-here; no user text is parsed as query syntax.
+Only the word tokens of :mod:`index.query` reach the engine, as term queries built here; no user
+text is parsed as query syntax. A phrase is searched as its adjacent pairs of words (indexed as
+terms of their own), which a passage holding the phrase always holds; for three words or more a
+passage may hold the pairs apart, so candidates that must hold a phrase (a quoted one) are checked
+word for word with :meth:`LexicalIndex.matching`, which uses the positions.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import shutil
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import tantivy
@@ -34,6 +38,11 @@ from index.query import MatchPlan, Term
 # lower-cased, accents folded, English (Snowball) stems. Registered under this name at every
 # open, since tantivy stores the name in the schema but not the analyzer.
 TOKENIZER = "kb_en"
+# Adjacent token pairs ("looked_after", "after_children"), pre-joined at build time: a phrase of
+# common words matched as rare pair terms, since a phrase query checks the positions of every
+# passage holding all its words and cannot be pruned.
+PAIR_TOKENIZER = "kb_pairs"
+_PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
 # Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
 _MAX_TOKEN_CHARS = 100
 # Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
@@ -64,10 +73,21 @@ def _analyzer() -> tantivy.TextAnalyzer:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("rowid", indexed=True, fast=True)
-    builder.add_text_field("source_id", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("source_id", tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
     builder.add_text_field("content", tokenizer_name=TOKENIZER, index_option="position")
+    for field in _PAIR_FIELDS.values():
+        builder.add_text_field(field, tokenizer_name=PAIR_TOKENIZER, index_option="freq")
     return builder.build()
+
+
+def _register(index: tantivy.Index) -> None:
+    index.register_tokenizer(TOKENIZER, _analyzer())
+    index.register_tokenizer(PAIR_TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+
+
+def _pairs(tokens: list[str]) -> str:
+    return " ".join(f"{a}_{b}" for a, b in pairwise(tokens))
 
 
 class LexicalIndex:
@@ -94,7 +114,7 @@ class LexicalIndex:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=False)
         index = tantivy.Index(_schema(), path=str(path), reuse=False)
-        index.register_tokenizer(TOKENIZER, _analyzer())
+        _register(index)
         return _write(index, (), rows)
 
     @staticmethod
@@ -124,7 +144,7 @@ class LexicalIndex:
             except OSError:  # another file system: a copy costs more but is as correct
                 shutil.copy2(entry, path / entry.name)
         index = tantivy.Index.open(str(path))
-        index.register_tokenizer(TOKENIZER, _analyzer())
+        _register(index)
         return _write(index, removed_source_ids, rows)
 
     # -- reading -----------------------------------------------------------------------------
@@ -139,7 +159,7 @@ class LexicalIndex:
         if not (path / "meta.json").is_file():
             raise IndexNotFoundError(f"There is no lexical index in {path}.")
         index = tantivy.Index.open(str(path))
-        index.register_tokenizer(TOKENIZER, _analyzer())
+        _register(index)
         index.config_reader(reload_policy="Manual")
         return cls(index, path)
 
@@ -183,18 +203,55 @@ class LexicalIndex:
                   if rowid not in excluded]
         return ranked[:top_k]
 
+    def matching(self, plan: MatchPlan, rowids: Collection[int]) -> set[int]:
+        """Which of ``rowids`` match ``plan`` exactly (phrases word for word, in the text or the title).
+
+        For checking candidates: the cost follows ``rowids``, not how common the words are.
+        """
+        ids = [int(r) for r in rowids]
+        query = self._exact(plan, tantivy.Query.term_set_query(self._schema, "rowid", ids)) if ids else None
+        if query is None:
+            return set()
+        found = self._searcher.search(query, limit=len(ids), count=False).hits
+        if not found:
+            return set()
+        return {int(r) for r in self._searcher.fast_field_values("rowid", [address for _, address in found])}
+
+    def sources_matching(self, plan: MatchPlan, among: Collection[str]) -> set[str]:
+        """Which of the sources ``among`` have a passage matching ``plan`` exactly; the cost follows their passages."""
+        within = tantivy.Query.term_set_query(self._schema, "source_id", list(among))
+        query = self._exact(plan, within) if among else None
+        if query is None:
+            return set()
+        counted = self._searcher.aggregate(query, {"s": {"terms": {"field": "source_id", "size": len(among)}}})
+        return {bucket["key"] for bucket in counted["s"]["buckets"]}
+
+    def _exact(self, plan: MatchPlan, within: tantivy.Query) -> tantivy.Query | None:
+        """``plan`` word for word (phrases by their positions) among the documents of ``within``, unscored."""
+        musts = [(tantivy.Occur.Must, tantivy.Query.const_score_query(within, 0.0))]
+        for clause in plan.clauses:
+            alternatives = [self._field_query(field, tokens, exact=True)
+                            for tokens in (self.analyze(t) for t in clause) if tokens for field in ("content", "title")]
+            if not alternatives:
+                return None
+            musts.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, q) for q in alternatives])))
+        return tantivy.Query.boolean_query(musts)
+
     # -- query building ----------------------------------------------------------------------
 
     def _compile(self, plan: MatchPlan, title_weight: float) -> tantivy.Query | None:
         """The plan as a tantivy query; None when it can match nothing (a clause with no searchable word).
 
         A clause is one flat union of term (or phrase) queries over both fields: tantivy prunes a
-        union of term queries (block-max WAND) but scores every match of a nested one.
+        union of term queries (block-max WAND) but scores every match of a nested one. For the
+        same reason the any-word clause of a relaxed plan matches a long phrase by its pairs.
         """
         fields = ("content", "title") if title_weight > 0 else ("content",)
         musts: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for clause in plan.clauses:
-            alternatives = [q for t in clause for q in self._term(t, fields, title_weight)]
+        for number, clause in enumerate(plan.clauses):
+            by_parts = plan.any_word and number == 0
+            alternatives = [q for t in clause for q in self._term(t, fields, title_weight, by_parts)]
             if not alternatives:
                 return None
             musts.append((tantivy.Occur.Must, alternatives[0] if len(alternatives) == 1 else
@@ -206,24 +263,36 @@ class LexicalIndex:
             return musts[0][1]
         return tantivy.Query.boolean_query(musts + excluded)
 
-    def _term(self, term: Term, fields: tuple[str, ...], title_weight: float = 1.0) -> list[tantivy.Query]:
-        """A word or phrase in each of ``fields``, the title's weighted; none when it has no searchable token."""
-        found = []
-        for field in fields:
-            query = self._field_query(field, term)
-            if query is None:
-                return []
-            found.append(query if field != "title" or title_weight == 1.0 else
-                         tantivy.Query.boost_query(query, title_weight))
-        return found
+    def _term(self, term: Term, fields: tuple[str, ...], title_weight: float = 1.0,
+              by_parts: bool = False) -> list[tantivy.Query]:
+        """A word or phrase in each of ``fields``, the title's weighted; none when it has no searchable token.
 
-    def _field_query(self, field: str, term: Term) -> tantivy.Query | None:
+        ``by_parts``: a phrase of three or more words as any of its pairs, each its own query.
+        """
         tokens = self.analyze(term)
         if not tokens:
-            return None
+            return []
+        found = []
+        for field in fields:
+            queries = ([self._pair(field, a, b) for a, b in pairwise(tokens)]
+                       if by_parts and len(tokens) > 2 else [self._field_query(field, tokens)])
+            found += [q if field != "title" or title_weight == 1.0 else tantivy.Query.boost_query(q, title_weight)
+                      for q in queries]
+        return found
+
+    def _field_query(self, field: str, tokens: list[str], exact: bool = False) -> tantivy.Query:
+        """A word, or a phrase: by default its pairs, which every passage holding the phrase holds (a
+        phrase query of common words checks positions in most of the corpus and cannot be pruned);
+        ``exact``, the phrase itself, for checking a few candidates (:meth:`matching`)."""
         if len(tokens) == 1:
             return tantivy.Query.term_query(self._schema, field, tokens[0], index_option="freq")
-        return tantivy.Query.phrase_query(self._schema, field, tokens)
+        if exact:
+            return tantivy.Query.phrase_query(self._schema, field, tokens)
+        pairs = [self._pair(field, a, b) for a, b in pairwise(tokens)]
+        return pairs[0] if len(pairs) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in pairs])
+
+    def _pair(self, field: str, first: str, second: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, _PAIR_FIELDS[field], f"{first}_{second}", index_option="freq")
 
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
@@ -236,9 +305,16 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
     try:
         for source_id in removed_source_ids:
             writer.delete_documents_by_term("source_id", source_id)
+        analyzer = _analyzer()
+        titles: dict[str, str] = {}  # a source's passages share its title: pair it once
         for row in rows:
-            writer.add_document(tantivy.Document(rowid=int(row.rowid), source_id=row.source_id or "",
-                                                 title=row.title or "", content=row.content or ""))
+            content, title = row.content or "", row.title or ""
+            if title not in titles:
+                titles = titles if len(titles) < 10_000 else {}
+                titles[title] = _pairs(analyzer.analyze(title))
+            writer.add_document(tantivy.Document(
+                rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
+                content_pairs=_pairs(analyzer.analyze(content)), title_pairs=titles[title]))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:

@@ -69,6 +69,9 @@ class MatchPlan:
 
     clauses: tuple[tuple[Term, ...], ...]
     exclusions: tuple[Term, ...] = ()
+    # The relaxed (any-word) match: an engine may match a long phrase of its first clause by its
+    # parts, as FTS5's relaxed query would match their words; the other clauses are exact.
+    any_word: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,12 @@ class ParsedQuery:
             return None
         content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
         required = [c for c in self.clauses if _is_required_phrase(c)]
-        return MatchPlan((tuple({t.tokens: t for t in content}.values()), *required), self.exclusions)
+        return MatchPlan((tuple({t.tokens: t for t in content}.values()), *required), self.exclusions, any_word=True)
+
+    def required_plan(self) -> MatchPlan | None:
+        """What :meth:`required_match` matches: every phrase quoted on its own."""
+        required = tuple(c for c in self.clauses if _is_required_phrase(c))
+        return MatchPlan(required) if required else None
 
     def exclusion_plan(self) -> MatchPlan | None:
         """What :meth:`exclusion_match` matches: any excluded word or phrase."""

@@ -177,7 +177,7 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
         hits = boost_proximity(hits, close, settings.proximity_boost)
     required = parsed.required_match()
     if required and hits:
-        keep = store.matching_rowids(required, [h.rowid for h in hits])
+        keep = store.matching_rowids(required, [h.rowid for h in hits], plan=parsed.required_plan())
         hits = [h for h in hits if h.rowid in keep]
     excluded = parsed.exclusion_match()
     if excluded and hits:

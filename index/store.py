@@ -516,8 +516,16 @@ class KBDocumentStore:
         sql = f"SELECT {select} FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({','.join('?' for _ in ids)})"
         return conn.execute(sql, [*extra, match, *ids]).fetchall()
 
-    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None) -> set[int]:
-        """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression."""
+    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None, plan: MatchPlan | None = None
+                        ) -> set[int]:
+        """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression.
+
+        Given ``plan`` (the same match) and ``rowids``, a generation with a lexical index checks them
+        there, at a cost that follows the rows rather than how common the words are.
+        """
+        lexical = self.lexical_index() if plan is not None and rowids is not None else None
+        if lexical is not None and plan is not None and rowids is not None:
+            return lexical.matching(plan, list(rowids))
         if rowids is None:
             return {r[0] for r in self._conn().execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
                                                          (match,))}
@@ -534,14 +542,7 @@ class KBDocumentStore:
         """
         lexical = self.lexical_index()
         if lexical is not None and plan is not None and among is not None:
-            candidates = set(among)
-            if not candidates:
-                return set()
-            passages = self._conn().execute(
-                f"SELECT count(*) FROM chunks WHERE source_id IN ({','.join('?' for _ in candidates)})",
-                list(candidates)).fetchone()[0]
-            found = lexical.search(plan, max(passages, 1), source_ids=candidates, title_weight=1.0)
-            return {h.source_id for h in self._hits(found, with_content=False) if h.source_id is not None}
+            return lexical.sources_matching(plan, set(among))
         rows = self._conn().execute(
             "SELECT DISTINCT c.source_id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid WHERE chunks_fts MATCH ?",
             (match,),

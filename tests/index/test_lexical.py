@@ -10,6 +10,7 @@ from index.lexical import LexicalIndex, LexicalRow
 from index.query import parse_query
 from index.retrievers import LexicalRetriever
 from index.store import KBDocumentStore
+from index.synonyms import Synonyms
 
 pytestmark = pytest.mark.unit
 
@@ -180,3 +181,45 @@ def test_an_unreadable_lexical_index_falls_back_to_fts5(store, tmp_path):
     reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
     assert reopened.lexical_index() is None
     assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+
+
+def test_long_phrases_search_by_pairs_and_candidates_are_checked_word_for_word(tmp_path):
+    rows = [LexicalRow(1, "a", "", "adolescents on the edge of care"),
+            LexicalRow(2, "b", "", "the edge of reason, and of care"),
+            LexicalRow(3, "c", "Edge of care", "a hub")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    plan = parse_query('"edge of care"').strict_plan()
+    assert {r for r, _ in index.search(plan, 10)} == {1, 2, 3}, "row 2 holds both pairs, apart"
+    assert index.matching(plan, [1, 2, 3]) == {1, 3}, "the phrase word for word, in text or title"
+    assert index.matching(plan, [2]) == set()
+    assert index.sources_matching(plan, {"a", "b"}) == {"a"}
+    assert index.sources_matching(plan, set()) == set()
+
+
+def test_relaxed_plan_matches_a_long_synonym_phrase_by_its_parts(tmp_path):
+    rows = [LexicalRow(1, "a", "", "children who are looked after by the council"),
+            LexicalRow(2, "b", "", "looked after children and their outcomes"),
+            LexicalRow(3, "c", "", "nothing relevant here")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    parsed = Synonyms.default().expand(parse_query("looked after children outcomes"))
+    assert {r for r, _ in index.search(parsed.strict_plan(), 10)} == {2}
+    relaxed = parsed.relaxed_plan()
+    assert relaxed is not None and relaxed.any_word
+    found = index.search(relaxed, 10)
+    assert {r for r, _ in found} == {1, 2} and found[0][0] == 2
+
+
+def test_store_checks_required_phrases_and_exclusions_in_the_lexical_index(store, tmp_path):
+    parsed = parse_query('"edge of care" -hackney')
+    rowids = [1, 2, 3, 4, 5]
+    fts_required = store.matching_rowids(parsed.required_match(), rowids)
+    fts_banned = store.sources_matching(parse_query("x -social").exclusion_match())
+    store.save_lexical(tmp_path / "lex")
+    assert store.matching_rowids(parsed.required_match(), rowids, plan=parsed.required_plan()) == fts_required
+    assert fts_required == {1, 2}
+    excluded = parse_query("x -social")
+    among = {"s1", "s2", "s3", "s4", "s5", "s6"}
+    assert store.sources_matching(excluded.exclusion_match(), among=among, plan=excluded.exclusion_plan()) \
+        == fts_banned == {"s2", "s4", "s6"}
