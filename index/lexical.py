@@ -22,6 +22,7 @@ word for word with :meth:`LexicalIndex.matching`, which uses the positions.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Collection, Iterable
@@ -47,6 +48,10 @@ _PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
 _MAX_TOKEN_CHARS = 100
 # Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
 _WRITER_HEAP = 256_000_000
+# What this module writes, beside tantivy's own files: an index of another layout (an older
+# version of this module) is refused at open, and the store searches with FTS5 instead.
+FORMAT_FILE = "kb-lexical.json"
+FORMAT = 1
 # Default weight of the title field against the text, as FTS5's rank setting in index/store.py.
 DEFAULT_TITLE_WEIGHT = 0.5
 
@@ -115,7 +120,9 @@ class LexicalIndex:
         path.mkdir(parents=True, exist_ok=False)
         index = tantivy.Index(_schema(), path=str(path), reuse=False)
         _register(index)
-        return _write(index, (), rows)
+        count = _write(index, (), rows)
+        (path / FORMAT_FILE).write_text(json.dumps({"format": FORMAT}), encoding="utf-8")
+        return count
 
     @staticmethod
     def derive(base_path: str | Path, path: str | Path, removed_source_ids: Iterable[str],
@@ -132,6 +139,7 @@ class LexicalIndex:
         base, path = Path(base_path), Path(path)
         if not (base / "meta.json").is_file():
             raise IndexNotFoundError(f"There is no lexical index in {base} to derive from.")
+        _check_format(base)
         path.mkdir(parents=True, exist_ok=False)
         for entry in base.iterdir():
             if not entry.is_file() or entry.name.endswith(".lock"):
@@ -158,6 +166,7 @@ class LexicalIndex:
         path = Path(path)
         if not (path / "meta.json").is_file():
             raise IndexNotFoundError(f"There is no lexical index in {path}.")
+        _check_format(path)
         index = tantivy.Index.open(str(path))
         _register(index)
         index.config_reader(reload_policy="Manual")
@@ -297,6 +306,16 @@ class LexicalIndex:
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self._analyzer.analyze(word)]
+
+
+def _check_format(path: Path) -> None:
+    """:raises ValueError: for an index this version of the module did not write."""
+    try:
+        written = json.loads((path / FORMAT_FILE).read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):
+        written = None
+    if written != FORMAT:
+        raise ValueError(f"the lexical index in {path} has format {written}, this version reads {FORMAT}")
 
 
 def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterable[LexicalRow]) -> int:

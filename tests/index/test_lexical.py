@@ -223,3 +223,14 @@ def test_store_checks_required_phrases_and_exclusions_in_the_lexical_index(store
     among = {"s1", "s2", "s3", "s4", "s5", "s6"}
     assert store.sources_matching(excluded.exclusion_match(), among=among, plan=excluded.exclusion_plan()) \
         == fts_banned == {"s2", "s4", "s6"}
+
+
+def test_an_index_of_another_layout_is_refused_and_fts5_answers(store, tmp_path):
+    store.save_lexical(tmp_path / "lex")
+    store.finalise()
+    (tmp_path / "lex" / "kb-lexical.json").unlink()
+    with pytest.raises(ValueError, match="format None"):
+        LexicalIndex.open(tmp_path / "lex")
+    reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
+    assert reopened.lexical_index() is None
+    assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
