@@ -218,34 +218,48 @@ class LexicalIndex:
         For checking candidates: the cost follows ``rowids``, not how common the words are.
         """
         ids = [int(r) for r in rowids]
-        query = self._exact(plan, tantivy.Query.term_set_query(self._schema, "rowid", ids)) if ids else None
-        if query is None:
+        if not ids:
             return set()
-        found = self._searcher.search(query, limit=len(ids), count=False).hits
-        if not found:
-            return set()
-        return {int(r) for r in self._searcher.fast_field_values("rowid", [address for _, address in found])}
-
-    def sources_matching(self, plan: MatchPlan, among: Collection[str]) -> set[str]:
-        """Which of the sources ``among`` have a passage matching ``plan`` exactly; the cost follows their passages."""
-        within = tantivy.Query.term_set_query(self._schema, "source_id", list(among))
-        query = self._exact(plan, within) if among else None
-        if query is None:
-            return set()
-        counted = self._searcher.aggregate(query, {"s": {"terms": {"field": "source_id", "size": len(among)}}})
-        return {bucket["key"] for bucket in counted["s"]["buckets"]}
-
-    def _exact(self, plan: MatchPlan, within: tantivy.Query) -> tantivy.Query | None:
-        """``plan`` word for word (phrases by their positions) among the documents of ``within``, unscored."""
-        musts = [(tantivy.Occur.Must, tantivy.Query.const_score_query(within, 0.0))]
+        within = tantivy.Query.term_set_query(self._schema, "rowid", ids)
+        matched: set[int] | None = None
         for clause in plan.clauses:
-            alternatives = [self._field_query(field, tokens, exact=True)
-                            for tokens in (self.analyze(t) for t in clause) if tokens for field in ("content", "title")]
-            if not alternatives:
-                return None
-            musts.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, q) for q in alternatives])))
-        return tantivy.Query.boolean_query(musts)
+            found: set[int] = set()
+            for query in self._exact(clause, within):
+                hits = self._searcher.search(query, limit=len(ids), count=False).hits
+                if hits:
+                    found |= set(self._searcher.fast_field_values("rowid", [address for _, address in hits]))
+            matched = found if matched is None else matched & found
+            if not matched:
+                return set()
+        return {int(r) for r in matched or ()}
+
+    def sources_matching(self, words: tuple[Term, ...], among: Collection[str]) -> set[str]:
+        """Which of the sources ``among`` have a passage holding any of ``words`` (phrases word for word).
+
+        The cost follows those sources' passages, not how common the words are.
+        """
+        if not among:
+            return set()
+        within = tantivy.Query.term_set_query(self._schema, "source_id", list(among))
+        found: set[str] = set()
+        for query in self._exact(words, within):
+            counted = self._searcher.aggregate(query, {"s": {"terms": {"field": "source_id", "size": len(among)}}})
+            found |= {bucket["key"] for bucket in counted["s"]["buckets"]}
+        return found
+
+    def _exact(self, words: tuple[Term, ...], within: tantivy.Query) -> list[tantivy.Query]:
+        """One query for each word or phrase of ``words`` in each field, among the documents of ``within``.
+
+        Each is the intersection of two queries, led by the smaller: a union of phrase queries would
+        check the phrases' positions across the whole corpus.
+        """
+        queries = []
+        for tokens in (self.analyze(t) for t in words):
+            for field in ("content", "title") if tokens else ():
+                exact = self._field_query(field, tokens, exact=True)
+                queries.append(tantivy.Query.boolean_query([(tantivy.Occur.Must, within),
+                                                            (tantivy.Occur.Must, exact)]))
+        return queries
 
     # -- query building ----------------------------------------------------------------------
 

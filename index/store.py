@@ -535,14 +535,14 @@ class KBDocumentStore:
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]:
         """Ids of sources with at least one passage matching an FTS5 expression (or, with a lexical
-        index, ``plan``, the same match).
+        index, ``plan``, the same match: any of its words, as :meth:`ParsedQuery.exclusion_plan`).
 
         ``among`` limits the answer to those sources: with a lexical index only their passages are
         looked at, so the cost follows them rather than how common the words are in the corpus.
         """
         lexical = self.lexical_index()
         if lexical is not None and plan is not None and among is not None:
-            return lexical.sources_matching(plan, set(among))
+            return lexical.sources_matching(tuple(t for clause in plan.clauses for t in clause), set(among))
         rows = self._conn().execute(
             "SELECT DISTINCT c.source_id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid WHERE chunks_fts MATCH ?",
             (match,),

@@ -193,8 +193,10 @@ def test_long_phrases_search_by_pairs_and_candidates_are_checked_word_for_word(t
     assert {r for r, _ in index.search(plan, 10)} == {1, 2, 3}, "row 2 holds both pairs, apart"
     assert index.matching(plan, [1, 2, 3]) == {1, 3}, "the phrase word for word, in text or title"
     assert index.matching(plan, [2]) == set()
-    assert index.sources_matching(plan, {"a", "b"}) == {"a"}
-    assert index.sources_matching(plan, set()) == set()
+    assert index.sources_matching(plan.clauses[0], {"a", "b"}) == {"a"}
+    assert index.sources_matching(plan.clauses[0], set()) == set()
+    two = parse_query('"edge of care" adolescents').strict_plan()
+    assert index.matching(two, [1, 2, 3]) == {1}, "every clause, in the same passage"
 
 
 def test_relaxed_plan_matches_a_long_synonym_phrase_by_its_parts(tmp_path):
