@@ -457,6 +457,19 @@ class KBDocumentStore:
             self.lexical_path, self._lexical = str(path), None
         return count
 
+    def derive_lexical(self, base_path: str | Path, path: str | Path, removed_source_ids: Iterable[str],
+                       added_source_ids: Iterable[str]) -> int:
+        """Write the lexical index at ``path`` from a published one (:meth:`LexicalIndex.derive`): the
+        base's passages less ``removed_source_ids``'s, plus this store's passages of ``added_source_ids``
+        (a changed source is in both), and search it from now on. Rowids must be the base's for kept passages.
+
+        :returns: how many passages it holds.
+        """
+        count = LexicalIndex.derive(base_path, path, removed_source_ids, self.lexical_rows(added_source_ids))
+        with self._lexical_lock:
+            self.lexical_path, self._lexical = str(path), None
+        return count
+
     def embedding_retrieval(
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
         with_content: bool = True,

@@ -236,3 +236,14 @@ def test_an_index_of_another_layout_is_refused_and_fts5_answers(store, tmp_path)
     reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
     assert reopened.lexical_index() is None
     assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+
+
+def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
+    store.save_lexical(tmp_path / "live")
+    store.delete_documents(["p4"])  # s3's passage changed: removed here and written again
+    store.write_documents([Document(id="p4b", content="Trafford's new partnership", meta={"source_id": "s3"})])
+    count = store.derive_lexical(tmp_path / "live", tmp_path / "new", ["s3"], ["s3"])
+    assert count == len(PASSAGES) == store.count_documents()
+    assert {h.id for h in store.lexical_retrieval(parse_query("trafford"))} == {"p4b"}
+    live = LexicalIndex.open(tmp_path / "live")
+    assert {r for r, _ in live.search(parse_query("trafford").strict_plan(), 10)} == {4}, "the live index is as it was"
