@@ -118,7 +118,7 @@ class LexicalIndex:
 
     @staticmethod
     def build(path: str | Path, rows: Iterable[LexicalRow]) -> int:
-        """Write a new index of ``rows`` into the empty (or absent) directory ``path``.
+        """Write a new index of ``rows`` into the directory ``path``, which must not exist yet.
 
         :returns: how many passages it holds.
         """
@@ -127,7 +127,10 @@ class LexicalIndex:
         index = tantivy.Index(_schema(), path=str(path), reuse=False)
         _register(index)
         count = _write(index, (), rows)
-        (path / FORMAT_FILE).write_text(json.dumps({"format": FORMAT}), encoding="utf-8")
+        with open(path / FORMAT_FILE, "w", encoding="utf-8") as handle:  # durable like tantivy's own files
+            handle.write(json.dumps({"format": FORMAT}))
+            handle.flush()
+            os.fsync(handle.fileno())
         return count
 
     @staticmethod
