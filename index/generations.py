@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 CHUNKS_FILE = "chunks.sqlite"
 VECTORS_FILE = "vectors.faiss"
+# The tantivy index of passages (index/lexical.py); generations without it search with FTS5.
+LEXICAL_DIR = "lexical"
 MANIFEST_FILE = "manifest.json"
 PROJECTS_FILE = "projects.json"
 COUNCILS_FILE = "councils.json"
@@ -268,6 +270,8 @@ class DataDir:
         """
         fault_point("before-publish")
         build.store.save_vectors(build.path / VECTORS_FILE)
+        if not (build.path / LEXICAL_DIR).exists():  # ingest writes it before its gate; other builders here
+            build.store.save_lexical(build.path / LEXICAL_DIR)
         build.store.finalise()
         _write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
         for name in (CHUNKS_FILE, VECTORS_FILE):
@@ -394,5 +398,5 @@ def _open_local(data: DataDir, settings: Settings, gen_id: str | None) -> Genera
         ) from None
     check_compatible(manifest, settings)
     store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE,
-                            nprobe=settings.ann_nprobe)
+                            nprobe=settings.ann_nprobe, lexical_path=path / LEXICAL_DIR)
     return Generation(gen_id, path, manifest, store)

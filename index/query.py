@@ -5,6 +5,7 @@ Usage::
     parsed = parse_query('adolescents "edge of care" -Trafford', max_chars=500)
     parsed.strict_match()   # '"adolescents" AND "edge of care" NOT ("trafford")'
     parsed.dense_text()     # 'adolescents edge of care'
+    parsed.strict_plan()    # the same match as clauses of Terms, for a lexical engine (index/lexical.py)
 
 Every user string becomes either a :class:`ParsedQuery` or a :class:`QueryError` with a message
 a user can act on. Only word tokens reach FTS5, each inside double quotes, so no user text is
@@ -59,6 +60,21 @@ class Term:
 
 
 @dataclass(frozen=True)
+class MatchPlan:
+    """A match as an engine builds it: every clause (an OR of terms) must match, no exclusion may.
+
+    Engines other than FTS5 (:mod:`index.lexical`) compile this rather than parse MATCH text, so
+    only the word tokens of :func:`word_tokens` ever reach them.
+    """
+
+    clauses: tuple[tuple[Term, ...], ...]
+    exclusions: tuple[Term, ...] = ()
+    # The relaxed (any-word) match: an engine may match a long phrase of its first clause by its
+    # parts, as FTS5's relaxed query would match their words; the other clauses are exact.
+    any_word: bool = False
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
     """A query as clauses that must all match (each an OR of terms) and exclusions that must not."""
 
@@ -107,6 +123,28 @@ class ParsedQuery:
         terms = [t for c in self.clauses for t in c]
         content = [t for t in terms if t.is_phrase or t.text not in STOPWORDS] or terms
         return " OR ".join(dict.fromkeys(t.fts() for t in content))
+
+    def strict_plan(self) -> MatchPlan:
+        """What :meth:`strict_match` matches: every clause."""
+        return MatchPlan(self.clauses, self.exclusions)
+
+    def relaxed_plan(self) -> MatchPlan | None:
+        """What :meth:`relaxed_match` matches: any non-stopword word, and every required phrase; None when strict."""
+        loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
+        if len(loose) <= 1:
+            return None
+        content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
+        required = [c for c in self.clauses if _is_required_phrase(c)]
+        return MatchPlan((tuple({t.tokens: t for t in content}.values()), *required), self.exclusions, any_word=True)
+
+    def required_plan(self) -> MatchPlan | None:
+        """What :meth:`required_match` matches: every phrase quoted on its own."""
+        required = tuple(c for c in self.clauses if _is_required_phrase(c))
+        return MatchPlan(required) if required else None
+
+    def exclusion_plan(self) -> MatchPlan | None:
+        """What :meth:`exclusion_match` matches: any excluded word or phrase."""
+        return MatchPlan((self.exclusions,)) if self.exclusions else None
 
     def dense_text(self) -> str:
         """The positive words and phrases as plain text, for the embedding model."""

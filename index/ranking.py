@@ -177,11 +177,12 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
         hits = boost_proximity(hits, close, settings.proximity_boost)
     required = parsed.required_match()
     if required and hits:
-        keep = store.matching_rowids(required, [h.rowid for h in hits])
+        keep = store.matching_rowids(required, [h.rowid for h in hits], plan=parsed.required_plan())
         hits = [h for h in hits if h.rowid in keep]
     excluded = parsed.exclusion_match()
     if excluded and hits:
-        banned = store.sources_matching(excluded)
+        banned = store.sources_matching(excluded, among={h.source_id for h in hits if h.source_id},
+                                        plan=parsed.exclusion_plan())
         hits = [h for h in hits if h.source_id not in banned]
     if reranker is not None and hits:
         head, others = hits[: reranker.depth], hits[reranker.depth :]

@@ -1,4 +1,4 @@
-"""Lexical (FTS5 bm25) and dense (FAISS) retrievers over a :class:`KBDocumentStore`, as Haystack components.
+"""Lexical (bm25: tantivy, or FTS5 without it) and dense (FAISS) retrievers over a store, as Haystack components.
 
 They return raw scores; how those become a ranking is :mod:`index.ranking`.
 """
@@ -42,6 +42,9 @@ class _StoreRetriever:
 class LexicalRetriever(_StoreRetriever):
     """Passages ranked by bm25: those matching every clause, and, to fill ``top_k``, those matching any word.
 
+    The store answers from its tantivy index when the generation has one, else from FTS5
+    (:meth:`~index.store.KBDocumentStore.lexical_retrieval`).
+
     Usage::
 
         found = LexicalRetriever(document_store=store, top_k=100).run(query=parse_query("edge of care"))
@@ -68,15 +71,14 @@ class LexicalRetriever(_StoreRetriever):
         their raw bm25 scores (:func:`index.ranking.lexical_ranking` puts the two in one order).
         """
         top_k = top_k or self.top_k
-        hits = self.document_store.bm25_retrieval(query.strict_match(), top_k=top_k, filters=filters,
-                                                  with_content=self.with_content, title_weight=self.title_weight)
-        relaxed = query.relaxed_match()
+        store = self.document_store
+        hits = store.lexical_retrieval(query, top_k=top_k, filters=filters, with_content=self.with_content,
+                                       title_weight=self.title_weight)
         more: list[PassageHit] = []
-        if relaxed and len(hits) < top_k:
-            more = self.document_store.bm25_retrieval(
-                relaxed, top_k=top_k - len(hits), filters=filters, exclude_rowids=[h.rowid for h in hits],
-                with_content=self.with_content, title_weight=self.title_weight,
-            )
+        if len(hits) < top_k:
+            more = store.lexical_retrieval(query, relaxed=True, top_k=top_k - len(hits), filters=filters,
+                                           exclude_rowids=[h.rowid for h in hits], with_content=self.with_content,
+                                           title_weight=self.title_weight)
         return {"hits": hits, "relaxed_hits": more}
 
 

@@ -30,6 +30,8 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
 from index.filters import compile_filters
+from index.lexical import LexicalIndex, LexicalRow
+from index.query import MatchPlan, ParsedQuery
 from index.records import FacetRow, Inspection, SourceRecord
 
 logger = logging.getLogger(__name__)
@@ -115,6 +117,8 @@ class KBDocumentStore:
         ``auto``: exact (``Flat``) below :data:`ANN_MIN_PASSAGES` passages, an inverted file of
         8-bit codes (``IVF<n>,SQ8``) from there (see :func:`choose_factory`).
     :param nprobe: inverted lists searched per query by an IVF index (more: slower, nearer exact).
+    :param lexical_path: a tantivy index written by :meth:`save_lexical`; when absent (older
+        generations, stores never published) lexical search falls back to FTS5's bm25.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class KBDocumentStore:
         vectors_path: str | Path | None = None,
         faiss_factory: str = "auto",
         nprobe: int = DEFAULT_NPROBE,
+        lexical_path: str | Path | None = None,
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
@@ -137,6 +142,10 @@ class KBDocumentStore:
         self._connections: list[sqlite3.Connection] = []
         self._index: faiss.Index | None = None
         self._index_lock = threading.Lock()
+        self.lexical_path = str(lexical_path) if lexical_path else None
+        self._lexical: LexicalIndex | None = None
+        self._lexical_lock = threading.Lock()
+        self._lexical_unreadable = False
         if not read_only:
             with self._conn() as conn:
                 conn.executescript(_SCHEMA)
@@ -174,7 +183,7 @@ class KBDocumentStore:
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self, path=self.path, read_only=self.read_only, vectors_path=self.vectors_path,
-            faiss_factory=self.faiss_factory, nprobe=self.nprobe,
+            faiss_factory=self.faiss_factory, nprobe=self.nprobe, lexical_path=self.lexical_path,
         )
 
     @classmethod
@@ -427,6 +436,107 @@ class KBDocumentStore:
             return [PassageHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]
         return [PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
 
+    def lexical_retrieval(
+        self, query: ParsedQuery, relaxed: bool = False, top_k: int = 10, filters: dict[str, Any] | None = None,
+        exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
+    ) -> list[PassageHit]:
+        """Passages matching ``query`` strictly (every clause) or ``relaxed`` (any content word), best bm25 first.
+
+        From the generation's tantivy index when it has one (:meth:`save_lexical`), which prunes
+        rather than scoring every match; otherwise from FTS5 (:meth:`bm25_retrieval`). Filters
+        apply inside either engine, before ranking.
+        """
+        lexical = self.lexical_index()
+        if lexical is None:
+            match = query.relaxed_match() if relaxed else query.strict_match()
+            if match is None:
+                return []
+            return self.bm25_retrieval(match, top_k=top_k, filters=filters, exclude_rowids=exclude_rowids,
+                                       with_content=with_content, title_weight=title_weight)
+        plan = query.relaxed_plan() if relaxed else query.strict_plan()
+        if plan is None:
+            return []
+        source_ids = _filtered_source_ids(filters)
+        rowids = None
+        if filters and source_ids is None:
+            where, params = compile_filters(filters)
+            rowids = [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", params)]
+        found = lexical.search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
+                               title_weight=title_weight, rowids=rowids)
+        return self._hits(found, with_content)
+
+    def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+        """``(rowid, score)`` pairs as passages, in the same order."""
+        if not found:
+            return []
+        columns = "content, meta" if with_content else "'', '{}'"
+        marks = ",".join("?" for _ in found)
+        rows = {r[0]: r for r in self._conn().execute(
+            f"SELECT rowid, id, source_id, {columns} FROM chunks WHERE rowid IN ({marks})", [i for i, _ in found])}
+        return [PassageHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3],
+                           json.loads(rows[rowid][4]) if with_content else {}, score)
+                for rowid, score in found if rowid in rows]
+
+    def lexical_index(self) -> LexicalIndex | None:
+        """The generation's tantivy index, opened once; None when it has none (FTS5 serves instead)."""
+        if (self._lexical is None and self.lexical_path and not self._lexical_unreadable
+                and (Path(self.lexical_path) / "meta.json").is_file()):
+            with self._lexical_lock:
+                if self._lexical is None and not self._lexical_unreadable:
+                    try:
+                        self._lexical = LexicalIndex.open(self.lexical_path)
+                    except ValueError as exc:  # written by another tantivy index format: FTS5 still answers
+                        logger.warning("The lexical index in %s cannot be read (%s); searching with FTS5 instead. "
+                                       "Run `kb ingest` again to rebuild it.", self.lexical_path, exc)
+                        self._lexical_unreadable = True
+        return self._lexical
+
+    def lexical_rows(self, source_ids: Iterable[str] | None = None) -> Iterator[LexicalRow]:
+        """Passages as the lexical index takes them (all, or those of ``source_ids``), in row order."""
+        if source_ids is None:
+            rows = self._conn().execute("SELECT rowid, source_id, title, content FROM chunks ORDER BY rowid")
+            for r in rows:
+                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "")
+            return
+        for source_id in source_ids:
+            for r in self._conn().execute(
+                    "SELECT rowid, source_id, title, content FROM chunks WHERE source_id = ? ORDER BY rowid",
+                    (source_id,)):
+                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "")
+
+    def save_lexical(self, path: str | Path) -> int:
+        """Write the tantivy index of every passage to ``path`` and search it from now on.
+
+        :returns: how many passages it holds.
+        """
+        count = LexicalIndex.build(path, self.lexical_rows())
+        with self._lexical_lock:
+            self.lexical_path, self._lexical = str(path), None
+        return count
+
+    def write_lexical(self, path: str | Path) -> int:
+        """Write this build's lexical index: derived from its base's (:meth:`derive_from`) when it has
+        one, so a small change costs little, else built from every passage."""
+        base = self._base
+        if base is None or base.lexical is None or not base.lexical.exists():
+            return self.save_lexical(path)
+        added = [r[0] for r in self._conn().execute(
+            "SELECT DISTINCT source_id FROM chunks WHERE rowid > ? AND source_id IS NOT NULL", (base.max_rowid,))]
+        return self.derive_lexical(base.lexical, path, sorted(base.removed_sources), added)
+
+    def derive_lexical(self, base_path: str | Path, path: str | Path, removed_source_ids: Iterable[str],
+                       added_source_ids: Iterable[str]) -> int:
+        """Write the lexical index at ``path`` from a published one (:meth:`LexicalIndex.derive`): the
+        base's passages less ``removed_source_ids``'s, plus this store's passages of ``added_source_ids``
+        (a changed source is in both), and search it from now on. Rowids must be the base's for kept passages.
+
+        :returns: how many passages it holds.
+        """
+        count = LexicalIndex.derive(base_path, path, removed_source_ids, self.lexical_rows(added_source_ids))
+        with self._lexical_lock:
+            self.lexical_path, self._lexical = str(path), None
+        return count
+
     def embedding_retrieval(
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
         with_content: bool = True,
@@ -566,21 +676,39 @@ class KBDocumentStore:
         sql = f"SELECT {select} FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({','.join('?' for _ in ids)})"
         return conn.execute(sql, [*extra, match, *ids]).fetchall()
 
-    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None) -> set[int]:
-        """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression."""
+    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None, plan: MatchPlan | None = None
+                        ) -> set[int]:
+        """Rowids (among ``rowids`` if given) whose passage matches an FTS5 expression.
+
+        Given ``plan`` (the same match) and ``rowids``, a generation with a lexical index checks them
+        there, at a cost that follows the rows rather than how common the words are.
+        """
+        lexical = self.lexical_index() if plan is not None and rowids is not None else None
+        if lexical is not None and plan is not None and rowids is not None:
+            return lexical.matching(plan, list(rowids))
         if rowids is None:
             return {r[0] for r in self._conn().execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
                                                          (match,))}
         ids = list(rowids)
         return {r[0] for r in self._match_rows("rowid", match, ids)} if ids else set()
 
-    def sources_matching(self, match: str) -> set[str]:
-        """Ids of sources with at least one passage matching an FTS5 expression."""
+    def sources_matching(self, match: str, among: Iterable[str] | None = None,
+                         plan: MatchPlan | None = None) -> set[str]:
+        """Ids of sources with at least one passage matching an FTS5 expression (or, with a lexical
+        index, ``plan``, the same match: any of its words, as :meth:`ParsedQuery.exclusion_plan`).
+
+        ``among`` limits the answer to those sources: with a lexical index only their passages are
+        looked at, so the cost follows them rather than how common the words are in the corpus.
+        """
+        lexical = self.lexical_index()
+        if lexical is not None and plan is not None and among is not None:
+            return lexical.sources_matching(tuple(t for clause in plan.clauses for t in clause), set(among))
         rows = self._conn().execute(
             "SELECT DISTINCT c.source_id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid WHERE chunks_fts MATCH ?",
             (match,),
         )
-        return {r[0] for r in rows if r[0] is not None}
+        found_ids = {r[0] for r in rows if r[0] is not None}
+        return found_ids if among is None else found_ids & set(among)
 
     def highlight(self, match: str, rowids: Iterable[int], open_mark: str, close_mark: str) -> dict[int, str]:
         """Passage text with FTS5's own marks around the tokens ``match`` hits, for the given rows."""
@@ -654,7 +782,8 @@ class KBDocumentStore:
             index.add_with_ids(matrix, ids)
         return index
 
-    def derive_from(self, base: KBDocumentStore, base_vectors: str | Path | None) -> None:
+    def derive_from(self, base: KBDocumentStore, base_vectors: str | Path | None,
+                    base_lexical: str | Path | None = None) -> None:
         """Start this (new, empty) build as a copy of a published generation, to change only what changed.
 
         The base's SQLite file is copied whole (sequential I/O, seconds at a million passages, where
@@ -668,7 +797,8 @@ class KBDocumentStore:
             Path(self.path + suffix).unlink(missing_ok=True)
         shutil.copyfile(base.path, self.path)
         max_rowid = self._conn().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]
-        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [], set())
+        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [], set(),
+                           Path(base_lexical) if base_lexical else None)
         self._index = None
 
     @property
@@ -779,6 +909,7 @@ class _Base:
     max_rowid: int
     removed: list[int]
     removed_sources: set[str]
+    lexical: Path | None = None
 
 
 def _ivf(index: faiss.Index) -> Any:
@@ -833,3 +964,22 @@ def _source_from_row(row: Sequence[Any]) -> SourceRecord:
         id=row[0], source=row[1], title=row[2], type=row[3], content=row[4], content_hash=row[5], date=row[6],
         publisher=row[7], url=row[8], meta_json=row[9],
     )
+
+
+def _filtered_source_ids(filters: dict[str, Any] | None) -> set[str] | None:
+    """The sources a filter allows when it only selects sources (the facets' narrowing); None otherwise."""
+    if not filters:
+        return None
+    if filters.get("field") == "meta.source_id":
+        value = filters.get("value")
+        if filters.get("operator") == "in" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return set(value)
+        if filters.get("operator") == "==" and isinstance(value, str):
+            return {value}
+        return None
+    if filters.get("operator") == "AND" and isinstance(filters.get("conditions"), list) and filters["conditions"]:
+        parts = [_filtered_source_ids(c) if isinstance(c, dict) else None for c in filters["conditions"]]
+        if any(p is None for p in parts):
+            return None
+        return set.intersection(*parts)  # type: ignore[arg-type]  # no None left
+    return None

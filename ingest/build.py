@@ -39,6 +39,7 @@ from tqdm import tqdm
 from index.errors import IngestError, KBError
 from index.generations import (
     COUNCILS_FILE,
+    LEXICAL_DIR,
     PROJECTS_FILE,
     VECTORS_FILE,
     Build,
@@ -275,8 +276,9 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
 
 def finish_generation(build: Build) -> None:
     """Build what searching a written generation needs, before the gate searches it: its vector index,
-    and what the web pages read across all sources, stored once (index/pages.py)."""
+    its lexical index, and what the web pages read across all sources, stored once (index/pages.py)."""
     build.store.vector_index()
+    build.store.write_lexical(build.path / LEXICAL_DIR)
     prepare_pages(build)
 
 
@@ -363,7 +365,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
     records = fold_duplicates(new_records + carried, signatures=signatures)
     if live is not None and _derivable(live, settings, len(carried)):
-        build.store.derive_from(live.store, live.path / VECTORS_FILE)
+        build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live, catalogue)
     base = build.store.signatures() if build.store.derived_from_base else {}

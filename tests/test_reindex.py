@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from index.generations import DataDir, open_generation
+from index.query import parse_query
 from ingest import dedupe
 from ingest.reindex import run_reindex
 from kbcli.main import cli
@@ -291,3 +292,8 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(setup, monkeypatch):
     hits = store.embedding_retrieval(vector, top_k=100, with_content=False)
     assert hits[0].rowid in after["new.txt"] and not removed & {h.rowid for h in hits}
     assert set(store.signatures()) == set(store.source_ids()), (set(store.signatures()) ^ set(store.source_ids()))
+    assert store.lexical_index() is not None, "the lexical index was derived from the live one"
+    found = store.lexical_retrieval(parse_query("family group conferencing teenagers"), top_k=5)
+    assert found and found[0].rowid in after["new.txt"]
+    every = {h.rowid for h in store.lexical_retrieval(parse_query("care"), top_k=1000)}
+    assert every and not every & removed

@@ -107,3 +107,24 @@ def test_operator_soup_parses_or_fails_cleanly(fts, pieces):
         return
     for expression in filter(None, [parsed.strict_match(), parsed.relaxed_match(), parsed.highlight_match()]):
         fts.execute("SELECT rowid FROM f WHERE f MATCH ?", (expression,)).fetchall()
+
+
+def test_plans_carry_the_same_clauses_as_the_match_expressions():
+    parsed = parse_query('the power "edge of care" OR innovation -Trafford -"section 75"')
+    strict = parsed.strict_plan()
+    assert [[t.text for t in c] for c in strict.clauses] == [["the"], ["power"], ["edge of care", "innovation"]]
+    assert [t.text for t in strict.exclusions] == ["trafford", "section 75"] and not strict.any_word
+    relaxed = parsed.relaxed_plan()
+    assert relaxed is not None and relaxed.any_word
+    assert [[t.text for t in c] for c in relaxed.clauses] == [["power", "edge of care", "innovation"]], "no stopword"
+    assert relaxed.exclusions == strict.exclusions
+    assert parsed.required_plan() is None, "the phrase is one alternative of an OR group"
+    assert [t.text for t in parsed.exclusion_plan().clauses[0]] == ["trafford", "section 75"]
+
+
+def test_required_phrases_stay_required_in_the_relaxed_plan():
+    parsed = parse_query('"edge of care" adolescents hubs')
+    relaxed = parsed.relaxed_plan()
+    assert [[t.text for t in c] for c in relaxed.clauses] == [["adolescents", "hubs"], ["edge of care"]]
+    assert [[t.text for t in c] for c in parsed.required_plan().clauses] == [["edge of care"]]
+    assert parse_query("care").relaxed_plan() is None and parse_query("care").exclusion_plan() is None

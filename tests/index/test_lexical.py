@@ -1,0 +1,249 @@
+"""The tantivy lexical index: the same matches as FTS5, filters inside the engine, and derived indexes."""
+
+import os
+
+import pytest
+from haystack import Document
+
+from index.errors import IndexNotFoundError
+from index.lexical import LexicalIndex, LexicalRow
+from index.query import parse_query
+from index.retrievers import LexicalRetriever
+from index.store import KBDocumentStore
+from index.synonyms import Synonyms
+
+pytestmark = pytest.mark.unit
+
+PASSAGES = [
+    ("s1", "Edge of care", "Adolescents on the edge of care in North Yorkshire"),
+    ("s1", "Edge of care", "No Wrong Door hubs support young people"),
+    ("s2", "Hackney", "Reclaiming Social Work in Hackney: systemic units"),
+    ("s3", "Trafford", "The power to innovate and Trafford's section 75 agreement"),
+    ("s4", "Café culture", "Young people met social workers at a café in 2019"),
+    ("s5", "Care leavers", "Care leavers and housing: staying close to the care home"),
+    ("s6", "Innovation", "Innovating in children's social care: the innovation programme"),
+]
+
+
+def _rows(passages=PASSAGES, start=1):
+    return [LexicalRow(i, s, t, c) for i, (s, t, c) in enumerate(passages, start=start)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = KBDocumentStore(tmp_path / "c.sqlite")
+    store.write_documents([Document(id=f"p{i}", content=c, meta={"source_id": s, "title": t})
+                           for i, (s, t, c) in enumerate(PASSAGES, start=1)])
+    return store
+
+
+@pytest.fixture
+def index(tmp_path):
+    LexicalIndex.build(tmp_path / "lex", _rows())
+    return LexicalIndex.open(tmp_path / "lex")
+
+
+def _fts_rows(store, match):
+    return {h.rowid for h in store.bm25_retrieval(match, top_k=100, with_content=False)} if match else set()
+
+
+@pytest.mark.parametrize("raw", [
+    "edge care", "adolescents edge of care", '"edge of care"', '"social work" OR trafford -hackney', "young people",
+    "social -cafe", "care leavers housing", "section 75", "the power of innovation", "young OR hackney",
+    '"edge of care" young', "innovating", "Cafe", "2019",
+])
+def test_strict_and_relaxed_plans_match_what_fts5_matches(store, tmp_path, raw):
+    store.save_lexical(tmp_path / "lex")
+    parsed = parse_query(raw)
+    lexical = LexicalIndex.open(tmp_path / "lex")
+    assert {r for r, _ in lexical.search(parsed.strict_plan(), 100)} == _fts_rows(store, parsed.strict_match())
+    relaxed = parsed.relaxed_plan()
+    found = {r for r, _ in lexical.search(relaxed, 100)} if relaxed else set()
+    assert found == _fts_rows(store, parsed.relaxed_match())
+
+
+def test_accents_digits_and_stems(index):
+    assert [r for r, _ in index.search(parse_query("café").strict_plan(), 10)] == [5]
+    assert [r for r, _ in index.search(parse_query("2019").strict_plan(), 10)] == [5]
+    assert {r for r, _ in index.search(parse_query("innovation").strict_plan(), 10)} == {4, 7}, "one stem"
+    assert index.search(parse_query("innovat").strict_plan(), 10) == [], "stems, not prefixes"
+
+
+def test_phrase_needs_its_words_in_order(index):
+    assert [r for r, _ in index.search(parse_query('"people met social"').strict_plan(), 10)] == [5]
+    assert index.search(parse_query('"social people met"').strict_plan(), 10) == []
+    assert {r for r, _ in index.search(parse_query('"edge of care"').strict_plan(), 10)} == {1, 2}, "in its title"
+
+
+def test_exclusion_leaves_out_passages_with_the_word_in_text_or_title(index):
+    assert {r for r, _ in index.search(parse_query("social").strict_plan(), 10)} == {3, 5, 7}
+    assert {r for r, _ in index.search(parse_query("social -hackney").strict_plan(), 10)} == {5, 7}
+    assert {r for r, _ in index.search(parse_query("social -culture").strict_plan(), 10)} == {3, 7}, "title"
+
+
+def test_title_weight_ranks_a_title_match_first_only_when_weighted(tmp_path):
+    rows = [LexicalRow(1, "a", "Fostering", "placements and placements for children"),
+            LexicalRow(2, "b", "Placements", "placements for children")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    plan = parse_query("placements").strict_plan()
+    assert [r for r, _ in index.search(plan, 2, title_weight=0.0)] == [1, 2], "text only: the title plays no part"
+    assert index.search(plan, 2, title_weight=10.0)[0][0] == 2
+    weighted = dict(index.search(plan, 2, title_weight=1.0))
+    assert weighted[2] > dict(index.search(plan, 2, title_weight=0.5))[2]
+
+
+def test_filters_apply_before_ranking_so_top_k_is_filled(tmp_path):
+    # Forty strong passages of one source, then five weak ones of another: a filter on the second
+    # must still return its five, not the share of a top 5 left after filtering.
+    rows = [LexicalRow(i, "big", "", "care care care care") for i in range(1, 41)]
+    rows += [LexicalRow(100 + i, "small", "", f"care and {i} other words of text here") for i in range(5)]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    plan = parse_query("care").strict_plan()
+    assert {r for r, _ in index.search(plan, 5)} <= set(range(1, 41))
+    assert {r for r, _ in index.search(plan, 5, source_ids={"small"})} == set(range(100, 105))
+    assert {r for r, _ in index.search(plan, 5, rowids=[3, 101, 999])} == {3, 101}
+    assert index.search(plan, 5, source_ids=set()) == []
+    found = index.search(plan, 5, exclude_rowids={1, 2, 3})
+    assert len(found) == 5 and not {r for r, _ in found} & {1, 2, 3}
+
+
+def test_derive_leaves_the_base_as_it_was_and_applies_the_change(tmp_path):
+    LexicalIndex.build(tmp_path / "base", _rows())
+    before = {p.name: (p.stat().st_ino, p.stat().st_size, p.read_bytes()) for p in (tmp_path / "base").iterdir()}
+    changed = [LexicalRow(20, "s2", "Hackney", "Hackney's family hubs"), LexicalRow(21, "s9", "New", "Mockingbird")]
+    count = LexicalIndex.derive(tmp_path / "base", tmp_path / "new", ["s2", "s3"], changed)
+    assert count == len(PASSAGES) - 2 + 2
+    after = {p.name: (p.stat().st_ino, p.stat().st_size, p.read_bytes()) for p in (tmp_path / "base").iterdir()}
+    assert after == before, "no file of the base index was changed, added or removed"
+    shared = [p for p in (tmp_path / "new").iterdir() if p.name in before and not p.name.startswith(".")
+              and p.suffix != ".json"]
+    assert shared and all(p.stat().st_ino == before[p.name][0] for p in shared), "segments are hard links"
+    base, new = LexicalIndex.open(tmp_path / "base"), LexicalIndex.open(tmp_path / "new")
+
+    def found(index, raw):
+        return {r for r, _ in index.search(parse_query(raw).strict_plan(), 100)}
+
+    assert found(base, "hackney") == {3} and found(new, "hackney") == {20}
+    assert found(base, "trafford") == {4} and found(new, "trafford") == set()
+    assert found(base, "mockingbird") == set() and found(new, "mockingbird") == {21}
+    assert found(new, "edge care") == {1, 2}, "unchanged sources are still there"
+    assert len(base) == len(PASSAGES) and len(new) == len(PASSAGES)
+
+
+def test_open_and_derive_refuse_a_directory_without_an_index(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="no lexical index"):
+        LexicalIndex.open(tmp_path)
+    with pytest.raises(IndexNotFoundError, match="no lexical index"):
+        LexicalIndex.derive(tmp_path, tmp_path / "new", [], [])
+
+
+def test_store_uses_the_lexical_index_when_saved_and_fts5_otherwise(store, tmp_path):
+    query = parse_query("social care")
+    fts = LexicalRetriever(store, top_k=10).run(query=query)
+    assert store.lexical_index() is None
+    store.save_lexical(tmp_path / "lex")
+    assert store.lexical_index() is not None
+    tv = LexicalRetriever(store, top_k=10).run(query=query)
+    assert {h.rowid for h in tv["hits"]} == {h.rowid for h in fts["hits"]} == {7}
+    assert {h.rowid for h in tv["relaxed_hits"]} == {h.rowid for h in fts["relaxed_hits"]}
+    assert all(h.content for h in tv["hits"] + tv["relaxed_hits"]), "passages carry their text"
+    store.finalise()
+    reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
+    filters = {"field": "meta.source_id", "operator": "in", "value": ["s5"]}
+    assert {h.source_id for h in reopened.lexical_retrieval(query, relaxed=True, filters=filters)} == {"s5"}
+    by_meta = {"field": "meta.title", "operator": "==", "value": "Hackney"}
+    assert {h.rowid for h in reopened.lexical_retrieval(query, relaxed=True, filters=by_meta)} == {3}
+    missing = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "absent")
+    assert {h.rowid for h in missing.lexical_retrieval(query)} == {7}, "no index there: FTS5 answers"
+
+
+def test_sources_matching_among_candidates_agrees_with_fts5(store, tmp_path):
+    parsed = parse_query("care -young -hackney")
+    everywhere = store.sources_matching(parsed.exclusion_match())
+    store.save_lexical(tmp_path / "lex")
+    among = {"s1", "s2", "s3", "s5"}
+    assert everywhere == {"s1", "s2", "s4"}
+    assert store.sources_matching(parsed.exclusion_match(), among=among, plan=parsed.exclusion_plan()) == {"s1", "s2"}
+
+
+def test_build_refuses_an_existing_directory(tmp_path):
+    os.makedirs(tmp_path / "lex")
+    with pytest.raises(FileExistsError):
+        LexicalIndex.build(tmp_path / "lex", _rows())
+
+
+def test_an_unreadable_lexical_index_falls_back_to_fts5(store, tmp_path):
+    store.save_lexical(tmp_path / "lex")
+    store.finalise()
+    (tmp_path / "lex" / "meta.json").write_text("{not an index", encoding="utf-8")
+    reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
+    assert reopened.lexical_index() is None
+    assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+
+
+def test_long_phrases_search_by_pairs_and_candidates_are_checked_word_for_word(tmp_path):
+    rows = [LexicalRow(1, "a", "", "adolescents on the edge of care"),
+            LexicalRow(2, "b", "", "the edge of reason, and of care"),
+            LexicalRow(3, "c", "Edge of care", "a hub")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    plan = parse_query('"edge of care"').strict_plan()
+    assert {r for r, _ in index.search(plan, 10)} == {1, 2, 3}, "row 2 holds both pairs, apart"
+    assert index.matching(plan, [1, 2, 3]) == {1, 3}, "the phrase word for word, in text or title"
+    assert index.matching(plan, [2]) == set()
+    assert index.sources_matching(plan.clauses[0], {"a", "b"}) == {"a"}
+    assert index.sources_matching(plan.clauses[0], set()) == set()
+    two = parse_query('"edge of care" adolescents').strict_plan()
+    assert index.matching(two, [1, 2, 3]) == {1}, "every clause, in the same passage"
+
+
+def test_relaxed_plan_matches_a_long_synonym_phrase_by_its_parts(tmp_path):
+    rows = [LexicalRow(1, "a", "", "children who are looked after by the council"),
+            LexicalRow(2, "b", "", "looked after children and their outcomes"),
+            LexicalRow(3, "c", "", "nothing relevant here")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    parsed = Synonyms.default().expand(parse_query("looked after children outcomes"))
+    assert {r for r, _ in index.search(parsed.strict_plan(), 10)} == {2}
+    relaxed = parsed.relaxed_plan()
+    assert relaxed is not None and relaxed.any_word
+    found = index.search(relaxed, 10)
+    assert {r for r, _ in found} == {1, 2} and found[0][0] == 2
+
+
+def test_store_checks_required_phrases_and_exclusions_in_the_lexical_index(store, tmp_path):
+    parsed = parse_query('"edge of care" -hackney')
+    rowids = [1, 2, 3, 4, 5]
+    fts_required = store.matching_rowids(parsed.required_match(), rowids)
+    fts_banned = store.sources_matching(parse_query("x -social").exclusion_match())
+    store.save_lexical(tmp_path / "lex")
+    assert store.matching_rowids(parsed.required_match(), rowids, plan=parsed.required_plan()) == fts_required
+    assert fts_required == {1, 2}
+    excluded = parse_query("x -social")
+    among = {"s1", "s2", "s3", "s4", "s5", "s6"}
+    assert store.sources_matching(excluded.exclusion_match(), among=among, plan=excluded.exclusion_plan()) \
+        == fts_banned == {"s2", "s4", "s6"}
+
+
+def test_an_index_of_another_layout_is_refused_and_fts5_answers(store, tmp_path):
+    store.save_lexical(tmp_path / "lex")
+    store.finalise()
+    (tmp_path / "lex" / "kb-lexical.json").unlink()
+    with pytest.raises(ValueError, match="format None"):
+        LexicalIndex.open(tmp_path / "lex")
+    reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
+    assert reopened.lexical_index() is None
+    assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+
+
+def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
+    store.save_lexical(tmp_path / "live")
+    store.delete_documents(["p4"])  # s3's passage changed: removed here and written again
+    store.write_documents([Document(id="p4b", content="Trafford's new partnership", meta={"source_id": "s3"})])
+    count = store.derive_lexical(tmp_path / "live", tmp_path / "new", ["s3"], ["s3"])
+    assert count == len(PASSAGES) == store.count_documents()
+    assert {h.id for h in store.lexical_retrieval(parse_query("trafford"))} == {"p4b"}
+    live = LexicalIndex.open(tmp_path / "live")
+    assert {r for r, _ in live.search(parse_query("trafford").strict_plan(), 10)} == {4}, "the live index is as it was"
