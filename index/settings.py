@@ -67,9 +67,9 @@ class Settings:
     chunk_overlap_words: int = field(default=40, metadata=_about("Trailing sentences of up to this many words are "
         "repeated at the start of the next passage, so that a sentence cut by a boundary is still found."))
     faiss_factory: str = field(default="auto", metadata=_about("FAISS index factory string: auto (exact below "
-        "50,000 passages, an IVF index of 8-bit codes above), Flat (always exact), or an ANN such as "
+        "150,000 passages, an IVF index of 8-bit codes above), Flat (always exact), or an ANN such as "
         "IVF4096,SQ8 or HNSW32."))
-    ann_nprobe: int = field(default=32, metadata=_about("Lists an IVF vector index searches per query (more is "
+    ann_nprobe: int = field(default=128, metadata=_about("Lists an IVF vector index searches per query (more is "
         "slower and nearer exact search; recall measured in docs/benchmarks.md). Filtered searches widen it.",
         low=1))
     keep_generations: int = field(default=3, metadata=_about("How many published generations to keep on disk for "

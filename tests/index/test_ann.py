@@ -35,7 +35,7 @@ def _store(path, vectors: np.ndarray, factory: str, per_source: int = 10, prefix
 
 def test_auto_chooses_exact_for_small_corpora_and_ivf_for_large():
     assert choose_factory("auto", 10_000) == "Flat"
-    assert choose_factory("auto", 100_000) == "IVF1024,SQ8"
+    assert choose_factory("auto", 100_000) == "Flat"
     assert choose_factory("auto", 1_000_000) == "IVF4096,SQ8"
     assert choose_factory("auto", 300_000) == "IVF2048,SQ8"
     assert choose_factory("HNSW32", 10) == "HNSW32"
