@@ -25,6 +25,8 @@ from index.errors import SettingsError
 
 # How lexical and dense candidates may be fused (the formulas are in index/ranking.py).
 FUSION_METHODS = ("weighted", "rrf", "dense", "lexical")
+# What runs the model over passages at ingest (index/embedding.py, index/onnx_embedding.py).
+EMBEDDING_BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
 def _about(help: str, *, low: float | None = None, high: float | None = None,
@@ -59,6 +61,11 @@ class Settings:
     query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
         "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
         "docs/benchmarks.md.", low=1))
+    embedding_backend: str = field(default="onnx", metadata=_about("What embeds passages at ingest: onnx (ONNX "
+        "Runtime, the model's fp32 weights exported once into the data directory's cache/onnx), onnx-int8 (most "
+        "products in int8: faster, cosine to the fp32 vectors 0.99 or more) or torch (sentence-transformers, the "
+        "reference). Speed and agreement are measured in docs/benchmarks.md; without onnxruntime installed, "
+        "torch runs.", choices=EMBEDDING_BACKENDS))
     embed_batch_size: int = field(default=32, metadata=_about("Passages embedded per batch during ingest.", low=1))
     chunk_min_words: int = field(default=150, metadata=_about("A passage grows sentence by sentence until it has at "
         "least this many words.", low=1))
