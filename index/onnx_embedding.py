@@ -39,6 +39,8 @@ from index.errors import SettingsError
 logger = logging.getLogger(__name__)
 
 VARIANTS = ("fp32", "int8")
+# Batches narrower than this many word pieces run in fp32 even in the int8 variant (see _graph_for).
+INT8_MIN_TOKENS = 16
 # Bumped whenever the export recipe below changes, so that older exports are not reused.
 RECIPE = 1
 _MODEL_FILE = "model.onnx"
@@ -265,6 +267,23 @@ def _session(model_file: Path, threads: int) -> Any:
     return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 
+def _load(layout: ModelLayout, variant: str, threads: int, cache_dir: str) -> Any:
+    """The process's session for this export, exporting or re-exporting the graph when needed."""
+    with _SESSIONS_LOCK:
+        key = f"{export_key(layout, variant)}-{threads}"
+        session = _SESSIONS.get(key)
+        if session is None:
+            model_file = ensure_export(layout, variant, cache_dir)
+            try:
+                session = _session(model_file, threads)
+            except Exception as exc:  # onnxruntime raises its own types for an unreadable graph
+                logger.warning("The cached ONNX model %s cannot be loaded (%s); exporting it again.", model_file, exc)
+                (model_file.parent / _META_FILE).unlink(missing_ok=True)
+                session = _session(ensure_export(layout, variant, cache_dir), threads)
+            _SESSIONS[key] = session
+        return session
+
+
 @component
 class OnnxDocumentEmbedder:
     """Embeds passages with ONNX Runtime (a Haystack component with the inputs and outputs of
@@ -298,6 +317,8 @@ class OnnxDocumentEmbedder:
         self._max_length = 0
         self._dim = 0
         self._inputs: set[str] = set()
+        self._layout: ModelLayout | None = None
+        self._fp32: Any = None
         self._lock = threading.Lock()
 
     def to_dict(self) -> dict[str, Any]:
@@ -317,26 +338,24 @@ class OnnxDocumentEmbedder:
             from transformers import AutoTokenizer
 
             layout = read_layout(self.model)
-            threads = self.threads or available_cores()
-            with _SESSIONS_LOCK:
-                key = f"{export_key(layout, self.variant)}-{threads}"
-                session = _SESSIONS.get(key)
-                if session is None:
-                    model_file = ensure_export(layout, self.variant, self.cache_dir)
-                    try:
-                        session = _session(model_file, threads)
-                    except Exception as exc:  # onnxruntime raises its own types for an unreadable graph
-                        logger.warning("The cached ONNX model %s cannot be loaded (%s); exporting it again.",
-                                       model_file, exc)
-                        (model_file.parent / _META_FILE).unlink(missing_ok=True)
-                        session = _session(ensure_export(layout, self.variant, self.cache_dir), threads)
-                    _SESSIONS[key] = session
+            session = _load(layout, self.variant, self.threads or available_cores(), self.cache_dir)
             # The tokenizer sentence-transformers loads for this model, so that the word pieces are the same.
             self._tokenizer = AutoTokenizer.from_pretrained(str(layout.path), local_files_only=True)
             self._max_length = layout.max_length
             self._dim = layout.hidden_size
             self._inputs = {i.name for i in session.get_inputs()}
+            self._layout = layout
             self._session = session
+
+    def _graph_for(self, width: int) -> Any:
+        """The session for a batch ``width`` word pieces wide: int8's error grows as the text shrinks (the
+        cosine to fp32 fell to 0.978 for an empty text, 0.99 for two words), and short texts cost little, so
+        they run in fp32."""
+        if self.variant != "int8" or width >= INT8_MIN_TOKENS:
+            return self._session
+        if self._fp32 is None:
+            self._fp32 = _load(self._layout, "fp32", self.threads or available_cores(), self.cache_dir)
+        return self._fp32
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Normalised vectors of ``texts``, one row each, in the order given."""
@@ -349,13 +368,16 @@ class OnnxDocumentEmbedder:
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         # Longest first, so that each batch pads to nearly its own length and a too-large batch fails early.
         order = np.argsort(-lengths, kind="stable")
-        batches = range(0, len(order), self.batch_size)
+        # Short texts never share a batch with long ones, so that in int8 they run in fp32 (see _graph_for).
+        short = int(np.searchsorted(-lengths[order], -INT8_MIN_TOKENS, side="right"))
+        batches = [order[start : min(start + self.batch_size, end)]
+                   for begin, end in ((0, short), (short, len(order)))
+                   for start in range(begin, end, self.batch_size)]
         if self.progress_bar:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="Embedding passages", unit="batch")
-        for start in batches:
-            rows = order[start : start + self.batch_size]
+        for rows in batches:
             width = int(lengths[rows[0]])
             input_ids = np.zeros((len(rows), width), dtype=np.int64)  # 0 is BERT's [PAD]
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -365,7 +387,7 @@ class OnnxDocumentEmbedder:
             feeds = {"input_ids": input_ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(input_ids)
-            hidden = self._session.run(None, feeds)[0]
+            hidden = self._graph_for(width).run(None, feeds)[0]
             out[rows] = _mean_pool(hidden, mask)
         return out
 
