@@ -86,5 +86,5 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "ingest.tagging", "ingest.templates", "ingest.layout", "ingest.boilerplate",
-            *converters]
+            "ingest.embed_cache", "index.onnx_embedding", "ingest.tagging", "ingest.templates", "ingest.layout",
+            "ingest.boilerplate", *converters]

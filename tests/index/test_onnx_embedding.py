@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def real_passages() -> list[str]:
-    """Passages of the csc-seeds collection (real articles), of several lengths, and short or empty ones (int8 runs those in fp32)."""
+    """Passages of the csc-seeds collection (real articles) of several lengths, and short or empty texts."""
     lines = (ROOT / "eval" / "csc-seeds" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines if line.strip()][:12]
     return [*texts, " ".join(texts), "Edge of care", "adolescents", "", "  short  "]
