@@ -1,6 +1,7 @@
 """Passage embedding: passages/s of each embedding backend and how close its vectors are to torch's.
 
     .venv/bin/python benchmarks/bench_embed.py [--passages 1000] [--runs 3] [--backends torch,onnx,onnx-int8]
+    .venv/bin/python benchmarks/bench_embed.py --threads 1   # per-thread rates on a busy machine
     .venv/bin/python benchmarks/bench_embed.py --ranking [--data-root /tmp/kb-embed-eval]
 
 The passages are real ones: the ``chunks.content`` of an index generation (``--chunks``, a chunks.sqlite), or
@@ -63,6 +64,15 @@ def speed(args: argparse.Namespace) -> None:
         settings = load_settings(env={}, overrides={"data_dir": args.data_dir, "embedding_backend": backend,
                                                     "embed_batch_size": args.batch_size})
         embedders[backend] = document_embedder(settings)
+        if args.threads:
+            # One thread each: on a machine others are using, passages per CPU-second of a single thread (times
+            # the cores) estimates what the idle cores would do, without threads waiting on each other.
+            if backend == "torch":
+                import torch
+
+                torch.set_num_threads(args.threads)
+            else:
+                embedders[backend].threads = args.threads
         started = time.perf_counter()
         embedders[backend].warm_up()
         embedders[backend].run(documents=docs[:8])
@@ -83,7 +93,8 @@ def speed(args: argparse.Namespace) -> None:
             print(f"run {run + 1} {backend}: {rates[backend][-1]:.1f} passages/s (load {load()})", file=sys.stderr)
         loads.append(load())
     print(f"\n{len(docs)} passages, {words:.0f} words on average; {args.runs} runs, median; batch "
-          f"{args.batch_size}; {os.cpu_count()} cores; load average (1/5 min) during the runs: {', '.join(loads)}\n")
+          f"{args.batch_size}; {args.threads or os.cpu_count()} threads, {os.cpu_count()} cores; load average "
+          f"(1/5 min) during the runs: {', '.join(loads)}\n")
     print("| backend | passages/s (median) | runs | per CPU-second x cores | vs torch | min cosine to torch "
           "| mean cosine |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
@@ -130,6 +141,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backends", default=",".join(("torch", *[b for b in EMBEDDING_BACKENDS if b != "torch"])),
                         help="comma-separated, torch first (the reference)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per engine (default: every core)")
     parser.add_argument("--chunks", default="", help="a generation's chunks.sqlite to take passages from")
     parser.add_argument("--data-dir", default="/tmp/kb-embed-bench", help="holds the ONNX export cache")
     parser.add_argument("--ranking", action="store_true", help="score the test collections per backend instead")

@@ -98,7 +98,7 @@ class QueryEmbedder:
 
     With ``quantize=True`` the model's linear layers run in int8 (PyTorch dynamic quantisation):
     about 2.5x faster per query on a CPU, at the cost measured in docs/benchmarks.md. Passages
-    are always embedded by the full-precision model at ingest.
+    are embedded at ingest by the engine ``embedding_backend`` names (``document_embedder``).
 
     Usage::
 

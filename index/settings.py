@@ -57,7 +57,7 @@ class Settings:
     embedding_dim: int = field(default=384, metadata=_about("Dimension of the embedding model's vectors.", low=1))
     query_int8: bool = field(default=True, metadata=_about("Embed queries with the model's linear layers in int8 "
         "(about 2.5x faster per query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are "
-        "always full precision."))
+        "embedded as embedding_backend says."))
     query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
         "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
         "docs/benchmarks.md.", low=1))
