@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections import OrderedDict
@@ -25,6 +26,8 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 
 from index.errors import SettingsError
 from index.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def model_dir(settings: Settings) -> Path:
@@ -57,8 +60,28 @@ def stock_query_embedder(settings: Settings) -> SentenceTransformersTextEmbedder
     )
 
 
-def document_embedder(settings: Settings, progress_bar: bool = False) -> SentenceTransformersDocumentEmbedder:
-    """A document embedder for passages: normalised vectors, batched."""
+def document_embedder(settings: Settings, progress_bar: bool = False) -> Any:
+    """A document embedder for passages (a Haystack component: ``run(documents=...)`` → ``{"documents": ...}``
+    with normalised vectors), run by the ``embedding_backend`` setting's engine.
+
+    ONNX Runtime (``onnx``, ``onnx-int8``) when it is installed; otherwise, or with ``torch``, Haystack's
+    sentence-transformers embedder, the reference the ONNX vectors are checked against.
+    """
+    if settings.embedding_backend.startswith("onnx"):
+        from index import onnx_embedding
+
+        if onnx_embedding.available():
+            return onnx_embedding.OnnxDocumentEmbedder(
+                str(model_dir(settings)), cache_dir=str(Path(settings.data_dir) / "cache" / "onnx"),
+                variant="int8" if settings.embedding_backend == "onnx-int8" else "fp32",
+                batch_size=settings.embed_batch_size, progress_bar=progress_bar)
+        logger.warning("embedding_backend is %s but onnxruntime is not installed; passages are embedded by "
+                       "sentence-transformers (torch) instead.", settings.embedding_backend)
+    return torch_document_embedder(settings, progress_bar)
+
+
+def torch_document_embedder(settings: Settings, progress_bar: bool = False) -> SentenceTransformersDocumentEmbedder:
+    """The sentence-transformers document embedder: normalised vectors, batched (the reference)."""
     return SentenceTransformersDocumentEmbedder(
         model=str(model_dir(settings)),
         normalize_embeddings=True,
@@ -75,7 +98,7 @@ class QueryEmbedder:
 
     With ``quantize=True`` the model's linear layers run in int8 (PyTorch dynamic quantisation):
     about 2.5x faster per query on a CPU, at the cost measured in docs/benchmarks.md. Passages
-    are always embedded by the full-precision model at ingest.
+    are embedded at ingest by the engine ``embedding_backend`` names (``document_embedder``).
 
     Usage::
 
@@ -167,6 +190,13 @@ def _mean_pooling_model(encoder: Any) -> Any:
             return torch.nn.functional.normalize(pooled, dim=1)[0].numpy()
 
     return embed
+
+
+def embedding_cache_id(settings: Settings) -> str:
+    """The name the embedding cache files passages' vectors under: the model, and ``+int8`` for vectors made by
+    the int8 graph, so that switching backends never serves one engine's approximations as the other's.
+    (The fp32 ONNX vectors agree with torch's to about 1e-6 and share torch's entries.)"""
+    return settings.model_id + ("+int8" if settings.embedding_backend == "onnx-int8" else "")
 
 
 def query_embedder(settings: Settings) -> QueryEmbedder:

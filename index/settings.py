@@ -25,6 +25,8 @@ from index.errors import SettingsError
 
 # How lexical and dense candidates may be fused (the formulas are in index/ranking.py).
 FUSION_METHODS = ("weighted", "rrf", "dense", "lexical")
+# What runs the model over passages at ingest (index/embedding.py, index/onnx_embedding.py).
+EMBEDDING_BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
 def _about(help: str, *, low: float | None = None, high: float | None = None,
@@ -55,10 +57,15 @@ class Settings:
     embedding_dim: int = field(default=384, metadata=_about("Dimension of the embedding model's vectors.", low=1))
     query_int8: bool = field(default=True, metadata=_about("Embed queries with the model's linear layers in int8 "
         "(about 2.5x faster per query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are "
-        "always full precision."))
+        "embedded as embedding_backend says."))
     query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
         "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
         "docs/benchmarks.md.", low=1))
+    embedding_backend: str = field(default="onnx-int8", metadata=_about("What embeds passages at ingest: onnx-int8 "
+        "(ONNX Runtime, most matrix products in int8: 3.4x torch, cosine to torch's vectors 0.99 or more), onnx "
+        "(ONNX Runtime in the model's fp32: torch's vectors, 2.2x) or torch (sentence-transformers, the reference). "
+        "The graph is exported once into the data directory's cache/onnx; measured in docs/benchmarks.md; without "
+        "onnxruntime installed, torch runs.", choices=EMBEDDING_BACKENDS))
     embed_batch_size: int = field(default=32, metadata=_about("Passages embedded per batch during ingest.", low=1))
     chunk_min_words: int = field(default=150, metadata=_about("A passage grows sentence by sentence until it has at "
         "least this many words.", low=1))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from haystack import Pipeline
 from haystack.components.joiners import DocumentJoiner
 
-from index.embedding import document_embedder, model_dir
+from index.embedding import document_embedder, embedding_cache_id, model_dir
 from index.generations import DataDir
 from index.settings import Settings
 from ingest.boilerplate import BoilerplateStripper, LearnedBoilerplate
@@ -71,7 +71,8 @@ def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | N
     pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
                                                        settings.chunk_overlap_words))
     pipeline.add_component("embedder", CachedDocumentEmbedder(
-        document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite", settings.model_id))
+        document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite",
+        embedding_cache_id(settings)))
     pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
     pipeline.connect("boilerplate.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")
@@ -85,5 +86,5 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "ingest.tagging", "ingest.templates", "ingest.layout", "ingest.boilerplate",
-            *converters]
+            "ingest.embed_cache", "index.onnx_embedding", "ingest.tagging", "ingest.templates", "ingest.layout",
+            "ingest.boilerplate", *converters]

@@ -30,6 +30,7 @@ def test_defaults_load_as_declared():
     ("proximity_boost", 1.5, "'proximity_boost' must be between 0 and 1, got 1.5"),
     ("fusion", "magic", "'fusion' must be one of weighted, rrf, dense, lexical, got 'magic'"),
     ("chunk_overlap_words", 150, "below 'chunk_min_words'"),
+    ("embedding_backend", "cuda", "'embedding_backend' must be one of onnx, onnx-int8, torch, got 'cuda'"),
 ])
 def test_declared_bounds_are_checked(name, value, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
