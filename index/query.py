@@ -106,13 +106,21 @@ class ParsedQuery:
 
         None for a query of fewer than two content words or with OR groups.
         """
+        terms = self.proximity_terms()
+        if not terms:
+            return None
+        return f"NEAR({' '.join(t.fts() for t in terms)}, {self.proximity_gap()})"
+
+    def proximity_terms(self) -> tuple[Term, ...]:
+        """The content words and phrases the proximity match looks for close together (none: no match)."""
         if any(len(c) > 1 for c in self.clauses):
-            return None
-        terms = [c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in STOPWORDS]
-        if len(terms) < 2:
-            return None
-        tokens = sum(len(t.tokens) for t in terms)
-        return f"NEAR({' '.join(t.fts() for t in terms)}, {tokens + 2})"
+            return ()
+        terms = tuple(c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in STOPWORDS)
+        return terms if len(terms) >= 2 else ()
+
+    def proximity_gap(self) -> int:
+        """How many other tokens may lie between the first and the last of :meth:`proximity_terms`."""
+        return sum(len(t.tokens) for t in self.proximity_terms()) + 2
 
     def exclusion_match(self) -> str | None:
         """Words and phrases after a minus: sources containing any of them are left out."""

@@ -171,9 +171,8 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
     """
     hits = fuse(lexical_ranking(strict, relaxed), dense, method or settings.fusion, settings.dense_weight,
                 settings.rrf_k)
-    near = parsed.proximity_match()
-    if near and settings.proximity_boost and hits:
-        close = store.matching_rowids(near, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
+    if parsed.proximity_match() and settings.proximity_boost and hits:
+        close = store.near_rowids(parsed, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
         hits = boost_proximity(hits, close, settings.proximity_boost)
     required = parsed.required_match()
     if required and hits:

@@ -693,6 +693,23 @@ class KBDocumentStore:
         ids = list(rowids)
         return {r[0] for r in self._match_rows("rowid", match, ids)} if ids else set()
 
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
+        """Which of ``rowids`` hold all the query's content words close together (its proximity match).
+
+        With a lexical index, checked on those passages' own text (:meth:`LexicalIndex.near`);
+        otherwise by FTS5's NEAR, row by row.
+        """
+        match = query.proximity_match()
+        if match is None or not rowids:
+            return set()
+        lexical = self.lexical_index()
+        if lexical is None:
+            return self.matching_rowids(match, rowids)
+        marks = ",".join("?" for _ in rowids)
+        texts = {r[0]: (r[1] or "", r[2] or "") for r in self._conn().execute(
+            f"SELECT rowid, content, title FROM chunks WHERE rowid IN ({marks})", list(rowids))}
+        return lexical.near(query.proximity_terms(), texts, query.proximity_gap())
+
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]:
         """Ids of sources with at least one passage matching an FTS5 expression (or, with a lexical

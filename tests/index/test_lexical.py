@@ -247,3 +247,26 @@ def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
     assert {h.id for h in store.lexical_retrieval(parse_query("trafford"))} == {"p4b"}
     live = LexicalIndex.open(tmp_path / "live")
     assert {r for r, _ in live.search(parse_query("trafford").strict_plan(), 10)} == {4}, "the live index is as it was"
+
+
+NEAR_PASSAGES = PASSAGES + [
+    ("s7", "Far apart", "Care is what young people in many councils across England say they need from social workers"),
+    ("s8", "Reversed", "Care, for adolescents on the edge: what works"),
+    ("s9", "Phrase", "The edge of care team worked with adolescents at weekends"),
+]
+
+
+@pytest.mark.parametrize("raw", [
+    "adolescents edge care", "young people social", "care young", '"edge of care" adolescents', "care leavers home",
+    "social workers care", "innovation programme children",
+])
+def test_proximity_on_the_candidates_text_agrees_with_fts5_near(tmp_path, raw):
+    store = KBDocumentStore(tmp_path / "c.sqlite")
+    store.write_documents([Document(id=f"p{i}", content=c, meta={"source_id": s, "title": t})
+                           for i, (s, t, c) in enumerate(NEAR_PASSAGES, start=1)])
+    parsed = parse_query(raw)
+    rowids = list(range(1, len(NEAR_PASSAGES) + 1))
+    by_fts5 = store.near_rowids(parsed, rowids)
+    assert by_fts5 == store.matching_rowids(parsed.proximity_match(), rowids)
+    store.save_lexical(tmp_path / "lex")
+    assert store.near_rowids(parsed, rowids) == by_fts5
