@@ -139,6 +139,7 @@ class KBDocumentStore:
         self._source_rows: dict[str, tuple[int, int] | None] | None = None
         # Set when this build started from a copy of the live generation (:meth:`derive_from`).
         self._base: _Base | None = None
+        self._ivf_cache: tuple[faiss.Index, Any] | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._index: faiss.Index | None = None
@@ -557,7 +558,7 @@ class KBDocumentStore:
             allowed = self._allowed_rowids(filters)
             if not len(allowed):
                 return []
-        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT and _ivf(index) is not None:
+        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT and self._ivf_of(index) is not None:
             found = self._exact_among(query[0], allowed, top_k)
         else:
             found = self._search_index(index, query, top_k, allowed)
@@ -578,7 +579,7 @@ class KBDocumentStore:
 
     def _search_index(self, index: faiss.Index, query: np.ndarray, top_k: int,
                       allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        ivf = _ivf(index)
+        ivf = self._ivf_of(index)
         selector = None
         if allowed is not None:
             bitmap = np.zeros((int(allowed.max()) + 8) // 8 * 8, dtype=bool)
@@ -595,6 +596,13 @@ class KBDocumentStore:
             params.sel = selector
         scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _ivf_of(self, index: faiss.Index) -> Any:
+        # Finding the IVF inside an index costs milliseconds on a memory-mapped one: once per index.
+        cached = self._ivf_cache
+        if cached is None or cached[0] is not index:
+            cached = self._ivf_cache = (index, _ivf(index))
+        return cached[1]
 
     def _exact_among(self, query: np.ndarray, allowed: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         rowids: list[int] = []

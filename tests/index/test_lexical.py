@@ -249,7 +249,8 @@ def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
     assert {r for r, _ in live.search(parse_query("trafford").strict_plan(), 10)} == {4}, "the live index is as it was"
 
 
-NEAR_PASSAGES = PASSAGES + [
+NEAR_PASSAGES = [
+    *PASSAGES,
     ("s7", "Far apart", "Care is what young people in many councils across England say they need from social workers"),
     ("s8", "Reversed", "Care, for adolescents on the edge: what works"),
     ("s9", "Phrase", "The edge of care team worked with adolescents at weekends"),
