@@ -6,6 +6,7 @@ thread pools do not survive fork), warmed before the worker takes requests.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,11 @@ def _warm_worker(worker: Any) -> None:
         searcher.browse  # noqa: B018
     except KBError as exc:  # the first request will show the same message as a page
         logger.error("Worker could not warm up: %s", exc)
+    # The model, the libraries and the generation's pages are half a million objects that live as
+    # long as the worker: a full collection walked them all, a 250 ms pause in some request every
+    # so often (the p95 of benchmarks/bench_scale.py). Frozen, collections skip them.
+    gc.collect()
+    gc.freeze()
 
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
