@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import random
@@ -49,6 +50,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+importlib.import_module("index._env")  # no telemetry, no hub: before Haystack is imported
 
 from haystack import Document  # noqa: E402
 
