@@ -146,6 +146,7 @@ def synthetic_sources(seed: Seed, passages: int, files: Path, rng_seed: int = 0
 
 def build_generation(seed: Seed, size: int, data_dir: Path, settings: Settings) -> dict[str, float]:
     from ingest.build import chunking, finish_generation
+    from ingest.dedupe import signature
 
     files = data_dir / "files"
     files.mkdir(parents=True, exist_ok=True)
@@ -153,9 +154,12 @@ def build_generation(seed: Seed, size: int, data_dir: Path, settings: Settings) 
     started = time.perf_counter()
     with backend.lock():
         build = backend.begin(settings.faiss_factory)
+        signatures = {}
         for record, docs in synthetic_sources(seed, size, files):
             build.store.write_source(record)
             build.store.write_documents(docs)
+            signatures[record.id] = signature(record)
+        build.store.write_signatures(signatures)  # as the build stores them for near-duplicate checks
         written = time.perf_counter()
         for name in (PROJECTS_FILE, COUNCILS_FILE):
             shutil.copyfile(seed.generation / name, build.path / name)
@@ -190,6 +194,12 @@ def complete_in_place(data_dir: Path, settings: Settings) -> dict[str, float]:
         started = time.perf_counter()
         store.save_lexical(path / LEXICAL_DIR)
         out["lexical_build_s"] = round(time.perf_counter() - started, 1)
+    if not store.signatures():
+        from ingest.dedupe import signature
+
+        started = time.perf_counter()
+        store.write_signatures({r.id: signature(r) for r in store.all_sources()})
+        out["signatures_build_s"] = round(time.perf_counter() - started, 1)
     if not (path / PAGES_FILE).exists():
         started = time.perf_counter()
         prepare(Build(generation.id, path, store))
