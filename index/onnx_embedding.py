@@ -173,10 +173,11 @@ def _export(layout: ModelLayout, variant: str, target: Path) -> None:
     if variant == "int8":
         node_names = [n.name for n in onnx.load(str(fused), load_external_data=False).graph.node
                       if n.op_type == "MatMul"]
-        # The quantiser logs a line per tensor on the root logger at INFO; an ingest's log is not the place.
+        # The quantiser logs a line per tensor on the root logger at INFO, and a warning advising a
+        # pre-processing pass the fused graph does not need; an ingest's output is not the place.
         root = logging.getLogger()
         level = root.level
-        root.setLevel(max(level, logging.WARNING))
+        root.setLevel(max(level, logging.ERROR))
         try:
             quantize_dynamic(str(fused), str(target / _MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True,
                              nodes_to_exclude=_int8_excluded(node_names, layout.num_layers),
