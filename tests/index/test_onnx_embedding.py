@@ -70,6 +70,7 @@ def test_run_keeps_documents_and_order(model, export_cache):
 
 
 def test_second_start_loads_the_export(model, export_cache, monkeypatch):
+    monkeypatch.setattr(onnx_embedding, "_SESSIONS", {})  # sessions are per process: an earlier ingest made one
     OnnxDocumentEmbedder(model, str(export_cache)).warm_up()
     [exported] = [p for p in export_cache.glob("fp32-*/model.onnx")]
     stamp = exported.stat().st_mtime_ns
@@ -86,6 +87,7 @@ def test_second_start_loads_the_export(model, export_cache, monkeypatch):
 
 
 def test_a_damaged_export_is_replaced(model, export_cache, torch_vectors, monkeypatch):
+    monkeypatch.setattr(onnx_embedding, "_SESSIONS", {})  # sessions are per process: an earlier ingest made one
     OnnxDocumentEmbedder(model, str(export_cache)).warm_up()
     [exported] = [p for p in export_cache.glob("fp32-*/model.onnx")]
     exported.write_bytes(exported.read_bytes()[:1000])  # a copy cut short
