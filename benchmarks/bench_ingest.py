@@ -98,7 +98,7 @@ def start_overhead(calls: int, data: bytes) -> dict[str, float]:
 def inspection_agreement(documents: list[Any], corpus: Path) -> tuple[int, int, Counter[str]]:
     """Reports checked against their spreadsheet row, how many agree on every value, and mismatches by field."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from check_inspections import GRADES, SKIP, _iso
+    from check_inspections import _iso, compared
 
     from scripts.import_ofsted_overview import read_overview
 
@@ -116,15 +116,7 @@ def inspection_agreement(documents: list[Any], corpus: Path) -> tuple[int, int, 
             wrong["not recognised"] += 1
             continue
         inspection = Inspection.from_dict(found)
-        expected = {"start": _iso(row["inspection_start_date"], 4), "end": _iso(row["inspection_end_date"], 4),
-                    "published": published, "lead_inspector": None if row["inspector_name"].strip().lower() in SKIP
-                    else row["inspector_name"].strip().lower()}
-        got = {"start": inspection.start, "end": inspection.end, "published": inspection.published,
-               "lead_inspector": (inspection.lead_inspector or "").lower() or None}
-        for column, area in GRADES.items():
-            if row[column].strip().lower() not in SKIP:
-                expected[area] = row[column].strip().lower()
-                got[area] = inspection.grade(area)
+        expected, got = compared(row, inspection, published)
         mismatches = [k for k, v in expected.items() if v is not None and got.get(k) != v]
         wrong.update(mismatches)
         agreed += not mismatches

@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +38,21 @@ def _iso(value: str, year_digits: int) -> str | None:
         return datetime.strptime(value.strip(), "%d/%m/%y" if year_digits == 2 else "%d/%m/%Y").date().isoformat()
     except ValueError:
         return None
+
+
+def compared(row: dict[str, str], inspection: Any, published: str | None
+             ) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """What the spreadsheet row says and what was read from the report, value by value."""
+    expected = {"start": _iso(row["inspection_start_date"], 4), "end": _iso(row["inspection_end_date"], 4),
+                "published": published, "lead_inspector": None if row["inspector_name"].strip().lower() in SKIP
+                else row["inspector_name"].strip().lower()}
+    got = {"start": inspection.start, "end": inspection.end, "published": inspection.published,
+           "lead_inspector": (inspection.lead_inspector or "").lower() or None}
+    for column, area in GRADES.items():
+        if row[column].strip().lower() not in SKIP:
+            expected[area] = row[column].strip().lower()
+            got[area] = inspection.grade(area)
+    return expected, got
 
 
 def first_pages(path: Path, pages: int = 3) -> str:
@@ -70,15 +86,7 @@ def main() -> int:
             wrong["not recognised"] += 1
             continue
         inspection = found.inspection
-        expected = {"start": _iso(row["inspection_start_date"], 4), "end": _iso(row["inspection_end_date"], 4),
-                    "published": published, "lead_inspector": None if row["inspector_name"].strip().lower() in SKIP
-                    else row["inspector_name"].strip().lower()}
-        got = {"start": inspection.start, "end": inspection.end, "published": inspection.published,
-               "lead_inspector": (inspection.lead_inspector or "").lower() or None}
-        for column, area in GRADES.items():
-            if row[column].strip().lower() not in SKIP:
-                expected[area] = row[column].strip().lower()
-                got[area] = inspection.grade(area)
+        expected, got = compared(row, inspection, published)
         mismatches = [k for k, v in expected.items() if v is not None and got.get(k) != v]
         values.update(k for k, v in expected.items() if v is not None)
         wrong.update(mismatches)
