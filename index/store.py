@@ -861,9 +861,6 @@ class KBDocumentStore:
             self._base.removed_sources.add(source_id)
         return len(rowids)
 
-    def passage_count(self, source_id: str) -> int:
-        return self._conn().execute("SELECT count(*) FROM chunks WHERE source_id = ?", (source_id,)).fetchone()[0]
-
     def save_vectors(self, path: str | Path) -> int:
         """Write the vector index to ``path``; returns its size.
 

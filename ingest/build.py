@@ -224,7 +224,8 @@ class _Stages:
 
 
 def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, list[Document]],
-           live: Generation | None, catalogue: Catalogue) -> tuple[list[SourceRecord], int]:
+           live: Generation | None, catalogue: Catalogue, carried: dict[str, SourceRecord]
+           ) -> tuple[list[SourceRecord], int]:
     """Link projects, write every source and its passages once, and the generation's catalogue and councils.
 
     A build derived from the live generation (:meth:`KBDocumentStore.derive_from`) already holds
@@ -232,6 +233,7 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
     away are deleted, and a carried source is written again only if its record changed (project
     links are re-derived from its passages only when the catalogue changed).
 
+    :param carried: the live records carried over, as read, by id (a derived build's copy holds them so).
     :returns: the records as written, and how many passages were carried over from the live generation.
     """
     store = build.store
@@ -255,19 +257,19 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
             carried_passages += len(passages)
         final = record.with_projects(project_mentions(linker, passages)) if new or relink else record
         if derived and not new:
-            base_record = store.get_source(final.id)
             if final.duplicate_of:
                 store.delete_passages_of(final.id)
-            if base_record != final:
+            if carried.get(final.id) != final:  # the base holds the record as it was read from the live one
                 store.write_source(final)
-            if not relink:
-                carried_passages += store.passage_count(final.id)
             written.append(final)
             continue
         store.write_source(final)
         if not final.duplicate_of and passages:
             store.write_documents(passages, policy=DuplicatePolicy.OVERWRITE)
         written.append(final)
+    if derived and not relink:
+        carried_passages = store.count_documents() - sum(len(new_passages.get(r.id, ())) for r in written
+                                                         if not r.duplicate_of)
     (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
     leads = [c for project in catalogue.projects for c in project.councils]
     (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(written, leads), indent=1), encoding="utf-8")
@@ -367,7 +369,8 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     if live is not None and _derivable(live, settings, len(carried)):
         build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
     stages.done("derive")
-    records, carried_passages = _write(build, records, converted.passages, live, catalogue)
+    records, carried_passages = _write(build, records, converted.passages, live, catalogue,
+                                       {r.id: r for r in carried})
     base = build.store.signatures() if build.store.derived_from_base else {}
     kept = {r.id for r in records}
     build.store.write_signatures({k: v for k, v in signatures.items() if k in kept and base.get(k) != v})
