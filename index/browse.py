@@ -10,6 +10,7 @@ Usage::
     browse.related_projects("signs-of-safety")
     browse.related_documents(source_id)   # nearest sources by embedding
     browse.by_year(source_ids)            # {year: {theme_id: count}}
+    browse.year_counts(source_ids)        # YearCounts: each source once a year (by type), undated apart
     browse.project_councils("north-yorkshire-no-wrong-door")  # [CouncilUse, ...]: who its inspections say uses it
     browse.inspections("North Yorkshire")  # its inspection reports, oldest first
     browse.neighbours("dorset")            # [Neighbour, ...]: its statistical neighbours, judged and what they use
@@ -61,12 +62,14 @@ class ProjectView:
 class CouncilView:
     slug: str
     name: str
-    sources: list[str]
+    sources: list[str]  # those whose text names it, and its inspection reports
     projects: list[str]  # slugs of projects it leads
     region: str = ""
     type: str = ""
     statistical_neighbours: list[str] = field(default_factory=list)  # names, Ofsted's order
     ofsted: dict[str, str] = field(default_factory=dict)  # its latest inspection in Ofsted's overview
+    # (source id, the group's words) of sources that never name it but name a group or partnership it is in
+    through: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"slug": self.slug, "name": self.name, "region": self.region, "type": self.type,
@@ -98,6 +101,36 @@ class Neighbour:
     has_page: bool = False  # the index names it, so it has a council page
 
 
+UNDATED = "not known"  # YearCounts' key for sources of no known date
+
+
+@dataclass(frozen=True)
+class YearCounts:
+    """Sources per year. ``by_type`` counts each source once (its type), so a year's types add up to its
+    sources; ``by_theme`` counts a source under each of its themes ("other" when it has none), so a year's
+    themes may add up to more. Both have the key :data:`UNDATED` after the years when some source has no date."""
+
+    years: list[str]  # the years with dated sources, ascending
+    by_type: dict[str, dict[str, int]]
+    by_theme: dict[str, dict[str, int]]
+    type_labels: dict[str, str]
+
+    def sources(self, year: str) -> int:
+        return sum(self.by_type.get(year, {}).values())
+
+    @property
+    def undated(self) -> int:
+        return self.sources(UNDATED)
+
+    @property
+    def dated(self) -> int:
+        return sum(self.sources(y) for y in self.years)
+
+    @property
+    def total(self) -> int:
+        return self.dated + self.undated
+
+
 class Browse:
     """The browse views of one generation.
 
@@ -121,6 +154,7 @@ class Browse:
         self._inspections = index.inspections
         inspected = {source_id: council for council, ids in index.inspections.items() for source_id in ids}
         council_sources: dict[str, list[str]] = defaultdict(list)
+        council_through: dict[str, list[tuple[str, str]]] = defaultdict(list)
         theme_sources: dict[str, list[str]] = defaultdict(list)
         for source_id in index.order:
             values = index.facets.get(source_id)
@@ -131,8 +165,12 @@ class Browse:
                 project = self._projects.get(slug)
                 if project is not None:
                     project.sources.append(source_id)
+            via = index.council_via.get(source_id, {})
             for slug in by_facet["council"]:
-                council_sources[slug].append(source_id)
+                if slug in via:
+                    council_through[slug].append((source_id, via[slug]))
+                else:
+                    council_sources[slug].append(source_id)
             for theme_id in by_facet["theme"]:
                 theme_sources[theme_id].append(source_id)
             if source_id in inspected:
@@ -152,7 +190,7 @@ class Browse:
             self._councils[slug] = CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []),
                                                about.get("region", ""), about.get("type", ""),
                                                list(about.get("statistical_neighbours", [])),
-                                               dict(about.get("ofsted", {})))
+                                               dict(about.get("ofsted", {})), council_through.get(slug, []))
         self._theme_sources = dict(theme_sources)
 
     # -- lists -----------------------------------------------------------------------------------
@@ -167,6 +205,12 @@ class Browse:
         """Where a source names a project (its first passage doing so), if it does."""
         record = self.sources.get(source_id)
         return record.project(slug) if record is not None else None
+
+    def group_project(self, group: str) -> ProjectView | None:
+        """The catalogue project a council group's words name ("Achieving for Children"), if one does."""
+        wanted = slugify(group)
+        return next((p for p in self.projects() if wanted in {p.slug, *(slugify(a) for a in (p.name, *p.aliases))}),
+                    None)
 
     def councils(self) -> list[CouncilView]:
         """Alphabetical."""
@@ -273,6 +317,23 @@ class Browse:
                 table[year[0]][theme_id] += 1
         return {year: dict(table[year]) for year in sorted(table)}
 
+    def year_counts(self, source_ids: Iterable[str]) -> YearCounts:
+        """Sources per year, each counted once (under its type), with those of no known date apart."""
+        index = self._pages.index
+        by_type: dict[str, Counter] = defaultdict(Counter)
+        by_theme: dict[str, Counter] = defaultdict(Counter)
+        for source_id in source_ids:
+            year = index.values(source_id, "year")
+            key = year[0] if year and year[0].isdigit() else UNDATED
+            by_type[key][(index.values(source_id, "type") or ("other",))[0]] += 1
+            for theme_id in index.values(source_id, "theme") or ("other",):
+                by_theme[key][theme_id] += 1
+        years = sorted(y for y in by_type if y != UNDATED)
+        keys = [*years, UNDATED] if UNDATED in by_type else years
+        return YearCounts(years=years, by_type={y: dict(by_type[y]) for y in keys},
+                          by_theme={y: dict(by_theme[y]) for y in keys},
+                          type_labels=dict(index.labels.get("type", {})))
+
     # -- similarity ------------------------------------------------------------------------------
 
     def _vector_of(self, source_ids: Iterable[str]) -> np.ndarray | None:
@@ -345,8 +406,17 @@ def _reason(themes_shared: list[str], councils: list[str], common: int, similari
     if common:
         parts.append(f"{common} source{'' if common == 1 else 's'} in common")
     if similarity > 0:
-        parts.append(f"sources alike ({similarity:.2f})")
+        parts.append(_alike(similarity))
     return "; ".join(parts)
+
+
+# Cosine similarity of two projects' sources' mean vectors, in words (the number is never shown on a page).
+ALIKE_WORDS = ((0.8, "sources written about much the same things"), (0.6, "sources on similar subjects"),
+               (0.0, "sources with a little in common"))
+
+
+def _alike(similarity: float) -> str:
+    return next(words for floor, words in ALIKE_WORDS if similarity >= floor)
 
 
 def _and(items: list[str]) -> str:

@@ -31,7 +31,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from index.store import KBDocumentStore
 logger = logging.getLogger(__name__)
 
 # pages.json's format: a file of another format is ignored (the pages are computed as for an older generation).
-FORMAT = 1
+FORMAT = 2
 # Sources whose passage vectors are read at once when filling in missing mean vectors.
 _VECTOR_BATCH = 256
 # Source records read in one query (SQLite limits the parameters of one statement).
@@ -62,6 +62,9 @@ class PageIndex:
     council_names: Mapping[str, str]  # slug → name, of the councils the sources name or are inspections of
     inspections: Mapping[str, tuple[str, ...]]  # council name → its inspection reports, oldest first
     inspection_projects: Mapping[str, tuple[tuple[str, str], ...]]  # report → (project slug, relation) it names
+    # source → {council slug: the group's words}, for councils a source reaches only by naming a group or
+    # partnership they belong to (it is not "named in" the source; see CouncilMention.group)
+    council_via: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def facet_table(self) -> FacetTable:
         return FacetTable({source_id: dict(zip(FACETS, values, strict=True))
@@ -89,7 +92,9 @@ class PageIndex:
                 "relations": list(relations),
                 # Flat: report position, project position (in labels["project"]), relation position, ...
                 "inspection_projects": [n for s, named in self.inspection_projects.items() for slug, relation in named
-                                        for n in (position[s], vocab["project"][slug], relations[relation])]}
+                                        for n in (position[s], vocab["project"][slug], relations[relation])],
+                "council_via": [[position[s], slug, group] for s, via in self.council_via.items()
+                                for slug, group in via.items()]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PageIndex:
@@ -100,12 +105,15 @@ class PageIndex:
         projects, relations, flat = vocab[FACETS.index("project")], data["relations"], data["inspection_projects"]
         for at in range(0, len(flat), 3):
             mentions.setdefault(order[flat[at]], []).append((projects[flat[at + 1]], relations[flat[at + 2]]))
+        via: dict[str, dict[str, str]] = {}
+        for at, slug, group in data["council_via"]:
+            via.setdefault(order[at], {})[slug] = group
         return cls(order=order,
                    facets={s: tuple(tuple(vocab[f][i] for i in values) for f, values in enumerate(coded))
                            for s, coded in zip(order, data["facets"], strict=True)},
                    labels=labels, council_names=dict(data["council_names"]),
                    inspections={c: tuple(order[i] for i in at) for c, at in data["inspections"].items()},
-                   inspection_projects={s: tuple(named) for s, named in mentions.items()})
+                   inspection_projects={s: tuple(named) for s, named in mentions.items()}, council_via=via)
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,9 @@ def compute(store: KBDocumentStore) -> tuple[PageIndex, dict[str, SourceRecord]]
         labels=table.labels, council_names=names,
         inspections={council: tuple(r.id for r in reports) for council, reports in inspections.items()},
         inspection_projects={r.id: tuple((m.slug, m.relation) for m in r.projects)
-                             for reports in inspections.values() for r in reports if r.projects})
+                             for reports in inspections.values() for r in reports if r.projects},
+        council_via={s: via for s, record in ordered.items()
+                     if (via := {slugify(c.name): group for c in record.tags.councils if (group := c.group)})})
     return index, ordered
 
 

@@ -29,6 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+# The end of a council's evidence when the text names a group it belongs to ("Tri-borough (group)"), not it.
+GROUP_EVIDENCE = " (group)"
+
 
 @dataclass(frozen=True)
 class CouncilMention:
@@ -36,6 +39,12 @@ class CouncilMention:
 
     name: str
     evidence: str = ""
+
+    @property
+    def group(self) -> str | None:
+        """The group's words when the text names only a group the council belongs to (a partnership such
+        as "Achieving for Children"); None when it names the council itself."""
+        return self.evidence[: -len(GROUP_EVIDENCE)] if self.evidence.endswith(GROUP_EVIDENCE) else None
 
 
 @dataclass(frozen=True)

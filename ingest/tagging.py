@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
-from index.records import CouncilMention, SourceRecord, SourceTags, ThemeTag
+from index.records import GROUP_EVIDENCE, CouncilMention, SourceRecord, SourceTags, ThemeTag
 from index.taxonomy import themes
 from ingest.templates.ofsted import overview
 
@@ -112,12 +112,13 @@ def local_authorities_in(text: str) -> dict[str, Any]:
         if group not in found_groups:
             found_groups.append(group)
         for member in members:
-            councils.setdefault(member, f"{match.group(1)} (group)")
+            councils.setdefault(member, f"{match.group(1)}{GROUP_EVIDENCE}")
     for pattern in patterns:
         for match in pattern.finditer(text):
             phrase = match.group(1)
-            if phrase in names:
-                councils.setdefault(names[phrase], phrase)
+            # A council the text names outright is named, even where a group it belongs to came first.
+            if phrase in names and councils.get(names[phrase], GROUP_EVIDENCE).endswith(GROUP_EVIDENCE):
+                councils[names[phrase]] = phrase
     return {"councils": sorted(councils), "council_groups": found_groups, "evidence": councils}
 
 
@@ -224,7 +225,11 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
     groups_found: list[str] = []
     for meta in passages:
         for council in meta.get("councils", []):
-            councils.setdefault(council, meta.get("council_evidence", {}).get(council, ""))
+            evidence = meta.get("council_evidence", {}).get(council, "")
+            # One passage naming the council outright outweighs others reaching it only through a group.
+            if council not in councils or (councils[council].endswith(GROUP_EVIDENCE)
+                                           and not evidence.endswith(GROUP_EVIDENCE)):
+                councils[council] = evidence
         for group in meta.get("council_groups", []):
             if group not in groups_found:
                 groups_found.append(group)

@@ -12,13 +12,13 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
-from index.browse import Browse, CouncilUse, CouncilView, Neighbour, ProjectView
+from index.browse import UNDATED, Browse, CouncilUse, CouncilView, Neighbour, ProjectView, YearCounts
 from index.errors import QueryError
 from index.facets import FacetSelection, slugify
 from index.params import checked_value, checked_year, single
 from index.records import JUDGEMENT_AREAS, ProjectMention, SourceRecord
 from index.taxonomy import Theme, theme_labels
-from webapp.charts import colours, grade_chart, year_chart
+from webapp.charts import colours, grade_chart, type_order, year_chart
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 
@@ -68,25 +68,47 @@ def _projects_listing() -> tuple[list[Any], dict[str, str]]:
 
 @dataclass(frozen=True)
 class Chart:
-    """What the chart partial needs: the SVG, and the same figures as table rows."""
+    """What the chart partial needs: the SVG of sources per year (by type) and the same figures as tables,
+    with sources of no known date in their own column."""
 
     svg: Markup
-    years: list[str]
+    counts: YearCounts
+    columns: list[str]  # the years, then UNDATED when some source has no date
+    types: list[str]  # type slugs, the chart's stacking order
     themes: list[str]  # theme ids that occur, in taxonomy order, "other" last
-    labels: dict[str, str]
-    by_year: dict[str, dict[str, int]]  # {year: {theme_id: sources}}
-    colours: dict[str, str]
+    labels: dict[str, str]  # theme labels
+    colours: dict[str, str]  # type slug → colour
     title_id: str
+
+    @property
+    def drawn_types(self) -> list[str]:
+        """The types the chart draws (some undated sources may be of a type no bar has): the legend."""
+        return [t for t in self.types if any(self.counts.by_type[y].get(t) for y in self.counts.years)]
+
+    def theme_total(self, theme_id: str) -> int:
+        return sum(self.counts.by_theme[c].get(theme_id, 0) for c in self.columns)
+
+    def type_total(self, slug: str) -> int:
+        return sum(self.counts.by_type[c].get(slug, 0) for c in self.columns)
+
+    def to_json(self) -> dict[str, Any]:
+        """Sources per year counted once, the number of no known date, and per year by theme (a source under
+        each of its themes; ``by_year``, dated sources only, as published)."""
+        counts = self.counts
+        return {"sources_per_year": {y: counts.sources(y) for y in counts.years},
+                "undated_source_count": counts.undated,
+                "by_year": {y: counts.by_theme[y] for y in counts.years}}
 
 
 def _chart(source_ids: list[str], title_id: str) -> Chart:
     browse = _browse()
-    by_year = browse.by_year(source_ids)
+    counts = browse.year_counts(source_ids)
     labels = {**theme_labels(), "other": "No theme"}
     theme_ids = [t.id for t, _ in browse.themes()]
-    used = [t for t in [*theme_ids, "other"] if any(t in counts for counts in by_year.values())]
-    return Chart(year_chart(by_year, theme_ids, labels, title_id), list(by_year), used, labels, by_year,
-                 colours(theme_ids), title_id)
+    used = [t for t in [*theme_ids, "other"] if any(t in c for c in counts.by_theme.values())]
+    types = type_order(counts)
+    columns = [*counts.years, UNDATED] if counts.undated else list(counts.years)
+    return Chart(year_chart(counts, title_id), counts, columns, types, used, labels, colours(types), title_id)
 
 
 def _links(items: list[tuple[str, str]]) -> Markup:
@@ -211,7 +233,7 @@ class ProjectPage(Resource):
                 "aliases": p.aliases, "sources": sources,
                 "related": [project_ref(other.slug, other.name, reason=reason, score=score)
                             for other, score, reason in self.related],
-                "by_year": self.chart.by_year,
+                **self.chart.to_json(),
                 "councils_using": [_use_json(u) for u in self.using],
                 "councils_mentioning": [_use_json(u) for u in self.mentioning]}
 
@@ -261,6 +283,8 @@ class CouncilPage(Resource):
     neighbours: list[Neighbour]
     neighbour_projects: dict[str, ProjectView]  # the projects neighbours use, by slug
     inspection_table: InspectionTable
+    # sources that never name it but name a partnership it is in: (source, the words, the project they name)
+    through: list[tuple[SourceRecord, str, ProjectView | None]]
 
     def to_json(self) -> dict[str, Any]:
         def model(project: ProjectView, reports: list[tuple[SourceRecord, ProjectMention]]) -> dict[str, Any]:
@@ -282,7 +306,10 @@ class CouncilPage(Resource):
                 "sources": [source_json(r, evidence=next((c.evidence for c in r.tags.councils
                                                           if slugify(c.name) == self.council.slug), ""))
                             for r in self.sources],
-                "by_year": self.chart.by_year}
+                "sources_through_projects": [
+                    source_json(r, through=group, project=project_ref(p.slug, p.name) if p else None)
+                    for r, group, p in self.through],
+                **self.chart.to_json()}
 
 
 def build_council(slug: str) -> CouncilPage:
@@ -303,12 +330,14 @@ def build_council(slug: str) -> CouncilPage:
                        browse.inspections(item.name), uses, [pm for pm in models if pm not in uses], neighbours,
                        neighbour_projects,
                        InspectionTable.of(f"Ofsted inspections of {item.name}, oldest first",
-                                          [(None, r) for r in browse.inspections(item.name)]))
+                                          [(None, r) for r in browse.inspections(item.name)]),
+                       [(browse.sources[s], group, browse.group_project(group)) for s, group in item.through])
 
 
 def _theme_summary(theme: Theme, source_ids: list[str]) -> dict[str, Any]:
+    counts = _browse().year_counts(source_ids)
     return theme_json(theme.id, theme.label, description=theme.description, source_count=len(source_ids),
-                      by_year={y: c.get(theme.id, 0) for y, c in _browse().by_year(source_ids).items()})
+                      by_year={y: counts.sources(y) for y in counts.years}, undated_source_count=counts.undated)
 
 
 @dataclass
@@ -318,7 +347,7 @@ class ThemesPage(Resource):
     chart: Chart
 
     def to_json(self) -> dict[str, Any]:
-        return {"themes": [_theme_summary(t, s) for t, s in self.themes]}
+        return {"themes": [_theme_summary(t, s) for t, s in self.themes], "source_count": self.chart.counts.total}
 
 
 def build_themes() -> ThemesPage:
