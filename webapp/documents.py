@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -13,7 +14,7 @@ from flask import Blueprint, abort, jsonify, url_for
 from markupsafe import Markup, escape
 
 from index.facets import slugify
-from index.records import JUDGEMENT_AREAS, Inspection, SourceRecord
+from index.records import JUDGEMENT_AREAS, CouncilMention, Inspection, SourceRecord
 from index.store import PassageHit
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
@@ -104,7 +105,10 @@ def related(document_id: str):
         for other, score in get_index().searcher().browse.related_documents(document_id)]})
 
 
-ORIGINS = {"sidecar": "metadata file", "embedded": "the file itself", "text": "the text", "default": "default"}
+# Where a field came from, in words, for the one origin a reader should weigh: a value read out of the text
+# (a date found in it, say) rather than given with the source. Other origins (a sidecar file, the file's own
+# metadata, a default) are how ingest works, not the reader's business.
+ORIGINS = {"text": "worked out from the text"}
 
 
 def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[dict[str, Any]]:
@@ -112,9 +116,8 @@ def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[di
     prov = record.provenance
 
     def row(key: str, value: Markup, field: str | None = None) -> dict[str, Any]:
-        origin = prov.get(field) if field else None
-        return {"key": {"text": key}, "value": {"html": value + _note(f"from {ORIGINS.get(origin, origin)}"
-                                                                      if origin else None)}}
+        origin = ORIGINS.get(prov.get(field) or "") if field else None
+        return {"key": {"text": key}, "value": {"html": value + _note(origin)}}
 
     rows = []
     if record.authors:
@@ -131,12 +134,16 @@ def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[di
         link = Markup('<a class="govuk-link" rel="noopener" href="{0}">{0}</a>').format(record.url)
         rows.append(row("Original", link))
     else:
-        # The file's name only: the server's folders are nobody's business.
-        rows.append(row("File", escape(record.source.replace("\\", "/").rsplit("/", 1)[-1])))
+        # Never the file's name: how the service stores a source is nobody's business.
+        rows.append(row("Original", Markup("No web address is known for it")))
     if record.inspection is not None:
         rows += _inspection_rows(record.inspection)
-    if record.tags.councils:
-        rows.append(row("Councils named", _council_html(record)))
+    named = [c for c in record.tags.councils if c.group is None]
+    through = [c for c in record.tags.councils if c.group is not None]
+    if named:
+        rows.append(row("Councils named", _council_html(named)))
+    if through:
+        rows.append(row("Through a partnership", _council_html(through)))
     if record.tags.themes:
         rows.append(row("Themes", _theme_html(record)))
     if record.projects:
@@ -188,17 +195,36 @@ def _note(text: Any) -> Markup:
     return Markup(' <span class="govuk-body-s app-result__meta">(') + escape(text) + Markup(")</span>")
 
 
-def _council_html(record: SourceRecord) -> Markup:
+def _council_html(councils: list[CouncilMention]) -> Markup:
     return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.council",
                                                                                   slug=slugify(c.name)), c.name)
-                  + _note(f"“{c.evidence}”" if c.evidence else "") for c in record.tags.councils])
+                  + _note(_council_evidence(c)) for c in councils])
+
+
+def _council_evidence(council: CouncilMention) -> str:
+    if council.group is not None:
+        return f"not named, but part of {council.group}"
+    return f"“{council.evidence}”" if council.evidence else ""
 
 
 def _theme_html(record: SourceRecord) -> Markup:
     labels = theme_labels()
     return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.theme", theme_id=t.id),
                                                                           labels.get(t.id, t.id))
-                  + _note(t.reason) for t in record.tags.themes])
+                  + _note(theme_reason(t.reason)) for t in record.tags.themes])
+
+
+_KEYWORDS = re.compile(r"keywords: (?P<words>.+?)(?: \((?P<n>\d+) mentions\))?$")
+
+
+def theme_reason(reason: str) -> str:
+    """Why a source is on a theme, in words: ingest's "keywords: ofsted, inspection (12 mentions)" becomes
+    "mentions ofsted, inspection (12 times)"; a similarity score is never shown."""
+    found = _KEYWORDS.match(reason)
+    if found:
+        times = f" ({found['n']} times)" if found["n"] else ""
+        return f"mentions {found['words']}{times}"
+    return "" if re.search(r"\d\.\d", reason) else reason
 
 
 def _alternates_html(record: SourceRecord) -> Markup:
