@@ -72,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from webapp import api, browse, documents, errors, index_handle, search, security, views
+    from webapp import api, browse, documents, errors, gaps, index_handle, search, security, service, views
 
     # Static files are read whole and then compressed (they are small, and browsers cache them for
     # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
@@ -93,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     index_handle.init_app(app, settings)
+    gaps.init_app(app, settings)
     views.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -104,4 +105,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(browse.api)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    app.register_blueprint(service.bp)
+    app.register_blueprint(service.api)
     return app

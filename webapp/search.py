@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request, url_for
 from index.errors import QueryError
 from index.facets import FACETS, FacetSelection, FacetTable
 from index.results import SearchResponse
+from webapp.gaps import record_search
 from webapp.index_handle import get_index
 from webapp.resource import Resource, document_url, route
 from webapp.views import facet_args, search_args, settings
@@ -100,6 +101,7 @@ def build_search() -> SearchPage:
     searcher = get_index().searcher()
     response = (searcher.search(q, top_k=top_k, page=page, facets=facets) if q.strip()
                 else searcher.browse_sources(facets, top_k=top_k, page=page))
+    record_search(q, facets, response)  # issue 14 item 9: counts searches that found little (webapp/gaps.py)
     return SearchPage(q, response, facets, searcher.facet_table, request.args.get("top_k"))
 
 
