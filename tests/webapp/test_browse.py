@@ -81,7 +81,7 @@ def test_related_documents_are_not_the_document_itself(client, schema):
     ("/projects/tri-borough", "Hammersmith and Fulham"),
     ("/councils", "Yorkshire and the Humber"),
     ("/councils/hackney", "Reclaiming Social Work"),
-    ("/themes", "Publications per year, by theme"),
+    ("/themes", "Sources per year"),
     ("/themes/practice-models", "Signs of Safety"),
 ])
 def test_browse_pages(client, url, text):
@@ -95,11 +95,129 @@ def test_chart_is_an_svg_with_a_table_of_the_same_figures(client):
     svg = re.search(r'<svg class="app-chart".*?</svg>', page, re.S).group(0)
     assert 'role="img"' in svg and "<desc" in svg
     bars = re.findall(r"<title>([^<]+): (\d+) in (\d{4})</title>", svg)
-    table = page[page.index('<table class="govuk-table">'):]
+    table = page[page.index('<table class="govuk-table app-chart-table">'):]
+    years = re.findall(r'<th scope="col" class="govuk-table__header govuk-table__header--numeric">([^<]+)</th>',
+                       table[:table.index("</thead>")])
     assert bars
     for label, count, year in bars:
         row = re.search(rf'<th scope="row" class="govuk-table__header">{re.escape(label)}</th>(.*?)</tr>', table, re.S)
-        assert row and count in row.group(1), (label, year)
+        cells = re.findall(r'<td class="[^"]*">(\d+)</td>', row.group(1))
+        assert cells[years.index(year)] == count, (label, year)
+
+
+def _chart_total(page: str) -> int:
+    """The chart's "All sources" total, and check the bars add up to the same per year."""
+    svg = re.search(r'<svg class="app-chart".*?</svg>', page, re.S)
+    row = re.search(r'<th scope="row" class="govuk-table__header">All sources</th>(.*?)</tr>', page, re.S)
+    cells = [int(n) for n in re.findall(r">(\d+)</td>", row.group(1))]
+    if svg:
+        drawn = sum(int(n) for n in re.findall(r"<title>[^<]+: (\d+) in \d{4}</title>", svg.group(0)))
+        assert drawn + _undated(page) == cells[-1], "the bars count each dated source once"
+    return cells[-1]
+
+
+def _undated(page: str) -> int:
+    found = re.search(r"(\d+) (?:has|have) no known date", page)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.parametrize("slug", ["hackney", "kingston-upon-thames", "county-durham", "lincolnshire"])
+def test_a_council_chart_counts_each_of_its_sources_once(client, slug):
+    """Hackney has one source on five themes: its chart reached 5, one per theme."""
+    data = client.get(f"/api/councils/{slug}").get_json()
+    assert sum(data["sources_per_year"].values()) + data["undated_source_count"] == data["source_count"]
+    page = client.get(f"/councils/{slug}").get_data(as_text=True)
+    assert _chart_total(page) == data["source_count"] == len(data["sources"])
+
+
+def test_the_themes_chart_counts_sources_not_theme_tags(client):
+    """Five sources (two with no date) on fourteen theme tags: the chart and its total say five."""
+    themes = client.get("/api/themes").get_json()
+    everything = client.get("/api/search?type=article&type=blog&type=news&top_k=50").get_json()["total"]
+    assert themes["source_count"] == everything == 5
+    assert sum(t["source_count"] for t in themes["themes"]) > themes["source_count"], "some source has two themes"
+    page = client.get("/themes").get_data(as_text=True)
+    assert _chart_total(page) == 5 and _undated(page) == 2
+    assert "Date not known" in page and "counts under each" in page
+    assert re.search(r'aria-labelledby="chart-title chart-title-desc"', page)
+    assert "divided by type of source" in page
+
+
+def test_undated_sources_are_counted_apart_not_dropped(client):
+    data = client.get("/api/themes/trusts-alternative-delivery").get_json()
+    assert sum(data["by_year"].values()) + data["undated_source_count"] == data["source_count"] == 2
+    assert data["undated_source_count"] == 1
+    page = client.get("/themes/trusts-alternative-delivery").get_data(as_text=True)
+    assert _chart_total(page) == 2 and "Date not known" in page
+
+
+def test_a_source_reaching_a_council_through_a_project_is_not_named_in(client, schema):
+    """The Power to Innovate names Achieving for Children, never Windsor and Maidenhead (a partner)."""
+    data = client.get("/api/councils/windsor-and-maidenhead").get_json()
+    schema("CouncilDetail", data)
+    assert data["sources"] == [] and data["source_count"] == 0
+    [through] = data["sources_through_projects"]
+    assert through["title"] == "The Power to Innovate" and through["through"] == "Achieving for Children"
+    assert through["project"]["slug"] == "achieving-for-children"
+    page = client.get("/councils/windsor-and-maidenhead").get_data(as_text=True)
+    named = page[page.index("Sources that name it"):page.index("Sources about a partnership")]
+    assert "The Power to Innovate" not in named and "No source here names Windsor and Maidenhead" in named
+    partnership = page[page.index("Sources about a partnership"):]
+    assert "The Power to Innovate" in partnership
+    assert re.search(r'Through project <a class="govuk-link" href="/projects/achieving-for-children">', partnership)
+    listing = client.get("/api/councils").get_json()["councils"]
+    assert next(c for c in listing if c["slug"] == "windsor-and-maidenhead")["source_count"] == 0
+    # A council the same source names outright is named in it.
+    lincolnshire = client.get("/api/councils/lincolnshire").get_json()
+    assert "The Power to Innovate" in {s["title"] for s in lincolnshire["sources"]}
+    document = client.get(f"/documents/{through['source_id']}").get_data(as_text=True)
+    named_row = document[document.index("Councils named"):document.index("Through a partnership")]
+    assert "Lincolnshire" in named_row and "Windsor" not in named_row
+
+
+def _pages(client) -> list[str]:
+    urls = ["/", "/search?q=social+work", "/search?q=innovation&type=blog", "/projects", "/councils", "/themes",
+            "/status", "/accessibility", "/privacy", "/gaps"]
+    urls += [p["page_url"] for p in client.get("/api/projects").get_json()["projects"]]
+    urls += [c["page_url"] for c in client.get("/api/councils").get_json()["councils"]]
+    urls += [t["page_url"] for t in client.get("/api/themes").get_json()["themes"]]
+    urls += [r["page_url"] for r in client.get("/api/search?q=care&top_k=50").get_json()["results"]]
+    return urls
+
+
+def test_no_page_shows_internal_names_or_raw_scores(client):
+    for url in _pages(client):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.get_data(as_text=True)
+        # A source's own text may hold any words and figures; everything around it is ours.
+        page = re.sub(r'<div class="govuk-body app-document-text">.*?</div>', "", page, flags=re.S)
+        text = re.sub(r"<script.*?</script>|<[^>]+>", " ", page, flags=re.S)
+        for internal in ("from metadata file", ".yaml", "keywords:", "sidecar", ".meta.json", ".txt"):
+            assert internal not in text, (url, internal)
+        assert not re.search(r"(?<![\d.£$])\d\.\d{2,}\b", text), (url, re.search(r"\S*\d\.\d{2,}\S*", text))
+
+
+def test_related_projects_are_ordered_and_explained_in_words(client):
+    related = client.get("/api/projects/signs-of-safety").get_json()["related"]
+    page = client.get("/projects/signs-of-safety").get_data(as_text=True)
+    section = page[page.index("Related projects"):]
+    positions = [section.index(f'href="/projects/{r["slug"]}"') for r in related]
+    assert positions == sorted(positions), "the page lists them best first"
+    assert "sources" in section and not re.search(r"\(\d\.\d+\)", section)
+
+
+def test_service_status_is_a_page_and_its_json_under_api(client):
+    page = client.get("/status").get_data(as_text=True)
+    assert "The service is working" in page and "Sources you can search" in page and "{" not in page.split(
+        "<main", 1)[1].split("</main>")[0]
+    data = client.get("/api/status").get_json()
+    assert data == {**client.get("/healthz").get_json(), "age_seconds": data["age_seconds"]}
+    home = client.get("/").get_data(as_text=True)
+    footer = home[home.index('class="govuk-footer"'):]
+    for href in ('href="/status"', 'href="/accessibility"', 'href="/privacy"', 'href="/gaps"'):
+        assert href in footer
+    assert "/healthz" not in footer
 
 
 def test_a_council_leads_to_a_filtered_search_by_links(client):
