@@ -180,7 +180,8 @@ class GapLog:
                 rows = conn.execute(
                     "SELECT w.words, SUM(s.found_none), SUM(s.found_few), MAX(s.day) FROM searches s "
                     "JOIN words w ON w.fingerprint = s.fingerprint WHERE s.day >= ? GROUP BY s.fingerprint "
-                    "HAVING SUM(s.found_none + s.found_few) >= ?", (self._since(), max(min_count, MIN_COUNT))).fetchall()
+                    "HAVING SUM(s.found_none + s.found_few) >= ?",
+                    (self._since(), max(min_count, MIN_COUNT))).fetchall()
         except sqlite3.Error as exc:
             logger.warning("The searches that found little cannot be read: %s", exc)
             return []
