@@ -65,7 +65,8 @@ def test_undated_sources_are_reachable_and_outside_every_year_range():
 def test_a_year_range_is_checked():
     assert FacetSelection.parse({}, " ", "").has_range is False
     selection = FacetSelection.parse({"type": ["blog"]}, "2014", "2016")
-    assert (selection.year_from, selection.year_to) == (2014, 2016) and selection.range_args() == {"from": 2014, "to": 2016}
+    assert (selection.year_from, selection.year_to) == (2014, 2016)
+    assert selection.range_args() == {"from": 2014, "to": 2016}
     assert selection.without("range") == FacetSelection({"type": ("blog",)})
     assert selection.without("type", "blog").has_range
     with pytest.raises(QueryError, match="from 2017 is later than to 2014"):
