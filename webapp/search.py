@@ -34,6 +34,8 @@ FACET_NOUNS = {"type": ("type", "types"), "year": ("year", "years"), "council": 
 # Values listed per facet, the most frequent first (selected values are always listed), before "Show all":
 # a short list keeps the first result within a few Tab presses and a phone's screen.
 FACET_SHOWN = 8
+# A facet with at most this many more values lists them all: "Show all 9" to reveal one is no help.
+FACET_SLACK = 2
 # Parameters a results page is made of, carried to a source's page so that "Back to results" returns to it.
 STATE_PARAMS = ("q", "page", "top_k", "sort", "from", "to", *FACETS)
 
@@ -101,7 +103,7 @@ class FacetView:
     @property
     def more(self) -> bool:
         """Whether it has more values than a short list shows."""
-        return self.total > FACET_SHOWN
+        return self.total > FACET_SHOWN + FACET_SLACK
 
 
 def facet_views(counts: dict[str, dict[str, int]], facets: FacetSelection, table: FacetTable,
@@ -120,7 +122,8 @@ def facet_views(counts: dict[str, dict[str, int]], facets: FacetSelection, table
             needle = find.casefold()
             shown = [v for v in every if v.checked or needle in v.label.casefold()]
         else:
-            shown = [v for at, v in enumerate(every) if at < FACET_SHOWN or v.checked]
+            limit = FACET_SHOWN if len(every) > FACET_SHOWN + FACET_SLACK else len(every)
+            shown = [v for at, v in enumerate(every) if at < limit or v.checked]
         noun, plural = FACET_NOUNS[facet]
         views.append(FacetView(facet, FACET_TITLES[facet], noun, plural, shown, len(every), expanded,
                                find if expanded else ""))

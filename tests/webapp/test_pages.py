@@ -226,10 +226,10 @@ def test_year_range_narrows_and_leaves_out_undated_sources(client):
 
 
 def test_a_long_facet_shows_a_few_values_and_all_of_them_without_javascript(client):
-    from webapp.search import FACET_SHOWN
+    from webapp.search import FACET_SHOWN, FACET_SLACK
 
     counts = client.get("/api/search", query_string={"q": "care"}).get_json()["facets"]["council"]
-    assert len(counts) > FACET_SHOWN, "the sample corpus names enough councils to need 'Show all'"
+    assert len(counts) > FACET_SHOWN + FACET_SLACK, "the sample corpus names enough councils to need 'Show all'"
     # Most frequent first (the JSON object's keys are sorted by name).
     counts = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     page = client.get("/search", query_string={"q": "care"}).get_data(as_text=True)
@@ -245,6 +245,25 @@ def test_a_long_facet_shows_a_few_values_and_all_of_them_without_javascript(clie
                                                 "council": "hackney"}).get_data(as_text=True)
     assert set(_checkboxes(found, "council")) == {"hackney", *(c for c in counts if "upon" in c)}
     assert '<input type="hidden" name="show" value="council">' in found
+
+
+def test_a_facet_a_little_longer_than_the_short_list_is_listed_whole():
+    from index.facets import FacetSelection, FacetTable
+    from webapp.search import FACET_SHOWN, FACET_SLACK, facet_views
+
+    table = FacetTable({}, {})
+    few = {f"c{i:02d}": 1 for i in range(FACET_SHOWN + FACET_SLACK)}
+    many = {f"c{i:02d}": 1 for i in range(FACET_SHOWN + FACET_SLACK + 1)}
+    [whole] = facet_views({"council": few}, FacetSelection(), table, None, "")
+    assert len(whole.values) == len(few) and not whole.more
+    [short] = facet_views({"council": many}, FacetSelection(), table, None, "")
+    assert len(short.values) == FACET_SHOWN and short.more and short.total == len(many)
+    # A chosen value beyond the short list stays listed, ticked.
+    last = list(many)[-1]
+    [chosen] = facet_views({"council": many}, FacetSelection({"council": (last,)}), table, None, "")
+    assert [v.slug for v in chosen.values][-1] == last and chosen.values[-1].checked
+    [found] = facet_views({"council": many}, FacetSelection(), table, "council", "C1")
+    assert [v.slug for v in found.values] == [c for c in many if "c1" in c] and found.expanded
 
 
 def test_back_to_results_keeps_query_filters_sort_and_page(client):
