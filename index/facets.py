@@ -183,7 +183,14 @@ class FacetTable:
         for facet in FACETS:
             counter: Counter[str] = Counter()
             for source_id in lifted.get(facet, ids):
-                counter.update(self.values(source_id, facet))
+                values = self.by_source.get(source_id)
+                if values is None:
+                    continue
+                found = values.get(facet, ())
+                if found:
+                    counter.update(found)
+                elif facet == "year":
+                    counter[UNKNOWN_YEAR] += 1
             if facet == "year":
                 # "Date not known" after every year, as undated sources come last in every list.
                 years = sorted(counter, key=lambda year: (year != UNKNOWN_YEAR, year), reverse=True)
