@@ -107,7 +107,9 @@ class Searcher:
         top_k, page = checked_paging(top_k, page, self.settings)
         sort = checked_sort(sort)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
-        n = max(settings.candidates, page * top_k * 3)
+        # Sorted by date, every page sorts the same candidates (more for a deeper page would bring in sources
+        # newer than those already shown on earlier pages).
+        n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
         grouped = group_by_source(self._candidates(parsed, n, self._narrowed(filters, facets), fusion))
         if sort == "date":
             # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.

@@ -140,3 +140,19 @@ def test_sort_by_date_reorders_the_same_sources_newest_first(corpus_searcher):
     assert [r.document_id for r in dated.results] != [r.document_id for r in ranked.results] or len(known) < 2
     with pytest.raises(QueryError, match="sort must be relevance or date"):
         corpus_searcher.search("social work", sort="newest")
+
+
+@pytest.mark.integration
+def test_sort_by_date_pages_follow_on(corpus_settings):
+    """Each page sorted by date sorts the same sources, so page 2 never holds one newer than page 1's."""
+    from index.generations import open_generation
+    from index.search import Searcher
+
+    settings = corpus_settings.replace(candidates=2)
+    searcher = Searcher(settings, open_generation(settings))
+    first = searcher.search("social work", top_k=1, sort="date")
+    paged = [first.results[0]] + [r for page in range(2, first.total + 1)
+                                  for r in searcher.search("social work", top_k=1, page=page, sort="date").results]
+    assert len({r.document_id for r in paged}) == len(paged) == first.total
+    known = [r.date for r in paged if r.date]
+    assert known == sorted(known, reverse=True)
