@@ -2,13 +2,17 @@
 
 Each facet value has a slug (what the URL and the JSON carry, e.g. ``council=hackney``) and a
 label (what a page shows, "Hackney"). Values within one facet widen (OR); facets narrow (AND).
+Undated sources have the year ``unknown`` ("Date not known"), so that they can be counted and chosen.
+A year range (``from``/``to``, either open) narrows like a facet; undated sources are outside every range.
 
 Usage::
 
     table = FacetTable.from_rows(store.facet_rows())
-    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]})
+    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]}, year_from="2010")
     allowed = table.matching(selection)          # source ids, or None when nothing is selected
     table.counts(source_ids_of_the_results)      # {"type": {"article": 3}, "council": {...}, ...}
+    # Disjunctive counts: each selected facet's values counted over the results without that facet's own choice.
+    table.counts(results, lifted={"type": results_without_the_type_filter})
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.errors import QueryError
-from index.params import checked_value, checked_year
+from index.params import checked_value, checked_year, checked_year_range
 from index.records import FacetRow
 from index.taxonomy import theme_labels
 
 FACETS = ("type", "year", "council", "theme", "project", "judgement")
 # Most values a user may select in one facet (each is a URL parameter).
 MAX_VALUES = 20
+# The year of an undated source: a value of the year facet (it is not stored with the source).
+UNKNOWN_YEAR = "unknown"
+UNKNOWN_YEAR_LABEL = "Date not known"
 
 
 def slugify(text: str) -> str:
@@ -39,19 +46,28 @@ def slugify(text: str) -> str:
 
 @dataclass(frozen=True)
 class FacetSelection:
-    """The facet values a user chose: ``{facet: (slug, ...)}``; empty facets are left out."""
+    """The facet values a user chose: ``{facet: (slug, ...)}``; empty facets are left out. ``year_from`` and
+    ``year_to`` bound the year of publication (inclusive; None is open)."""
 
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    year_from: int | None = None
+    year_to: int | None = None
 
     def __bool__(self) -> bool:
-        return any(self.values.values())
+        return any(self.values.values()) or self.has_range
+
+    @property
+    def has_range(self) -> bool:
+        return self.year_from is not None or self.year_to is not None
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Sequence[str]]) -> FacetSelection:
+    def parse(cls, raw: Mapping[str, Sequence[str]], year_from: str | None = None,
+              year_to: str | None = None) -> FacetSelection:
         """Check what a user sent. A well-formed value that no source has is kept: it selects
         nothing (an old link after a re-index gives "0 results" and a way to remove the filter).
 
-        :raises QueryError: for too many values, an over-long value or a malformed year, naming the parameter.
+        :raises QueryError: for too many values, an over-long value, a malformed year or a year range
+            that ends before it starts, naming the parameter.
         """
         chosen: dict[str, tuple[str, ...]] = {}
         for facet in FACETS:
@@ -63,17 +79,28 @@ class FacetSelection:
                 continue
             if facet == "year":
                 for value in values:
-                    checked_year(facet, value)
+                    if value != UNKNOWN_YEAR:
+                        checked_year(facet, value)
             chosen[facet] = values
-        return cls(chosen)
+        return cls(chosen, *checked_year_range(year_from, year_to))
 
     def as_args(self) -> list[tuple[str, str]]:
-        """``[(facet, slug), ...]`` for building URLs."""
+        """``[(facet, slug), ...]`` for building URLs (the year range is :meth:`range_args`)."""
         return [(facet, value) for facet, values in self.values.items() for value in values]
 
-    def without(self, facet: str, value: str) -> FacetSelection:
-        remaining = {f: tuple(v for v in vs if not (f == facet and v == value)) for f, vs in self.values.items()}
-        return FacetSelection({f: vs for f, vs in remaining.items() if vs})
+    def range_args(self) -> dict[str, int]:
+        """``{"from": year, "to": year}``, for the bounds that are set."""
+        bounds = {"from": self.year_from, "to": self.year_to}
+        return {name: year for name, year in bounds.items() if year is not None}
+
+    def without(self, facet: str, value: str | None = None) -> FacetSelection:
+        """This selection less one value of a facet, or less the whole facet when ``value`` is None;
+        ``without("range")`` drops the year range."""
+        if facet == "range":
+            return FacetSelection(self.values)
+        remaining = {f: tuple(v for v in vs if not (f == facet and (value is None or v == value)))
+                     for f, vs in self.values.items()}
+        return FacetSelection({f: vs for f, vs in remaining.items() if vs}, self.year_from, self.year_to)
 
 
 
@@ -93,6 +120,9 @@ class FacetTable:
                 for facet, slugs in values.items():
                     for slug in slugs:
                         self.postings[facet].setdefault(slug, set()).add(source_id)
+            undated = {source_id for source_id, values in self.by_source.items() if not values.get("year")}
+            if undated:
+                self.postings["year"][UNKNOWN_YEAR] = undated
 
     @classmethod
     def from_rows(cls, rows: Iterable[FacetRow]) -> FacetTable:
@@ -115,28 +145,65 @@ class FacetTable:
         return cls(by_source, labels)
 
     def matching(self, selection: FacetSelection) -> set[str] | None:
-        """Source ids having, for every selected facet, at least one selected value; None if nothing is selected."""
+        """Source ids having, for every selected facet, at least one selected value, and a year within the
+        range; None if nothing is selected."""
         if not selection:
             return None
         allowed: set[str] | None = None
         for facet, chosen in selection.values.items():
             having = set().union(*(self.postings.get(facet, {}).get(v, set()) for v in chosen))
             allowed = having if allowed is None else allowed & having
+        if selection.has_range:
+            low = selection.year_from if selection.year_from is not None else 0
+            high = selection.year_to if selection.year_to is not None else 9999
+            within = set().union(*(ids for year, ids in self.postings.get("year", {}).items()
+                                   if year.isdigit() and low <= int(year) <= high))
+            allowed = within if allowed is None else allowed & within
         return allowed or set()
 
-    def counts(self, source_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-        """``{facet: {slug: number of the given sources with it}}``, most common first (years newest first)."""
-        counters: dict[str, Counter[str]] = {facet: Counter() for facet in FACETS}
-        for source_id in source_ids:
-            for facet, values in self.by_source.get(source_id, {}).items():
-                counters[facet].update(values)
+    def values(self, source_id: str, facet: str) -> tuple[str, ...]:
+        """A source's slugs for one facet; an undated source's year is :data:`UNKNOWN_YEAR`."""
+        found = self.by_source.get(source_id, {}).get(facet, ())
+        if facet == "year" and not found and source_id in self.by_source:
+            return (UNKNOWN_YEAR,)
+        return found
+
+    def counts(self, source_ids: Iterable[str],
+               lifted: Mapping[str, Iterable[str]] | None = None) -> dict[str, dict[str, int]]:
+        """``{facet: {slug: number of the given sources with it}}``, most common first (years newest first,
+        then "Date not known").
+
+        ``lifted`` gives, for a facet the user chose values of, the sources found without that facet's own
+        choice (the other facets' still applied): that facet's values are counted over those, so that its
+        unticked values stay listed with the number a tick would add (the usual "disjunctive" facet).
+        """
+        lifted = lifted or {}
+        ids = list(source_ids)
         out = {}
-        for facet, counter in counters.items():
+        for facet in FACETS:
+            counter: Counter[str] = Counter()
+            for source_id in lifted.get(facet, ids):
+                values = self.by_source.get(source_id)
+                if values is None:
+                    continue
+                found = values.get(facet, ())
+                if found:
+                    counter.update(found)
+                elif facet == "year":
+                    counter[UNKNOWN_YEAR] += 1
             if facet == "year":
-                out[facet] = dict(sorted(counter.items(), reverse=True))
+                # "Date not known" after every year, as undated sources come last in every list.
+                years = sorted(counter, key=lambda year: (year != UNKNOWN_YEAR, year), reverse=True)
+                out[facet] = {year: counter[year] for year in years}
             else:
                 out[facet] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
         return out
 
+    def lifted_selections(self, selection: FacetSelection) -> dict[str, FacetSelection]:
+        """For each facet the user chose values of, the selection without that facet (what its counts are over)."""
+        return {facet: selection.without(facet) for facet, chosen in selection.values.items() if chosen}
+
     def label(self, facet: str, slug: str) -> str:
+        if facet == "year" and slug == UNKNOWN_YEAR:
+            return UNKNOWN_YEAR_LABEL
         return self.labels.get(facet, {}).get(slug, slug)

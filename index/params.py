@@ -7,6 +7,7 @@ Usage::
     top_k, page = checked_paging(top_k, page, settings)     # QueryError naming the parameter
     top_k, page = paging_args("20", None, settings)         # the same, from a request's text
     year = checked_year("year", "2016")
+    sort = checked_sort("date")                             # "relevance" or "date"
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from index.settings import Settings
 # short, so this only stops abuse.
 MAX_VALUE_CHARS = 100
 _YEAR = re.compile(r"\d{4}")
+# How a list of results may be ordered: by the ranking (the default) or by date, newest first.
+SORTS = ("relevance", "date")
 
 
 def checked_range(name: str, value: int, low: int, high: int) -> int:
@@ -100,3 +103,29 @@ def checked_year(name: str, value: str) -> int:
     if not _YEAR.fullmatch(value):
         raise QueryError(f"{name} must be a four-digit year such as 2016, got {value[:20]!r}.")
     return int(value)
+
+
+def checked_sort(value: str | None) -> str:
+    """The order of the results: ``relevance`` when absent or empty, else ``relevance`` or ``date``.
+
+    :raises QueryError: naming the parameter and the values it may take.
+    """
+    if value is None or not value.strip():
+        return SORTS[0]
+    chosen = value.strip().lower()
+    if chosen not in SORTS:
+        raise QueryError(f"sort must be relevance or date (newest first), got {value[:20]!r}.")
+    return chosen
+
+
+def checked_year_range(year_from: str | None, year_to: str | None) -> tuple[int | None, int | None]:
+    """``(from, to)`` years of a date range, either open (None); empty values are ignored.
+
+    :raises QueryError: for a malformed year, or a range that ends before it starts.
+    """
+    low = checked_year("from", year_from.strip()) if year_from and year_from.strip() else None
+    high = checked_year("to", year_to.strip()) if year_to and year_to.strip() else None
+    if low is not None and high is not None and low > high:
+        raise QueryError(f"The date range starts after it ends: from {low} is later than to {high}. "
+                         "Swap the years or leave one empty.")
+    return low, high

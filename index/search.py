@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -24,7 +25,7 @@ from index.facets import FacetSelection, FacetTable
 from index.generations import Generation
 from index.highlight import CLOSE, OPEN, plain_html, to_html
 from index.pages import GenerationPages
-from index.params import checked_paging
+from index.params import checked_paging, checked_sort
 from index.query import ParsedQuery, parse_query
 from index.ranking import RankedSource, group_by_source, rank_passages
 from index.rerank import Reranker
@@ -85,35 +86,61 @@ class Searcher:
         """Every source's facet values."""
         return self.pages.facet_table
 
+    @functools.cached_property
+    def date_order(self) -> dict[str, int]:
+        """Each source's place when sorted newest first (undated last, then by title)."""
+        return {source_id: at for at, source_id in enumerate(self.pages.index.order)}
+
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
-               fusion: str | None = None, facets: FacetSelection | None = None) -> SearchResponse:
+               fusion: str | None = None, facets: FacetSelection | None = None,
+               sort: str = "relevance") -> SearchResponse:
         """Search and return one page of ranked sources, with facet counts over all of them.
 
-        ``facets`` narrows the search to sources with the chosen values, before ranking.
+        ``facets`` narrows the search to sources with the chosen values, before ranking; each chosen facet's
+        values are counted over the sources found without that facet's own choice (so that its other values
+        stay listed). ``sort="date"`` lists the ranked sources newest first (undated last) instead of best first.
 
-        :raises QueryError: for a query or paging parameter a user must change.
+        :raises QueryError: for a query, paging or sort parameter a user must change.
         """
         started = time.perf_counter()
         settings = self.settings
         top_k, page = checked_paging(top_k, page, self.settings)
+        sort = checked_sort(sort)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
-        allowed = self.facet_table.matching(facets) if facets else None
-        if allowed is not None:
-            narrowing = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
-            filters = {"operator": "AND", "conditions": [filters, narrowing]} if filters else narrowing
-        hits = self._candidates(parsed, max(settings.candidates, page * top_k * 3), filters, fusion)
-        grouped = group_by_source(hits)
+        # Sorted by date, every page sorts the same candidates (more for a deeper page would bring in sources
+        # newer than those already shown on earlier pages).
+        n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
+        grouped = group_by_source(self._candidates(parsed, n, self._narrowed(filters, facets), fusion))
+        if sort == "date":
+            # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.
+            last = len(self.date_order)
+            grouped = sorted(grouped, key=lambda ranked: self.date_order.get(ranked[0], last))
         window = grouped[(page - 1) * top_k : page * top_k]
         results = self._results(parsed, window)
+        lifted: dict[str, Iterable[str]] = {}
+        if facets:
+            for facet, without in self.facet_table.lifted_selections(facets).items():
+                # Found without this facet's choice: the reranker only reorders, so it is skipped here.
+                hits = self._candidates(parsed, n, self._narrowed(filters, without), fusion, rerank=False)
+                lifted[facet] = [source_id for source_id, _, _ in group_by_source(hits)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
-                              facets=self.facet_table.counts(source_id for source_id, _, _ in grouped))
+                              facets=self.facet_table.counts((source_id for source_id, _, _ in grouped), lifted))
+
+    def _narrowed(self, filters: dict[str, Any] | None, facets: FacetSelection | None) -> dict[str, Any] | None:
+        """``filters`` and, when facets are chosen, the condition that a passage's source has them."""
+        allowed = self.facet_table.matching(facets) if facets else None
+        if allowed is None:
+            return filters
+        narrowing = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
+        return {"operator": "AND", "conditions": [filters, narrowing]} if filters else narrowing
 
     def browse_sources(self, facets: FacetSelection, top_k: int | None = None, page: int = 1) -> SearchResponse:
         """Sources with the chosen facet values, newest first, without a query (``/search?council=hackney``).
 
-        Each result shows its first passage (or the one naming the chosen project).
+        Each result shows its first passage (or the one naming the chosen project). Each chosen facet's values
+        are counted over the sources with the other facets' choices.
         """
         started = time.perf_counter()
         top_k, page = checked_paging(top_k, page, self.settings)
@@ -136,10 +163,14 @@ class Searcher:
                     text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
                     end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
                     score=0.0, page=shown.meta.get("page"), citation=shown.meta.get("citation"))]))
+        lifted: dict[str, Iterable[str]] = {}
+        for facet, without in self.facet_table.lifted_selections(facets).items():
+            found = self.facet_table.matching(without)
+            lifted[facet] = self.browse.sources if found is None else found
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query="", total=len(ordered), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion="browse",
-                              facets=self.facet_table.counts(ordered))
+                              facets=self.facet_table.counts(ordered, lifted))
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
              rerank: bool = True) -> list[tuple[str, float]]:

@@ -12,25 +12,43 @@ from typing import Any, ClassVar
 from flask import Blueprint, render_template, request, url_for
 
 from index.errors import QueryError
-from index.facets import FACETS, FacetSelection, FacetTable
+from index.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
+from index.params import SORTS, checked_value, single
 from index.results import SearchResponse
 from webapp.gaps import record_search
 from webapp.index_handle import get_index
 from webapp.resource import Resource, document_url, route
-from webapp.views import facet_args, search_args, settings
+from webapp.views import facet_args, search_args, settings, sort_arg
 
 bp = Blueprint("search", __name__)
 api = Blueprint("search_api", __name__, url_prefix="/api")
 
 FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project",
                 "judgement": "Inspection judgement"}
-# Values listed per facet before "and N more" (selected values are always listed).
-FACET_SHOWN = 12
+# How a chosen value reads in the heading of a list without words ("Sources naming Hackney, on Early help").
+FACET_PHRASES = {"type": "of type", "year": "from", "council": "naming", "theme": "on", "project": "about",
+                 "judgement": "judged"}
+# What a facet's values are called, in "Show all 143 councils" and "Find a council".
+FACET_NOUNS = {"type": ("type", "types"), "year": ("year", "years"), "council": ("council", "councils"),
+               "theme": ("theme", "themes"), "project": ("project", "projects"),
+               "judgement": ("judgement", "judgements")}
+# Values listed per facet, the most frequent first (selected values are always listed), before "Show all":
+# a short list keeps the first result within a few Tab presses and a phone's screen.
+FACET_SHOWN = 8
+# A facet with at most this many more values lists them all: "Show all 9" to reveal one is no help.
+FACET_SLACK = 2
+# Parameters a results page is made of, carried to a source's page so that "Back to results" returns to it.
+STATE_PARAMS = ("q", "page", "top_k", "sort", "from", "to", *FACETS)
 
 
 def results_url(q: str, page: int | None = None, facets: FacetSelection | None = None,
-                top_k: str | None = None) -> str:
-    """URL of a results page; facets become repeated parameters (``&council=hackney&council=...``)."""
+                top_k: str | None = None, sort: str | None = None, show: str | None = None,
+                find: str | None = None) -> str:
+    """URL of a results page; facets become repeated parameters (``&council=hackney&council=...``).
+
+    ``sort`` is kept only when it is not the default; ``show`` names a facet to list in full, ``find``
+    narrows that list to the values containing it.
+    """
     if not q and not facets:
         return url_for("search.home")
     args: dict[str, Any] = {"q": q}
@@ -38,11 +56,79 @@ def results_url(q: str, page: int | None = None, facets: FacetSelection | None =
         args["page"] = page
     if top_k:
         args["top_k"] = top_k
+    if q and sort and sort != SORTS[0]:
+        args["sort"] = sort
+    if facets:
+        args.update(facets.range_args())
     for facet in FACETS:
         values = (facets.values.get(facet) if facets else None) or ()
         if values:
             args[facet] = list(values)
+    if show:
+        args["show"] = show
+        if find:
+            args["find"] = find
     return url_for("search.results", **args)
+
+
+def back_to_results_url() -> str | None:
+    """On a source's page, the results page it was opened from (query, filters, sort and page), from the
+    parameters the result's link carried; None when it was not opened from results."""
+    args: dict[str, Any] = {name: request.args.getlist(name) for name in STATE_PARAMS if request.args.getlist(name)}
+    if not args.get("q") and not any(facet in args for facet in FACETS):
+        return None
+    return url_for("search.results", **args)
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    slug: str
+    label: str
+    count: int
+    checked: bool
+
+
+@dataclass(frozen=True)
+class FacetView:
+    """One facet as the filters show it: the values listed, and how many it has in all."""
+
+    facet: str
+    title: str
+    noun: str  # singular
+    plural: str
+    values: list[FacetValue]
+    total: int  # values the facet has (with counts, or chosen)
+    expanded: bool  # listing every value (?show=facet)
+    find: str  # the text the list is narrowed to, when expanded
+
+    @property
+    def more(self) -> bool:
+        """Whether it has more values than a short list shows."""
+        return self.total > FACET_SHOWN + FACET_SLACK
+
+
+def facet_views(counts: dict[str, dict[str, int]], facets: FacetSelection, table: FacetTable,
+                show: str | None, find: str) -> list[FacetView]:
+    """The facets to list, each with its most frequent values (or all of them, for the facet in ``show``)."""
+    views = []
+    for facet, facet_counts in counts.items():
+        selected = facets.values.get(facet, ())
+        every = [FacetValue(slug, table.label(facet, slug), count, slug in selected)
+                 for slug, count in facet_counts.items()]
+        every += [FacetValue(slug, table.label(facet, slug), 0, True) for slug in selected if slug not in facet_counts]
+        if not every:
+            continue
+        expanded = show == facet
+        if expanded:
+            needle = find.casefold()
+            shown = [v for v in every if v.checked or needle in v.label.casefold()]
+        else:
+            limit = FACET_SHOWN if len(every) > FACET_SHOWN + FACET_SLACK else len(every)
+            shown = [v for at, v in enumerate(every) if at < limit or v.checked]
+        noun, plural = FACET_NOUNS[facet]
+        views.append(FacetView(facet, FACET_TITLES[facet], noun, plural, shown, len(every), expanded,
+                               find if expanded else ""))
+    return views
 
 
 def _form_page(q: str, message: str | None = None, status: int = 200):
@@ -52,7 +138,7 @@ def _form_page(q: str, message: str | None = None, status: int = 200):
 
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
-    return {"results_url": results_url, "facet_titles": FACET_TITLES, "facet_shown": FACET_SHOWN}
+    return {"results_url": results_url, "facet_titles": FACET_TITLES, "back_to_results_url": back_to_results_url}
 
 
 @bp.get("/")
@@ -80,29 +166,73 @@ class SearchPage(Resource):
     facets: FacetSelection
     table: FacetTable
     top_k_arg: str | None
+    sort: str = SORTS[0]
+    show: str | None = None  # a facet to list in full
+    find: str = ""  # narrows that facet's list
 
     def context(self) -> dict[str, Any]:
         # The search box above the results: no error message there (mistakes get the form page).
-        return {**super().context(), "message": None, "max_chars": settings().max_query_chars}
+        return {**super().context(), "message": None, "max_chars": settings().max_query_chars,
+                "facet_list": facet_views(self.response.facets, self.facets, self.table, self.show, self.find),
+                "heading": self.heading(), "state": self.state(),
+                "year_range": year_range_text(self.facets) if self.facets.has_range else "",
+                "sort_urls": {sort: results_url(self.q, None, self.facets, self.top_k_arg, sort) for sort in SORTS}}
+
+    def heading(self) -> str:
+        if self.response.query:
+            return f"Results for “{self.response.query}”"
+        chosen = [f"{FACET_PHRASES[facet]} {self.table.label(facet, value)}" for facet, value in self.facets.as_args()]
+        chosen = [("with no known date" if phrase == f"from {UNKNOWN_YEAR_LABEL}" else phrase) for phrase in chosen]
+        if self.facets.has_range:
+            chosen.append(f"published {year_range_text(self.facets)}")
+        return "Sources " + ", ".join(chosen)
+
+    def state(self) -> dict[str, Any]:
+        """The parameters of this results page, for the links to sources (so that they can come back to it)."""
+        args: dict[str, Any] = {"q": self.q}
+        if self.response.page > 1:
+            args["page"] = self.response.page
+        if self.top_k_arg:
+            args["top_k"] = self.top_k_arg
+        if self.sort != SORTS[0]:
+            args["sort"] = self.sort
+        args.update(self.facets.range_args())
+        args.update({facet: list(values) for facet, values in self.facets.values.items()})
+        return args
 
     def to_json(self) -> dict[str, Any]:
-        return search_json(self.response)
+        data = search_json(self.response)
+        data["sort"] = self.sort
+        return data
+
+
+def year_range_text(facets: FacetSelection) -> str:
+    """'2014 to 2016', 'from 2014', 'up to 2016'."""
+    if facets.year_from is not None and facets.year_to is not None:
+        return f"{facets.year_from} to {facets.year_to}" if facets.year_from != facets.year_to else str(facets.year_to)
+    return f"from {facets.year_from}" if facets.year_from is not None else f"up to {facets.year_to}"
 
 
 def build_search() -> SearchPage:
-    """Ranked sources for ``q``, or with no ``q`` the sources having the chosen facet values, newest first.
+    """Ranked sources for ``q`` (best first, or newest first with ``sort=date``), or with no ``q`` the sources
+    having the chosen facet values, newest first.
 
     :raises QueryError: for a parameter or query the user must change (no words and no filter included).
     """
     q, top_k, page = search_args()
     facets = facet_args()
+    sort = sort_arg()
+    show = single("show", request.args.getlist("show"))
+    show = show if show in FACETS else None
+    find = checked_value("find", (single("find", request.args.getlist("find")) or "").strip())
     if not q.strip() and not facets:
         raise QueryError("Enter some words to search for, for example: adolescents edge of care.")
     searcher = get_index().searcher()
-    response = (searcher.search(q, top_k=top_k, page=page, facets=facets) if q.strip()
+    response = (searcher.search(q, top_k=top_k, page=page, facets=facets, sort=sort) if q.strip()
                 else searcher.browse_sources(facets, top_k=top_k, page=page))
     record_search(q, facets, response)  # issue 14 item 9: counts searches that found little (webapp/gaps.py)
-    return SearchPage(q, response, facets, searcher.facet_table, request.args.get("top_k"))
+    return SearchPage(q, response, facets, searcher.facet_table, request.args.get("top_k"),
+                      sort if q.strip() else "date", show, find)
 
 
 @bp.get("/search")

@@ -9,7 +9,7 @@ from importlib import resources
 from flask import Flask, current_app, request, url_for
 
 from index.facets import FACETS, FacetSelection
-from index.params import paging_args, single, whole_number
+from index.params import checked_sort, paging_args, single, whole_number
 from index.settings import Settings
 
 
@@ -35,11 +35,21 @@ def search_args() -> tuple[str, int, int]:
 
 
 def facet_args() -> FacetSelection:
-    """The facet filters of the query string (``type``, ``year``, ``council``, ``theme``, ``project``), checked.
+    """The facet filters of the query string (``type``, ``year``, ``council``, ``theme``, ``project``,
+    ``judgement``) and the year range (``from``, ``to``), checked.
 
-    :raises QueryError: naming the parameter, for an over-long or malformed value.
+    :raises QueryError: naming the parameter, for an over-long or malformed value or a range that ends before it starts.
     """
-    return FacetSelection.parse({facet: request.args.getlist(facet) for facet in FACETS})
+    return FacetSelection.parse({facet: request.args.getlist(facet) for facet in FACETS},
+                                single("from", request.args.getlist("from")), single("to", request.args.getlist("to")))
+
+
+def sort_arg() -> str:
+    """``relevance`` (the default) or ``date``, from ``?sort=``.
+
+    :raises QueryError: naming the parameter and the values it may take.
+    """
+    return checked_sort(single("sort", request.args.getlist("sort")))
 
 
 @cache

@@ -29,7 +29,9 @@ def test_counts_and_labels():
     table = FacetTable.from_rows(ROWS)
     counts = table.counts(["a", "b", "c"])
     assert counts["type"] == {"blog": 2, "report": 1}
-    assert list(counts["year"]) == ["2016", "2014"]
+    # Undated sources are counted as "Date not known", after every year.
+    assert counts["year"] == {"2016": 1, "2014": 1, "unknown": 1} and list(counts["year"])[-1] == "unknown"
+    assert table.label("year", "unknown") == "Date not known"
     assert counts["council"] == {"hackney": 2, "richmond-upon-thames": 1}
     assert counts["theme"] == {"workforce": 2, "early-help": 1}
     assert counts["project"] == {"reclaiming-social-work": 1}
@@ -44,6 +46,50 @@ def test_values_widen_and_facets_narrow():
     assert table.matching(FacetSelection.parse({"type": ["blog", "report"]})) == {"a", "b", "c"}
     assert table.matching(FacetSelection.parse({"type": ["blog"], "council": ["hackney"]})) == {"b"}
     assert table.matching(FacetSelection.parse({"council": ["nowhere"]})) == set()
+
+
+@pytest.mark.unit
+def test_undated_sources_are_reachable_and_outside_every_year_range():
+    table = FacetTable.from_rows(ROWS)
+    assert table.matching(FacetSelection.parse({"year": ["unknown"]})) == {"c"}
+    assert table.matching(FacetSelection.parse({"year": ["Unknown", "2014"]})) == {"b", "c"}
+    assert table.matching(FacetSelection.parse({}, year_from="2015")) == {"a"}
+    assert table.matching(FacetSelection.parse({}, year_to="2015")) == {"b"}
+    assert table.matching(FacetSelection.parse({}, year_from="2014", year_to="2016")) == {"a", "b"}
+    assert table.matching(FacetSelection.parse({"type": ["blog"]}, year_from="2014", year_to="2014")) == {"b"}
+    # The year stays out of the stored facet values (charts count dated sources by year).
+    assert table.by_source["c"]["year"] == ()
+
+
+@pytest.mark.unit
+def test_a_year_range_is_checked():
+    assert FacetSelection.parse({}, " ", "").has_range is False
+    selection = FacetSelection.parse({"type": ["blog"]}, "2014", "2016")
+    assert (selection.year_from, selection.year_to) == (2014, 2016)
+    assert selection.range_args() == {"from": 2014, "to": 2016}
+    assert selection.without("range") == FacetSelection({"type": ("blog",)})
+    assert selection.without("type", "blog").has_range
+    with pytest.raises(QueryError, match="from 2017 is later than to 2014"):
+        FacetSelection.parse({}, "2017", "2014")
+    with pytest.raises(QueryError, match="from must be a four-digit year"):
+        FacetSelection.parse({}, "last year", None)
+
+
+@pytest.mark.unit
+def test_a_chosen_facet_keeps_its_other_values_listed():
+    """Disjunctive counts: ticking "blog" leaves "report" listed with the number a tick would add, while the
+    other facets are counted over the blogs alone."""
+    table = FacetTable.from_rows(ROWS)
+    selection = FacetSelection.parse({"type": ["blog"]})
+    blogs = table.matching(selection)
+    lifted = {facet: table.matching(without) or set(table.by_source)
+              for facet, without in table.lifted_selections(selection).items()}
+    assert set(lifted) == {"type"}
+    counts = table.counts(sorted(blogs), lifted)
+    assert counts["type"] == {"blog": 2, "report": 1}
+    assert counts["council"] == {"hackney": 1} and counts["year"] == {"2014": 1, "unknown": 1}
+    # Without the lifted sources, the unticked type would vanish (the old behaviour).
+    assert table.counts(sorted(blogs))["type"] == {"blog": 2}
 
 
 @pytest.mark.unit
@@ -68,3 +114,45 @@ def test_facets_narrow_results_and_total(corpus_searcher):
     assert hackney.total >= 1 and all("hackney" in corpus_searcher.facet_table.by_source[r.document_id]["council"]
                                       for r in hackney.results)
     assert hackney.facets["council"]["hackney"] == hackney.total
+
+
+@pytest.mark.integration
+def test_ticking_a_type_keeps_the_other_types_counted(corpus_searcher):
+    everything = corpus_searcher.search("social work", top_k=10)
+    assert len(everything.facets["type"]) >= 2
+    blogs = corpus_searcher.search("social work", top_k=10, facets=FacetSelection.parse({"type": ["blog"]}))
+    # The type facet is counted as if no type were ticked; the others over the blogs only.
+    assert blogs.facets["type"] == everything.facets["type"]
+    assert sum(blogs.facets["year"].values()) == blogs.total < everything.total
+
+
+@pytest.mark.integration
+def test_sort_by_date_reorders_the_same_sources_newest_first(corpus_searcher):
+    ranked = corpus_searcher.search("social work", top_k=50)
+    dated = corpus_searcher.search("social work", top_k=50, sort="date")
+    assert dated.total == ranked.total and dated.facets == ranked.facets
+    assert {r.document_id for r in dated.results} == {r.document_id for r in ranked.results}
+    dates = [r.date for r in dated.results]
+    known = [d for d in dates if d]
+    assert known == sorted(known, reverse=True)
+    # Undated sources come after every dated one.
+    assert dates == known + [None] * (len(dates) - len(known))
+    assert [r.document_id for r in dated.results] != [r.document_id for r in ranked.results] or len(known) < 2
+    with pytest.raises(QueryError, match="sort must be relevance or date"):
+        corpus_searcher.search("social work", sort="newest")
+
+
+@pytest.mark.integration
+def test_sort_by_date_pages_follow_on(corpus_settings):
+    """Each page sorted by date sorts the same sources, so page 2 never holds one newer than page 1's."""
+    from index.generations import open_generation
+    from index.search import Searcher
+
+    settings = corpus_settings.replace(candidates=2)
+    searcher = Searcher(settings, open_generation(settings))
+    first = searcher.search("social work", top_k=1, sort="date")
+    paged = [first.results[0]] + [r for page in range(2, first.total + 1)
+                                  for r in searcher.search("social work", top_k=1, page=page, sort="date").results]
+    assert len({r.document_id for r in paged}) == len(paged) == first.total
+    known = [r.date for r in paged if r.date]
+    assert known == sorted(known, reverse=True)

@@ -68,6 +68,10 @@ def test_hostile_query_is_escaped(client):
     ("/search?q=care&page=0", 400, "page must be from 1"),
     ("/search?q=care&top_k=abc", 400, "top_k must be a whole number"),
     ("/search?q=-care", 400, "cannot be only exclusions"),
+    ("/search?q=care&sort=newest", 400, "sort must be relevance or date"),
+    ("/search?q=care&from=2017&to=2014", 400, "from 2017 is later than to 2014"),
+    ("/search?q=care&from=2016-01", 400, "from must be a four-digit year"),
+    ("/search?q=care&year=someday", 400, "year must be a four-digit year"),
     ("/documents/doesnotexist", 404, "no page at this address"),
     ("/documents/x?passage=abc", 404, "no page at this address"),
     ("/nowhere", 404, "no page at this address"),
@@ -95,6 +99,9 @@ def test_api_keeps_the_contract(client, schemas):
     ({"q": ""}, 400, "bad_request"),
     ({"q": "care", "top_k": "1000"}, 400, "bad_request"),
     ({"q": '"""'}, 400, "bad_request"),
+    ({"q": "care", "sort": "newest"}, 400, "bad_request"),
+    ({"q": "care", "sort": ["date", "relevance"]}, 400, "bad_request"),
+    ({"q": "care", "from": "2017", "to": "2014"}, 400, "bad_request"),
 ])
 def test_api_errors_are_json(client, schemas, query, status, code):
     response = client.get("/api/search", query_string=query)
@@ -155,3 +162,134 @@ def test_healthz_without_index_is_json_503(tmp_path):
     client = create_app({"TESTING": True, "KB_OVERRIDES": {"data_dir": str(tmp_path / "none")}}).test_client()
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "no_index"
+
+
+def _checkboxes(page: str, facet: str) -> dict[str, str]:
+    """``{value: label}`` of a facet's checkboxes on a results page."""
+    return dict(re.findall(rf'name="{facet}" type="checkbox" value="([^"]+)"[^>]*>\s*'
+                           r'<label class="govuk-label govuk-checkboxes__label" for="[^"]+">([^<]+)<', page))
+
+
+def test_ticking_a_type_keeps_the_other_types_listed_with_counts(client):
+    everything = client.get("/api/search", query_string={"q": "social work"}).get_json()
+    assert len(everything["facets"]["type"]) >= 2
+    blogs = client.get("/api/search", query_string={"q": "social work", "type": "blog"}).get_json()
+    assert blogs["facets"]["type"] == everything["facets"]["type"]
+    assert blogs["total"] == everything["facets"]["type"]["blog"] < everything["total"]
+    page = client.get("/search", query_string={"q": "social work", "type": "blog"}).get_data(as_text=True)
+    listed = _checkboxes(page, "type")
+    assert set(listed) == set(everything["facets"]["type"])
+    other = next(t for t in listed if t != "blog")
+    assert listed[other] == f"{other.capitalize()} ({everything['facets']['type'][other]}"
+    assert 'value="blog" checked' in page and f'value="{other}" checked' not in page
+
+
+def test_sort_by_date_lists_the_same_sources_newest_first_undated_last(client, schemas):
+    ranked = client.get("/api/search", query_string={"q": "social work", "top_k": 50}).get_json()
+    dated = client.get("/api/search", query_string={"q": "social work", "top_k": 50, "sort": "date"}).get_json()
+    schemas("SearchResponse").validate(dated)
+    assert ranked["sort"] == "relevance" and dated["sort"] == "date"
+    assert sorted(r["source_id"] for r in dated["results"]) == sorted(r["source_id"] for r in ranked["results"])
+    dates = [r["date"] for r in dated["results"]]
+    known = [d for d in dates if d]
+    assert len(known) >= 2 and None in dates
+    assert dates == sorted(known, reverse=True) + [None] * (len(dates) - len(known))
+    page = client.get("/search", query_string={"q": "social work", "sort": "date"}).get_data(as_text=True)
+    assert "<strong>newest first</strong>" in page
+    assert '<a class="govuk-link" href="/search?q=social+work">relevance' in page
+    shown = re.findall(r'<time datetime="([^"]+)">', page)
+    assert shown == sorted(shown, reverse=True)
+
+
+def test_undated_sources_are_counted_and_reachable(client):
+    everything = client.get("/api/search", query_string={"q": "social work", "top_k": 50}).get_json()
+    undated = {r["source_id"] for r in everything["results"] if r["date"] is None}
+    assert undated and everything["facets"]["year"]["unknown"] == len(undated)
+    assert list(everything["facets"]["year"])[-1] == "unknown"
+    chosen = client.get("/api/search", query_string={"q": "social work", "year": "unknown"}).get_json()
+    assert {r["source_id"] for r in chosen["results"]} == undated
+    browse = client.get("/search", query_string={"year": "unknown"}).get_data(as_text=True)
+    assert "Sources with no known date" in browse and "Date not known (" in browse
+    assert "date not known" in browse
+
+
+def test_year_range_narrows_and_leaves_out_undated_sources(client):
+    since = client.get("/api/search", query_string={"q": "social work", "from": "2016", "top_k": 50}).get_json()
+    assert since["total"] >= 1 and all(r["date"] and r["date"] >= "2016" for r in since["results"])
+    until = client.get("/api/search", query_string={"q": "social work", "to": "2015", "top_k": 50}).get_json()
+    assert until["total"] >= 1 and all(r["date"] and r["date"] < "2016" for r in until["results"])
+    page = client.get("/search", query_string={"q": "social work", "from": "2016"}).get_data(as_text=True)
+    assert 'name="from" type="text" inputmode="numeric" maxlength="4" value="2016"' in page
+    removal = ('href="/search?q=social+work">Remove filter<span class="govuk-visually-hidden">:</span> '
+               'Published: from 2016')
+    assert removal in page
+
+
+def test_a_long_facet_shows_a_few_values_and_all_of_them_without_javascript(client):
+    from webapp.search import FACET_SHOWN, FACET_SLACK
+
+    counts = client.get("/api/search", query_string={"q": "care"}).get_json()["facets"]["council"]
+    assert len(counts) > FACET_SHOWN + FACET_SLACK, "the sample corpus names enough councils to need 'Show all'"
+    # Most frequent first (the JSON object's keys are sorted by name).
+    counts = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    page = client.get("/search", query_string={"q": "care"}).get_data(as_text=True)
+    assert list(_checkboxes(page, "council")) == list(counts)[:FACET_SHOWN]
+    link = re.search(r'<a class="govuk-link" href="([^"]+)">Show all (\d+) councils</a>', page)
+    assert link and int(link[2]) == len(counts)
+    full = client.get(link[1].replace("&amp;", "&")).get_data(as_text=True)
+    assert list(_checkboxes(full, "council")) == list(counts)
+    assert 'id="find-council" name="find" type="search" value=""' in full and 'form="facet-find"' in full
+    assert "Show fewer councils" in full
+    # The box narrows the list (a form of its own, so no JavaScript is needed); chosen values stay listed.
+    found = client.get("/search", query_string={"q": "care", "show": "council", "find": "upon",
+                                                "council": "hackney"}).get_data(as_text=True)
+    assert set(_checkboxes(found, "council")) == {"hackney", *(c for c in counts if "upon" in c)}
+    assert '<input type="hidden" name="show" value="council">' in found
+
+
+def test_a_facet_a_little_longer_than_the_short_list_is_listed_whole():
+    from index.facets import FacetSelection, FacetTable
+    from webapp.search import FACET_SHOWN, FACET_SLACK, facet_views
+
+    table = FacetTable({}, {})
+    few = {f"c{i:02d}": 1 for i in range(FACET_SHOWN + FACET_SLACK)}
+    many = {f"c{i:02d}": 1 for i in range(FACET_SHOWN + FACET_SLACK + 1)}
+    [whole] = facet_views({"council": few}, FacetSelection(), table, None, "")
+    assert len(whole.values) == len(few) and not whole.more
+    [short] = facet_views({"council": many}, FacetSelection(), table, None, "")
+    assert len(short.values) == FACET_SHOWN and short.more and short.total == len(many)
+    # A chosen value beyond the short list stays listed, ticked.
+    last = list(many)[-1]
+    [chosen] = facet_views({"council": many}, FacetSelection({"council": (last,)}), table, None, "")
+    assert [v.slug for v in chosen.values][-1] == last and chosen.values[-1].checked
+    [found] = facet_views({"council": many}, FacetSelection(), table, "council", "C1")
+    assert [v.slug for v in found.values] == [c for c in many if "c1" in c] and found.expanded
+
+
+def test_back_to_results_keeps_query_filters_sort_and_page(client):
+    args = {"q": "social work", "type": ["blog", "article"], "sort": "date", "top_k": "1", "page": "2"}
+    page = client.get("/search", query_string=args).get_data(as_text=True)
+    link = re.search(r'<h2 class="govuk-heading-m[^"]*"><a class="govuk-link" href="(/documents/[^"]+)">', page)
+    assert link
+    document = client.get(link[1].replace("&amp;", "&")).get_data(as_text=True)
+    back = re.search(r'<a href="([^"]+)" class="govuk-back-link">Back to results</a>', document)
+    assert back
+    from urllib.parse import parse_qs, urlsplit
+
+    url = urlsplit(back[1].replace("&amp;", "&"))
+    assert url.path == "/search"
+    assert parse_qs(url.query) == {"q": ["social work"], "type": ["blog", "article"], "sort": ["date"],
+                                   "top_k": ["1"], "page": ["2"]}
+    # Opened from a list without words (a council's sources), it goes back there too.
+    browse = client.get("/documents/" + link[1].split("/")[2].split("?")[0], query_string={"council": "hackney"})
+    assert 'href="/search?council=hackney" class="govuk-back-link"' in browse.get_data(as_text=True)
+    # Opened from elsewhere, there is no results page to go back to.
+    plain = client.get("/documents/" + link[1].split("/")[2].split("?")[0]).get_data(as_text=True)
+    assert "Back to results" not in plain
+
+
+def test_results_come_with_a_skip_link_and_a_filter_control(client):
+    page = client.get("/search", query_string={"q": "care"}).get_data(as_text=True)
+    skip, filters, results = (page.index(s) for s in ('>Skip to results</a>', 'id="app-filters"', 'id="app-results"'))
+    assert skip < filters < results
+    assert '<a class="govuk-link" href="#app-filters">Filter results</a>' in page

@@ -2,7 +2,10 @@
 // 1. Suggestions (titles, themes, projects) under the search box, from /api/suggest, as an
 //    ARIA combobox: arrow keys move, Enter opens, Escape closes.
 // 2. Filters apply as soon as a box is ticked, without a full reload; the result count is
-//    announced through a live region, and the URL (so Back and sharing) keeps the filters.
+//    announced through a live region, and the URL (so Back and sharing) keeps the filters; on a
+//    phone, filters opened from "Filter results" stay open until "Back to the results".
+// 3. A long filter's "Find a ..." box narrows its list as you type (without this file, its button
+//    asks the server for the narrowed list).
 import { initAll } from "./build/govuk-frontend.min.js";
 
 initAll();
@@ -96,6 +99,26 @@ function suggestions(input) {
   input.addEventListener("blur", () => window.setTimeout(close, 200));
 }
 
+function facetFinders(root) {
+  root.querySelectorAll("[data-facet-find]").forEach((input) => {
+    const group = document.getElementById(input.dataset.facetFind);
+    if (!group) return;
+    const items = [...group.querySelectorAll(".govuk-checkboxes__item")];
+    let timer = null;
+    input.addEventListener("input", () => {
+      const needle = input.value.trim().toLowerCase();
+      let shown = 0;
+      items.forEach((item) => {
+        const match = item.querySelector("input").checked || item.textContent.toLowerCase().includes(needle);
+        item.style.display = match ? "" : "none";
+        if (match) shown += 1;
+      });
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => announce(`${shown} of ${items.length} shown.`), 400);
+    });
+  });
+}
+
 function liveFilters(form) {
   form.addEventListener("change", async (event) => {
     if (!event.target.matches("input[type=checkbox]")) return;
@@ -107,7 +130,10 @@ function liveFilters(form) {
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
       const area = page.getElementById("app-results-area");
       if (!area) { window.location.assign(url); return; }
+      // On a phone the filters are open while they are the #target; the new ones are not that element.
+      const open = document.getElementById("app-filters")?.matches(":target, .app-filters--open");
       document.getElementById("app-results-area").replaceWith(area);
+      if (open) document.getElementById("app-filters")?.classList.add("app-filters--open");
       document.title = page.title;
       const heading = page.querySelector("h1");
       if (heading) document.querySelector("h1").textContent = heading.textContent;
@@ -117,6 +143,7 @@ function liveFilters(form) {
       announce(status ? status.textContent : "Results updated.");
       const newForm = document.querySelector("[data-app-filters]");
       if (newForm) liveFilters(newForm);
+      facetFinders(document);
       document.getElementById(focusedId)?.focus();
     } catch {
       window.location.assign(url);
@@ -124,10 +151,17 @@ function liveFilters(form) {
   });
 }
 
+document.addEventListener("click", (event) => {
+  if (event.target.closest(".app-filters-hide a")) {
+    document.getElementById("app-filters")?.classList.remove("app-filters--open");
+  }
+});
+
 const query = document.getElementById("q");
 if (query) suggestions(query);
 const filters = document.querySelector("[data-app-filters]");
 if (filters) liveFilters(filters);
+facetFinders(document);
 // Back and Forward between filtered result lists reload the list the URL names; a change of
 // #fragment only (the skip link, "Go to the matching passage") does not.
 let shown = window.location.pathname + window.location.search;
