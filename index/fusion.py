@@ -26,16 +26,20 @@ class FusionRanker:
     :param method: weighted, rrf, dense or lexical.
     :param dense_weight: weight of the dense list; the lexical list gets ``1 - dense_weight``.
     :param rrf_k: the k of reciprocal rank fusion.
+    :param scale: how weighted fusion scales each list's scores: max or minmax (the ``fusion_scores`` setting).
     :raises ValueError: for an unknown method.
     """
 
-    def __init__(self, method: str = "weighted", dense_weight: float = 0.7, rrf_k: int = 60) -> None:
+    def __init__(self, method: str = "weighted", dense_weight: float = 0.7, rrf_k: int = 60,
+                 scale: str = "max") -> None:
         self.method = fusion_method(method)
         self.dense_weight = dense_weight
         self.rrf_k = rrf_k
+        self.scale = scale
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, method=self.method, dense_weight=self.dense_weight, rrf_k=self.rrf_k)
+        return default_to_dict(self, method=self.method, dense_weight=self.dense_weight, rrf_k=self.rrf_k,
+                               scale=self.scale)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionRanker:
@@ -48,4 +52,4 @@ class FusionRanker:
         :returns: ``{"hits": fused hits, best first}``.
         """
         lexical = lexical_ranking(lexical_hits, relaxed_hits or [])
-        return {"hits": fuse(lexical, dense_hits, method or self.method, self.dense_weight, self.rrf_k)}
+        return {"hits": fuse(lexical, dense_hits, method or self.method, self.dense_weight, self.rrf_k, self.scale)}

@@ -111,6 +111,10 @@ class ParsedQuery:
             return None
         return f"NEAR({' '.join(t.fts() for t in terms)}, {self.proximity_gap()})"
 
+    def content_terms(self) -> tuple[Term, ...]:
+        """The query's words and phrases that carry meaning: each clause's first term, little words left out."""
+        return tuple(c[0] for c in self.clauses if c and (c[0].is_phrase or c[0].text not in STOPWORDS))
+
     def proximity_terms(self) -> tuple[Term, ...]:
         """The content words and phrases the proximity match looks for close together (none: no match)."""
         if any(len(c) > 1 for c in self.clauses):

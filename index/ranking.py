@@ -14,15 +14,21 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
    normalised query and passage vectors, in [−1, 1].
 3. **Fusion**, ``fusion`` one of ``FUSION_METHODS``:
 
-   - ``weighted`` (the default): ``w · minmax(dense) + (1 − w) · minmax(lexical)``, where
-     ``minmax(x) = (x − min) / (max − min)`` over that list (1 when all its scores are equal) and
-     a passage missing from a list gets 0 from it. In [0, 1].
+   - ``weighted`` (the default): ``w · scaled(dense) + (1 − w) · scaled(lexical)``, where with
+     ``fusion_scores = max`` (the default) ``scaled(x) = x / max`` over that list and a passage
+     missing from a list gets the list's lowest scaled score (its own would be at most that), so
+     a retriever whose candidates barely differ moves the ranking less; with ``minmax``,
+     ``scaled(x) = (x − min) / (max − min)`` (1 when all are equal) and a missing passage gets 0.
+     At most 1. ``w`` is ``dense_weight``, and with ``adaptive_weights`` it moves per query:
+     ``− ADAPTIVE_SHIFT`` when some passage holds every query word (there are strict matches),
+     ``+ ADAPTIVE_SHIFT`` when the best dense candidate's cosine is at least ``CLOSE_MEANING``,
+     kept within [0, 1].
    - ``rrf``: ``w / (k + rank in dense) + (1 − w) / (k + rank in lexical)``, ranks from 1. In (0, 1).
    - ``dense`` or ``lexical``: that list's scores (step 2 or 1) as they are, in its order.
 
    Weighted and rrf sort by score, ties by the lower passage row.
-4. **Proximity**: + b (0 ≤ b ≤ ``MAX_PROXIMITY_BOOST``, the setting's declared bound) for each
-   of the best ``PROXIMITY_DEPTH`` passages holding all the query's content words with at most
+4. **Proximity** (fused methods only): + b (0 ≤ b ≤ ``MAX_PROXIMITY_BOOST``, the setting's declared bound)
+   for each of the best ``PROXIMITY_DEPTH`` passages holding all the query's content words with at most
    (their number of words + 2) other words between them (FTS5 NEAR); then re-sorted, ties by row.
 5. **Required phrases and exclusions**: a passage without every phrase the user quoted on its
    own is dropped, and so is every passage of a source that contains an excluded (-word) term.
@@ -34,16 +40,24 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
    FAISS index) it is raised, for that query, to the same guarantee.
 7. **Source score** = best passage + ``SECOND_PASSAGE_WEIGHT`` × second best passage, passages
    in the order above; sources sorted by it, ties by source id.
+8. **Every word first** (fused methods, queries of at most ``all_words_first`` content words): sources
+   with a passage holding every query word (a strict lexical match) before the others, each group in
+   step 7's order (:func:`words_first`).
+
+Before step 3, a dense candidate that no lexical list holds and whose cosine is below
+``meaning_floor`` is dropped (fused methods), so a search for words the corpus lacks finds nothing.
 
 Usage::
 
     hits = rank_passages(parsed, strict, relaxed, dense, store, settings)   # steps 1, 3-6
     sources = group_by_source(hits)                                        # step 7
+    sources = words_first(sources, all_words, parsed, settings)            # step 8
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from index.query import ParsedQuery
@@ -53,6 +67,12 @@ from index.store import KBDocumentStore, PassageHit
 if TYPE_CHECKING:
     from index.rerank import Reranker
 
+# Step 3 with adaptive_weights: how far the dense weight moves, and the cosine of "very close in meaning"
+# (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out (benchmarks/bench_loco.py, docs/ranking.md).
+ADAPTIVE_SHIFT = 0.2
+CLOSE_MEANING = 0.75
+# Methods that rank by one retriever alone (step 3), without the other's signals (step 4).
+SINGLE_METHODS = ("dense", "lexical")
 # Step 1: how far below the weakest strict match the best relaxed one lands.
 RELAXED_GAP = 1e-6
 # Step 4: how many of the best fused passages are checked for the query's words close together.
@@ -61,7 +81,8 @@ PROXIMITY_DEPTH = 30
 MAX_PROXIMITY_BOOST = float(declared("proximity_boost").high)  # type: ignore[arg-type]
 # Step 7: a second good passage adds a little to its source.
 SECOND_PASSAGE_WEIGHT = 0.1
-# Bounds of a fused score (step 3) over the bounded methods: weighted [0, 1], rrf (0, 1), dense [-1, 1].
+# Usual bounds of a fused score (step 3): weighted at most 1 (at least 0 with minmax; with max, below 0 only
+# when a list holds negative scores), rrf (0, 1), dense [-1, 1]. Step 6 widens them per query when needed.
 FUSED_MIN, FUSED_MAX = -1.0, 1.0
 
 
@@ -76,6 +97,19 @@ def _floor_above(low: float, high: float) -> float:
 
 # Step 6: 2.3 with the bounds above; follows them if a bound changes.
 RERANKED_FLOOR = _floor_above(FUSED_MIN, FUSED_MAX + MAX_PROXIMITY_BOOST)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One query's ranked passages (steps 1 to 6), with the sources each lexical list reached."""
+
+    passages: list[PassageHit]
+    all_words: set[str]  # sources with a passage holding every query word (strict lexical matches)
+    some_words: set[str]  # sources with a passage holding some of them (relaxed matches)
+
+    def match(self, source_id: str) -> str:
+        """How a source matched: ``all`` (a passage holds every word), ``some`` words, or by ``meaning`` alone."""
+        return "all" if source_id in self.all_words else "some" if source_id in self.some_words else "meaning"
 
 
 class RankedSource(NamedTuple):
@@ -104,8 +138,8 @@ def lexical_ranking(strict: list[PassageHit], relaxed: list[PassageHit]) -> list
     return strict + [_rescored(h, h.score - shift) for h in relaxed]
 
 
-def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_weight: float, rrf_k: int
-         ) -> list[PassageHit]:
+def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_weight: float, rrf_k: int,
+         scale: str = "max") -> list[PassageHit]:
     """Step 3: two ranked candidate lists as one, with fused scores, best first.
 
     :raises ValueError: for an unknown method.
@@ -119,9 +153,11 @@ def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_
     by_row.update({h.rowid: h for h in lexical if h.rowid not in by_row})
     scores: dict[int, float] = dict.fromkeys(by_row, 0.0)
     if method == "weighted":
-        for weight, normalised in ((dense_weight, _minmax(dense)), (1.0 - dense_weight, _minmax(lexical))):
-            for rowid, value in normalised.items():
-                scores[rowid] += weight * value
+        normalise = _minmax if scale == "minmax" else _over_max
+        for weight, hits in ((dense_weight, dense), (1.0 - dense_weight, lexical)):
+            normalised, missing = normalise(hits)
+            for rowid in scores:
+                scores[rowid] += weight * normalised.get(rowid, missing)
     else:
         for weight, hits in ((dense_weight, dense), (1.0 - dense_weight, lexical)):
             for rank, hit in enumerate(hits):
@@ -159,6 +195,18 @@ def group_by_source(hits: list[PassageHit]) -> list[RankedSource]:
     return ranked
 
 
+def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], settings: Settings) -> float:
+    """Step 3's dense weight for one query: ``dense_weight``, moved by what the candidates say with
+    ``adaptive_weights`` (see the module's docstring)."""
+    weight = settings.dense_weight
+    if settings.adaptive_weights:
+        if strict:
+            weight -= ADAPTIVE_SHIFT
+        if dense and dense[0].score >= CLOSE_MEANING:
+            weight += ADAPTIVE_SHIFT
+    return min(1.0, max(0.0, weight))
+
+
 def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit], dense: list[PassageHit],
                   store: KBDocumentStore, settings: Settings, method: str | None = None,
                   reranker: Reranker | None = None) -> list[PassageHit]:
@@ -169,9 +217,16 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
     :param method: the fusion method; the ``fusion`` setting when None.
     :param reranker: the cross-encoder, or None to skip step 6.
     """
-    hits = fuse(lexical_ranking(strict, relaxed), dense, method or settings.fusion, settings.dense_weight,
-                settings.rrf_k)
-    if parsed.proximity_match() and settings.proximity_boost and hits:
+    method = method or settings.fusion
+    if method not in SINGLE_METHODS and dense:
+        # Found by meaning alone and not close enough: not a result (a search for words the corpus lacks finds none).
+        found = {h.rowid for h in strict} | {h.rowid for h in relaxed}
+        dense = [h for h in dense if h.score >= settings.meaning_floor or h.rowid in found]
+    hits = fuse(lexical_ranking(strict, relaxed), dense, method, dense_weight_for(strict, dense, settings),
+                settings.rrf_k, settings.fusion_scores)
+    # One retriever alone is measured as it is: the boost is a keyword signal, and on dense-only
+    # rankings it made "dense" look 0.02 better than it is on the real reports.
+    if method not in SINGLE_METHODS and parsed.proximity_match() and settings.proximity_boost and hits:
         close = store.near_rowids(parsed, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
         hits = boost_proximity(hits, close, settings.proximity_boost)
     required = parsed.required_match()
@@ -189,14 +244,38 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
     return hits
 
 
-def _minmax(hits: Sequence[PassageHit]) -> dict[int, float]:
+def words_first(sources: list[RankedSource], all_words: set[str], parsed: ParsedQuery, settings: Settings,
+                method: str | None = None) -> list[RankedSource]:
+    """Step 8: for a short query (at most ``all_words_first`` content words), the sources in ``all_words``
+    (those with a passage holding every query word) first, each group in its order. Fused methods only."""
+    if (method or settings.fusion) in SINGLE_METHODS or not all_words or not settings.all_words_first:
+        return sources
+    if len(parsed.content_terms()) > settings.all_words_first:
+        return sources
+    return [s for s in sources if s.source_id in all_words] + [s for s in sources if s.source_id not in all_words]
+
+
+def _minmax(hits: Sequence[PassageHit]) -> tuple[dict[int, float], float]:
+    """Each score stretched over the list's range to 0..1; a passage missing from the list gets 0."""
     if not hits:
-        return {}
+        return {}, 0.0
     scores = [h.score for h in hits]
     low, high = min(scores), max(scores)
     if high - low < 1e-12:
-        return {h.rowid: 1.0 for h in hits}
-    return {h.rowid: (h.score - low) / (high - low) for h in hits}
+        return {h.rowid: 1.0 for h in hits}, 0.0
+    return {h.rowid: (h.score - low) / (high - low) for h in hits}, 0.0
+
+
+def _over_max(hits: Sequence[PassageHit]) -> tuple[dict[int, float], float]:
+    """Each score over the list's best; a passage missing from the list gets the list's lowest (its own score,
+    had the retriever returned it, would be at most that)."""
+    if not hits:
+        return {}, 0.0
+    high = max(h.score for h in hits)
+    if high < 1e-12:
+        return {h.rowid: 0.0 for h in hits}, 0.0
+    normalised = {h.rowid: h.score / high for h in hits}
+    return normalised, min(normalised.values())
 
 
 def _rescored(hit: PassageHit, score: float) -> PassageHit:

@@ -38,6 +38,9 @@ class SourceResult:
     authors: list[str]
     passages: list[Passage]
     inspection: Inspection | None = None  # an inspection report's council, dates and judgements
+    # How it matched the query: "all" (a passage holds every word), "some" words, or by "meaning" alone;
+    # "" when listed without a query.
+    match: str = ""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from index.highlight import CLOSE, OPEN, plain_html, to_html
 from index.pages import GenerationPages
 from index.params import checked_paging, checked_sort
 from index.query import ParsedQuery, parse_query
-from index.ranking import RankedSource, group_by_source, rank_passages
+from index.ranking import Found, RankedSource, group_by_source, rank_passages, words_first
 from index.rerank import Reranker
 from index.results import Passage, SearchResponse, SourceResult
 from index.retrievers import DenseRetriever, LexicalRetriever
@@ -110,19 +110,20 @@ class Searcher:
         # Sorted by date, every page sorts the same candidates (more for a deeper page would bring in sources
         # newer than those already shown on earlier pages).
         n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
-        grouped = group_by_source(self._candidates(parsed, n, self._narrowed(filters, facets), fusion))
+        found = self._candidates(parsed, n, self._narrowed(filters, facets), fusion)
+        grouped = self._sources(parsed, found, fusion)
         if sort == "date":
             # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.
             last = len(self.date_order)
             grouped = sorted(grouped, key=lambda ranked: self.date_order.get(ranked[0], last))
         window = grouped[(page - 1) * top_k : page * top_k]
-        results = self._results(parsed, window)
+        results = self._results(parsed, window, found)
         lifted: dict[str, Iterable[str]] = {}
         if facets:
             for facet, without in self.facet_table.lifted_selections(facets).items():
                 # Found without this facet's choice: the reranker only reorders, so it is skipped here.
-                hits = self._candidates(parsed, n, self._narrowed(filters, without), fusion, rerank=False)
-                lifted[facet] = [source_id for source_id, _, _ in group_by_source(hits)]
+                lifted_found = self._candidates(parsed, n, self._narrowed(filters, without), fusion, rerank=False)
+                lifted[facet] = [source_id for source_id, _, _ in group_by_source(lifted_found.passages)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
@@ -183,11 +184,15 @@ class Searcher:
         :raises QueryError: for a query that cannot be searched.
         """
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
-        hits = self._candidates(parsed, max(self.settings.candidates, depth), filters, fusion, rerank)
-        return [(source_id, score) for source_id, score, _ in group_by_source(hits)[:depth]]
+        found = self._candidates(parsed, max(self.settings.candidates, depth), filters, fusion, rerank)
+        return [(source_id, score) for source_id, score, _ in self._sources(parsed, found, fusion)[:depth]]
+
+    def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None) -> list[RankedSource]:
+        """Steps 7 and 8 of :mod:`index.ranking`: sources scored by their passages, every word first."""
+        return words_first(group_by_source(found.passages), found.all_words, parsed, self.settings, fusion)
 
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                    fusion: str | None, rerank: bool = True) -> list[PassageHit]:
+                    fusion: str | None, rerank: bool = True) -> Found:
         """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.ranking.rank_passages`)."""
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
@@ -200,10 +205,12 @@ class Searcher:
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
         lexical = lexical_future.result() if lexical_future else {"hits": [], "relaxed_hits": []}
-        return rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
-                             method, self.reranker if rerank else None)
+        passages = rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
+                                 method, self.reranker if rerank else None)
+        return Found(passages, {h.source_id for h in lexical["hits"] if h.source_id},
+                     {h.source_id for h in lexical["relaxed_hits"] if h.source_id})
 
-    def _results(self, parsed: ParsedQuery, window: list[RankedSource]) -> list[SourceResult]:
+    def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found) -> list[SourceResult]:
         shown = {source_id: passages[: self.settings.passages_per_result] for source_id, _, passages in window}
         rowids = [h.rowid for passages in shown.values() for h in passages]
         full = self.store.passages_by_rowid(rowids)
@@ -227,6 +234,7 @@ class Searcher:
                 authors=list(record.authors) if record else [],
                 inspection=record.inspection if record else None,
                 passages=passages,
+                match=found.match(source_id),
             ))
         return results
 

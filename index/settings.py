@@ -25,6 +25,7 @@ from index.errors import SettingsError
 
 # How lexical and dense candidates may be fused (the formulas are in index/ranking.py).
 FUSION_METHODS = ("weighted", "rrf", "dense", "lexical")
+FUSION_SCORES = ("max", "minmax")
 # What runs the model over passages at ingest (index/embedding.py, index/onnx_embedding.py).
 EMBEDDING_BACKENDS = ("onnx", "onnx-int8", "torch")
 
@@ -85,8 +86,23 @@ class Settings:
     fusion: str = field(default="weighted", metadata=_about("How lexical and dense candidates are fused: weighted "
         "(normalised score combination), rrf (reciprocal rank fusion), dense or lexical (one retriever "
         "only).", choices=FUSION_METHODS))
+    fusion_scores: str = field(default="max", metadata=_about("How weighted fusion puts each retriever's scores on "
+        "one scale: max (each score over its list's best, so a retriever whose candidates barely differ moves the "
+        "ranking less) or minmax (each list stretched to 0..1, as before issue 15); measured in docs/ranking.md.",
+        choices=FUSION_SCORES))
     dense_weight: float = field(default=0.6, metadata=_about("Weight of the dense retriever in fusion (lexical gets 1 "
-        "- dense_weight).", low=0.0, high=1.0))
+        "- dense_weight); with adaptive_weights, its weight for a query no passage holds every word of.",
+        low=0.0, high=1.0))
+    adaptive_weights: bool = field(default=True, metadata=_about("Let each query move the dense weight: 0.2 less when "
+        "some passage holds every query word, 0.2 more when a passage is very close in meaning (cosine 0.75 or "
+        "more); chosen leave-one-collection-out in docs/ranking.md."))
+    meaning_floor: float = field(default=0.35, metadata=_about("Lowest cosine at which a passage that holds none of "
+        "the query's words is still a result (found by meaning alone); below it, a search for words the corpus "
+        "does not hold finds nothing. Invented words reach 0.29 at most; measured in docs/ranking.md.",
+        low=-1.0, high=1.0))
+    all_words_first: int = field(default=4, metadata=_about("For a query of at most this many words (not counting "
+        "little words such as 'of'), sources with a passage holding every word come before those without (0: "
+        "ranked together); measured in docs/ranking.md.", low=0))
     proximity_boost: float = field(default=0.1, metadata=_about("Added to the fused score of a passage holding all "
         "the query's content words close together (within a few words of each other), so exact wording ranks "
         "first.", low=0.0, high=1.0))

@@ -15,10 +15,25 @@ def hits(*pairs):
 def test_weighted_combines_normalised_scores():
     lexical = hits((1, 12.0), (2, 6.0), (3, 0.0))
     dense = hits((3, 0.9), (1, 0.5), (4, 0.1))
-    fused = fuse(lexical, dense, "weighted", dense_weight=0.5, rrf_k=60)
+    fused = fuse(lexical, dense, "weighted", dense_weight=0.5, rrf_k=60, scale="minmax")
     scores = {h.rowid: round(h.score, 4) for h in fused}
     assert scores == {1: 0.5 + 0.5 * 0.5, 2: 0.25, 3: 0.5, 4: 0.0}
     assert [h.rowid for h in fused][:2] == [1, 3]
+
+
+def test_max_scale_keeps_each_lists_spread():
+    """Over the list's best: dense candidates that barely differ (0.60 against 0.50) move the ranking less than
+    lexical ones a quarter apart, where minmax stretches the dense gap to the whole 0..1 range."""
+    lexical = hits((1, 12.0), (2, 9.0), (4, 0.0))
+    dense = hits((2, 0.60), (1, 0.50), (3, 0.49))
+    fused = fuse(lexical, dense, "weighted", dense_weight=0.5, rrf_k=60, scale="max")
+    scores = {h.rowid: h.score for h in fused}
+    assert scores[1] == pytest.approx(0.5 * 0.50 / 0.60 + 0.5 * 1.0)
+    assert scores[2] == pytest.approx(0.5 * 1.0 + 0.5 * 0.75)
+    # 3 is in no lexical list: it gets that list's lowest (its score would be at most the last one's).
+    assert scores[3] == pytest.approx(0.5 * 0.49 / 0.60 + 0.5 * 0.0)
+    assert [h.rowid for h in fused][:2] == [1, 2]
+    assert [h.rowid for h in fuse(lexical, dense, "weighted", 0.5, 60, scale="minmax")][:2] == [2, 1]
 
 
 def test_rrf_and_single_modes():
@@ -33,7 +48,8 @@ def test_rrf_and_single_modes():
 def test_component_serialises_exactly_and_survives_yaml():
     ranker = FusionRanker(method="rrf", dense_weight=0.7, rrf_k=30)
     assert ranker.to_dict() == {"type": "index.fusion.FusionRanker",
-                                "init_parameters": {"method": "rrf", "dense_weight": 0.7, "rrf_k": 30}}
+                                "init_parameters": {"method": "rrf", "dense_weight": 0.7, "rrf_k": 30,
+                                                    "scale": "max"}}
     pipeline = Pipeline()
     pipeline.add_component("fusion", ranker)
     loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.fusion"])

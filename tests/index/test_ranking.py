@@ -9,8 +9,11 @@ from index.ranking import (
     FUSED_MAX,
     FUSED_MIN,
     MAX_PROXIMITY_BOOST,
+    ADAPTIVE_SHIFT,
+    CLOSE_MEANING,
     RERANKED_FLOOR,
     boost_proximity,
+    dense_weight_for,
     group_by_source,
     lexical_ranking,
     reranked,
@@ -70,3 +73,18 @@ def test_unbounded_bm25_raises_the_floor_for_that_query():
     assert [h.rowid for h in ranked] == [1, 5, 2, 3], "the cross-encoder's order, then the others"
     assert [s.source_id for s in group_by_source(ranked)][-1] == "rival"
     assert ranked[0].score > RERANKED_FLOOR + 0.3
+
+
+def test_adaptive_dense_weight_follows_what_the_candidates_say():
+    settings = Settings()
+    base = settings.dense_weight
+    far, close = [hit(9, CLOSE_MEANING - 0.01)], [hit(9, CLOSE_MEANING)]
+    assert dense_weight_for([], far, settings) == pytest.approx(base)
+    assert dense_weight_for([hit(1, 5.0)], far, settings) == pytest.approx(base - ADAPTIVE_SHIFT), \
+        "a passage holds every word: lean on the words"
+    assert dense_weight_for([], close, settings) == pytest.approx(base + ADAPTIVE_SHIFT), \
+        "a passage very close in meaning: lean on meaning"
+    assert dense_weight_for([hit(1, 5.0)], close, settings) == pytest.approx(base)
+    assert dense_weight_for([], close, settings.replace(dense_weight=0.9)) == 1.0, "kept within [0, 1]"
+    fixed = settings.replace(adaptive_weights=False)
+    assert dense_weight_for([hit(1, 5.0)], close, fixed) == pytest.approx(base)

@@ -27,7 +27,10 @@ QUERIES = [
     ("Trafford NHS section 75 agreement", PRIVATE),
     ("private sector safeguarding innovation", PRIVATE),
     ("Localism Act section 81", PRIVATE),
-    ("teenagers at risk of going into care", MINISTER),
+    pytest.param("teenagers at risk of going into care", MINISTER, marks=pytest.mark.xfail(
+        strict=True, reason="Known miss since issue 15's fusion (chosen leave-one-collection-out on seven collections, "
+        "docs/ranking.md): the CYP Now article on North Yorkshire's No Wrong Door, also about teenagers on the edge of "
+        "care, comes first by 0.004 of score; the minister's article is second.")),
 ]
 
 
