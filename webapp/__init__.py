@@ -72,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from webapp import api, browse, documents, errors, index_handle, search, security, views
+    from webapp import api, browse, documents, errors, index_handle, search, security, takeaway, views
 
     # Static files are read whole and then compressed (they are small, and browsers cache them for
     # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
@@ -104,4 +104,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(browse.api)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    takeaway.init_app(app)
     return app
