@@ -178,8 +178,11 @@ def ris(entries: Sequence[Entry], accessed: date | None = None) -> str:
     return rispy.dumps(records, implementation=_RisWriter)
 
 
-_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-                   "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Braces become commands, not ``\{``: BibTeX counts every brace, escaped or not, so a title with one
+# unbalanced brace would swallow the rest of the file.
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "&": r"\&",
+                   "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
 _LATEX_PATTERN = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
 
 
@@ -284,9 +287,10 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
         item = feed.add_entry(order="append")
         item.id(e.page_url)
         item.title(e.title)
+        # One link only: feedgen 1.0 writes an entry's links without their rel, so a second link
+        # (the original, as "related") would become a second "alternate", which Atom forbids.
+        # The original's address is in the summary, and our page links it.
         item.link(href=e.page_url, rel="alternate", type="text/html")
-        if e.url:
-            item.link(href=e.url, rel="related", title="The original publication")
         when = _timestamp(e.first_indexed or fallback)
         item.published(when)
         item.updated(when)
@@ -294,8 +298,9 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
         item.category(term=e.type, label=e.type.capitalize())
         published = f"published {_human_date(e.date)}" if e.date else "publication date not known"
         by = f" by {e.publisher}" if e.publisher else ""
-        item.summary(f"{e.type.capitalize()}{by}, {published}; added to the search on {_human_date(when)}. "
-                     f"{citation_for(e).text()}")
+        original = f" The original: {e.url}" if e.url else ""
+        item.summary(f"{e.type.capitalize()}{by}, {published}; added to the search on {_human_date(when)}."
+                     f"{original} Cite as: {citation_for(e).text()}")
     return feed.atom_str(pretty=True).decode("utf-8")
 
 
