@@ -61,6 +61,7 @@ class DocumentPage(Resource):
                             "url": http_url(a.url), "page_url": document_url(a.id)} for a in record.alternates],
             "inspection": record.inspection.to_dict() if record.inspection else None,
             "licence": record.licence, "attribution": ATTRIBUTIONS.get(record.licence or ""),
+            "first_indexed": record.first_indexed or get_index().searcher().generation.manifest.created,
             "text": record.content,
             "passages": [_passage_json(record.id, p) for p in self.passages],
             "related": [source_json(other, score=round(score, 4)) for other, score in self.related],
