@@ -438,11 +438,24 @@ def search_feed() -> Response:
     return Response(body, headers={"Content-Type": FEED_TYPE})
 
 
+def html_id(prefix: str, source_id: str) -> str:
+    """An HTML id for a source's element: its id when that is safe (letters, digits, - and _), else a hash of it."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", source_id):
+        return f"{prefix}-{source_id}"
+    return f"{prefix}-{hashlib.sha1(source_id.encode()).hexdigest()[:16]}"
+
+
+def first_indexed(record: SourceRecord) -> str:
+    """When a source was first indexed; for a generation written before that was kept, its build time."""
+    return record.first_indexed or get_index().searcher().generation.manifest.created
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     FORMATS["search_api.search"] = lambda **_: export_search()
     FORMATS["documents_api.show"] = lambda document_id: export_document(document_id)
-    app.jinja_env.globals.update(citation_for=citation_for, feed_url=feed_url, export_limit=EXPORT_LIMIT)
+    app.jinja_env.globals.update(citation_for=citation_for, feed_url=feed_url, export_limit=EXPORT_LIMIT,
+                                 html_id=html_id, first_indexed=first_indexed)
 
 
 @bp.get("/search/export")

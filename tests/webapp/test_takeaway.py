@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import bibtexparser
@@ -175,13 +176,15 @@ def test_exports_follow_the_filters_and_the_ticked_sources(client):
 
 
 @pytest.mark.integration
-def test_one_document_exports_and_wrong_formats_say_what_to_do(client):
+def test_one_document_exports_and_wrong_formats_say_what_to_do(client, corpus_searcher):
     source_id = _ranked_ids(client, "power to innovate")[0]
     bib = client.get(f"/api/documents/{source_id}", query_string={"format": "bibtex"})
     assert bib.status_code == 200
     [entry] = bibtexparser.loads(bib.get_data(as_text=True)).entries
     assert entry["url"].endswith(f"/documents/{source_id}")
-    assert client.get(f"/api/documents/{source_id}").get_json()["source_id"] == source_id  # JSON unchanged
+    data = client.get(f"/api/documents/{source_id}").get_json()  # without format: the JSON, as before
+    assert data["source_id"] == source_id and data["first_indexed"] == corpus_searcher.store.get_source(
+        source_id).first_indexed
     wrong = client.get(f"/api/documents/{source_id}", query_string={"format": "xml"})
     assert wrong.status_code == 400 and "format must be one of ris, bibtex, csv" in wrong.get_json()["error"]["message"]
     assert client.get("/api/documents/no-such-source", query_string={"format": "ris"}).status_code == 404
@@ -224,5 +227,36 @@ def test_results_page_links_its_feed_exports_and_citations(client):
 def test_document_page_shows_its_citation_and_downloads(client):
     source_id = _ranked_ids(client, "power to innovate")[0]
     html = client.get(f"/documents/{source_id}").get_data(as_text=True)
-    assert "Cite this source" in html and "(Accessed: " in html
+    assert "Cite this source" in html and "(Accessed: " in html and "Added to this service on" in html
     assert f"/api/documents/{source_id}?format=ris" in html and f"/api/documents/{source_id}?format=bibtex" in html
+
+
+@pytest.mark.integration
+def test_a_result_links_its_original_prominently_and_never_a_script_url(app):
+    from flask import render_template
+
+    from index.results import SourceResult
+
+    def rendered(url):
+        result = SourceResult(document_id="a b/c", title="Kinship care review", source="", type="report",
+                              date="2023-05-01", score=1.0, publisher="DfE", url=url, authors=[], passages=[])
+        with app.test_request_context("/search?q=kinship"):
+            return render_template("search/_takeaway_result.html", r=result)
+
+    html = rendered("https://www.gov.uk/government/publications/kinship")
+    assert ('<a class="govuk-link govuk-!-font-weight-bold" href="https://www.gov.uk/government/publications/kinship" '
+            'rel="noopener">Read the original') in html and "on gov.uk" in html
+    # An id that is not a safe HTML id gets a hashed one; the value sent is the id itself.
+    assert 'value="a b/c"' in html and re.search(r'id="pick-[0-9a-f]{16}"', html)
+    assert "DfE (2023) <i>Kinship care review</i>. Available at: https://www.gov.uk/" in html
+    unsafe = rendered("javascript:alert(1)")
+    assert "Read the original" not in unsafe and "javascript:" not in unsafe
+
+
+@pytest.mark.integration
+def test_ticked_sources_are_bounded(client):
+    too_many = [("format", "csv"), ("q", "care")] + [("id", f"s{n}") for n in range(501)]
+    response = client.get("/api/search", query_string=too_many)
+    assert response.status_code == 400 and "at most 500" in response.get_json()["error"]["message"]
+    long_id = client.get("/api/search", query_string={"q": "care", "format": "ris", "id": "x" * 201})
+    assert long_id.status_code == 400 and "id must be at most 200" in long_id.get_json()["error"]["message"]
