@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import rispy
 from bibtexparser.bibdatabase import BibDatabase
@@ -34,14 +35,16 @@ from bibtexparser.bwriter import BibTexWriter
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Flask, Response, abort, request, url_for
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
 
 from index.errors import QueryError
 from index.facets import FACETS, FacetSelection
+from index.params import paging_args
 from index.records import SourceRecord
 from index.results import SourceResult
 from webapp.index_handle import get_index
 from webapp.resource import FORMATS
-from webapp.views import facet_args, http_url, settings
+from webapp.views import http_url, settings
 
 bp = Blueprint("takeaway", __name__)
 
@@ -328,9 +331,9 @@ def ticked_ids() -> list[str]:
     return ids
 
 
-def search_source_ids(q: str, facets: FacetSelection) -> list[str]:
-    """The search's sources in its order, the first :data:`EXPORT_LIMIT`: ranked as the results
-    pages rank them (:meth:`Searcher.rank` over as many candidates as a first page), or without
+def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None) -> list[str]:
+    """The search's sources in its order, the first :data:`EXPORT_LIMIT`: the sources a first results
+    page counts, ranked as it ranks them (:meth:`Searcher.rank` over the same candidates), or without
     words the sources having the chosen filter values, newest first.
 
     :raises QueryError: without words or filters, or for a query that cannot be searched.
@@ -345,8 +348,11 @@ def search_source_ids(q: str, facets: FacetSelection) -> list[str]:
     if facets:
         allowed = searcher.facet_table.matching(facets) or set()
         filters = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
-    ranked = searcher.rank(q, searcher.settings.candidates, filters)
-    return [source_id for source_id, _ in ranked][:EXPORT_LIMIT]
+    # As many candidates as the first results page at the request's top_k (Searcher.search): the
+    # same sources in the same order, all of those the page counts.
+    page_size, _ = paging_args(top_k, None, searcher.settings)
+    ranked = searcher.rank(q, EXPORT_LIMIT, filters, candidates=max(searcher.settings.candidates, page_size * 3))
+    return [source_id for source_id, _ in ranked]
 
 
 def entries_for(source_ids: Sequence[str]) -> list[Entry]:
@@ -355,11 +361,36 @@ def entries_for(source_ids: Sequence[str]) -> list[Entry]:
     return [Entry.of(records[i]) for i in source_ids if i in records]
 
 
-def _query_args() -> tuple[str, FacetSelection]:
-    q = request.args.get("q", "")
+# The longest ``search`` field the results page's export form sends (a query string).
+MAX_SEARCH_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """The search being exported or subscribed to: its words, filters and page size (``top_k``, text or None)."""
+
+    q: str
+    facets: FacetSelection
+    top_k: str | None
+
+
+def search_state() -> SearchState:
+    """The search from the request's own parameters (the API, the feed), or from the ``search`` field
+    of the results page's export form: the search's query string, in one field, because fields
+    named like the filters (``type``, ``council``) outside the filters' form would be taken for them.
+
+    :raises QueryError: for an over-long or malformed parameter, naming it.
+    """
+    args: MultiDict[str, str] = request.args
+    packed = request.args.get("search")
+    if packed is not None:
+        if len(packed) > MAX_SEARCH_CHARS:
+            raise QueryError(f"search must be at most {MAX_SEARCH_CHARS} characters: export from the results page.")
+        args = MultiDict(parse_qsl(packed, keep_blank_values=True))
+    q = args.get("q", "")
     if len(q) > settings().max_query_chars:
         raise QueryError(f"q must be at most {settings().max_query_chars} characters long.")
-    return q, facet_args()
+    return SearchState(q, FacetSelection.parse({facet: args.getlist(facet) for facet in FACETS}), args.get("top_k"))
 
 
 def _slug(text: str) -> str:
@@ -386,15 +417,15 @@ def export_search(fmt: str | None = None) -> Response:
     fmt = fmt or _format_arg([*EXPORT_FORMATS, "atom"])
     if fmt == "atom":
         return search_feed()
-    q, facets = _query_args()
+    state = search_state()
     ids = ticked_ids()
     if ids:
         entries = entries_for(ids)
         if not entries:
             raise QueryError("None of the ticked sources is in the index any more: search again and tick them.")
     else:
-        entries = entries_for(search_source_ids(q, facets))
-    return _download(WRITERS[fmt](entries), fmt, q or "sources")
+        entries = entries_for(search_source_ids(state.q, state.facets, state.top_k))
+    return _download(WRITERS[fmt](entries), fmt, state.q or "sources")
 
 
 def export_document(document_id: str) -> Response:
@@ -423,9 +454,10 @@ def feed() -> Response:
 
 def search_feed() -> Response:
     """The Atom feed of a search: its first :data:`EXPORT_LIMIT` sources, newest first indexed first."""
-    q, facets = _query_args()
+    state = search_state()
+    q, facets = state.q, state.facets
     searcher = get_index().searcher()
-    entries = entries_for(search_source_ids(q, facets))
+    entries = entries_for(search_source_ids(q, facets, state.top_k))
     labels = ", ".join(searcher.facet_table.label(f, v) for f, v in facets.as_args())
     if q.strip():
         title = f"innovation-kb: sources for “{q.strip()}”" + (f" ({labels})" if labels else "")

@@ -164,7 +164,8 @@ def test_api_search_exports_the_results_in_order(client):
 def test_exports_follow_the_filters_and_the_ticked_sources(client):
     ids = _ranked_ids(client, "innovation", type="blog")
     assert ids
-    rows = client.get("/search/export", query_string={"q": "innovation", "type": "blog", "format": "csv"})
+    # The results page's form sends the search in one field.
+    rows = client.get("/search/export", query_string={"search": "q=innovation&type=blog", "format": "csv"})
     assert rows.status_code == 200
     parsed = list(csv.DictReader(io.StringIO(rows.get_data(as_text=True).removeprefix("\ufeff"))))
     assert [r["source_id"] for r in parsed] == ids and {r["type"] for r in parsed} == {"blog"}
@@ -219,7 +220,7 @@ def test_results_page_links_its_feed_exports_and_citations(client):
     assert ">Get alerts for this search</a>" in html and "How to subscribe in Outlook or Teams" in html
     assert '<form id="app-export" action="/search/export" method="get">' in html
     assert 'name="id" type="checkbox"' in html and 'form="app-export"' in html
-    assert '<input type="hidden" name="type" value="blog">' in html
+    assert '<input type="hidden" name="search" value="q=power+to+innovate&amp;type=blog">' in html
     assert "Cite this" in html and "(Accessed: " in html
 
 
@@ -260,3 +261,20 @@ def test_ticked_sources_are_bounded(client):
     assert response.status_code == 400 and "at most 500" in response.get_json()["error"]["message"]
     long_id = client.get("/api/search", query_string={"q": "care", "format": "ris", "id": "x" * 201})
     assert long_id.status_code == 400 and "id must be at most 200" in long_id.get_json()["error"]["message"]
+
+
+@pytest.mark.integration
+def test_export_holds_every_result_the_page_counts_even_beyond_the_candidates(corpus_settings):
+    """Each retriever returns ``candidates`` passages; the fused list can name more sources than that,
+    and the export must hold all that the page counts, in the page's order."""
+    from webapp import create_app
+
+    client = create_app({"TESTING": True, "KB_SETTINGS": corpus_settings.replace(candidates=2)}).test_client()
+    query = {"q": "social work innovation", "top_k": 2}
+    pages = [client.get("/api/search", query_string={**query, "page": n}).get_json() for n in (1, 2)]
+    total = pages[0]["total"]
+    assert total > 2
+    sheet = client.get("/api/search", query_string={**query, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(sheet.get_data(as_text=True).removeprefix("\ufeff"))))
+    assert len(rows) == total
+    assert [r["source_id"] for r in rows[:2]] == [r["source_id"] for r in pages[0]["results"]]
