@@ -277,7 +277,7 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
     Each entry's ``published`` and ``updated`` are when the source was first indexed; its publication
     date is in the summary, so a 2019 report indexed today is a new entry today.
     """
-    dated = sorted(entries, key=lambda e: e.first_indexed or fallback, reverse=True)[:FEED_ENTRIES]
+    dated = sorted(entries, key=lambda e: _timestamp(e.first_indexed or fallback), reverse=True)[:FEED_ENTRIES]
     feed = FeedGenerator()
     feed.id(self_url)
     feed.title(title)
