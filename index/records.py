@@ -176,6 +176,9 @@ class SourceRecord:
     template: str | None = None  # the publisher template it was read with (ingest/templates), if any
     licence: str | None = None  # "OGL-3.0" when the document says it is published under the Open Government Licence
     inspection: Inspection | None = None
+    # When this source was first put in any generation (ISO 8601, UTC), carried from generation to
+    # generation so an alert feed can say what is new; None in generations written before it was kept.
+    first_indexed: str | None = None
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -205,6 +208,10 @@ class SourceRecord:
 
     def as_copy_of(self, original_id: str) -> SourceRecord:
         return replace(self, duplicate_of=original_id, alternates=())
+
+    def first_indexed_or(self, fallback: str) -> SourceRecord:
+        """This record with its first-indexed date, ``fallback`` when it has none yet."""
+        return self if self.first_indexed else replace(self, first_indexed=fallback)
 
     def as_alternate(self) -> Alternate:
         return Alternate(self.id, self.source, self.title, self.url, self.publisher)
@@ -238,6 +245,8 @@ class SourceRecord:
             meta["licence"] = self.licence
         if self.inspection is not None:
             meta["inspection"] = self.inspection.to_dict()
+        if self.first_indexed:
+            meta["first_indexed"] = self.first_indexed
         if self.alternates:
             meta["alternates"] = [{"id": a.id, "source": a.source, "title": a.title, "url": a.url,
                                    "publisher": a.publisher} for a in self.alternates]
@@ -274,6 +283,7 @@ class SourceRecord:
             duplicate_of=meta.get("duplicate_of"),
             template=meta.get("template"), licence=meta.get("licence"),
             inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
+            first_indexed=meta.get("first_indexed"),
             alternates=tuple(Alternate(a["id"], a["source"], a["title"], a.get("url"), a.get("publisher"))
                              for a in meta.get("alternates") or ()),
         )

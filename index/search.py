@@ -174,17 +174,19 @@ class Searcher:
                               facets=self.facet_table.counts(ordered, lifted))
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
-             rerank: bool = True) -> list[tuple[str, float]]:
+             rerank: bool = True, candidates: int | None = None) -> list[tuple[str, float]]:
         """The first ``depth`` sources as ``(document_id, score)``, best first, without building results.
 
         The same ranking as :meth:`search` (for ``depth`` up to ``candidates`` sources of one
         passage each, exactly the same), for run files and ``kb eval``. ``rerank=False`` skips the
-        cross-encoder, to measure a single retriever on its own.
+        cross-encoder, to measure a single retriever on its own. ``candidates``: passages each
+        retriever returns (default ``max(settings.candidates, depth)``); the settings' own gives
+        exactly a first results page's sources, all of them (exports, feeds).
 
         :raises QueryError: for a query that cannot be searched.
         """
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
-        found = self._candidates(parsed, max(self.settings.candidates, depth), filters, fusion, rerank)
+        found = self._candidates(parsed, candidates or max(self.settings.candidates, depth), filters, fusion, rerank)
         return [(source_id, score) for source_id, score, _ in self._sources(parsed, found, fusion)[:depth]]
 
     def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None) -> list[RankedSource]:

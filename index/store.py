@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # 2: a generation also holds its lexical index and what its pages need, computed at build time.
 # Format 1 is still read (lexical search and pages fall back to SQLite and to computing them).
+# A source's first_indexed date (alert feeds) is in its meta JSON, not a column: generations of
+# format 2 written before it was kept simply lack it (readers use the generation's build date).
 SCHEMA_VERSION = 2
 OLDEST_READABLE_VERSION = 1
 

@@ -210,6 +210,30 @@ def _carried(live: KBDocumentStore | None, keep: Callable[[SourceRecord], bool])
             yield record
 
 
+# Source ids looked up in the live generation per query (SQLite allows some 32,000 parameters).
+_LOOKUP_BATCH = 500
+
+
+def with_first_indexed(records: list[SourceRecord], live: Generation | None, built_at: str) -> list[SourceRecord]:
+    """Each record with the date its source was first indexed, kept from generation to generation.
+
+    A carried record has its date already. A source read again (its file changed, or a full build)
+    keeps the date the live generation has for its id; where the live generation was written before
+    the date was kept, its build date stands in. A source the live generation lacks is new: ``built_at``.
+    """
+    missing = [r.id for r in records if not r.first_indexed]
+    known: dict[str, SourceRecord] = {}
+    if live is not None:
+        for start in range(0, len(missing), _LOOKUP_BATCH):
+            known.update(live.store.get_sources(missing[start : start + _LOOKUP_BATCH]))
+    fallback = (live.manifest.created if live is not None else "") or built_at
+    out = []
+    for record in records:
+        old = known.get(record.id)
+        out.append(record.first_indexed_or(old.first_indexed or fallback if old is not None else built_at))
+    return out
+
+
 class _Stages:
     """Seconds per stage of a build, for the run report."""
 
@@ -352,6 +376,7 @@ def _known_boilerplate(live: Generation | None, relearn: bool) -> LearnedBoilerp
 def _build(build: Build, request: BuildRequest, settings: Settings, live: Generation | None, catalogue: Catalogue,
            stages: _Stages) -> BuildResult:
     """Everything up to publishing: convert, derive, write once, check with the gate."""
+    built_at = datetime.now(UTC).isoformat(timespec="seconds")
     converted = _convert(request.files, settings, request.progress, request.force_format,
                          _known_boilerplate(live, request.relearn_boilerplate))
     if request.require_new and not converted.sources:
@@ -365,7 +390,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     live_store = live.store if live else None
     carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
     signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
-    records = fold_duplicates(new_records + carried, signatures=signatures)
+    records = fold_duplicates(with_first_indexed(new_records + carried, live, built_at), signatures=signatures)
     if live is not None and _derivable(live, settings, len(carried)):
         build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
     stages.done("derive")

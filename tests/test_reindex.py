@@ -2,10 +2,13 @@
 
 import json
 import shutil
+import sqlite3
+import stat
+import time
 
 import pytest
 
-from index.generations import DataDir, open_generation
+from index.generations import CHUNKS_FILE, DataDir, open_generation
 from index.query import parse_query
 from ingest import dedupe
 from ingest.reindex import run_reindex
@@ -297,3 +300,56 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(setup, monkeypatch):
     assert found and found[0].rowid in after["new.txt"]
     every = {h.rowid for h in store.lexical_retrieval(parse_query("care"), top_k=1000)}
     assert every and not every & removed
+
+
+def _first_indexed(settings) -> dict[str, str]:
+    store = open_generation(settings).store
+    try:
+        return {name: record.first_indexed for name, record in sources_by_file_name(store).items()}
+    finally:
+        store.close()
+
+
+def test_first_indexed_survives_a_reindex_and_a_new_source_is_newer(setup):
+    """The date an alert feed orders by is kept from generation to generation: a changed source keeps
+    its own, an unchanged one is carried with it, a new one gets the new build's."""
+    folder, settings, _ = setup
+    before = _first_indexed(settings)
+    assert len(before) == 5 and all(before.values())
+    target = folder / "004_7b87d5ffdc1c3793.txt"
+    target.write_text(target.read_text() + "\n\nA new closing paragraph about Trafford and section 75.")
+    (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
+    report = run_reindex(None, settings)
+    assert report.published and not report.full and (report.added, report.changed) == (1, 1)
+    after = _first_indexed(settings)
+    assert {name: after[name] for name in before} == before
+    assert after["new.txt"] > max(before.values())
+    # A full rebuild reads every file again and still keeps each source's date.
+    full = run_reindex(None, settings, full=True)
+    assert full.published and full.full
+    assert _first_indexed(settings) == after
+
+
+def test_a_generation_without_first_indexed_dates_gives_its_build_date(setup):
+    """Generations written before the date was kept (same format, no date in a source's metadata):
+    the next build dates their sources by that generation's build, and a new source by its own."""
+    folder, settings, _ = setup
+    live = open_generation(settings)
+    created = live.manifest.created
+    live.store.close()
+    path = live.path / CHUNKS_FILE
+    mode = path.stat().st_mode
+    path.chmod(mode | stat.S_IWUSR)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE sources SET meta = json_remove(meta, '$.first_indexed')")
+    conn.close()
+    path.chmod(mode)
+    assert not any(_first_indexed(settings).values())
+    time.sleep(1)  # dates are to the second; the next build must not start in the second this one was published
+    (folder / "another.md").write_text("# Kinship care\n\nKinship carers in Doncaster asked for support. " * 5)
+    report = run_reindex(None, settings)
+    assert report.published and report.added == 1
+    dates = _first_indexed(settings)
+    assert {name: date for name, date in dates.items() if name != "another.md"} == dict.fromkeys(
+        (n for n in dates if n != "another.md"), created)
+    assert dates["another.md"] > created

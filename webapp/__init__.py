@@ -72,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from webapp import api, browse, documents, errors, gaps, index_handle, search, security, service, views
+    from webapp import api, browse, documents, errors, gaps, index_handle, search, security, service, takeaway, views
 
     # Static files are read whole and then compressed (they are small, and browsers cache them for
     # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
@@ -107,4 +107,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.health)
     app.register_blueprint(service.bp)
     app.register_blueprint(service.api)
+    takeaway.init_app(app)
     return app

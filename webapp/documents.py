@@ -19,6 +19,7 @@ from index.store import PassageHit
 from index.taxonomy import theme_labels
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
+from webapp.takeaway import first_indexed
 from webapp.views import http_url, int_arg, shortdate
 
 bp = Blueprint("documents", __name__)
@@ -62,6 +63,7 @@ class DocumentPage(Resource):
                             "url": http_url(a.url), "page_url": document_url(a.id)} for a in record.alternates],
             "inspection": record.inspection.to_dict() if record.inspection else None,
             "licence": record.licence, "attribution": ATTRIBUTIONS.get(record.licence or ""),
+            "first_indexed": first_indexed(record),
             "text": record.content,
             "passages": [_passage_json(record.id, p) for p in self.passages],
             "related": [source_json(other, score=round(score, 4)) for other, score in self.related],

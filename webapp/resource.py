@@ -34,10 +34,14 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, ClassVar
 
-from flask import Blueprint, jsonify, render_template, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 
 from index.records import SourceRecord
 from webapp.views import http_url
+
+# Other representations of an API resource (``?format=ris``), by API endpoint ("search_api.search"):
+# a view taking the route's arguments. webapp/takeaway.py registers its exports here.
+FORMATS: dict[str, Callable[..., Any]] = {}
 
 
 class Resource:
@@ -67,6 +71,9 @@ def route(page: Blueprint | None, api: Blueprint | None, rule: str, endpoint: st
         page.add_url_rule(rule, endpoint, html)
     if api is not None:
         def as_json(**kwargs: Any):
+            exporter = FORMATS.get(f"{api.name}.{endpoint}")
+            if exporter is not None and request.args.get("format", "json").strip().lower() != "json":
+                return exporter(**kwargs)
             return jsonify(build(**kwargs).to_json())
 
         api.add_url_rule(rule, endpoint, as_json)
