@@ -6,11 +6,11 @@ import pytest
 
 from index.errors import SettingsError
 from index.ranking import (
+    ADAPTIVE_SHIFT,
+    CLOSE_MEANING,
     FUSED_MAX,
     FUSED_MIN,
     MAX_PROXIMITY_BOOST,
-    ADAPTIVE_SHIFT,
-    CLOSE_MEANING,
     RERANKED_FLOOR,
     boost_proximity,
     dense_weight_for,
