@@ -49,7 +49,7 @@ import index.query as query_module
 from index.errors import QueryError
 from index.evaluation import judged_queries, read_qrels, read_queries
 from index.lexical import LexicalIndex, LexicalRow
-from index.query import MatchPlan, parse_query
+from index.query import STOPWORDS, MatchPlan, parse_query
 from index.ranking import PROXIMITY_DEPTH, boost_proximity, group_by_source, lexical_ranking
 from index.settings import Settings
 from index.store import PassageHit
@@ -74,6 +74,7 @@ class Variant:
     whole_documents: bool = False  # one passage per document, as bm25s sees it
     no_limits: bool = False  # the 32-word and 500-character query limits lifted
     stopwords: bool = False  # tantivy's English stopwords (Lucene's 33, as bm25s) left out of index and query
+    query_tf: bool = False  # a word the query repeats counts as often in the any-word query (as bm25s counts it)
 
 
 VARIANTS = {
@@ -92,6 +93,7 @@ VARIANTS = {
     "ours-whole-docs-any-word-title-in-text": Variant(whole_documents=True, any_word=True, title_in_text=True,
                                                       title_weight=0.0),
     "ours-no-limits": Variant(no_limits=True),
+    "ours-query-tf": Variant(query_tf=True),
 }
 
 
@@ -132,6 +134,39 @@ def measure(qrels: dict[str, dict[str, int]], run: dict[str, list[tuple[str, flo
     for m in ir_measures.iter_calc([ndcg], exponential, run_dict):
         totals["nDCG@10 exp"] += m.value
     return {k: round(v / len(ids), 4) for k, v in totals.items()}
+
+
+def per_query_ndcg(qrels: dict[str, dict[str, int]], run: dict[str, list[tuple[str, float]]], ids: list[str]
+                   ) -> dict[str, float]:
+    """nDCG@10 (linear gain) of each query of ``ids``; 0 for one with no results."""
+    import ir_measures
+
+    wanted = set(ids)
+    run_dict = {q: {d: s for d, s in ranked} for q, ranked in run.items() if q in wanted and ranked}
+    values = dict.fromkeys(ids, 0.0)
+    for m in ir_measures.iter_calc([ir_measures.parse_measure("nDCG@10")],
+                                   {q: dict(d) for q, d in qrels.items() if q in wanted}, run_dict):
+        values[m.query_id] = m.value
+    return values
+
+
+def paired_randomisation(a: dict[str, float], b: dict[str, float], rounds: int = 10_000, seed: int = 15
+                         ) -> tuple[float, float]:
+    """Mean of a − b over the queries, and its two-sided p-value by a paired randomisation test
+    (each query's difference flips sign at random)."""
+    import numpy as np
+
+    diffs = np.array([a[q] - b[q] for q in a])
+    if not len(diffs):
+        return math.nan, math.nan
+    observed = abs(diffs.mean())
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(rounds, len(diffs)))
+    extreme = np.sum(np.abs((signs * diffs).mean(axis=1)) >= observed - 1e-12)
+    return round(float(diffs.mean()), 4), round(float((extreme + 1) / (rounds + 1)), 4)
+
+
+# Paired tests reported for each collection (answered queries), when both runs are there.
+PAIRS = [("ours", "ours-title-field-only"), ("ours", "bm25s-1.2/0.75"), ("ours", "bm25s-0.9/0.4")]
 
 
 def strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -281,6 +316,11 @@ def our_run(collection: Collection, rows: list[LexicalRow], variant: Variant, se
                 continue
             widened = synonyms.expand(parsed) if synonyms else parsed
             strict_plan, relaxed_plan = widened.strict_plan(), widened.relaxed_plan()
+            if variant.query_tf and relaxed_plan is not None:
+                repeated = tuple(t for c in widened.clauses if not (len(c) == 1 and c[0].quoted) for t in c
+                                 if t.is_phrase or t.text not in STOPWORDS)
+                relaxed_plan = replace(relaxed_plan, clauses=(repeated or relaxed_plan.clauses[0],
+                                                              *relaxed_plan.clauses[1:]))
             if variant.stopwords:
                 strict_plan = without_unindexed(index, strict_plan)
                 relaxed_plan = without_unindexed(index, relaxed_plan)
@@ -340,9 +380,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"some of {', '.join(VARIANTS)}")
-    parser.add_argument("--built", default="/work/eval-data/base",
-                        help="where kb eval built its indexes, one folder per collection (read only)")
-    parser.add_argument("--logs", default="/work/eval-logs", help="kb eval's JSON reports, base-<name>.json")
+    parser.add_argument("--built", default="/work/eval-data/base/{name}",
+                        help="the data directory kb eval built for each collection (read only; passages only)")
+    parser.add_argument("--logs", default="/work/eval-logs/base-{name}.json",
+                        help="kb eval's JSON report for each collection: its index is used once this is written")
     parser.add_argument("--json", default=None, help="write every figure here")
     parser.add_argument("--no-limits", action="store_true", help="every variant of ours with the query limits "
                         "lifted (as ours-no-limits), for collections of long queries")
@@ -366,8 +407,8 @@ def main() -> None:
     for name in [c.strip() for c in args.collections.split(",") if c.strip()]:
         started = time.perf_counter()
         collection = load(name, COLLECTIONS[name])
-        log = Path(args.logs) / f"base-{name}.json"
-        generations = sorted((Path(args.built) / name / "generations").glob("*/chunks.sqlite"))
+        log = Path(args.logs.format(name=name))
+        generations = sorted((Path(args.built.format(name=name)) / "generations").glob("*/chunks.sqlite"))
         if generations and log.is_file() and log.stat().st_size:
             rows, passages = built_passages(generations[-1].parent), f"kb eval's index {generations[-1].parent}"
         else:
@@ -384,7 +425,13 @@ def main() -> None:
         answered = [q for q in every if q not in refused]
         table = {method: {"all": measure(collection.qrels, run, every),
                           "answered": measure(collection.qrels, run, answered)} for method, run in runs.items()}
-        results[name] = {"queries": len(every), "answered": len(answered), "passages": len(rows),
+        paired = {}
+        for first, second in PAIRS:
+            if first in runs and second in runs:
+                mean, p = paired_randomisation(per_query_ndcg(collection.qrels, runs[first], answered),
+                                               per_query_ndcg(collection.qrels, runs[second], answered))
+                paired[f"{first} - {second}"] = {"nDCG@10": mean, "p": p}
+        results[name] = {"paired": paired, "queries": len(every), "answered": len(answered), "passages": len(rows),
                          "passages_from": passages, "documents": len(collection.corpus), "methods": table,
                          "kb_eval_lexical": kb_eval_lexical(log, len(every)),
                          "seconds": round(time.perf_counter() - started, 1)}
@@ -395,6 +442,8 @@ def main() -> None:
             a, s = figures["all"], figures["answered"]
             print(f"{method:42}{a['nDCG@10']:9.4f}{a['nDCG@10 exp']:8.4f}{a['Recall@100']:8.4f}   |          "
                   f"{s['nDCG@10']:8.4f}{s['nDCG@10 exp']:8.4f}{s['Recall@100']:8.4f}")
+        for pair, row in paired.items():
+            print(f"paired over answered queries, {pair}: {row['nDCG@10']:+.4f} nDCG@10, p = {row['p']}")
         if results[name]["kb_eval_lexical"]:
             print(f"kb eval's own lexical figures: {results[name]['kb_eval_lexical']}")
         sys.stdout.flush()
