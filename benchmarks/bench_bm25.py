@@ -1,7 +1,8 @@
 """Is our lexical side a fair BM25? Our tantivy ranking against bm25s (a reference BM25) on the eval collections.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_bm25.py [--collections scifact,npl] [--variants ours,ours-or]
-        [--json results.json]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_bm25.py [--collections scifact,npl] [--variants ours,ours-any-word]
+        [--no-limits] [--every N] [--json results.json]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_bm25.py --merge results.json --loo DEFAULT,CANDIDATE,...
 
 bm25s needs the optional "bench" extra (``pip install -e .[bench]``: bm25s, PyStemmer).
 
@@ -387,6 +388,8 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every figure here")
     parser.add_argument("--no-limits", action="store_true", help="every variant of ours with the query limits "
                         "lifted (as ours-no-limits), for collections of long queries")
+    parser.add_argument("--every", type=int, default=1, help="only every N-th judged query (in the file's order), "
+                        "to measure a collection of many long queries in less time")
     parser.add_argument("--loo", default=None, help="comma-separated candidate variants (the default first): "
                         "choose one leave-one-collection-out over the results of --merge")
     parser.add_argument("--merge", default=None, help="comma-separated JSON files of earlier runs: print the "
@@ -407,6 +410,8 @@ def main() -> None:
     for name in [c.strip() for c in args.collections.split(",") if c.strip()]:
         started = time.perf_counter()
         collection = load(name, COLLECTIONS[name])
+        if args.every > 1:
+            collection = replace(collection, queries=dict(list(collection.queries.items())[:: args.every]))
         log = Path(args.logs.format(name=name))
         generations = sorted((Path(args.built.format(name=name)) / "generations").glob("*/chunks.sqlite"))
         if generations and log.is_file() and log.stat().st_size:
