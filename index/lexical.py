@@ -51,7 +51,8 @@ _WRITER_HEAP = 256_000_000
 # What this module writes, beside tantivy's own files: an index of another layout (an older
 # version of this module) is refused at open, and the store searches with FTS5 instead.
 FORMAT_FILE = "kb-lexical.json"
-FORMAT = 1
+# 2: the title is also the first words of every passage's text (TITLE_IN_TEXT); 1 held it only in its field.
+FORMAT = 2
 # Default weight of the title field against the text, as FTS5's rank setting in index/store.py.
 DEFAULT_TITLE_WEIGHT = 0.5
 # tantivy scores the title as a field of its own (its own idf and length norm: a short field where
@@ -60,7 +61,10 @@ DEFAULT_TITLE_WEIGHT = 0.5
 # FTS5 0.9418), and the sample corpus's relevance tests pass again (at 1.0 the round-up page titled
 # "The Power to Innovate" overtook the Cafcass post for "power to innovate family courts").
 TITLE_SCALE = 0.5
-
+# The title is indexed twice: as the first words of every passage's text, as a reference BM25 reads
+# "title text" (bm25s, BEIR's baselines), and in its own field, weighted by the title_weight setting.
+# Chosen leave-one-collection-out over six collections (docs/ranking.md, "Lexical: a fair BM25").
+TITLE_IN_TEXT = True
 
 @dataclass(frozen=True)
 class LexicalRow:
@@ -163,6 +167,15 @@ class LexicalIndex:
         index = tantivy.Index.open(str(path))
         _register(index)
         return _write(index, removed_source_ids, rows)
+
+    @staticmethod
+    def current(path: str | Path) -> bool:
+        """Whether ``path`` holds an index of this module's layout, one :meth:`derive` can start from."""
+        try:
+            _check_format(Path(path))
+        except ValueError:
+            return False
+        return (Path(path) / "meta.json").is_file()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -387,15 +400,18 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
         for source_id in removed_source_ids:
             writer.delete_documents_by_term("source_id", source_id)
         analyzer = _analyzer()
-        titles: dict[str, str] = {}  # a source's passages share its title: pair it once
+        titles: dict[str, list[str]] = {}  # a source's passages share its title: analyse it once
         for row in rows:
             content, title = row.content or "", row.title or ""
             if title not in titles:
                 titles = titles if len(titles) < 10_000 else {}
-                titles[title] = _pairs(analyzer.analyze(title))
+                titles[title] = analyzer.analyze(title)
+            title_tokens, content_tokens = titles[title], analyzer.analyze(content)
+            if TITLE_IN_TEXT and title_tokens:
+                content, content_tokens = f"{title}\n{content}", title_tokens + content_tokens
             writer.add_document(tantivy.Document(
                 rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
-                content_pairs=_pairs(analyzer.analyze(content)), title_pairs=titles[title]))
+                content_pairs=_pairs(content_tokens), title_pairs=_pairs(title_tokens)))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:

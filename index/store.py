@@ -523,8 +523,8 @@ class KBDocumentStore:
         """Write this build's lexical index: derived from its base's (:meth:`derive_from`) when it has
         one, so a small change costs little, else built from every passage."""
         base = self._base
-        if base is None or base.lexical is None or not base.lexical.exists():
-            return self.save_lexical(path)
+        if base is None or base.lexical is None or not LexicalIndex.current(base.lexical):
+            return self.save_lexical(path)  # none to start from, or one of an older layout
         added = [r[0] for r in self._conn().execute(
             "SELECT DISTINCT source_id FROM chunks WHERE rowid > ? AND source_id IS NOT NULL", (base.max_rowid,))]
         return self.derive_lexical(base.lexical, path, sorted(base.removed_sources), added)

@@ -83,14 +83,41 @@ def test_exclusion_leaves_out_passages_with_the_word_in_text_or_title(index):
 
 def test_title_weight_ranks_a_title_match_first_only_when_weighted(tmp_path):
     rows = [LexicalRow(1, "a", "Fostering", "placements and placements for children"),
-            LexicalRow(2, "b", "Placements", "placements for children")]
+            LexicalRow(2, "b", "Placements", "for children and young people")]
     LexicalIndex.build(tmp_path / "lex", rows)
     index = LexicalIndex.open(tmp_path / "lex")
     plan = parse_query("placements").strict_plan()
-    assert [r for r, _ in index.search(plan, 2, title_weight=0.0)] == [1, 2], "text only: the title plays no part"
+    assert [r for r, _ in index.search(plan, 2, title_weight=0.0)] == [1, 2], \
+        "unweighted, the title counts once, as words of the text: two mentions beat one"
     assert index.search(plan, 2, title_weight=10.0)[0][0] == 2
     weighted = dict(index.search(plan, 2, title_weight=1.0))
     assert weighted[2] > dict(index.search(plan, 2, title_weight=0.5))[2]
+
+
+def test_the_title_is_searched_as_the_first_words_of_each_passage(tmp_path):
+    """As a reference BM25 reads "title text": a title word or phrase matches every passage of its
+    source without the title field (title_weight 0), and counts toward the passage's length."""
+    rows = [LexicalRow(1, "s1", "Family group conferences", "Meetings held with relatives before court"),
+            LexicalRow(2, "s1", "Family group conferences", "An evaluation across twenty councils"),
+            LexicalRow(3, "s2", "Court work", "Family members and group work with social workers")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    assert {r for r, _ in index.search(parse_query("conferences").strict_plan(), 10, title_weight=0.0)} == {1, 2}
+    phrase = parse_query('"family group conferences"').strict_plan()
+    assert {r for r, _ in index.search(phrase, 10, title_weight=0.0)} == {1, 2}, "a title phrase, by its pairs"
+    assert index.matching(phrase, [1, 2, 3]) == {1, 2}
+    assert {r for r, _ in index.search(parse_query('"family group"').strict_plan(), 10, title_weight=0.0)} \
+        == {1, 2}, "s2 holds both words but not side by side"
+
+
+def test_an_index_of_the_older_layout_is_not_current_and_a_build_starts_afresh(store, tmp_path):
+    store.save_lexical(tmp_path / "old")
+    assert LexicalIndex.current(tmp_path / "old")
+    (tmp_path / "old" / "kb-lexical.json").write_text('{"format": 1}', encoding="utf-8")
+    assert not LexicalIndex.current(tmp_path / "old")
+    assert not LexicalIndex.current(tmp_path / "missing")
+    with pytest.raises(ValueError, match="format 1"):
+        LexicalIndex.derive(tmp_path / "old", tmp_path / "new", [], [])
 
 
 def test_filters_apply_before_ranking_so_top_k_is_filled(tmp_path):
