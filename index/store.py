@@ -31,7 +31,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.filters import compile_filters
 from index.lexical import LexicalIndex, LexicalRow
-from index.query import MatchPlan, ParsedQuery
+from index.query import MAX_LONG_QUERY_WORDS, MatchPlan, ParsedQuery
 from index.records import FacetRow, Inspection, SourceRecord
 
 logger = logging.getLogger(__name__)
@@ -449,6 +449,10 @@ class KBDocumentStore:
         rather than scoring every match; otherwise from FTS5 (:meth:`bm25_retrieval`). Filters
         apply inside either engine, before ranking.
         """
+        if query.is_long:
+            if not relaxed:  # no passage holds every word of a paragraph; the query would only cost time
+                return []
+            query = self.focused(query)
         lexical = self.lexical_index()
         if lexical is None:
             match = query.relaxed_match() if relaxed else query.strict_match()
@@ -467,6 +471,27 @@ class KBDocumentStore:
         found = lexical.search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
                                title_weight=title_weight, rowids=rowids)
         return self._hits(found, with_content)
+
+    def focused(self, query: ParsedQuery) -> ParsedQuery:
+        """A long query limited to its most informative words: the ``MAX_LONG_QUERY_WORDS`` rarest in
+        the lexical index (one of a set with the same stem), in query order; words no passage holds
+        are left out. Without a lexical index (an FTS5-only generation), its first words.
+
+        A query that is not long, or already focused, is returned as it is.
+        """
+        if not query.is_long or query.focus is not None:
+            return query
+        candidates = query.informative_candidates()
+        lexical = self.lexical_index()
+        if lexical is None:
+            return query.focused(candidates)
+        stems: dict[tuple[str, ...], int] = {}
+        for number, term in enumerate(candidates):
+            stems.setdefault(tuple(lexical.analyze(term)), number)
+        unique = [candidates[n] for stem, n in stems.items() if stem]
+        frequencies = lexical.document_frequencies(unique)
+        rarest = sorted((f, n) for n, f in enumerate(frequencies) if f > 0)[:MAX_LONG_QUERY_WORDS]
+        return query.focused(tuple(unique[n] for n in sorted(n for _, n in rarest)))
 
     def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         """``(rowid, score)`` pairs as passages, in the same order."""
