@@ -13,7 +13,7 @@ ever interpreted as FTS5 syntax.
 
 A pasted paragraph is a *long* query (:attr:`ParsedQuery.is_long`): it is not asked for all its
 words (no passage holds them), but for any of its most informative ones, which the store picks
-by document frequency (:meth:`ParsedQuery.focused`); the embedding model reads it whole.
+by count in the query x idf (:meth:`ParsedQuery.focused`); the embedding model reads it whole.
 """
 
 from __future__ import annotations
