@@ -340,6 +340,24 @@ class LexicalIndex:
     def _pair(self, field: str, first: str, second: str) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, _PAIR_FIELDS[field], f"{first}_{second}", index_option="freq")
 
+    def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
+        """How many passages hold each word (in the text, plus in the title; a phrase: its rarest
+        adjacent pair, at least as many as hold the phrase), for picking a long query's informative words.
+
+        One dictionary lookup per token: no passage is read.
+        """
+        counts = []
+        for term in terms:
+            tokens = self.analyze(term)
+            if len(tokens) == 1:
+                counts.append(sum(self._searcher.doc_freq(f, tokens[0]) for f in ("content", "title")))
+            elif tokens:
+                counts.append(min(sum(self._searcher.doc_freq(_PAIR_FIELDS[f], f"{a}_{b}") for f in _PAIR_FIELDS)
+                                  for a, b in pairwise(tokens)))
+            else:
+                counts.append(0)
+        return counts
+
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self._analyzer.analyze(word)]

@@ -218,7 +218,8 @@ class Searcher:
         full = self.store.passages_by_rowid(rowids)
         shown = {source_id: [replace(full[h.rowid], score=h.score) for h in passages if h.rowid in full]
                  for source_id, passages in shown.items()}
-        marked = self.store.highlight(parsed.highlight_match(), rowids, OPEN, CLOSE)
+        # A long query marks the words it searched for, not every word of the paragraph.
+        marked = self.store.highlight(self.store.focused(parsed).highlight_match(), rowids, OPEN, CLOSE)
         records = self.store.get_sources(shown)
         results = []
         for source_id, score, _ in window:

@@ -122,7 +122,8 @@ class Settings:
     top_k: int = field(default=10, metadata=_about("Sources per page of results.", low=1))
     max_top_k: int = field(default=50, metadata=_about("Largest top_k a user may ask for.", low=1))
     passages_per_result: int = field(default=3, metadata=_about("Best passages shown under each source.", low=1))
-    max_query_chars: int = field(default=500, metadata=_about("Longest query accepted, in characters.", low=1))
+    max_query_chars: int = field(default=6000, metadata=_about("Longest query accepted, in characters: a pasted "
+        "page fits, and its most informative words are searched for.", low=1))
     max_page: int = field(default=50, metadata=_about("Deepest results page a user may ask for.", low=1))
     host: str = field(default="127.0.0.1", metadata=_about("Interface the web server listens on."))
     port: int = field(default=5000, metadata=_about("Port the web server listens on.", low=1, high=65535))
