@@ -161,10 +161,12 @@ def test_focus_keeps_the_chosen_words_in_query_order():
     assert parsed.highlight_match() == '"w3" OR "w7"'
 
 
-def test_phrases_and_exclusions_still_bind_a_long_query():
-    parsed = parse_query(_paragraph(40) + ' "edge of care" -trafford')
+def test_a_long_query_is_text_not_syntax():
+    """A pasted paragraph's quotation marks and dashes are its writer's: no phrase is required, nothing excluded."""
+    parsed = parse_query(_paragraph(40) + ' "edge of care" -trafford OR')
     assert parsed.is_long
-    assert parsed.relaxed_match().endswith(' AND "edge of care") NOT ("trafford")')
-    relaxed = parsed.relaxed_plan()
-    assert relaxed.clauses[1][0].text == "edge of care" and relaxed.exclusions[0].text == "trafford"
-    assert '"edge of care"' in parsed.highlight_match()
+    assert parsed.required_match() is None and parsed.exclusion_match() is None
+    assert all(len(c) == 1 and not c[0].quoted for c in parsed.clauses)
+    assert {"edge", "care", "trafford", "or"} <= {c[0].text for c in parsed.clauses}
+    short = parse_query('"edge of care" -trafford adolescents')
+    assert short.required_match() == '"edge of care"' and short.exclusion_match() is not None
