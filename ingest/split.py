@@ -21,6 +21,8 @@ from typing import Any
 import pysbd
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from ingest.dense_text import real_title
+
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\S+")
@@ -153,6 +155,11 @@ class PassageSplitter:
             text = doc.content or ""
             source_id = doc.meta["source_id"]
             inherited = {k: doc.meta.get(k) for k in ("title", "type", "date", "publisher", "source")}
+            if doc.meta.get("title_placeholder"):
+                inherited["title"] = ""  # a placeholder name is not searched as if it were the title
+            if title := real_title(doc.meta):
+                # What the embedding model reads beside the passage when dense_title is on (ingest/embed_cache.py).
+                inherited["dense_title"] = title
             raw_units = doc.meta.get("units")
             units = None
             if raw_units:
