@@ -29,18 +29,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from haystack import Document  # noqa: E402
+from haystack import Document
 
-from index import _env  # noqa: E402,F401
-from index.embedding import QueryEmbedder, model_dir  # noqa: E402
-from index.evaluation import evaluate, judged_queries, read_qrels, read_queries  # noqa: E402
-from index.onnx_embedding import OnnxDocumentEmbedder  # noqa: E402
-from index import query as query_module  # noqa: E402
-from index.ranking import SECOND_PASSAGE_WEIGHT  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from ingest.dense_text import dense_text  # noqa: E402
-from ingest.embed_cache import CachedDocumentEmbedder  # noqa: E402
-from ingest.split import split_passages  # noqa: E402
+from index import _env  # noqa: F401
+from index import query as query_module
+from index.embedding import QueryEmbedder, model_dir
+from index.evaluation import evaluate, judged_queries, read_qrels, read_queries
+from index.onnx_embedding import OnnxDocumentEmbedder
+from index.ranking import SECOND_PASSAGE_WEIGHT
+from index.settings import load_settings
+from ingest.dense_text import dense_text
+from ingest.embed_cache import CachedDocumentEmbedder
+from ingest.split import split_passages
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = 100
