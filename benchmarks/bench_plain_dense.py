@@ -107,16 +107,16 @@ def windows(text: str, size: int) -> list[str]:
 
 
 def passage_units(records: list[dict[str, str]], min_words: int, max_words: int, overlap: int, title: bool,
-                  window: int = 0) -> tuple[list[list[str]], list[str]]:
+                  window: int = 0, fit: bool = False, separator: str = ": ") -> tuple[list[list[str]], list[str]]:
     """Per passage the texts whose vectors make it (one, or its windows), and the passage's source id."""
     units: list[list[str]] = []
     owners: list[str] = []
     for rec in records:
         text = rec["text"]
-        for span in split_passages(text, min_words, max_words, overlap):
+        for span in split_passages(text, min_words, max_words, overlap, fit_rest=fit):
             passage = text[span.start : span.end]
             pieces = windows(passage, window) if window else [passage]
-            units.append([dense_text(p, rec["title"] if title else "") for p in pieces])
+            units.append([dense_text(p, rec["title"] if title else "", separator) for p in pieces])
             owners.append(rec["_id"])
     return units, owners
 
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--collections", default="cisi,scifact,msmarco-5k")
     parser.add_argument("--cache", default="/work/eval-data/plain-cache")
     parser.add_argument("--ours", default="", help="folder of base-<name>.json written by kb eval --json")
-    parser.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument("--variants", default="", help="variant names separated by semicolons (default: all)")
     parser.add_argument("--timing", type=int, default=0, help="time the query encoders on this many queries")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -158,15 +158,19 @@ def main() -> None:
     vectors = Vectors(cache, model)
     onnx_query = OnnxDocumentEmbedder(model, cache_dir=str(cache / "onnx"), variant="fp32", threads=1)
     int8 = QueryEmbedder(model, quantize=True, threads=1, cache_size=0)
-    # name → (min words, max words, overlap, title in the dense text, window words; 0 = whole passage)
-    variants: dict[str, tuple[int, int, int, bool, int]] = {
-        "passages, no title (before)": (150, 250, 40, False, 0),
-        "passages, title: text": (150, 250, 40, True, 0),
-        "passages, title, mean of 128-word windows": (150, 250, 40, True, 128),
-        "passages 80-128 words, title": (80, 128, 20, True, 0),
-        "passages 250-400 words, title (whole abstract)": (250, 400, 40, True, 0),
+    # name → (min words, max words, overlap, title in the dense text, window words (0: whole passage),
+    # the rest of a text kept whole when it fits in max words, what joins title and text)
+    variants: dict[str, tuple[int, int, int, bool, int, bool, str]] = {
+        "passages, no title (before)": (150, 250, 40, False, 0, False, ""),
+        "passages, title: text": (150, 250, 40, True, 0, False, ": "),
+        "passages, title, mean of 128-word windows": (150, 250, 40, True, 128, False, ": "),
+        "passages 80-128 words, title": (80, 128, 20, True, 0, False, ": "),
+        "passages 250-400 words, title (whole abstract)": (250, 400, 40, True, 0, False, ": "),
+        "passages, rest kept whole when it fits, title: text": (150, 250, 40, True, 0, True, ": "),
+        "passages, rest kept whole when it fits, title text": (150, 250, 40, True, 0, True, " "),
+        "passages, rest kept whole when it fits, no title": (150, 250, 40, False, 0, True, ""),
     }
-    wanted = [v for v in args.variants.split(",") if v] or list(variants)
+    wanted = [v.strip() for v in args.variants.split(";") if v.strip()] or list(variants)
     for name in args.collections.split(","):
         folder = find_collection(name)
         records = []
@@ -195,15 +199,15 @@ def main() -> None:
                 rows.append((f"kb eval dense (before; {len(ours.get('failed_queries') or {})} queries refused)",
                              ours["methods"]["dense"]))
         for variant in wanted:
-            lo, hi, overlap, title, window = variants[variant]
-            units, powners = passage_units(records, lo, hi, overlap, title, window)
+            lo, hi, overlap, title, window, fit, separator = variants[variant]
+            units, powners = passage_units(records, lo, hi, overlap, title, window, fit, separator)
             pv = pooled(vectors, units)
             if variant == wanted[0]:
                 words = [len(u[0].split()) for u in units]
                 print(f"{name}: {len(records)} docs, {len(units)} passages of {lo}-{hi} words "
                       f"(median {statistics.median(words):.0f}, max {max(words)})")
             for label, qv in (("query fp32", q_raw), ("parsed query fp32", q_parsed), ("parsed query int8", q_int8)):
-                if label != "query fp32" and variant not in (wanted[0], "passages, title: text"):
+                if label != "query fp32" and variant != wanted[0]:
                     continue
                 rows.append((f"{variant}; {label}", evaluate(qrels, search(pv, powners, qv, qids, CANDIDATES,
                                                                           grouped=True), qids)))

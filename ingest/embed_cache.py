@@ -34,7 +34,7 @@ class CachedDocumentEmbedder:
         embedder = CachedDocumentEmbedder(document_embedder(settings), cache_path, model_id, dense_title=True)
         embedder.run(documents=passages)["documents"]
 
-    :param dense_title: embed each passage as ``"title: text"`` when its meta has a ``dense_title``
+    :param dense_title: embed each passage as ``"title text"`` when its meta has a ``dense_title``
         (set by ``ingest/split.py`` for a real title only).
     """
 

@@ -1,4 +1,4 @@
-"""What the embedding model reads for a passage: "title: text" for a real title, never a placeholder."""
+"""What the embedding model reads for a passage: "title text" for a real title, never a placeholder."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def passages_of(tmp_path, rows: list[dict[str, str]]) -> list[Document]:
 
 def test_title_prefix_and_its_exceptions():
     assert dense_text("Placements were stable.", "Fostering in England") == \
-        "Fostering in England: Placements were stable."
+        "Fostering in England Placements were stable."
     assert dense_text("Placements were stable.", "") == "Placements were stable."
     assert dense_text("Placements were stable.", None) == "Placements were stable."
     # A first passage that opens with its title (a title read from the text) does not repeat it.
@@ -80,18 +80,18 @@ def test_embedder_reads_title_and_text_only_when_asked(tmp_path):
     inner = RecordingEmbedder()
     titled = CachedDocumentEmbedder(inner, tmp_path / "cache.sqlite", "m", dense_title=True)
     out = titled.run(documents=passages)["documents"]
-    assert sorted(inner.texts) == ["Microglia in ageing: Cells were counted in every sample.",
+    assert sorted(inner.texts) == ["Microglia in ageing Cells were counted in every sample.",
                                    "Resistance falls as the temperature rises."]
     # The passages keep their own text; only the vector saw the title.
     assert [d.content for d in out] == [p.content for p in passages]
     vectors = {d.meta["source_id"]: d.embedding for d in out}
-    assert vectors["1"] == [float(len("Microglia in ageing: Cells were counted in every sample.")), 1.0]
+    assert vectors["1"] == [float(len("Microglia in ageing Cells were counted in every sample.")), 1.0]
     assert vectors["2"] == [float(len("Resistance falls as the temperature rises.")), 1.0]
 
     inner_plain = RecordingEmbedder()
     plain = CachedDocumentEmbedder(inner_plain, tmp_path / "cache.sqlite", "m", dense_title=False)
     plain.run(documents=passages)
-    # Without the title the text differs, so the cached "title: text" vector is not reused for it.
+    # Without the title the text differs, so the cached "title text" vector is not reused for it.
     assert inner_plain.texts == ["Cells were counted in every sample."]
     assert (plain.hits, plain.misses) == (1, 1)
     again = CachedDocumentEmbedder(RecordingEmbedder(), tmp_path / "cache.sqlite", "m", dense_title=True)
