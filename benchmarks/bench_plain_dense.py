@@ -17,6 +17,7 @@ A collection name is looked for in ../shared/eval/ first, then in eval/. Figures
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import statistics
@@ -143,12 +144,36 @@ def median_ms(encode: Callable[[str], object], texts: list[str]) -> float:
     return statistics.median(times)
 
 
+def sizes(name: str, records: list[dict[str, str]], tokenizer: object) -> None:
+    """Passage sizes and overlap under the old and the new packing, and how many the model truncates."""
+    median = statistics.median(len(r["text"].split()) for r in records)
+    print(f"\n{name}: docs {len(records)}, median words {median:.0f}")
+    print("| packing | passages | per doc | median words | overlap words / passage words | over 256 word pieces |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, fit in (("150-250, overlap 40 (before)", False),
+                       ("150-250, overlap 40, rest kept whole if it fits", True)):
+        words: list[int] = []
+        overlap = 0
+        texts: list[str] = []
+        for rec in records:
+            spans = split_passages(rec["text"], 150, 250, 40, fit_rest=fit)
+            words += [s.words for s in spans]
+            overlap += sum(max(0, len(rec["text"][b.start : a.end].split())) for a, b in itertools.pairwise(spans)
+                           if b.start < a.end)
+            texts += [dense_text(rec["text"][s.start : s.end], rec["title"], " ") for s in spans]
+        pieces = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]  # type: ignore[operator]
+        long = sum(len(p) > 256 for p in pieces)
+        print(f"| {label} | {len(words)} | {len(words) / len(records):.2f} | {statistics.median(words):.0f} | "
+              f"{overlap / sum(words):.3f} | {long} ({long / len(words):.1%}) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", default="cisi,scifact,msmarco-5k")
     parser.add_argument("--cache", default="/work/eval-data/plain-cache")
     parser.add_argument("--ours", default="", help="folder of base-<name>.json written by kb eval --json")
     parser.add_argument("--variants", default="", help="variant names separated by semicolons (default: all)")
+    parser.add_argument("--sizes", action="store_true", help="only print passage sizes (no embedding)")
     parser.add_argument("--timing", type=int, default=0, help="time the query encoders on this many queries")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -179,6 +204,11 @@ def main() -> None:
                 row = json.loads(line)
                 records.append({"_id": str(row["_id"]), "title": str(row.get("title") or ""),
                                 "text": str(row.get("text") or "")})
+        if args.sizes:
+            from transformers import AutoTokenizer
+
+            sizes(name, records, AutoTokenizer.from_pretrained(model, local_files_only=True))
+            continue
         qrels = read_qrels(folder / "qrels" / "test.tsv")
         queries = judged_queries(read_queries(folder / "queries.jsonl"), qrels)
         qids = list(queries)
