@@ -2,7 +2,7 @@
 
 The cache is ``<data dir>/cache/embeddings.sqlite``: (model id, sha256 of text) → float32 vector.
 A re-run over unchanged files embeds nothing. With ``dense_title`` the text embedded (and cached) is
-``"title: passage"`` for a passage whose source has a real title (``ingest/dense_text.py``); the
+``"title passage"`` for a passage whose source has a real title (``ingest/dense_text.py``); the
 Documents keep their own text.
 """
 
