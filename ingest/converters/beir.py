@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from haystack import Document, component
 
@@ -48,7 +49,7 @@ class BeirConverter(FileConverter):
                 continue
             seen.add(doc_id)
             title = " ".join(str(row.get("title") or "").split())
-            meta = {"source": f"{path}#{doc_id}", "external_id": doc_id,
+            meta: dict[str, Any] = {"source": f"{path}#{doc_id}", "external_id": doc_id,
                     "embedded": {"title": title or f"{path.parent.name} {doc_id}", "type": "other"}}
             if not title:
                 # A name to list the record under, not a title: it is never searched or embedded
