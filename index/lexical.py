@@ -43,7 +43,13 @@ TOKENIZER = "kb_en"
 # common words matched as rare pair terms, since a phrase query checks the positions of every
 # passage holding all its words and cannot be pruned.
 PAIR_TOKENIZER = "kb_pairs"
-_PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
+_PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs", "byline": "byline_pairs"}
+# The source's publisher and authors (issue 14: "Cafcass chief executive" finds the Cafcass blog, whose text
+# never names Cafcass). Matched only by the any-word (relaxed) plan, at this fraction of the title's weight:
+# a passage does not hold "every word" of "edge of care" because its publisher is Community Care.
+# Indexes written before this field existed lack it, and are searched as before.
+BYLINE = "byline"
+BYLINE_SCALE = 0.5
 # Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
 _MAX_TOKEN_CHARS = 100
 # Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
@@ -70,6 +76,7 @@ class LexicalRow:
     source_id: str
     title: str
     content: str
+    byline: str = ""  # the source's publisher and authors
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -87,7 +94,8 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("source_id", tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
     builder.add_text_field("content", tokenizer_name=TOKENIZER, index_option="position")
-    for field in _PAIR_FIELDS.values():
+    builder.add_text_field(BYLINE, tokenizer_name=TOKENIZER, index_option="position")
+    for field in _PAIR_FIELDS.values():  # byline_pairs too
         builder.add_text_field(field, tokenizer_name=PAIR_TOKENIZER, index_option="freq")
     return builder.build()
 
@@ -113,6 +121,7 @@ class LexicalIndex:
         self._schema = index.schema
         self._analyzer = _analyzer()
         self._searcher = index.searcher()
+        self.has_byline = _has_field(self._searcher, BYLINE)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -280,7 +289,9 @@ class LexicalIndex:
         union of term queries (block-max WAND) but scores every match of a nested one. For the
         same reason the any-word clause of a relaxed plan matches a long phrase by its pairs.
         """
-        fields = ("content", "title") if title_weight > 0 else ("content",)
+        fields: tuple[str, ...] = ("content", "title") if title_weight > 0 else ("content",)
+        if plan.any_word and self.has_byline and title_weight > 0:
+            fields += (BYLINE,)
         musts: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for number, clause in enumerate(plan.clauses):
             by_parts = plan.any_word and number == 0
@@ -309,8 +320,8 @@ class LexicalIndex:
         for field in fields:
             queries = ([self._pair(field, a, b) for a, b in pairwise(tokens)]
                        if by_parts and len(tokens) > 2 else [self._field_query(field, tokens)])
-            found += [q if field != "title" or title_weight == 1.0 else tantivy.Query.boost_query(q, title_weight)
-                      for q in queries]
+            weight = title_weight * BYLINE_SCALE if field == BYLINE else title_weight if field == "title" else 1.0
+            found += [q if weight == 1.0 else tantivy.Query.boost_query(q, weight) for q in queries]
         return found
 
     def _field_query(self, field: str, tokens: list[str], exact: bool = False) -> tantivy.Query:
@@ -330,6 +341,17 @@ class LexicalIndex:
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self._analyzer.analyze(word)]
+
+    def word_document_counts(self, terms: Sequence[Term]) -> dict[Term, int]:
+        """How many passages hold each word or phrase's every token (in the text, title or byline), for telling
+        which query words the index does not hold at all: a phrase counts its rarest token. Cheap: one term
+        dictionary lookup per token and field."""
+        fields = ("content", "title") + ((BYLINE,) if self.has_byline else ())
+        counts: dict[Term, int] = {}
+        for term in terms:
+            tokens = self.analyze(term)
+            counts[term] = min((sum(int(self._searcher.doc_freq(f, t)) for f in fields) for t in tokens), default=0)
+        return counts
 
     def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
         """Which rows hold every term (phrases word for word) with at most ``gap`` other tokens between
@@ -370,6 +392,15 @@ def _within(tokens: list[str], phrases: list[list[str]], gap: int) -> bool:
     return False
 
 
+def _has_field(searcher: tantivy.Searcher, field: str) -> bool:
+    """Whether the index's schema has ``field`` (an index written before it was added has not)."""
+    try:
+        searcher.doc_freq(field, "")
+    except ValueError:
+        return False
+    return True
+
+
 def _check_format(path: Path) -> None:
     """:raises ValueError: for an index this version of the module did not write."""
     try:
@@ -381,6 +412,7 @@ def _check_format(path: Path) -> None:
 
 
 def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterable[LexicalRow]) -> int:
+    byline = _has_field(index.searcher(), BYLINE)  # derived from an index written before the field: as it was
     # Two threads at most: this machine class has two cores, and each thread writes its own segments.
     writer = index.writer(heap_size=_WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
     try:
@@ -393,9 +425,10 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
             if title not in titles:
                 titles = titles if len(titles) < 10_000 else {}
                 titles[title] = _pairs(analyzer.analyze(title))
+            fields = {BYLINE: row.byline, "byline_pairs": _pairs(analyzer.analyze(row.byline))} if byline else {}
             writer.add_document(tantivy.Document(
                 rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
-                content_pairs=_pairs(analyzer.analyze(content)), title_pairs=titles[title]))
+                content_pairs=_pairs(analyzer.analyze(content)), title_pairs=titles[title], **fields))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:
