@@ -342,6 +342,10 @@ class LexicalIndex:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self._analyzer.analyze(word)]
 
+    def analyze_text(self, text: str) -> list[str]:
+        """A text's tokens as the index holds them (for telling where a query's words are)."""
+        return list(self._analyzer.analyze(text))
+
     def word_document_counts(self, terms: Sequence[Term]) -> dict[Term, int]:
         """How many passages hold each word or phrase's every token (in the text, title or byline), for telling
         which query words the index does not hold at all: a phrase counts its rarest token. Cheap: one term
