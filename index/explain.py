@@ -28,6 +28,11 @@ MOSTLY = 0.7
 # Between these the two counted "about equally".
 EQUAL_LOW, EQUAL_HIGH = 0.4, 0.6
 
+# A long query's words explained when it has no focus yet (the lexical side searches as many).
+MAX_EXPLAINED = 12
+# More words than this are counted, not listed one by one, in the explanation's first sentence.
+MAX_LISTED = 8
+
 Analyzer = Callable[[str], list[str]]
 
 
@@ -47,6 +52,13 @@ class Evidence:
     dense: list[PassageHit]
     method: str
     settings: Settings
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """The query's words as explained: its content words, or for a long query those it searched for."""
+        if self.parsed.is_long:
+            return self.parsed.focus or self.parsed.informative_candidates()[:MAX_EXPLAINED]
+        return self.parsed.content_terms()
 
     @property
     def strict_rows(self) -> set[int]:
@@ -138,7 +150,7 @@ def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None, c
     places = {"title": analyze_text(texts.title), "publisher": analyze_text(texts.publisher),
               "author": analyze_text(" ; ".join(texts.authors))}
     passages = [analyze_text(p) for p in texts.passages]
-    terms = list(evidence.parsed.content_terms())
+    terms = list(evidence.terms)
     words = []
     for term in terms:
         tokens = analyze(term)
@@ -169,7 +181,7 @@ def passage_reason(evidence: Evidence, chosen: PassageHit | None, close: set[int
     """Why the first passage shown was chosen, in one sentence."""
     if chosen is None:
         return "No passage of this source could be shown."
-    terms = list(evidence.parsed.content_terms())
+    terms = list(evidence.terms)
     tokens = analyze_text(chosen.content)
     held = [t.text for t in terms if holds(tokens, analyze(t))]
     if terms and len(held) == len(terms):
@@ -190,6 +202,8 @@ def passage_reason(evidence: Evidence, chosen: PassageHit | None, close: set[int
 def _where_sentence(words: list[WordMatch]) -> str:
     if not words:
         return ""
+    if len(words) > MAX_LISTED:  # a pasted paragraph: how many, not each
+        return f"It holds {sum(1 for w in words if w.where)} of the {len(words)} words searched for."
     parts = []
     for word in words:
         if word.where:

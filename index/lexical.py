@@ -43,12 +43,13 @@ TOKENIZER = "kb_en"
 # common words matched as rare pair terms, since a phrase query checks the positions of every
 # passage holding all its words and cannot be pruned.
 PAIR_TOKENIZER = "kb_pairs"
-_PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs", "byline": "byline_pairs"}
+_PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
 # The source's publisher and authors (issue 14: "Cafcass chief executive" finds the Cafcass blog, whose text
 # never names Cafcass). Matched only by the any-word (relaxed) plan, at this fraction of the title's weight:
 # a passage does not hold "every word" of "edge of care" because its publisher is Community Care.
 # Indexes written before this field existed lack it, and are searched as before.
 BYLINE = "byline"
+_BYLINE_PAIRS = "byline_pairs"
 BYLINE_SCALE = 0.5
 # Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
 _MAX_TOKEN_CHARS = 100
@@ -57,7 +58,8 @@ _WRITER_HEAP = 256_000_000
 # What this module writes, beside tantivy's own files: an index of another layout (an older
 # version of this module) is refused at open, and the store searches with FTS5 instead.
 FORMAT_FILE = "kb-lexical.json"
-FORMAT = 1
+# 2: the title is also the first words of every passage's text (TITLE_IN_TEXT); 1 held it only in its field.
+FORMAT = 2
 # Default weight of the title field against the text, as FTS5's rank setting in index/store.py.
 DEFAULT_TITLE_WEIGHT = 0.5
 # tantivy scores the title as a field of its own (its own idf and length norm: a short field where
@@ -66,7 +68,10 @@ DEFAULT_TITLE_WEIGHT = 0.5
 # FTS5 0.9418), and the sample corpus's relevance tests pass again (at 1.0 the round-up page titled
 # "The Power to Innovate" overtook the Cafcass post for "power to innovate family courts").
 TITLE_SCALE = 0.5
-
+# The title is indexed twice: as the first words of every passage's text, as a reference BM25 reads
+# "title text" (bm25s, BEIR's baselines), and in its own field, weighted by the title_weight setting.
+# Chosen leave-one-collection-out over six collections (docs/ranking.md, "Lexical: a fair BM25").
+TITLE_IN_TEXT = True
 
 @dataclass(frozen=True)
 class LexicalRow:
@@ -95,7 +100,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
     builder.add_text_field("content", tokenizer_name=TOKENIZER, index_option="position")
     builder.add_text_field(BYLINE, tokenizer_name=TOKENIZER, index_option="position")
-    for field in _PAIR_FIELDS.values():  # byline_pairs too
+    for field in (*_PAIR_FIELDS.values(), _BYLINE_PAIRS):
         builder.add_text_field(field, tokenizer_name=PAIR_TOKENIZER, index_option="freq")
     return builder.build()
 
@@ -172,6 +177,15 @@ class LexicalIndex:
         index = tantivy.Index.open(str(path))
         _register(index)
         return _write(index, removed_source_ids, rows)
+
+    @staticmethod
+    def current(path: str | Path) -> bool:
+        """Whether ``path`` holds an index of this module's layout, one :meth:`derive` can start from."""
+        try:
+            _check_format(Path(path))
+        except ValueError:
+            return False
+        return (Path(path) / "meta.json").is_file()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -336,7 +350,26 @@ class LexicalIndex:
         return pairs[0] if len(pairs) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in pairs])
 
     def _pair(self, field: str, first: str, second: str) -> tantivy.Query:
-        return tantivy.Query.term_query(self._schema, _PAIR_FIELDS[field], f"{first}_{second}", index_option="freq")
+        return tantivy.Query.term_query(self._schema, _PAIR_FIELDS.get(field, _BYLINE_PAIRS), f"{first}_{second}",
+                                        index_option="freq")
+
+    def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
+        """How many passages hold each word (in the text, plus in the title; a phrase: its rarest
+        adjacent pair, at least as many as hold the phrase), for picking a long query's informative words.
+
+        One dictionary lookup per token: no passage is read.
+        """
+        counts = []
+        for term in terms:
+            tokens = self.analyze(term)
+            if len(tokens) == 1:
+                counts.append(sum(self._searcher.doc_freq(f, tokens[0]) for f in ("content", "title")))
+            elif tokens:
+                counts.append(min(sum(self._searcher.doc_freq(_PAIR_FIELDS[f], f"{a}_{b}") for f in _PAIR_FIELDS)
+                                  for a, b in pairwise(tokens)))
+            else:
+                counts.append(0)
+        return counts
 
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
@@ -423,16 +456,19 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
         for source_id in removed_source_ids:
             writer.delete_documents_by_term("source_id", source_id)
         analyzer = _analyzer()
-        titles: dict[str, str] = {}  # a source's passages share its title: pair it once
+        titles: dict[str, list[str]] = {}  # a source's passages share its title: analyse it once
         for row in rows:
             content, title = row.content or "", row.title or ""
             if title not in titles:
                 titles = titles if len(titles) < 10_000 else {}
-                titles[title] = _pairs(analyzer.analyze(title))
-            fields = {BYLINE: row.byline, "byline_pairs": _pairs(analyzer.analyze(row.byline))} if byline else {}
+                titles[title] = analyzer.analyze(title)
+            title_tokens, content_tokens = titles[title], analyzer.analyze(content)
+            if TITLE_IN_TEXT and title_tokens:
+                content, content_tokens = f"{title}\n{content}", title_tokens + content_tokens
+            fields = {BYLINE: row.byline, _BYLINE_PAIRS: _pairs(analyzer.analyze(row.byline))} if byline else {}
             writer.add_document(tantivy.Document(
                 rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
-                content_pairs=_pairs(analyzer.analyze(content)), title_pairs=titles[title], **fields))
+                content_pairs=_pairs(content_tokens), title_pairs=_pairs(title_tokens), **fields))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    parsed = parse_query('adolescents "edge of care" -Trafford', max_chars=500)
+    parsed = parse_query('adolescents "edge of care" -Trafford', max_chars=6000)
     parsed.strict_match()   # '"adolescents" AND "edge of care" NOT ("trafford")'
     parsed.dense_text()     # 'adolescents edge of care'
     parsed.strict_plan()    # the same match as clauses of Terms, for a lexical engine (index/lexical.py)
@@ -10,16 +10,35 @@ Usage::
 Every user string becomes either a :class:`ParsedQuery` or a :class:`QueryError` with a message
 a user can act on. Only word tokens reach FTS5, each inside double quotes, so no user text is
 ever interpreted as FTS5 syntax.
+
+A pasted paragraph is a *long* query (:attr:`ParsedQuery.is_long`): it is not asked for all its
+words (no passage holds them), but for any of its most informative ones, which the store picks
+by count in the query x idf (:meth:`ParsedQuery.focused`); the embedding model reads it whole.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.errors import QueryError
 
+# The default length limit (setting max_query_chars): a pasted page. arguana's longest query (a whole
+# argument) is 5,487 characters; the model reads about the first 1,200 (256 word pieces), the
+# lexical side picks among all the words. 6,000 characters of prose stay within the 8,190 bytes of
+# a request line that gunicorn allows once URL-encoded (webapp/server.py).
+MAX_QUERY_CHARS = 6000
+# Quoted phrases, exclusions and OR alternatives a query may hold: each costs a query (or a check)
+# of its own. Plain words are bounded by the length limit alone; a long query searches at most
+# MAX_LONG_QUERY_WORDS of them.
 MAX_TERMS = 32
+# Distinct content words beyond which a query is long (docs/ranking.md, "Long queries"): csc-seeds'
+# queries hold at most 8 and scifact's claims at most 21; 16 leaves every query of 8 words or so
+# as it was, and an AND of 17 words almost never matches a passage.
+LONG_QUERY_WORDS = 16
+# The most informative words a long query's lexical side searches for: a bound on work (each is a
+# term to score in tantivy's union), not on what may be asked (docs/ranking.md, "Long queries").
+MAX_LONG_QUERY_WORDS = 48
 
 # A word: a run of letters or digits in any script (the underscore, which \w allows, splits words).
 _WORD = re.compile(r"[^\W_]+")
@@ -81,6 +100,43 @@ class ParsedQuery:
     raw: str
     clauses: tuple[tuple[Term, ...], ...]
     exclusions: tuple[Term, ...]
+    # For a long query, the informative terms its lexical side searches for (set by the store with
+    # :meth:`focused`); None: the first MAX_LONG_QUERY_WORDS of them.
+    focus: tuple[Term, ...] | None = None
+
+    @property
+    def is_long(self) -> bool:
+        """A pasted paragraph rather than a list of words: more than ``LONG_QUERY_WORDS`` distinct
+        content words (or more than ``MAX_TERMS`` words in all, were they all stopwords).
+
+        A long query has no strict (every word) match, no proximity boost, and searches and
+        highlights at most ``MAX_LONG_QUERY_WORDS`` of its words.
+        """
+        loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
+        content = {t.tokens for t in loose if t.is_phrase or t.text not in STOPWORDS}
+        return len(content) > LONG_QUERY_WORDS or len(loose) > MAX_TERMS
+
+    def informative_candidates(self) -> tuple[Term, ...]:
+        """The distinct words and unquoted phrases a relaxed match may look for, in query order,
+        among which a long query keeps its most informative (:meth:`focused`)."""
+        loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
+        content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
+        return tuple({t.tokens: t for t in content}.values())
+
+    def focused(self, terms: tuple[Term, ...]) -> ParsedQuery:
+        """This query, its relaxed match and highlights limited to ``terms`` when it is long (at most
+        ``MAX_LONG_QUERY_WORDS`` of them, in the order given)."""
+        return replace(self, focus=tuple(terms[:MAX_LONG_QUERY_WORDS]))
+
+    def _relaxed_terms(self) -> list[Term]:
+        """The words (and unquoted phrases) of the relaxed match: all content ones, or for a long query its focus."""
+        content = list(self.informative_candidates())
+        if not self.is_long:
+            return content
+        if self.focus is None:
+            return content[:MAX_LONG_QUERY_WORDS]
+        kept = {t.tokens for t in self.focus}
+        return [t for t in content if t.tokens in kept]
 
     def strict_match(self) -> str:
         """Every clause must match: the FTS5 expression for "all of these words"."""
@@ -91,7 +147,9 @@ class ParsedQuery:
         loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
         if len(loose) <= 1:
             return None
-        content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
+        content = self._relaxed_terms()
+        if not content:
+            return None
         parts = ["(" + " OR ".join(dict.fromkeys(t.fts() for t in content)) + ")"]
         parts += [c[0].fts() for c in self.clauses if _is_required_phrase(c)]
         return self._with_exclusions(" AND ".join(parts))
@@ -117,7 +175,7 @@ class ParsedQuery:
 
     def proximity_terms(self) -> tuple[Term, ...]:
         """The content words and phrases the proximity match looks for close together (none: no match)."""
-        if any(len(c) > 1 for c in self.clauses):
+        if self.is_long or any(len(c) > 1 for c in self.clauses):
             return ()
         terms = tuple(c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in STOPWORDS)
         return terms if len(terms) >= 2 else ()
@@ -133,6 +191,8 @@ class ParsedQuery:
     def highlight_match(self) -> str:
         """Every positive word and phrase (stopwords only when there is nothing else), for marking matches."""
         terms = [t for c in self.clauses for t in c]
+        if self.is_long:  # the words searched for, not every word of a paragraph
+            terms = [c[0] for c in self.clauses if _is_required_phrase(c)] + self._relaxed_terms()
         content = [t for t in terms if t.is_phrase or t.text not in STOPWORDS] or terms
         return " OR ".join(dict.fromkeys(t.fts() for t in content))
 
@@ -145,7 +205,9 @@ class ParsedQuery:
         loose = [t for c in self.clauses if not _is_required_phrase(c) for t in c]
         if len(loose) <= 1:
             return None
-        content = [t for t in loose if t.is_phrase or t.text not in STOPWORDS] or loose
+        content = self._relaxed_terms()
+        if not content:
+            return None
         required = [c for c in self.clauses if _is_required_phrase(c)]
         return MatchPlan((tuple({t.tokens: t for t in content}.values()), *required), self.exclusions, any_word=True)
 
@@ -181,14 +243,14 @@ def _is_required_phrase(clause: tuple[Term, ...]) -> bool:
 _RAW_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
 
 
-def parse_query(raw: str, max_chars: int = 500) -> ParsedQuery:
+def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     """Parse what a user typed.
 
     :param raw: the query as typed.
     :param max_chars: longest query accepted.
     :returns: the parsed query.
     :raises QueryError: for an empty or over-long query, one with no words to search for, or
-        one with more than ``MAX_TERMS`` words and phrases.
+        one with more than ``MAX_TERMS`` quoted phrases, exclusions and OR alternatives.
     """
     if not isinstance(raw, str):
         raise QueryError("The query must be text.")
@@ -225,7 +287,16 @@ def parse_query(raw: str, max_chars: int = 500) -> ParsedQuery:
         if exclusions:
             raise QueryError("Add at least one word to search for; a query cannot be only exclusions (-word).")
         raise QueryError("The query has no words to search for. Use letters or numbers.")
-    count = sum(len(c) for c in clauses) + len(exclusions)
+    parsed = ParsedQuery(raw=text, clauses=tuple(tuple(c) for c in clauses), exclusions=tuple(exclusions))
+    if parsed.is_long:
+        # A pasted paragraph is text, not syntax: its quotation marks, dashes and "or"s are its writer's, and
+        # read as operators they required quoted phrases of every result (arguana lexical nDCG@10 0.51 → 0.58).
+        words = tuple((Term((token,)),) for token in word_tokens(text))
+        return ParsedQuery(raw=text, clauses=words, exclusions=())
+    # Plain words are limited by max_chars alone (a long query searches its most informative ones);
+    # phrases, exclusions and alternatives each cost a query of their own.
+    count = sum(1 for c in clauses for t in c if t.quoted) + sum(len(c) - 1 for c in clauses) + len(exclusions)
     if count > MAX_TERMS:
-        raise QueryError(f"The query has {count} words and phrases; the limit is {MAX_TERMS}. Use fewer words.")
-    return ParsedQuery(raw=text, clauses=tuple(tuple(c) for c in clauses), exclusions=tuple(exclusions))
+        raise QueryError(f"The query has {count} quoted phrases, exclusions (-word) and OR alternatives; the limit "
+                         f"is {MAX_TERMS}. Use fewer of them.")
+    return parsed

@@ -152,7 +152,7 @@ class Searcher:
         """The query's words and phrases that no passage, title or byline holds (none known without a lexical
         index: an older generation)."""
         lexical = self.store.lexical_index()
-        if lexical is None:
+        if lexical is None or parsed.is_long:  # a pasted paragraph is not checked word by word
             return []
         counts = lexical.word_document_counts(parsed.content_terms())
         return [term.text for term, count in counts.items() if count == 0]
@@ -282,7 +282,10 @@ class Searcher:
         rowids = [h.rowid for _, _, passages in window for h in passages]
         full = self.store.passages_by_rowid(rowids)
         records = self.store.get_sources([source_id for source_id, _, _ in window])
-        marked = self.store.highlight(evidence.widened.highlight_match(), rowids, OPEN, CLOSE)
+        # A long query marks the words it searched for, not every word of the paragraph; a short one its
+        # words and the synonyms searched for.
+        focused = self.store.focused(evidence.widened)
+        marked = self.store.highlight(focused.highlight_match(), rowids, OPEN, CLOSE)
         shown: dict[str, list[PassageHit]] = {}
         marks: dict[int, str] = {}
         for source_id, _, passages in window:
@@ -298,6 +301,7 @@ class Searcher:
         firsts = [passages[0].rowid for passages in shown.values() if passages]
         close = self.store.near_rowids(parsed, firsts) if firsts else set()
         parts = contributions(evidence)
+        evidence = replace(evidence, parsed=self.store.focused(parsed))  # a long query: the words it searched for
         lexical = self.store.lexical_index()
         analyze = lexical.analyze if lexical is not None else (lambda term: simple_tokens(term.text))
         analyze_text = lexical.analyze_text if lexical is not None else simple_tokens

@@ -75,6 +75,9 @@ class Settings:
         "sentences are cut at words).", low=1))
     chunk_overlap_words: int = field(default=40, metadata=_about("Trailing sentences of up to this many words are "
         "repeated at the start of the next passage, so that a sentence cut by a boundary is still found."))
+    dense_title: bool = field(default=True, metadata=_about("Embed each passage as \"title text\" when its source "
+        "has a title a person wrote (never a placeholder or a file name), so that a passage that never names its "
+        "subject is still found by it; measured in docs/ranking.md. Changing it re-embeds every passage."))
     faiss_factory: str = field(default="auto", metadata=_about("FAISS index factory string: auto (exact below "
         "150,000 passages, an IVF index of 8-bit codes above), Flat (always exact), or an ANN such as "
         "IVF4096,SQ8 or HNSW32."))
@@ -96,9 +99,10 @@ class Settings:
     adaptive_weights: bool = field(default=True, metadata=_about("Let each query move the dense weight: 0.2 less when "
         "some passage holds every query word, 0.2 more when a passage is very close in meaning (cosine 0.75 or "
         "more); chosen leave-one-collection-out in docs/ranking.md."))
-    meaning_floor: float = field(default=0.35, metadata=_about("Lowest cosine at which a passage that holds none of "
+    meaning_floor: float = field(default=0.45, metadata=_about("Lowest cosine at which a passage that holds none of "
         "the query's words is still a result (found by meaning alone); below it, a search for words the corpus "
-        "does not hold finds nothing. Invented words reach 0.29 at most; measured in docs/ranking.md.",
+        "does not hold finds nothing. Invented words reach 0.42 at most on the test collections; measured in "
+        "docs/ranking.md.",
         low=-1.0, high=1.0))
     all_words_first: int = field(default=4, metadata=_about("For a query of at most this many words (not counting "
         "little words such as 'of'), sources with a passage holding every word come before those without (0: "
@@ -121,7 +125,8 @@ class Settings:
     top_k: int = field(default=10, metadata=_about("Sources per page of results.", low=1))
     max_top_k: int = field(default=50, metadata=_about("Largest top_k a user may ask for.", low=1))
     passages_per_result: int = field(default=3, metadata=_about("Best passages shown under each source.", low=1))
-    max_query_chars: int = field(default=500, metadata=_about("Longest query accepted, in characters.", low=1))
+    max_query_chars: int = field(default=6000, metadata=_about("Longest query accepted, in characters: a pasted "
+        "page fits, and its most informative words are searched for.", low=1))
     max_page: int = field(default=50, metadata=_about("Deepest results page a user may ask for.", low=1))
     host: str = field(default="127.0.0.1", metadata=_about("Interface the web server listens on."))
     port: int = field(default=5000, metadata=_about("Port the web server listens on.", low=1, high=65535))

@@ -100,9 +100,11 @@ class BuildResult:
 
 
 def chunking(settings: Settings) -> dict[str, int]:
-    """The chunking settings as a generation's manifest records them."""
+    """The chunking settings as a generation's manifest records them, with whether passages were embedded with
+    their title and how they were packed (``fit_rest``: ingest/split.py): other values mean other passages or
+    vectors, so a change rebuilds like a change of chunking."""
     return {"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
-            "overlap_words": settings.chunk_overlap_words}
+            "overlap_words": settings.chunk_overlap_words, "dense_title": int(settings.dense_title), "fit_rest": 1}
 
 
 def source_file(record: SourceRecord) -> str:

@@ -72,7 +72,7 @@ def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | N
                                                        settings.chunk_overlap_words))
     pipeline.add_component("embedder", CachedDocumentEmbedder(
         document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite",
-        embedding_cache_id(settings)))
+        embedding_cache_id(settings), dense_title=settings.dense_title))
     pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
     pipeline.connect("boilerplate.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")

@@ -69,3 +69,18 @@ def test_pages_assets_and_headers_under_gunicorn(server):
     assert b".govuk-header" in css or b".govuk-generic-header" in css
     assert b"GDS Transport" not in css, "not a GOV.UK service: no GOV.UK font"
 
+
+
+def test_a_pasted_page_fits_gunicorns_request_line(server):
+    # The search form is a GET: the longest query accepted (6,000 characters of prose, ~5,600 encoded
+    # here) must pass gunicorn's request-line limit (default 4,094 bytes) to reach the page.
+    import urllib.parse
+
+    from tests.conftest import CORPUS
+
+    words = (CORPUS / "004_7b87d5ffdc1c3793.txt").read_text(encoding="utf-8").split()
+    query = " ".join(words)[:5990]
+    url = server + "/search?" + urllib.parse.urlencode({"q": query})
+    assert len(url) - len(server) > 4094
+    status, _, body = _get(url)
+    assert status == 200 and b"<mark>" in body

@@ -186,9 +186,11 @@ class SearchPage(Resource):
         if not self.response.query:
             return []
         try:
-            return [term.text for term in parse_query(self.response.query).content_terms()]
+            parsed = parse_query(self.response.query)
         except QueryError:
             return []
+        # A pasted paragraph is not listed word by word.
+        return [] if parsed.is_long else [term.text for term in parsed.content_terms()]
 
     def heading(self) -> str:
         if self.response.query:

@@ -67,4 +67,7 @@ def _warm_worker(worker: Any) -> None:
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
-                    "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker}).run()
+                    "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker,
+                    # A pasted paragraph travels in the URL (GET form): 6,000 characters of prose, encoded,
+                    # need more than the default 4,094 bytes of request line; 8,190 is the most gunicorn allows.
+                    "limit_request_line": 8190}).run()

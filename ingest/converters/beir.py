@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from haystack import Document, component
 
@@ -47,10 +48,14 @@ class BeirConverter(FileConverter):
                 repeated += 1
                 continue
             seen.add(doc_id)
-            documents.append(Document(content=text, meta={
-                "source": f"{path}#{doc_id}", "external_id": doc_id,
-                "embedded": {"title": row.get("title") or f"{path.parent.name} {doc_id}", "type": "other"},
-            }))
+            title = " ".join(str(row.get("title") or "").split())
+            meta: dict[str, Any] = {"source": f"{path}#{doc_id}", "external_id": doc_id,
+                    "embedded": {"title": title or f"{path.parent.name} {doc_id}", "type": "other"}}
+            if not title:
+                # A name to list the record under, not a title: it is never searched or embedded
+                # (ingest/split.py, ingest/dense_text.py).
+                meta["title_placeholder"] = True
+            documents.append(Document(content=text, meta=meta))
         if not documents:
             raise ConversionError("the collection has no records", "check that it is a BEIR corpus.jsonl")
         if repeated:

@@ -83,14 +83,41 @@ def test_exclusion_leaves_out_passages_with_the_word_in_text_or_title(index):
 
 def test_title_weight_ranks_a_title_match_first_only_when_weighted(tmp_path):
     rows = [LexicalRow(1, "a", "Fostering", "placements and placements for children"),
-            LexicalRow(2, "b", "Placements", "placements for children")]
+            LexicalRow(2, "b", "Placements", "for children and young people")]
     LexicalIndex.build(tmp_path / "lex", rows)
     index = LexicalIndex.open(tmp_path / "lex")
     plan = parse_query("placements").strict_plan()
-    assert [r for r, _ in index.search(plan, 2, title_weight=0.0)] == [1, 2], "text only: the title plays no part"
+    assert [r for r, _ in index.search(plan, 2, title_weight=0.0)] == [1, 2], \
+        "unweighted, the title counts once, as words of the text: two mentions beat one"
     assert index.search(plan, 2, title_weight=10.0)[0][0] == 2
     weighted = dict(index.search(plan, 2, title_weight=1.0))
     assert weighted[2] > dict(index.search(plan, 2, title_weight=0.5))[2]
+
+
+def test_the_title_is_searched_as_the_first_words_of_each_passage(tmp_path):
+    """As a reference BM25 reads "title text": a title word or phrase matches every passage of its
+    source without the title field (title_weight 0), and counts toward the passage's length."""
+    rows = [LexicalRow(1, "s1", "Family group conferences", "Meetings held with relatives before court"),
+            LexicalRow(2, "s1", "Family group conferences", "An evaluation across twenty councils"),
+            LexicalRow(3, "s2", "Court work", "Family members and group work with social workers")]
+    LexicalIndex.build(tmp_path / "lex", rows)
+    index = LexicalIndex.open(tmp_path / "lex")
+    assert {r for r, _ in index.search(parse_query("conferences").strict_plan(), 10, title_weight=0.0)} == {1, 2}
+    phrase = parse_query('"family group conferences"').strict_plan()
+    assert {r for r, _ in index.search(phrase, 10, title_weight=0.0)} == {1, 2}, "a title phrase, by its pairs"
+    assert index.matching(phrase, [1, 2, 3]) == {1, 2}
+    assert {r for r, _ in index.search(parse_query('"family group"').strict_plan(), 10, title_weight=0.0)} \
+        == {1, 2}, "s2 holds both words but not side by side"
+
+
+def test_an_index_of_the_older_layout_is_not_current_and_a_build_starts_afresh(store, tmp_path):
+    store.save_lexical(tmp_path / "old")
+    assert LexicalIndex.current(tmp_path / "old")
+    (tmp_path / "old" / "kb-lexical.json").write_text('{"format": 1}', encoding="utf-8")
+    assert not LexicalIndex.current(tmp_path / "old")
+    assert not LexicalIndex.current(tmp_path / "missing")
+    with pytest.raises(ValueError, match="format 1"):
+        LexicalIndex.derive(tmp_path / "old", tmp_path / "new", [], [])
 
 
 def test_filters_apply_before_ranking_so_top_k_is_filled(tmp_path):
@@ -271,3 +298,47 @@ def test_proximity_on_the_candidates_text_agrees_with_fts5_near(tmp_path, raw):
     assert by_fts5 == store.matching_rowids(parsed.proximity_match(), rowids)
     store.save_lexical(tmp_path / "lex")
     assert store.near_rowids(parsed, rowids) == by_fts5
+
+
+# A pasted paragraph over PASSAGES: common words (care: in 3 texts and 3 titles, social: 3 texts),
+# rarer ones (young, people: 2 texts; hackney, trafford, café: a text and a title each; 2019: one
+# text), words no passage holds, and stopwords between.
+LONG = ("care social young people care the social care of young people and hackney with trafford "
+        "and cafe in 2019 unicorns zebras quasars nebulae comets meteors asteroids galaxies planets")
+
+
+def test_document_frequencies_count_passages_by_stem_and_phrases_by_their_rarest_pair(index):
+    terms = [parse_query(w).clauses[0][0] for w in ("care", "caring", "hackney", "2019", "unicorns", '"social care"')]
+    assert index.document_frequencies(terms) == [6, 6, 2, 1, 0, 1]
+
+
+def test_a_long_query_keeps_its_informative_words_and_drops_common_ones(store, tmp_path, monkeypatch):
+    import index.query
+    import index.store
+
+    parsed = parse_query(LONG)
+    assert parsed.is_long
+    store.save_lexical(tmp_path / "lex")
+    monkeypatch.setattr(index.store, "MAX_LONG_QUERY_WORDS", 4)
+    focused = store.focused(parsed)
+    # The four of highest count x idf that some passage holds, in query order: young and people
+    # (twice each, in 2 of 7 passages), 2019 (once, in 1) and social (twice, in 3); "care" (three
+    # times but in 6 passages), hackney (once, in 2) and words no passage holds are left out.
+    assert [t.text for t in focused.relaxed_plan().clauses[0]] == ["social", "young", "people", "2019"]
+    assert store.focused(focused) is focused
+    # No strict (every word) query; the relaxed one finds the rare words' passages.
+    assert store.lexical_retrieval(parsed, top_k=10) == []
+    found = store.lexical_retrieval(parsed, relaxed=True, top_k=10)
+    assert {h.source_id for h in found} == {"s1", "s2", "s4", "s6"}
+    assert store.focused(parse_query("care hackney")).focus is None  # a short query is as it was
+
+
+def test_a_long_query_without_a_lexical_index_keeps_its_first_words(store, monkeypatch):
+    import index.query
+
+    monkeypatch.setattr(index.query, "MAX_LONG_QUERY_WORDS", 3)
+    parsed = parse_query(LONG)
+    assert store.lexical_index() is None
+    assert store.focused(parsed).relaxed_match() == '("care" OR "social" OR "young")'
+    assert {h.source_id for h in store.lexical_retrieval(parsed, relaxed=True, top_k=10)} == {"s1", "s2", "s5", "s6",
+                                                                                                "s4"}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import QueryError
-from index.query import MAX_TERMS, parse_query
+from index.query import LONG_QUERY_WORDS, MAX_LONG_QUERY_WORDS, MAX_QUERY_CHARS, MAX_TERMS, parse_query
 
 pytestmark = pytest.mark.unit
 
@@ -60,8 +60,9 @@ def test_stemming_matches_other_forms(fts):
     ("   ", "Type some words"),
     ("-trafford", "cannot be only exclusions"),
     ("!!! ???", "no words to search for"),
-    ("x" * 501, "limit is 500"),
-    (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), "Use fewer words"),
+    ("x" * (MAX_QUERY_CHARS + 1), f"is {MAX_QUERY_CHARS + 1} characters long; the limit is {MAX_QUERY_CHARS}"),
+    ("care " + " ".join(f"-w{i}" for i in range(MAX_TERMS + 1)), "exclusions .* the limit is 32. Use fewer of them"),
+    (" ".join(f'"w{i} x"' for i in range(MAX_TERMS + 1)), "quoted phrases"),
 ])
 def test_bad_queries_get_clear_messages(raw, message):
     with pytest.raises(QueryError, match=message):
@@ -128,3 +129,44 @@ def test_required_phrases_stay_required_in_the_relaxed_plan():
     assert [[t.text for t in c] for c in relaxed.clauses] == [["adolescents", "hubs"], ["edge of care"]]
     assert [[t.text for t in c] for c in parsed.required_plan().clauses] == [["edge of care"]]
     assert parse_query("care").relaxed_plan() is None and parse_query("care").exclusion_plan() is None
+
+
+def _paragraph(words: int) -> str:
+    """A pasted paragraph of ``words`` distinct content words (w0 w1 ...) among stopwords."""
+    return " ".join(f"the w{i} of" for i in range(words))
+
+
+def test_many_plain_words_are_a_long_query_not_a_refusal():
+    short = parse_query(" ".join(f"w{i}" for i in range(LONG_QUERY_WORDS)))
+    assert not short.is_long and short.proximity_terms()  # as before: every word, and the proximity boost
+    long = parse_query(_paragraph(200))
+    assert long.is_long
+    assert long.proximity_match() is None  # no NEAR of 200 words
+    assert parse_query(" ".join(["the of and"] * 20)).is_long  # 60 stopwords: bounded too
+
+
+def test_a_long_query_searches_at_most_its_bounded_words_and_reads_whole_for_the_model():
+    parsed = parse_query(_paragraph(200))
+    relaxed = parsed.relaxed_plan()
+    assert relaxed is not None and relaxed.any_word
+    assert [t.text for t in relaxed.clauses[0]] == [f"w{i}" for i in range(MAX_LONG_QUERY_WORDS)]
+    assert parsed.relaxed_match().count(" OR ") == MAX_LONG_QUERY_WORDS - 1
+    assert parsed.highlight_match().count(" OR ") == MAX_LONG_QUERY_WORDS - 1
+    assert parsed.dense_text().split()[-1] == "of" and len(parsed.dense_text().split()) == 600
+
+
+def test_focus_keeps_the_chosen_words_in_query_order():
+    parsed = parse_query(_paragraph(30)).focused(tuple(parse_query("w7 w3").clauses[i][0] for i in (0, 1)))
+    assert parsed.relaxed_match() == '("w3" OR "w7")'
+    assert parsed.highlight_match() == '"w3" OR "w7"'
+
+
+def test_a_long_query_is_text_not_syntax():
+    """A pasted paragraph's quotation marks and dashes are its writer's: no phrase is required, nothing excluded."""
+    parsed = parse_query(_paragraph(40) + ' "edge of care" -trafford OR')
+    assert parsed.is_long
+    assert parsed.required_match() is None and parsed.exclusion_match() is None
+    assert all(len(c) == 1 and not c[0].quoted for c in parsed.clauses)
+    assert {"edge", "care", "trafford", "or"} <= {c[0].text for c in parsed.clauses}
+    short = parse_query('"edge of care" -trafford adolescents')
+    assert short.required_match() == '"edge of care"' and short.exclusion_match() is not None

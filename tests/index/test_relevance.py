@@ -1,5 +1,7 @@
 """Practitioner queries, written before any tuning, must put the right article first."""
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -66,3 +68,35 @@ def test_paging_is_consistent(corpus_searcher):
     paged = [r.document_id for page in (1, 2, 3) for r in corpus_searcher.search("social work", top_k=2,
                                                                                    page=page).results]
     assert paged == full
+
+
+def _pasted_paragraph(stem: str, words: int = 200) -> str:
+    """``words`` words from the middle of a sample source's text, as someone would paste them."""
+    from tests.conftest import CORPUS
+
+    text = (CORPUS / f"{stem}.txt").read_text(encoding="utf-8").split()
+    start = max(0, len(text) // 2 - words // 2)
+    return " ".join(text[start : start + words])
+
+
+@pytest.mark.parametrize("stem", [MINISTER, CYPNOW, ROUNDUP, CAFCASS, PRIVATE])
+def test_a_pasted_paragraph_finds_the_source_it_came_from(corpus_searcher, stem):
+    from index.query import MAX_LONG_QUERY_WORDS
+
+    paragraph = _pasted_paragraph(stem)
+    assert len(paragraph.split()) == 200 and len(paragraph) > 500  # refused before long queries were welcome
+    response = corpus_searcher.search(paragraph)
+    assert stem in response.results[0].source, [r.source for r in response.results]
+    # Highlights mark the words searched for, a bounded set, not all 200.
+    marked = {m.lower() for r in response.results for p in r.passages for m in re.findall(r"<mark>(.*?)</mark>",
+                                                                                          p.highlighted)}
+    assert marked and len(marked) <= MAX_LONG_QUERY_WORDS * 2  # a stem may be marked in two forms
+
+
+def test_a_query_beyond_the_length_limit_gets_a_clear_message(corpus_searcher):
+    from index.errors import QueryError
+
+    limit = corpus_searcher.settings.max_query_chars
+    too_long = ("care " * limit)[: limit + 1]
+    with pytest.raises(QueryError, match=f"is {limit + 1} characters long; the limit is {limit}. Use fewer words"):
+        corpus_searcher.search(too_long)

@@ -75,3 +75,15 @@ def test_component_output_meta():
         assert p.meta["ordinal"] == i
         assert doc.content[p.meta["start"] : p.meta["end"]] == p.content
         assert p.meta["title"] == "T" and p.meta["source_id"] == "abc"
+
+
+def test_rest_that_fits_stays_one_passage():
+    # A 200-word abstract was 150 words plus a tail repeating 40 of them; it is now one passage.
+    text = make_text(20, words=10)
+    assert [s.words for s in split_passages(text, 150, 250, 40)] == [200]
+    assert [s.words for s in split_passages(text, 150, 250, 40, fit_rest=False)] == [150, 90]
+    # A long text: passages of at least min_words until the rest fits in max_words, which closes it.
+    long_text = make_text(45, words=10)
+    spans = split_passages(long_text, 150, 250, 40)
+    assert [s.words for s in spans[:-1]] == [150] * (len(spans) - 1)
+    assert 150 < spans[-1].words <= 250 and spans[-1].end == len(long_text)

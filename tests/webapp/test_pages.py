@@ -47,6 +47,22 @@ def test_results_page_ranks_sources_with_highlighted_passages(client):
     assert 'href="/councils/hackney"' in text and 'href="/projects/reclaiming-social-work"' in text
 
 
+def test_the_search_form_takes_a_pasted_paragraph(client):
+    from tests.conftest import CORPUS
+
+    assert 'maxlength="6000"' in client.get("/").get_data(as_text=True)
+    words = (CORPUS / "003_9ee0817c87de1d62.txt").read_text(encoding="utf-8").split()
+    paragraph = " ".join(words[len(words) // 2 - 100 : len(words) // 2 + 100])  # 200 words, > 1,000 characters
+    response = client.get("/search", query_string={"q": paragraph})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    titles = re.findall(r'<h2 class="govuk-heading-m[^"]*"><a class="govuk-link" href="[^"]+">([^<]+)</a></h2>', page)
+    assert titles[0].startswith("Children&#39;s minister")
+    assert "<mark>" in page
+    # The box keeps the whole paragraph, to edit.
+    assert 'value="' + paragraph[:60].replace("'", "&#39;") in page
+
+
 def test_pagination_links(client):
     page = client.get("/search", query_string={"q": "innovation", "top_k": 2}).get_data(as_text=True)
     assert "page 1 of 3" in page
@@ -64,7 +80,7 @@ def test_hostile_query_is_escaped(client):
 
 @pytest.mark.parametrize("url, status, text", [
     ("/search?q=", 400, "Enter some words"),
-    ("/search?q=" + "x" * 600, 400, "the limit is 500"),
+    ("/search?q=" + "x" * 6001, 400, "the limit is 6000"),
     ("/search?q=care&page=0", 400, "page must be from 1"),
     ("/search?q=care&top_k=abc", 400, "top_k must be a whole number"),
     ("/search?q=-care", 400, "cannot be only exclusions"),
