@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import logging
 import math
@@ -23,6 +24,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from index.store import KBDocumentStore
 
@@ -102,24 +105,52 @@ class Vocabulary:
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and word.lower() in self.counts
 
+    @functools.cached_property
+    def _letters(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each word's letter counts (a-z, and one count for any other letter), for bounding difflib's
+        similarity of every word at once: its quick_ratio is 2·(letters in common) / (both lengths)."""
+        words = list(self.counts)
+        lengths = np.array([len(w) for w in words], dtype=np.int32)
+        codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int64) - 97
+        letters = np.where((codes >= 0) & (codes < 26), codes, 26)
+        matrix = np.zeros((len(words), _LETTERS), dtype=np.uint8)
+        np.add.at(matrix, (np.repeat(np.arange(len(words)), lengths), letters), 1)
+        return words, matrix, lengths
+
     def suggest(self, word: str, limit: int = 1) -> list[str]:
         """The index's words spelt most like ``word`` (not itself), the closer and the more common first."""
         word = word.lower()
-        if len(word) < MIN_CHARS:
+        if len(word) < MIN_CHARS or not self.counts:
             return []
+        words, matrix, lengths = self._letters
+        wanted = np.zeros(_LETTERS, dtype=np.uint8)
+        for char in word:
+            wanted[_letter(char)] += 1
+        # Cheap bounds first, over every word at once: a word two letters longer or shorter is rarely the one
+        # meant, and difflib's ratio is at most its quick_ratio.
+        common = np.minimum(matrix, wanted).sum(axis=1, dtype=np.int32)
+        bound = 2.0 * common / (lengths + len(word))
+        close = np.flatnonzero((np.abs(lengths - len(word)) <= 2) & (bound >= CUTOFF))
         matcher = difflib.SequenceMatcher(autojunk=False)
         matcher.set_seq2(word)
         scored = []
-        for candidate, count in self.counts.items():
-            # Cheap bounds first: a word two letters longer or shorter is rarely the one meant.
-            if candidate == word or abs(len(candidate) - len(word)) > 2:
+        for row in close:
+            candidate = words[row]
+            if candidate == word:
                 continue
             matcher.set_seq1(candidate)
-            if matcher.real_quick_ratio() < CUTOFF or matcher.quick_ratio() < CUTOFF:
-                continue
             ratio = matcher.ratio()
             if ratio >= CUTOFF:
                 # Closeness first; among equally close spellings the commoner word is the likelier one.
-                scored.append((ratio + 0.02 * math.log1p(count), candidate))
+                scored.append((ratio + 0.02 * math.log1p(self.counts[candidate]), candidate))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [candidate for _, candidate in scored[:limit]]
+
+
+# Letter-count columns: a to z, then one for every other letter.
+_LETTERS = 27
+
+
+def _letter(char: str) -> int:
+    code = ord(char) - 97
+    return code if 0 <= code < 26 else 26
