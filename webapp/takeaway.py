@@ -270,6 +270,15 @@ def _timestamp(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/FFFF): a query or a
+# source's title may carry them, and feedgen refuses the whole feed for one.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: str, fallback: str) -> str:
     """An Atom feed of ``entries``, newest first indexed first (``fallback``: the date of a source
     whose generation did not keep one).
@@ -279,17 +288,17 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
     """
     dated = sorted(entries, key=lambda e: _timestamp(e.first_indexed or fallback), reverse=True)[:FEED_ENTRIES]
     feed = FeedGenerator()
-    feed.id(self_url)
-    feed.title(title)
+    feed.id(_xml_safe(self_url))
+    feed.title(_xml_safe(title))
     feed.author({"name": "innovation-kb"})
-    feed.link(href=self_url, rel="self", type="application/atom+xml")
-    feed.link(href=page_url, rel="alternate", type="text/html")
+    feed.link(href=_xml_safe(self_url), rel="self", type="application/atom+xml")
+    feed.link(href=_xml_safe(page_url), rel="alternate", type="text/html")
     feed.subtitle("Sources matching this search, the most recently added first.")
     feed.updated(_timestamp(dated[0].first_indexed or fallback) if dated else _timestamp(fallback))
     for e in dated:
         item = feed.add_entry(order="append")
         item.id(e.page_url)
-        item.title(e.title)
+        item.title(_xml_safe(e.title))
         # One link only: feedgen 1.0 writes an entry's links without their rel, so a second link
         # (the original, as "related") would become a second "alternate", which Atom forbids.
         # The original's address is in the summary, and our page links it.
@@ -297,13 +306,13 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
         when = _timestamp(e.first_indexed or fallback)
         item.published(when)
         item.updated(when)
-        item.author({"name": _names(e.authors) or e.publisher or "Unknown"})
+        item.author({"name": _xml_safe(_names(e.authors) or e.publisher or "Unknown")})
         item.category(term=e.type, label=e.type.capitalize())
         published = f"published {_human_date(e.date)}" if e.date else "publication date not known"
         by = f" by {e.publisher}" if e.publisher else ""
         original = f" The original: {e.url}" if e.url else ""
-        item.summary(f"{e.type.capitalize()}{by}, {published}; added to the search on {_human_date(when)}."
-                     f"{original} Cite as: {citation_for(e).text()}")
+        item.summary(_xml_safe(f"{e.type.capitalize()}{by}, {published}; added to the search on "
+                               f"{_human_date(when)}.{original} Cite as: {citation_for(e).text()}"))
     return feed.atom_str(pretty=True).decode("utf-8")
 
 

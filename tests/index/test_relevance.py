@@ -22,17 +22,11 @@ QUERIES = [
     ("Munro review child centred system", ROUNDUP),
     ("Spring Consortium innovation programme projects", ROUNDUP),
     ("power to innovate family courts", CAFCASS),
-    pytest.param("exemptions from legislation and statutory guidance", CAFCASS, marks=pytest.mark.xfail(
-        strict=True, reason="Known miss: both retrievers prefer the round-up page, which discusses exempting councils "
-        "from statutory duties in two passages (csc-seeds judges both relevant, q12); the proximity boost that would "
-        "put the Cafcass post first (>= 0.25) costs nDCG@10 on msmarco-5k (docs/ranking.md).")),
+    ("exemptions from legislation and statutory guidance", CAFCASS),
     ("Trafford NHS section 75 agreement", PRIVATE),
     ("private sector safeguarding innovation", PRIVATE),
     ("Localism Act section 81", PRIVATE),
-    pytest.param("teenagers at risk of going into care", MINISTER, marks=pytest.mark.xfail(
-        strict=True, reason="Known miss since issue 15's fusion (chosen leave-one-collection-out on seven collections, "
-        "docs/ranking.md): the CYP Now article on North Yorkshire's No Wrong Door, also about teenagers on the edge of "
-        "care, comes first by 0.004 of score; the minister's article is second.")),
+    ("teenagers at risk of going into care", MINISTER),
 ]
 
 

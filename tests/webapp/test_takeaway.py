@@ -212,6 +212,15 @@ def test_search_feed_validates_and_lists_the_search_newest_indexed_first(client,
     assert [e.id for e in same.entries] == [e.id for e in feed.entries]
 
 
+def test_a_query_with_control_characters_still_gets_a_valid_feed(client):
+    """XML cannot hold them, and feedgen refused the whole feed (a 500 found by the schema test)."""
+    response = client.get("/search.atom", query_string={"q": "innovation\x01\x1f"})
+    assert response.status_code == 200
+    feed = feedparser.parse(response.get_data(as_text=True))
+    assert feed.bozo == 0, feed.bozo_exception
+    assert "\x01" not in feed.feed.title
+
+
 @pytest.mark.integration
 def test_results_page_links_its_feed_exports_and_citations(client):
     html = client.get("/search", query_string={"q": "power to innovate", "type": "blog"}).get_data(as_text=True)
