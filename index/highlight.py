@@ -46,6 +46,8 @@ def unmark_names(marked: str, names: list[str]) -> str:
     if OPEN not in marked:
         return marked
     plain = marked.replace(OPEN, "").replace(CLOSE, "")
+    lowered = plain.lower()
+    names = [n for n in names if n.strip() and n.strip().lower() in lowered]
     spans = [(m.start(), m.end()) for name in names if name.strip()
              for m in re.finditer(re.escape(name.strip()), plain, re.I)]
     if not spans:
