@@ -38,3 +38,32 @@ def excerpt(highlighted: str, words: int = 60) -> str:
     if text.count("</mark>") > text.count("<mark>"):
         text = "<mark>" + text
     return ("… " if start > 0 else "") + text + (" …" if start + words < len(tokens) else "")
+
+
+def unmark_names(marked: str, names: list[str]) -> str:
+    """``marked`` without the marks that fall inside an occurrence of one of ``names`` (case ignored): a
+    publisher's name in a passage's header line ("Community Care") is not a match for "care"."""
+    if OPEN not in marked:
+        return marked
+    plain = marked.replace(OPEN, "").replace(CLOSE, "")
+    lowered = plain.lower()
+    names = [n for n in names if n.strip() and n.strip().lower() in lowered]
+    spans = [(m.start(), m.end()) for name in names if name.strip()
+             for m in re.finditer(re.escape(name.strip()), plain, re.I)]
+    if not spans:
+        return marked
+    out: list[str] = []
+    at, dropping = 0, False  # at: position in the plain text
+    for char in marked:
+        if char == OPEN:
+            dropping = any(start <= at < end for start, end in spans)
+            if not dropping:
+                out.append(char)
+        elif char == CLOSE:
+            if not dropping:
+                out.append(char)
+            dropping = False
+        else:
+            out.append(char)
+            at += 1
+    return "".join(out)

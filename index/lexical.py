@@ -44,6 +44,13 @@ TOKENIZER = "kb_en"
 # passage holding all its words and cannot be pruned.
 PAIR_TOKENIZER = "kb_pairs"
 _PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
+# The source's publisher and authors (issue 14: "Cafcass chief executive" finds the Cafcass blog, whose text
+# never names Cafcass). Matched only by the any-word (relaxed) plan, at this fraction of the title's weight:
+# a passage does not hold "every word" of "edge of care" because its publisher is Community Care.
+# Indexes written before this field existed lack it, and are searched as before.
+BYLINE = "byline"
+_BYLINE_PAIRS = "byline_pairs"
+BYLINE_SCALE = 0.5
 # Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
 _MAX_TOKEN_CHARS = 100
 # Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
@@ -74,6 +81,7 @@ class LexicalRow:
     source_id: str
     title: str
     content: str
+    byline: str = ""  # the source's publisher and authors
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -91,7 +99,8 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("source_id", tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="position")
     builder.add_text_field("content", tokenizer_name=TOKENIZER, index_option="position")
-    for field in _PAIR_FIELDS.values():
+    builder.add_text_field(BYLINE, tokenizer_name=TOKENIZER, index_option="position")
+    for field in (*_PAIR_FIELDS.values(), _BYLINE_PAIRS):
         builder.add_text_field(field, tokenizer_name=PAIR_TOKENIZER, index_option="freq")
     return builder.build()
 
@@ -117,6 +126,7 @@ class LexicalIndex:
         self._schema = index.schema
         self._analyzer = _analyzer()
         self._searcher = index.searcher()
+        self.has_byline = _has_field(self._searcher, BYLINE)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -293,7 +303,9 @@ class LexicalIndex:
         union of term queries (block-max WAND) but scores every match of a nested one. For the
         same reason the any-word clause of a relaxed plan matches a long phrase by its pairs.
         """
-        fields = ("content", "title") if title_weight > 0 else ("content",)
+        fields: tuple[str, ...] = ("content", "title") if title_weight > 0 else ("content",)
+        if plan.any_word and self.has_byline and title_weight > 0:
+            fields += (BYLINE,)
         musts: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for number, clause in enumerate(plan.clauses):
             by_parts = plan.any_word and number == 0
@@ -322,8 +334,8 @@ class LexicalIndex:
         for field in fields:
             queries = ([self._pair(field, a, b) for a, b in pairwise(tokens)]
                        if by_parts and len(tokens) > 2 else [self._field_query(field, tokens)])
-            found += [q if field != "title" or title_weight == 1.0 else tantivy.Query.boost_query(q, title_weight)
-                      for q in queries]
+            weight = title_weight * BYLINE_SCALE if field == BYLINE else title_weight if field == "title" else 1.0
+            found += [q if weight == 1.0 else tantivy.Query.boost_query(q, weight) for q in queries]
         return found
 
     def _field_query(self, field: str, tokens: list[str], exact: bool = False) -> tantivy.Query:
@@ -338,7 +350,8 @@ class LexicalIndex:
         return pairs[0] if len(pairs) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in pairs])
 
     def _pair(self, field: str, first: str, second: str) -> tantivy.Query:
-        return tantivy.Query.term_query(self._schema, _PAIR_FIELDS[field], f"{first}_{second}", index_option="freq")
+        return tantivy.Query.term_query(self._schema, _PAIR_FIELDS.get(field, _BYLINE_PAIRS), f"{first}_{second}",
+                                        index_option="freq")
 
     def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
         """How many passages hold each word (in the text, plus in the title; a phrase: its rarest
@@ -361,6 +374,21 @@ class LexicalIndex:
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self._analyzer.analyze(word)]
+
+    def analyze_text(self, text: str) -> list[str]:
+        """A text's tokens as the index holds them (for telling where a query's words are)."""
+        return list(self._analyzer.analyze(text))
+
+    def word_document_counts(self, terms: Sequence[Term]) -> dict[Term, int]:
+        """How many passages hold each word or phrase's every token (in the text, title or byline), for telling
+        which query words the index does not hold at all: a phrase counts its rarest token. Cheap: one term
+        dictionary lookup per token and field."""
+        fields = ("content", "title") + ((BYLINE,) if self.has_byline else ())
+        counts: dict[Term, int] = {}
+        for term in terms:
+            tokens = self.analyze(term)
+            counts[term] = min((sum(int(self._searcher.doc_freq(f, t)) for f in fields) for t in tokens), default=0)
+        return counts
 
     def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
         """Which rows hold every term (phrases word for word) with at most ``gap`` other tokens between
@@ -401,6 +429,15 @@ def _within(tokens: list[str], phrases: list[list[str]], gap: int) -> bool:
     return False
 
 
+def _has_field(searcher: tantivy.Searcher, field: str) -> bool:
+    """Whether the index's schema has ``field`` (an index written before it was added has not)."""
+    try:
+        searcher.doc_freq(field, "")
+    except ValueError:
+        return False
+    return True
+
+
 def _check_format(path: Path) -> None:
     """:raises ValueError: for an index this version of the module did not write."""
     try:
@@ -412,6 +449,7 @@ def _check_format(path: Path) -> None:
 
 
 def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterable[LexicalRow]) -> int:
+    byline = _has_field(index.searcher(), BYLINE)  # derived from an index written before the field: as it was
     # Two threads at most: this machine class has two cores, and each thread writes its own segments.
     writer = index.writer(heap_size=_WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
     try:
@@ -427,9 +465,10 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
             title_tokens, content_tokens = titles[title], analyzer.analyze(content)
             if TITLE_IN_TEXT and title_tokens:
                 content, content_tokens = f"{title}\n{content}", title_tokens + content_tokens
+            fields = {BYLINE: row.byline, _BYLINE_PAIRS: _pairs(analyzer.analyze(row.byline))} if byline else {}
             writer.add_document(tantivy.Document(
                 rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
-                content_pairs=_pairs(content_tokens), title_pairs=_pairs(title_tokens)))
+                content_pairs=_pairs(content_tokens), title_pairs=_pairs(title_tokens), **fields))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:

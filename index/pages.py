@@ -41,6 +41,7 @@ from index.facets import FACETS, FacetTable, slugify
 from index.generations import PAGES_FILE, SOURCE_VECTORS_FILE, Build, Generation
 from index.records import FacetRow, SourceRecord
 from index.store import KBDocumentStore
+from index.vocabulary import write_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,8 @@ def prepare(build: Build) -> PageIndex:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
         handle.flush()
         os.fsync(handle.fileno())
+    words = write_vocabulary(store, build.path)  # for "Did you mean …?" (index/vocabulary.py)
+    logger.info("Pages: %d sources, %d words for spelling suggestions", len(index.order), words)
     logger.info("Pages: %d sources, %d mean vectors (%d computed now)", len(index.order), len(vector_ids), filled)
     return index
 

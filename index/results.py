@@ -26,6 +26,44 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class WordMatch:
+    """A word or phrase of the query and where a source holds it: any of title, text, publisher, author."""
+
+    word: str
+    where: list[str]
+
+
+@dataclass(frozen=True)
+class SynonymUse:
+    """A synonym the search added for a word of the query, and found in this source."""
+
+    word: str
+    synonym: str
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why a result is shown, as facts and as plain sentences (no scores)."""
+
+    words: list[WordMatch]
+    synonyms: list[SynonymUse]
+    keyword_share: float  # of the chosen passage's score: 0 to 1 (1 − this came from meaning)
+    how_found: str  # "Found mostly by the words you searched for." ...
+    passage_reason: str  # why the first passage shown was chosen
+    summary: list[str] = field(default_factory=list)  # every sentence, in reading order
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Another search to try: a ``spelling`` from the index's own words, or a ``related`` search."""
+
+    query: str
+    kind: str  # "spelling" or "related"
+    # the words changed: (as typed, as suggested); empty for a related search
+    changes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class SourceResult:
     document_id: str
     title: str
@@ -41,6 +79,7 @@ class SourceResult:
     # How it matched the query: "all" (a passage holds every word), "some" words, or by "meaning" alone;
     # "" when listed without a query.
     match: str = ""
+    why: Why | None = None  # why it is shown (index/explain.py); None when listed without a query
 
 
 @dataclass(frozen=True)
@@ -54,6 +93,16 @@ class SearchResponse:
     generation: str | None = None
     fusion: str = ""
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # How the sources found match the words, the best of them: "all" (some source holds every word), "some",
+    # "meaning" (none holds any word), "none" (nothing found); "" without a query.
+    matched: str = ""
+    missing_words: list[str] = field(default_factory=list)  # query words no passage, title or byline holds
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def has_words(self) -> bool:
+        """Whether any source found holds a word of the query."""
+        return self.matched in ("all", "some")
 
     @property
     def pages(self) -> int:

@@ -531,17 +531,37 @@ class KBDocumentStore:
         return self._lexical
 
     def lexical_rows(self, source_ids: Iterable[str] | None = None) -> Iterator[LexicalRow]:
-        """Passages as the lexical index takes them (all, or those of ``source_ids``), in row order."""
+        """Passages as the lexical index takes them (all, or those of ``source_ids``), in row order, each with
+        its source's publisher and authors."""
+        source_ids = None if source_ids is None else list(source_ids)
+        bylines = self._bylines(source_ids)
         if source_ids is None:
             rows = self._conn().execute("SELECT rowid, source_id, title, content FROM chunks ORDER BY rowid")
             for r in rows:
-                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "")
+                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "", bylines.get(r[1] or "", ""))
             return
         for source_id in source_ids:
             for r in self._conn().execute(
                     "SELECT rowid, source_id, title, content FROM chunks WHERE source_id = ? ORDER BY rowid",
                     (source_id,)):
-                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "")
+                yield LexicalRow(r[0], r[1] or "", r[2] or "", r[3] or "", bylines.get(r[1] or "", ""))
+
+    def _bylines(self, source_ids: Iterable[str] | None) -> dict[str, str]:
+        """Each source's publisher and authors as one text (one read per source, not per passage)."""
+        wanted = None if source_ids is None else set(source_ids)
+        bylines = {}
+        for source_id, publisher, authors in self._conn().execute(
+                "SELECT id, publisher, json_extract(meta, '$.authors') FROM sources"):
+            if wanted is not None and source_id not in wanted:
+                continue
+            try:
+                names = [str(a) for a in json.loads(authors or "[]") if a]
+            except (ValueError, TypeError):
+                names = []
+            text = " ".join([publisher or "", *names]).strip()
+            if text:
+                bylines[source_id] = text
+        return bylines
 
     def save_lexical(self, path: str | Path) -> int:
         """Write the tantivy index of every passage to ``path`` and search it from now on.

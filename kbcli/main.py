@@ -184,6 +184,11 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
         return
     click.echo(f"{response.total} sources for {response.query!r} (page {response.page} of {response.pages}, "
                f"{response.took_ms:.0f} ms)")
+    if response.missing_words:  # issue 14: say which words no source holds, and what to try instead
+        click.echo(f"No source contains: {', '.join(response.missing_words)}")
+    for suggestion in response.suggestions:
+        click.echo(f"Did you mean: {suggestion.query}?" if suggestion.kind == "spelling"
+                   else f"Related search: {suggestion.query}")
     for rank, result in enumerate(response.results, start=(page - 1) * response.top_k + 1):
         details = " · ".join(x for x in (result.publisher, result.type, result.date) if x)
         click.echo(f"\n{rank}. {click.style(result.title, bold=True)}\n   {details}\n   {result.source}")

@@ -32,6 +32,14 @@ def test_search_human_output(runner, corpus_settings):
     assert "<mark>" not in result.output
 
 
+def test_search_says_what_no_source_holds(runner, corpus_settings):
+    result = runner.invoke(cli, ["search", "adolesents edge of care", "--data-dir", str(corpus_settings.data_dir)],
+                           obj={})
+    assert result.exit_code == 0, result.output
+    assert "No source contains: adolesents" in result.output
+    assert "Did you mean: adolescents edge of care?" in result.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["search", ""], "Type some words"),
     (["search", "care", "--data-dir", "/nonexistent/kb"], "No index in /nonexistent/kb yet"),

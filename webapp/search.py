@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request, url_for
 from index.errors import QueryError
 from index.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
 from index.params import SORTS, checked_value, single
+from index.query import parse_query
 from index.results import SearchResponse
 from webapp.gaps import record_search
 from webapp.index_handle import get_index
@@ -150,6 +151,8 @@ def search_json(response: SearchResponse) -> dict[str, Any]:
     """The JSON contract (``SearchResponse.to_dict()``) with our own pages: ``page_url`` on each result
     and each passage."""
     data = response.to_dict()
+    for suggestion in data["suggestions"]:
+        suggestion["page_url"] = url_for("search.results", q=suggestion["query"])
     for result in data["results"]:
         source_id = result["source_id"]
         result["page_url"] = document_url(source_id)
@@ -174,9 +177,20 @@ class SearchPage(Resource):
         # The search box above the results: no error message there (mistakes get the form page).
         return {**super().context(), "message": None, "max_chars": settings().max_query_chars,
                 "facet_list": facet_views(self.response.facets, self.facets, self.table, self.show, self.find),
-                "heading": self.heading(), "state": self.state(),
+                "heading": self.heading(), "state": self.state(), "query_words": self.query_words(),
                 "year_range": year_range_text(self.facets) if self.facets.has_range else "",
                 "sort_urls": {sort: results_url(self.q, None, self.facets, self.top_k_arg, sort) for sort in SORTS}}
+
+    def query_words(self) -> list[str]:
+        """The words and phrases searched for (little words left out), as the page names them."""
+        if not self.response.query:
+            return []
+        try:
+            parsed = parse_query(self.response.query)
+        except QueryError:
+            return []
+        # A pasted paragraph is not listed word by word.
+        return [] if parsed.is_long else [term.text for term in parsed.content_terms()]
 
     def heading(self) -> str:
         if self.response.query:

@@ -309,3 +309,64 @@ def test_results_come_with_a_skip_link_and_a_filter_control(client):
     skip, filters, results = (page.index(s) for s in ('>Skip to results</a>', 'id="app-filters"', 'id="app-results"'))
     assert skip < filters < results
     assert '<a class="govuk-link" href="#app-filters">Filter results</a>' in page
+
+
+# -- issue 14: honest matching and why this result ---------------------------------------------------------
+
+def _text(html: str) -> str:
+    """The page's words, as read: inline elements joined to their neighbours, blocks apart."""
+    inline = re.sub(r"</?(?:em|a|mark|strong)\b[^>]*>", "", html)
+    return " ".join(re.sub(r"<[^>]+>", " ", inline).split())
+
+
+@pytest.mark.parametrize("q", ["xyzzyq", "zebra"])
+def test_nothing_found_is_said_plainly_and_never_padded(client, q):
+    response = client.get("/search", query_string={"q": q})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "No sources match your search" in page
+    assert f"You searched for {q}." in _text(page) and f"No source contains {q}." in _text(page)
+    assert 'class="app-result"' not in page, "no unrelated sources"
+
+
+def test_did_you_mean_links_to_the_search(client):
+    page = client.get("/search", query_string={"q": "adolesents edge of care"}).get_data(as_text=True)
+    assert 'id="app-did-you-mean"' in page
+    assert '<a class="govuk-link" href="/search?q=adolescents+edge+of+care">adolescents edge of care</a>' in page
+    assert "None contains adolesents." in _text(page)
+    assert "Related searches" in page
+
+
+def test_some_words_says_which(client):
+    page = client.get("/search", query_string={"q": "zebra social work"}).get_data(as_text=True)
+    assert "No source contains all of zebra, social, work; these hold some of the words." in _text(page)
+    assert "Holds some of your words, not all" in page
+
+
+def test_why_this_result_is_a_details_component(client):
+    page = client.get("/search", query_string={"q": "Cafcass chief executive"}).get_data(as_text=True)
+    why = re.findall(r'<details class="govuk-details app-why">(.*?)</details>', page, re.S)
+    assert len(why) == page.count('class="app-result"') >= 1
+    text = _text(why[0])
+    assert "Why this result" in text and "“cafcass” is in its publisher&#39;s name" in text
+    assert "Found" in text and "score" not in text.lower()
+
+
+def test_api_says_how_results_match_and_why(client, schemas):
+    data = client.get("/api/search", query_string={"q": "adolesents edge of care"}).get_json()
+    schemas("SearchResponse").validate(data)
+    assert data["matched"] == "some" and data["missing_words"] == ["adolesents"]
+    assert data["suggestions"][0] == {"query": "adolescents edge of care", "kind": "spelling",
+                                      "changes": [["adolesents", "adolescents"]],
+                                      "page_url": "/search?q=adolescents+edge+of+care"}
+    for result in data["results"]:
+        assert result["match"] in ("some", "meaning")
+        assert {"words", "synonyms", "keyword_share", "how_found", "passage_reason", "summary"} <= set(result["why"])
+    nothing = client.get("/api/search", query_string={"q": "xyzzyq"}).get_json()
+    schemas("SearchResponse").validate(nothing)
+    assert nothing["matched"] == "none" and nothing["results"] == [] and nothing["missing_words"] == ["xyzzyq"]
+
+
+def test_publisher_name_is_not_highlighted_on_the_page(client):
+    page = client.get("/search", query_string={"q": "adolescents edge of care"}).get_data(as_text=True)
+    assert "Community <mark>Care</mark>" not in page
