@@ -61,6 +61,7 @@ from ingest.failures import Failure
 from ingest.gate import GateResult, check_gate
 from ingest.pipeline import build_index_pipeline, build_read_pipeline
 from ingest.projects import Catalogue, ProjectLinker, current_catalogue, project_mentions
+from ingest.split import DENSE_TITLE_MAX_PASSAGES
 from ingest.tagging import council_details, source_tags
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def chunking(settings: Settings) -> dict[str, int]:
     their title and how they were packed (``fit_rest``: ingest/split.py): other values mean other passages or
     vectors, so a change rebuilds like a change of chunking."""
     return {"min_words": settings.chunk_min_words, "max_words": settings.chunk_max_words,
-            "overlap_words": settings.chunk_overlap_words, "dense_title": int(settings.dense_title), "fit_rest": 1}
+            "overlap_words": settings.chunk_overlap_words, "dense_title": int(settings.dense_title), "fit_rest": 1,
+            "dense_title_max_passages": DENSE_TITLE_MAX_PASSAGES}
 
 
 def source_file(record: SourceRecord) -> str:

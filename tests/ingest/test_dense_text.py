@@ -97,3 +97,22 @@ def test_embedder_reads_title_and_text_only_when_asked(tmp_path):
     again = CachedDocumentEmbedder(RecordingEmbedder(), tmp_path / "cache.sqlite", "m", dense_title=True)
     again.run(documents=passages)
     assert (again.hits, again.misses) == (2, 0)
+
+
+def test_only_a_short_sources_passages_carry_its_title(tmp_path):
+    """A long report's passages all share its title: embedded with each, it made them (and every similarly
+    titled report) alike, so only a source of at most DENSE_TITLE_MAX_PASSAGES passages carries it."""
+    from ingest.split import DENSE_TITLE_MAX_PASSAGES
+
+    sentence = "Social workers visited the family each week and wrote down what changed. "
+    long_text = sentence * (25 * (DENSE_TITLE_MAX_PASSAGES + 1))
+    passages = passages_of(tmp_path, [
+        {"_id": "short", "title": "Fostering in Dorset", "text": sentence * 3},
+        {"_id": "long", "title": "Inspection of children's services", "text": long_text},
+    ])
+    short = [p for p in passages if p.meta["source_id"] == "short"]
+    long = [p for p in passages if p.meta["source_id"] == "long"]
+    assert len(short) == 1 and short[0].meta["dense_title"] == "Fostering in Dorset"
+    assert len(long) > DENSE_TITLE_MAX_PASSAGES
+    assert all("dense_title" not in p.meta for p in long)
+    assert all(p.meta["title"] == "Inspection of children's services" for p in long), "still searched by title"
