@@ -76,8 +76,10 @@ class Settings:
     chunk_overlap_words: int = field(default=40, metadata=_about("Trailing sentences of up to this many words are "
         "repeated at the start of the next passage, so that a sentence cut by a boundary is still found."))
     dense_title: bool = field(default=True, metadata=_about("Embed each passage as \"title text\" when its source "
-        "has a title a person wrote (never a placeholder or a file name), so that a passage that never names its "
-        "subject is still found by it; measured in docs/ranking.md. Changing it re-embeds every passage."))
+        "has a title a person wrote (never a placeholder or a file name) and is short (at most 3 passages: an "
+        "abstract, an article; a long report's passages all share its title, which made them alike), so that a "
+        "passage that never names its subject is still found by it; measured in docs/ranking.md. Changing it "
+        "re-embeds every passage."))
     faiss_factory: str = field(default="auto", metadata=_about("FAISS index factory string: auto (exact below "
         "150,000 passages, an IVF index of 8-bit codes above), Flat (always exact), or an ANN such as "
         "IVF4096,SQ8 or HNSW32."))
