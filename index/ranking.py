@@ -21,7 +21,7 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
      ``scaled(x) = (x − min) / (max − min)`` (1 when all are equal) and a missing passage gets 0.
      At most 1. ``w`` is ``dense_weight``, and with ``adaptive_weights`` it moves per query:
      ``− ADAPTIVE_SHIFT`` when some passage holds every query word (there are strict matches),
-     ``+ ADAPTIVE_SHIFT`` when the best dense candidate's cosine is at least ``CLOSE_MEANING``,
+     ``+ CLOSE_MEANING_SHIFT`` when the best dense candidate's cosine is at least ``CLOSE_MEANING``,
      kept within [0, 1].
    - ``rrf``: ``w / (k + rank in dense) + (1 − w) / (k + rank in lexical)``, ranks from 1. In (0, 1).
    - ``dense`` or ``lexical``: that list's scores (step 2 or 1) as they are, in its order.
@@ -68,9 +68,10 @@ if TYPE_CHECKING:
     from index.rerank import Reranker
 
 # Step 3 with adaptive_weights: how far the dense weight moves, and the cosine of "very close in meaning"
-# (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out (benchmarks/bench_loco.py, docs/ranking.md).
+# (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out: every one of the seven folds picked these
+# (benchmarks/bench_loco.py --objective mean, docs/ranking.md).
 ADAPTIVE_SHIFT = 0.2
-CLOSE_MEANING = 0.75
+CLOSE_MEANING, CLOSE_MEANING_SHIFT = 0.7, 0.1
 # Methods that rank by one retriever alone (step 3), without the other's signals (step 4).
 SINGLE_METHODS = ("dense", "lexical")
 # Step 1: how far below the weakest strict match the best relaxed one lands.
@@ -203,7 +204,7 @@ def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], 
         if strict:
             weight -= ADAPTIVE_SHIFT
         if dense and dense[0].score >= CLOSE_MEANING:
-            weight += ADAPTIVE_SHIFT
+            weight += CLOSE_MEANING_SHIFT
     return min(1.0, max(0.0, weight))
 
 

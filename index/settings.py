@@ -99,7 +99,7 @@ class Settings:
         "- dense_weight); with adaptive_weights, its weight for a query no passage holds every word of.",
         low=0.0, high=1.0))
     adaptive_weights: bool = field(default=True, metadata=_about("Let each query move the dense weight: 0.2 less when "
-        "some passage holds every query word, 0.2 more when a passage is very close in meaning (cosine 0.75 or "
+        "some passage holds every query word, 0.1 more when a passage is very close in meaning (cosine 0.7 or "
         "more); chosen leave-one-collection-out in docs/ranking.md."))
     meaning_floor: float = field(default=0.45, metadata=_about("Lowest cosine at which a passage that holds none of "
         "the query's words is still a result (found by meaning alone); below it, a search for words the corpus "

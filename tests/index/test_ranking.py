@@ -8,6 +8,7 @@ from index.errors import SettingsError
 from index.ranking import (
     ADAPTIVE_SHIFT,
     CLOSE_MEANING,
+    CLOSE_MEANING_SHIFT,
     FUSED_MAX,
     FUSED_MIN,
     MAX_PROXIMITY_BOOST,
@@ -82,9 +83,10 @@ def test_adaptive_dense_weight_follows_what_the_candidates_say():
     assert dense_weight_for([], far, settings) == pytest.approx(base)
     assert dense_weight_for([hit(1, 5.0)], far, settings) == pytest.approx(base - ADAPTIVE_SHIFT), \
         "a passage holds every word: lean on the words"
-    assert dense_weight_for([], close, settings) == pytest.approx(base + ADAPTIVE_SHIFT), \
+    assert dense_weight_for([], close, settings) == pytest.approx(base + CLOSE_MEANING_SHIFT), \
         "a passage very close in meaning: lean on meaning"
-    assert dense_weight_for([hit(1, 5.0)], close, settings) == pytest.approx(base)
+    assert dense_weight_for([hit(1, 5.0)], close, settings) == pytest.approx(base - ADAPTIVE_SHIFT
+                                                                             + CLOSE_MEANING_SHIFT)
     assert dense_weight_for([], close, settings.replace(dense_weight=0.9)) == 1.0, "kept within [0, 1]"
     fixed = settings.replace(adaptive_weights=False)
     assert dense_weight_for([hit(1, 5.0)], close, fixed) == pytest.approx(base)
