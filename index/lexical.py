@@ -309,7 +309,10 @@ class LexicalIndex:
         musts: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for number, clause in enumerate(plan.clauses):
             by_parts = plan.any_word and number == 0
-            alternatives = [q for t in clause for q in self._term(t, fields, title_weight, by_parts)]
+            weights = plan.weights if number == 0 and len(plan.weights) == len(clause) else (1,) * len(clause)
+            alternatives = [q if weight == 1 else tantivy.Query.boost_query(q, float(weight))
+                            for t, weight in zip(clause, weights, strict=True)
+                            for q in self._term(t, fields, title_weight, by_parts)]
             if not alternatives:
                 return None
             musts.append((tantivy.Occur.Must, alternatives[0] if len(alternatives) == 1 else

@@ -343,3 +343,18 @@ def test_a_long_query_without_a_lexical_index_keeps_its_first_words(store, monke
     assert store.focused(parsed).relaxed_match() == '("care" OR "social" OR "young")'
     assert {h.source_id for h in store.lexical_retrieval(parsed, relaxed=True, top_k=10)} == {"s1", "s2", "s5", "s6",
                                                                                                 "s4"}
+
+
+def test_a_long_querys_repeated_word_weighs_more(index):
+    """The same paragraph with 'hackney' said three times puts the Hackney passage above the Trafford one."""
+    filler = " ".join(f"zz{i}" for i in range(20))
+    once = parse_query(f"{filler} hackney trafford")
+    thrice = parse_query(f"{filler} hackney hackney hackney trafford")
+    assert once.is_long and thrice.is_long
+
+    def scores(parsed):
+        return {row: score for row, score in index.search(parsed.relaxed_plan(), 10)}
+
+    hackney_row, trafford_row = 3, 4
+    assert scores(thrice)[hackney_row] / scores(thrice)[trafford_row] > \
+        scores(once)[hackney_row] / scores(once)[trafford_row]

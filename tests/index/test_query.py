@@ -170,3 +170,13 @@ def test_a_long_query_is_text_not_syntax():
     assert {"edge", "care", "trafford", "or"} <= {c[0].text for c in parsed.clauses}
     short = parse_query('"edge of care" -trafford adolescents')
     assert short.required_match() == '"edge of care"' and short.exclusion_match() is not None
+
+
+def test_a_long_querys_repeated_words_count_as_often_as_it_says_them():
+    """BM25 counts a query's repeated words; a pasted paragraph's repeated words are its subject."""
+    parsed = parse_query(_paragraph(20) + " fostering fostering fostering kinship")
+    plan = parsed.relaxed_plan()
+    weights = dict(zip((t.text for t in plan.clauses[0]), plan.weights, strict=True))
+    assert weights["fostering"] == 3 and weights["kinship"] == 1 and weights["w0"] == 1
+    short = parse_query("fostering fostering kinship").relaxed_plan()
+    assert short.weights == (), "a short query's words count once, as before"
