@@ -39,7 +39,7 @@ from werkzeug.datastructures import MultiDict
 
 from index.errors import QueryError
 from index.facets import FACETS, FacetSelection
-from index.params import paging_args
+from index.params import checked_sort, paging_args
 from index.records import SourceRecord
 from index.results import SourceResult
 from webapp.index_handle import get_index
@@ -340,10 +340,12 @@ def ticked_ids() -> list[str]:
     return ids
 
 
-def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None) -> list[str]:
+def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None, sort: str = "relevance"
+                      ) -> list[str]:
     """The search's sources in its order, the first :data:`EXPORT_LIMIT`: the sources a first results
-    page counts, ranked as it ranks them (:meth:`Searcher.rank` over the same candidates), or without
-    words the sources having the chosen filter values, newest first.
+    page counts, ranked as it ranks them (:meth:`Searcher.rank` over the same candidates; with
+    ``sort="date"`` the same sources newest first, as the page lists them), or without words the
+    sources having the chosen filter values, newest first.
 
     :raises QueryError: without words or filters, or for a query that cannot be searched.
     """
@@ -361,7 +363,11 @@ def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None) 
     # same sources in the same order, all of those the page counts.
     page_size, _ = paging_args(top_k, None, searcher.settings)
     ranked = searcher.rank(q, EXPORT_LIMIT, filters, candidates=max(searcher.settings.candidates, page_size * 3))
-    return [source_id for source_id, _ in ranked]
+    ids = [source_id for source_id, _ in ranked]
+    if sort == "date":
+        last = len(searcher.date_order)
+        ids.sort(key=lambda source_id: searcher.date_order.get(source_id, last))
+    return ids
 
 
 def entries_for(source_ids: Sequence[str]) -> list[Entry]:
@@ -376,11 +382,13 @@ MAX_SEARCH_CHARS = 4000
 
 @dataclass(frozen=True)
 class SearchState:
-    """The search being exported or subscribed to: its words, filters and page size (``top_k``, text or None)."""
+    """The search being exported or subscribed to: its words, filters (with the year range), page size
+    (``top_k``, text or None) and order."""
 
     q: str
     facets: FacetSelection
     top_k: str | None
+    sort: str = "relevance"
 
 
 def search_state() -> SearchState:
@@ -399,7 +407,8 @@ def search_state() -> SearchState:
     q = args.get("q", "")
     if len(q) > settings().max_query_chars:
         raise QueryError(f"q must be at most {settings().max_query_chars} characters long.")
-    return SearchState(q, FacetSelection.parse({facet: args.getlist(facet) for facet in FACETS}), args.get("top_k"))
+    facets = FacetSelection.parse({facet: args.getlist(facet) for facet in FACETS}, args.get("from"), args.get("to"))
+    return SearchState(q, facets, args.get("top_k"), checked_sort(args.get("sort")))
 
 
 def _slug(text: str) -> str:
@@ -433,7 +442,7 @@ def export_search(fmt: str | None = None) -> Response:
         if not entries:
             raise QueryError("None of the ticked sources is in the index any more: search again and tick them.")
     else:
-        entries = entries_for(search_source_ids(state.q, state.facets, state.top_k))
+        entries = entries_for(search_source_ids(state.q, state.facets, state.top_k, state.sort))
     return _download(WRITERS[fmt](entries), fmt, state.q or "sources")
 
 
@@ -449,6 +458,8 @@ def export_document(document_id: str) -> Response:
 def feed_url(q: str, facets: FacetSelection | None, external: bool = False) -> str:
     """The Atom feed of a search."""
     args: dict[str, Any] = {"q": q} if q else {}
+    if facets:
+        args.update(facets.range_args())
     for facet in FACETS:
         values = (facets.values.get(facet) if facets else None) or ()
         if values:

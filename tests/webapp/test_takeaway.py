@@ -287,3 +287,25 @@ def test_export_holds_every_result_the_page_counts_even_beyond_the_candidates(co
     rows = list(csv.DictReader(io.StringIO(sheet.get_data(as_text=True).removeprefix("\ufeff"))))
     assert len(rows) == total
     assert [r["source_id"] for r in rows[:2]] == [r["source_id"] for r in pages[0]["results"]]
+
+
+@pytest.mark.integration
+def test_an_export_keeps_the_pages_order_and_year_range(client):
+    """Exported from a page sorted newest first, or narrowed to some years, the file holds that page's sources
+    in that page's order (the export form packs sort and range into its search field)."""
+    q = "innovation"
+    by_date = _ranked_ids(client, q, sort="date")
+    assert by_date != _ranked_ids(client, q), "the sample corpus must rank differently by date"
+    packed = client.get("/search/export", query_string={"search": f"q={q}&sort=date", "format": "ris"})
+    assert [r["id"] for r in rispy.loads(packed.get_data(as_text=True))] == by_date
+    api = client.get("/api/search", query_string={"q": q, "sort": "date", "format": "ris"})
+    assert [r["id"] for r in rispy.loads(api.get_data(as_text=True))] == by_date
+
+    ranged = _ranked_ids(client, q, **{"from": 2015, "to": 2016})
+    assert ranged and len(ranged) < len(by_date)
+    sheet = client.get("/api/search", query_string={"q": q, "from": 2015, "to": 2016, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(sheet.get_data(as_text=True).removeprefix("\ufeff"))))
+    assert [r["source_id"] for r in rows] == ranged
+    page = client.get("/search", query_string={"q": q, "sort": "date", "from": 2015}).get_data(as_text=True)
+    assert "sort=date" in page and "/search.atom?q=innovation&amp;from=2015" in page
+    assert client.get("/api/search", query_string={"q": q, "sort": "newest", "format": "csv"}).status_code == 400
