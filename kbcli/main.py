@@ -148,6 +148,8 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
 @click.option("--top-k", type=click.IntRange(1, 1000), default=None,
               help="Sources per page (setting top_k); with --queries, sources per query (default 100).")
 @click.option("--page", type=click.IntRange(1, None), default=1, show_default=True, help="Results page.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="Best first, or the same sources newest first (undated last).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract (same as /api/search).")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False), default=None,
               help="Search every query of a BEIR queries.jsonl ({\"_id\", \"text\"} per line) instead of QUERY.")
@@ -156,8 +158,8 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
 @click.option("--tag", default="innovation-kb", show_default=True, help="Run tag (last column of the run file).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (with --queries).")
 @click.pass_context
-def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: int | None, page: int, as_json: bool,
-           queries_file: str | None, run_file: str | None, tag: str, quiet: bool) -> None:
+def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: int | None, page: int, sort: str,
+           as_json: bool, queries_file: str | None, run_file: str | None, tag: str, quiet: bool) -> None:
     """Search the index: words, "quoted phrases", -exclusions, OR.
 
     With --queries FILE --run RUN, search every query in FILE and write a TREC run file, one line
@@ -176,7 +178,8 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
     from index.search import Searcher
 
     try:
-        response = Searcher(settings, open_generation(settings)).search(query or "", top_k=top_k, page=page)
+        response = Searcher(settings, open_generation(settings)).search(query or "", top_k=top_k, page=page,
+                                                                        sort=sort)
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

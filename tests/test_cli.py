@@ -25,6 +25,22 @@ def test_search_json_contract(runner, corpus_settings):
     assert "003_9ee0817c87de1d62" in data["results"][0]["source"]
 
 
+def test_search_sorts_by_date_as_the_api_does(runner, corpus_settings):
+    def ids(*extra):
+        result = runner.invoke(cli, ["search", "innovation", "--data-dir", str(corpus_settings.data_dir), "--json",
+                                     *extra], obj={})
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["results"]
+
+    by_date = ids("--sort", "date")
+    dates = [r["date"] for r in by_date if r["date"]]
+    assert dates == sorted(dates, reverse=True) and {r["document_id"] for r in by_date} == {
+        r["document_id"] for r in ids()}
+    wrong = runner.invoke(cli, ["search", "innovation", "--data-dir", str(corpus_settings.data_dir), "--sort", "x"],
+                          obj={})
+    assert wrong.exit_code == 2 and "relevance" in wrong.output
+
+
 def test_search_human_output(runner, corpus_settings):
     result = runner.invoke(cli, ["search", "Trafford", "--data-dir", str(corpus_settings.data_dir)], obj={})
     assert result.exit_code == 0
