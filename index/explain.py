@@ -13,12 +13,11 @@ Usage::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.query import ParsedQuery, Term
-from index.ranking import SINGLE_METHODS, _minmax, _over_max, dense_weight_for, lexical_ranking
+from index.query import ParsedQuery, Term, word_tokens
+from index.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
 from index.results import SynonymUse, Why, WordMatch
 from index.settings import Settings
 from index.store import PassageHit
@@ -37,8 +36,8 @@ Analyzer = Callable[[str], list[str]]
 
 
 def simple_tokens(text: str) -> list[str]:
-    """Lower-cased runs of letters and digits: how words are compared when there is no lexical index."""
-    return re.findall(r"[^\W_]+", text.lower())
+    """The query parser's words (:func:`index.query.word_tokens`): how words are compared without a lexical index."""
+    return list(word_tokens(text))
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,7 @@ def contributions(evidence: Evidence) -> dict[int, tuple[float, float]]:
     retriever did not find the passage (a missing passage's stand-in score is a ranking device, not a match)."""
     settings, method = evidence.settings, evidence.method
     lexical = lexical_ranking(evidence.strict, evidence.relaxed)
-    found = {h.rowid for h in lexical}
-    dense = evidence.dense
-    if method not in SINGLE_METHODS:
-        dense = [h for h in dense if h.score >= settings.meaning_floor or h.rowid in found]
+    dense = above_meaning_floor(evidence.strict, evidence.relaxed, evidence.dense, settings, method)
     if method == "lexical":
         return {h.rowid: (1.0, 0.0) for h in lexical}
     if method == "dense":
@@ -90,9 +86,8 @@ def contributions(evidence: Evidence) -> dict[int, tuple[float, float]]:
         for at, hit in enumerate(dense):
             parts.setdefault(hit.rowid, [0.0, 0.0])[1] = weight / (settings.rrf_k + at + 1)
     else:
-        normalise = _minmax if settings.fusion_scores == "minmax" else _over_max
-        lexical_scaled, _ = normalise(lexical)
-        dense_scaled, _ = normalise(dense)
+        lexical_scaled, _ = scaled(lexical, settings.fusion_scores)
+        dense_scaled, _ = scaled(dense, settings.fusion_scores)
         for rowid, value in lexical_scaled.items():
             parts.setdefault(rowid, [0.0, 0.0])[0] = (1 - weight) * max(value, 0.0)
         for rowid, value in dense_scaled.items():

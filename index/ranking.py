@@ -154,9 +154,8 @@ def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_
     by_row.update({h.rowid: h for h in lexical if h.rowid not in by_row})
     scores: dict[int, float] = dict.fromkeys(by_row, 0.0)
     if method == "weighted":
-        normalise = _minmax if scale == "minmax" else _over_max
         for weight, hits in ((dense_weight, dense), (1.0 - dense_weight, lexical)):
-            normalised, missing = normalise(hits)
+            normalised, missing = scaled(hits, scale)
             for rowid in scores:
                 scores[rowid] += weight * normalised.get(rowid, missing)
     else:
@@ -165,6 +164,23 @@ def fuse(lexical: list[PassageHit], dense: list[PassageHit], method: str, dense_
                 scores[hit.rowid] += weight / (rrf_k + rank + 1)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [_rescored(by_row[rowid], score) for rowid, score in ranked]
+
+
+def scaled(hits: Sequence[PassageHit], scale: str) -> tuple[dict[int, float], float]:
+    """Step 3's scaling of one list (``fusion_scores``): ``{rowid: scaled score}`` and what a passage missing
+    from the list gets."""
+    return _minmax(hits) if scale == "minmax" else _over_max(hits)
+
+
+def above_meaning_floor(strict: Sequence[PassageHit], relaxed: Sequence[PassageHit], dense: list[PassageHit],
+                        settings: Settings, method: str) -> list[PassageHit]:
+    """The dense candidates a fused method keeps: those a lexical list also holds, and those found by meaning
+    alone at ``meaning_floor`` or above (below it, not a result: a search for words the corpus lacks finds
+    none). A single method keeps them all."""
+    if method in SINGLE_METHODS or not dense:
+        return dense
+    found = {h.rowid for h in strict} | {h.rowid for h in relaxed}
+    return [h for h in dense if h.score >= settings.meaning_floor or h.rowid in found]
 
 
 def boost_proximity(hits: list[PassageHit], close: set[int], boost: float) -> list[PassageHit]:
@@ -219,10 +235,7 @@ def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[P
     :param reranker: the cross-encoder, or None to skip step 6.
     """
     method = method or settings.fusion
-    if method not in SINGLE_METHODS and dense:
-        # Found by meaning alone and not close enough: not a result (a search for words the corpus lacks finds none).
-        found = {h.rowid for h in strict} | {h.rowid for h in relaxed}
-        dense = [h for h in dense if h.score >= settings.meaning_floor or h.rowid in found]
+    dense = above_meaning_floor(strict, relaxed, dense, settings, method)
     hits = fuse(lexical_ranking(strict, relaxed), dense, method, dense_weight_for(strict, dense, settings),
                 settings.rrf_k, settings.fusion_scores)
     # One retriever alone is measured as it is: the boost is a keyword signal, and on dense-only
