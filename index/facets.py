@@ -88,6 +88,12 @@ class FacetSelection:
         """``[(facet, slug), ...]`` for building URLs (the year range is :meth:`range_args`)."""
         return [(facet, value) for facet, values in self.values.items() for value in values]
 
+    def url_args(self) -> dict[str, int | list[str]]:
+        """The selection as URL parameters: the year range, then each chosen facet's values (repeated)."""
+        args: dict[str, int | list[str]] = dict(self.range_args())
+        args.update({facet: list(self.values[facet]) for facet in FACETS if self.values.get(facet)})
+        return args
+
     def range_args(self) -> dict[str, int]:
         """``{"from": year, "to": year}``, for the bounds that are set."""
         bounds = {"from": self.year_from, "to": self.year_to}

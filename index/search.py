@@ -102,6 +102,11 @@ class Searcher:
         """Each source's place when sorted newest first (undated last, then by title)."""
         return {source_id: at for at, source_id in enumerate(self.pages.index.order)}
 
+    def newest_first(self, source_ids: Iterable[str]) -> list[str]:
+        """``source_ids`` newest first (undated last, then by title), as ``sort=date`` lists them."""
+        last = len(self.date_order)
+        return sorted(source_ids, key=lambda source_id: self.date_order.get(source_id, last))
+
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None, facets: FacetSelection | None = None,
                sort: str = "relevance") -> SearchResponse:
@@ -125,8 +130,8 @@ class Searcher:
         grouped = self._sources(parsed, found, fusion)
         if sort == "date":
             # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.
-            last = len(self.date_order)
-            grouped = sorted(grouped, key=lambda ranked: self.date_order.get(ranked[0], last))
+            order = {source_id: at for at, source_id in enumerate(self.newest_first(s for s, _, _ in grouped))}
+            grouped.sort(key=lambda ranked: order[ranked[0]])
         window = grouped[(page - 1) * top_k : page * top_k]
         results = self._results(parsed, window, found, evidence)
         lifted: dict[str, Iterable[str]] = {}

@@ -60,11 +60,7 @@ def results_url(q: str, page: int | None = None, facets: FacetSelection | None =
     if q and sort and sort != SORTS[0]:
         args["sort"] = sort
     if facets:
-        args.update(facets.range_args())
-    for facet in FACETS:
-        values = (facets.values.get(facet) if facets else None) or ()
-        if values:
-            args[facet] = list(values)
+        args.update(facets.url_args())
     if show:
         args["show"] = show
         if find:

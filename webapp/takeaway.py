@@ -364,10 +364,7 @@ def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None, 
     page_size, _ = paging_args(top_k, None, searcher.settings)
     ranked = searcher.rank(q, EXPORT_LIMIT, filters, candidates=max(searcher.settings.candidates, page_size * 3))
     ids = [source_id for source_id, _ in ranked]
-    if sort == "date":
-        last = len(searcher.date_order)
-        ids.sort(key=lambda source_id: searcher.date_order.get(source_id, last))
-    return ids
+    return searcher.newest_first(ids) if sort == "date" else ids
 
 
 def entries_for(source_ids: Sequence[str]) -> list[Entry]:
@@ -459,11 +456,7 @@ def feed_url(q: str, facets: FacetSelection | None, external: bool = False) -> s
     """The Atom feed of a search."""
     args: dict[str, Any] = {"q": q} if q else {}
     if facets:
-        args.update(facets.range_args())
-    for facet in FACETS:
-        values = (facets.values.get(facet) if facets else None) or ()
-        if values:
-            args[facet] = list(values)
+        args.update(facets.url_args())
     return url_for("takeaway.feed", _external=external, **args)
 
 
