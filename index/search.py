@@ -269,7 +269,8 @@ class Searcher:
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
-        widened = self.synonyms.expand(parsed) if self.synonyms else parsed
+        # A long query's words are chosen once here: the retriever, highlighting and "why" all use them.
+        widened = self.store.focused(self.synonyms.expand(parsed) if self.synonyms else parsed)
         lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
                           if method != "dense" else None)
         dense: list[PassageHit] = []
@@ -295,8 +296,7 @@ class Searcher:
         records = self.store.get_sources([source_id for source_id, _, _ in window])
         # A long query marks the words it searched for, not every word of the paragraph; a short one its
         # words and the synonyms searched for.
-        focused = self.store.focused(evidence.widened)
-        marked = self.store.highlight(focused.highlight_match(), rowids, OPEN, CLOSE)
+        marked = self.store.highlight(evidence.widened.highlight_match(), rowids, OPEN, CLOSE)
         shown: dict[str, list[PassageHit]] = {}
         marks: dict[int, str] = {}
         for source_id, _, passages in window:
