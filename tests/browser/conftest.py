@@ -105,3 +105,10 @@ def axe_violations(page) -> list[str]:
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
             for v in result["violations"]]
+
+
+def without_scripts(route) -> None:
+    """Serve the page as a browser without JavaScript runs it: axe needs JavaScript in the page to run, so a
+    no-JavaScript check removes the page's own scripts instead (``page.route(url, without_scripts)``)."""
+    response = route.fetch()
+    route.fulfill(response=response, body=re.sub(r"<script\b.*?</script>", "", response.text(), flags=re.S))

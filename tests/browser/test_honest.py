@@ -3,19 +3,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, without_scripts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-def _without_scripts(route) -> None:
-    """The page as a browser without JavaScript gets it (axe runs through the DevTools protocol)."""
-    response = route.fetch()
-    route.fulfill(response=response, body=re.sub(r"<script\b.*?</script>", "", response.text(), flags=re.S))
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -25,7 +18,7 @@ def test_nothing_found_page_is_plain_helpful_and_accessible(browser, live_server
     try:
         url = live_server + "/search?q=adolesentz+xyzzyq"
         if not javascript:
-            page.route(url, _without_scripts)
+            page.route(url, without_scripts)
         page.goto(url)
         assert page.locator("h2", has_text="No sources match your search").count() == 1
         assert "You searched for adolesentz, xyzzyq." in page.locator("#app-matching").inner_text()
@@ -56,7 +49,7 @@ def test_why_this_result_opens_by_keyboard_and_is_accessible(browser, live_serve
     try:
         url = live_server + "/search?q=Cafcass+chief+executive"
         if not javascript:
-            page.route(url, _without_scripts)
+            page.route(url, without_scripts)
         page.goto(url)
         assert page.evaluate("document.body.classList.contains('govuk-frontend-supported')") == javascript
         details = page.locator("details.app-why").first

@@ -5,11 +5,10 @@ from the footer by keyboard."""
 from __future__ import annotations
 
 import itertools
-import re
 
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, without_scripts
 from webapp.gaps import MIN_COUNT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -39,12 +38,6 @@ def searched_gaps(browser, live_server):
     context.close()
 
 
-def _without_scripts(route) -> None:
-    """The page as a browser without JavaScript gets it: its scripts removed (axe itself needs JavaScript,
-    and runs in a page where none of the page's own scripts did)."""
-    response = route.fetch()
-    route.fulfill(response=response, body=re.sub(r"<script\b.*?</script>", "", response.text(), flags=re.S))
-
 
 @pytest.mark.parametrize("name", list(PAGES))
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -54,7 +47,7 @@ def test_page_is_accessible_with_and_without_javascript(browser, live_server, se
     try:
         url = live_server + PAGES[name]
         if not javascript:
-            page.route(url, _without_scripts)
+            page.route(url, without_scripts)
         page.goto(url)
         assert page.evaluate("document.body.classList.contains('govuk-frontend-supported')") == javascript
         levels = page.evaluate(HEADINGS)
