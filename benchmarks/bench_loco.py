@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import pickle
 import statistics
 import sys
@@ -47,7 +46,6 @@ from index import _env  # noqa: F401
 from index.errors import QueryError
 from index.query import ParsedQuery, parse_query
 from index.ranking import (
-    SECOND_PASSAGE_WEIGHT,
     RankedSource,
     boost_proximity,
     group_by_source,
@@ -621,7 +619,6 @@ def main() -> None:
             "ndcg": {v: {n: result["table"][v][n].mean() for n in names} for v in result["table"]},
             "singles": {n: {m: s.mean() for m, s in result["singles"][n].items()} for n in names},
         }, indent=1))
-    _ = math, SECOND_PASSAGE_WEIGHT
 
 
 if __name__ == "__main__":
