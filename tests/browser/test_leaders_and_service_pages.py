@@ -71,7 +71,9 @@ def test_footer_links_reach_the_service_pages_by_keyboard(page_no_js, live_serve
     page = page_no_js
     page.goto(live_server + "/")
     target = page.locator(".govuk-footer").get_by_role("link", name=link, exact=True)
+    href = target.get_attribute("href")
     target.focus()
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # Wait for the navigation itself: the load state of the page being left is already "loaded".
+    page.wait_for_url(live_server + href)
     assert page.locator("h1").inner_text() == heading

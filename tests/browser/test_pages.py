@@ -89,7 +89,7 @@ def test_hostile_query_is_shown_not_run(page, live_server):
     page.goto(live_server + "/")
     page.fill("#q", "<script>alert(1)</script> <img src=x onerror=alert(2)>")
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    page.wait_for_url("**/search?q=*")
     assert page.dialogs == []
     assert "<script>alert(1)</script>" in page.input_value("#q")
     assert page.locator("script:not([src]):not([nonce])").count() == 0
