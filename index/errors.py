@@ -27,3 +27,7 @@ class IngestError(KBError):
 
 class LockHeldError(IngestError):
     """Another writer holds the data directory's lock."""
+
+
+class StoreUnavailableError(KBError):
+    """The shared store (PostgreSQL) cannot be reached or refused the connection."""

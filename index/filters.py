@@ -129,3 +129,122 @@ def _sql_value(value: Any) -> Any:
     if isinstance(value, (str, int, float)):
         return value
     raise FilterError(f"Filter value {value!r} of type {type(value).__name__} is not supported.")
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+# The same semantics over a generation's ``chunks`` table in PostgreSQL (``meta`` is jsonb): a meta
+# field is compared as JSON, so 1 and "1" differ there as they do in Haystack's own matching.
+
+_PG_COLUMNS = {"id": "c.id", "content": "c.content", "meta.source_id": "c.source_id"}
+
+
+def compile_pg_filters(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
+    """:func:`compile_filters` for PostgreSQL: ``(sql, params)`` with ``%s`` placeholders, passages as ``c``.
+
+    :raises FilterError: as :func:`compile_filters`.
+    """
+    if not filters:
+        return "TRUE", []
+    if not isinstance(filters, dict):
+        raise FilterError("Filters must be a dictionary.")
+    params: list[Any] = []
+    return _pg_node(filters, params), params
+
+
+def _pg_node(node: dict[str, Any], params: list[Any]) -> str:
+    if "field" in node:
+        return _pg_comparison(node, params)
+    if "operator" not in node:
+        raise FilterError(f"Filter {node!r} has neither 'field' nor 'operator'.")
+    if "conditions" not in node:
+        raise FilterError(f"Logical filter {node!r} needs 'conditions'.")
+    operator, conditions = node["operator"], node["conditions"]
+    if not isinstance(conditions, list):
+        raise FilterError("'conditions' must be a list.")
+    parts = [_pg_node(c, params) for c in conditions] or ["TRUE"]
+    if operator == "AND":
+        return "(" + " AND ".join(parts) + ")"
+    if operator == "OR":
+        return "(" + " OR ".join(parts) + ")"
+    if operator == "NOT":
+        return "(NOT (" + " AND ".join(parts) + "))"
+    raise FilterError(f"Unknown logical operator {operator!r}; use AND, OR or NOT.")
+
+
+def _pg_comparison(node: dict[str, Any], params: list[Any]) -> str:
+    for key in ("field", "operator", "value"):
+        if key not in node:
+            raise FilterError(f"Comparison filter {node!r} needs '{key}'.")
+    field, operator, value = node["field"], node["operator"], node["value"]
+    if not isinstance(field, str):
+        raise FilterError(f"Filter field must be a string, got {field!r}.")
+    if operator not in ("==", "!=", "in", "not in", *_ORDERING):
+        raise FilterError(f"Unknown comparison operator {operator!r}.")
+    if operator in ("in", "not in") and not isinstance(value, list):
+        raise FilterError(f"Filter operator {operator!r} needs a list value, got {type(value).__name__}.")
+    values = value if isinstance(value, list) and operator in ("in", "not in") else [value]
+    for v in values:
+        _sql_value(v)  # the same refusals as SQLite's
+    if field in _PG_COLUMNS:
+        return _pg_text_column(_PG_COLUMNS[field], operator, value, params)
+    name = field[5:] if field.startswith("meta.") else field
+    params.append(name.split("."))
+    column = "(c.meta #> %s::text[])"
+    if operator in ("==", "!="):
+        if value is None:
+            null = f"({column} IS NULL OR {column} = 'null'::jsonb)"
+            params.append(params[-1])
+            return null if operator == "==" else f"(NOT {null})"
+        if operator == "!=":
+            params.append(params[-1])
+        params.append(json.dumps(value))
+        return f"({column} = %s::jsonb)" if operator == "==" else f"({column} IS NULL OR {column} <> %s::jsonb)"
+    if operator in _ORDERING:
+        return _pg_ordering(column, _ORDERING[operator], value, params)
+    if not value:
+        params.pop()
+        return "FALSE" if operator == "in" else "TRUE"
+    params.append([json.dumps(v) for v in value])
+    if operator == "in":
+        return f"({column} = ANY(%s::jsonb[]))"
+    params.insert(len(params) - 1, params[-2])
+    return f"({column} IS NULL OR NOT ({column} = ANY(%s::jsonb[])))"
+
+
+def _pg_text_column(column: str, operator: str, value: Any, params: list[Any]) -> str:
+    if operator in ("==", "!="):
+        if value is None:
+            return f"({column} IS NULL)" if operator == "==" else f"({column} IS NOT NULL)"
+        params.append(str(value))
+        return f"({column} = %s)" if operator == "==" else f"({column} IS DISTINCT FROM %s)"
+    if operator in ("in", "not in"):
+        if not value:
+            return "FALSE" if operator == "in" else "TRUE"
+        params.append([str(v) for v in value])
+        return f"({column} = ANY(%s))" if operator == "in" else f"({column} IS NULL OR NOT ({column} = ANY(%s)))"
+    if value is None:
+        return "FALSE"
+    if not isinstance(value, str):
+        raise FilterError(f"Filter operator {operator!r} on {column} needs a string, got {value!r}.")
+    params.append(value)
+    return f"({column} {_ORDERING[operator]} %s)"
+
+
+def _pg_ordering(column: str, op: str, value: Any, params: list[Any]) -> str:
+    if value is None:
+        params.pop()
+        return "FALSE"
+    if isinstance(value, (bool, list, dict, tuple)):
+        raise FilterError(f"Filter operator {op!r} needs a number or an ISO 8601 date, got {value!r}.")
+    path = params[-1]
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise FilterError(f"Filter operator {op!r} needs a number or an ISO 8601 date, got {value!r}.") from None
+        params.extend([path, value])
+        return f"(jsonb_typeof({column}) = 'string' AND (c.meta #>> %s::text[]) {op} %s)"
+    if isinstance(value, (int, float)):
+        params.extend([path, value])
+        return f"(jsonb_typeof({column}) = 'number' AND (c.meta #>> %s::text[])::float8 {op} %s)"
+    raise FilterError(f"Filter operator {op!r} cannot compare with {value!r}.")

@@ -33,7 +33,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -98,25 +98,49 @@ class Build:
 
 @dataclass(frozen=True)
 class Generation:
-    """A published generation opened for reading."""
+    """A published generation opened for reading.
+
+    ``path`` is its directory for the local backend; a generation in a shared database has none
+    (``local`` is False) and its small files (projects, councils, pages, vocabulary, boilerplate)
+    are read through ``files``. Read them with :meth:`read_file`, never from ``path`` directly.
+    """
 
     id: str
     path: Path
     manifest: Manifest
-    store: KBDocumentStore
+    store: Any  # KBDocumentStore, or index.pg_store.PgDocumentStore: the same read interface
+    files: Callable[[str], bytes | None] | None = None
+
+    @property
+    def local(self) -> bool:
+        """Whether the generation is a directory of local files (its vectors and lexical index among them)."""
+        return self.files is None
+
+    def read_file(self, name: str) -> bytes | None:
+        """One of the generation's small files (``projects.json``, ``pages.json``, ...), or None if it has none."""
+        if self.files is not None:
+            return self.files(name)
+        try:
+            return (self.path / name).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def read_text(self, name: str) -> str | None:
+        data = self.read_file(name)
+        return None if data is None else data.decode("utf-8")
 
     def councils(self) -> dict[str, dict[str, Any]]:
         """``{council name: {"type", "region", "statistical_neighbours", "ofsted"}}`` for the councils this
         generation names, inspects or leads projects with, and their statistical neighbours ({} if unknown)."""
-        path = self.path / COUNCILS_FILE
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        text = self.read_text(COUNCILS_FILE)
+        return json.loads(text) if text is not None else {}
 
     def projects(self) -> list[dict[str, Any]]:
         """The projects catalogue this generation was linked with (``projects.json``; [] if none)."""
-        path = self.path / PROJECTS_FILE
-        if not path.exists():
+        text = self.read_text(PROJECTS_FILE)
+        if text is None:
             return []
-        return json.loads(path.read_text(encoding="utf-8"))["projects"]
+        return json.loads(text)["projects"]
 
 
 def fault_point(name: str) -> None:
@@ -192,7 +216,11 @@ class GenerationBackend(Protocol):
 
 
 def generations(settings: Settings) -> GenerationBackend:
-    """The generation backend the settings name (today: the local data directory)."""
+    """The generation backend the settings name: PostgreSQL when ``store_url`` is set, else the local data directory."""
+    if settings.store_url:
+        from index.pg_generations import PgGenerations
+
+        return PgGenerations(settings.store_url, settings.data_dir)
     return DataDir(settings.data_dir)
 
 

@@ -27,12 +27,12 @@ Usage::
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -225,13 +225,14 @@ def prepare(build: Build) -> PageIndex:
     return index
 
 
-def _load(path: Path) -> tuple[PageIndex, tuple[str, ...]] | None:
+def _load(generation: Generation) -> tuple[PageIndex, tuple[str, ...]] | None:
     """The stored page index and the ids of the vector matrix's rows; None when absent or unreadable."""
-    file = path / PAGES_FILE
-    if not file.exists():
-        return None
+    file = PAGES_FILE
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = generation.read_text(PAGES_FILE)
+        if text is None:
+            return None
+        data = json.loads(text)
         if data.get("format") != FORMAT:
             logger.info("%s has format %s, not %s: computing the pages instead", file, data.get("format"), FORMAT)
             return None
@@ -285,7 +286,7 @@ class GenerationPages:
     def __init__(self, generation: Generation, use_stored: bool = True) -> None:
         self.generation = generation
         store = generation.store
-        loaded = _load(generation.path) if use_stored else None
+        loaded = _load(generation) if use_stored else None
         self.stored = loaded is not None
         self._vector_ids: tuple[str, ...] | None
         if loaded is not None:
@@ -305,9 +306,7 @@ class GenerationPages:
         """The sources' mean vectors: the stored matrix (memory-mapped), else from every passage vector."""
         if self._vector_ids is not None:
             try:
-                # Memory-mapped: every worker shares the one copy in the page cache.
-                matrix = np.asarray(np.load(self.generation.path / SOURCE_VECTORS_FILE, mmap_mode="r",
-                                            allow_pickle=False))
+                matrix = self._stored_matrix()
                 if matrix.shape[0] == len(self._vector_ids):
                     return SourceVectors(self._vector_ids, matrix)
                 logger.warning("%s does not match %s: computing the sources' vectors instead",
@@ -316,6 +315,19 @@ class GenerationPages:
                 logger.warning("%s cannot be read (%s): computing the sources' vectors instead",
                                SOURCE_VECTORS_FILE, exc)
         return _computed_vectors(self.generation.store, self.index.order)
+
+    def _stored_matrix(self) -> np.ndarray:
+        """The stored matrix: memory-mapped from a local generation, so every worker shares the one copy in
+        the page cache; read whole from a generation in a shared database.
+
+        :raises OSError, ValueError: when it is missing or damaged.
+        """
+        if self.generation.local:
+            return np.asarray(np.load(self.generation.path / SOURCE_VECTORS_FILE, mmap_mode="r", allow_pickle=False))
+        data = self.generation.read_file(SOURCE_VECTORS_FILE)
+        if data is None:
+            raise OSError(f"the generation has no {SOURCE_VECTORS_FILE}")
+        return np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
 
 
 def _computed_vectors(store: KBDocumentStore, order: Sequence[str]) -> SourceVectors:

@@ -23,6 +23,8 @@ from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
 CATALOGUE = "kb"
+CONNECT_TIMEOUT = 10.0
+_EXTENSION_LOCK = 0x6B62_0003
 _GEN_PREFIX = "kbg_"
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,48}$")
 _pools: dict[str, ConnectionPool] = {}
@@ -46,6 +48,7 @@ def _configure(conn: psycopg.Connection) -> None:
         register_vector(conn)
     except psycopg.ProgrammingError:  # a new database: the extension is created once, by the first to connect
         conn.rollback()
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_EXTENSION_LOCK,))  # two connections at once
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.commit()
         register_vector(conn)
@@ -63,8 +66,9 @@ def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
+            # A request waits at most CONNECT_TIMEOUT for a connection, then fails with a clear message.
             pool = ConnectionPool(url, min_size=1, max_size=max_size, configure=_configure, open=True,
-                                  name="kb-store")
+                                  name="kb-store", timeout=CONNECT_TIMEOUT)
             _pools[url] = pool
         return pool
 

@@ -85,7 +85,7 @@ class Searcher:
     @functools.cached_property
     def vocabulary(self) -> Vocabulary | None:
         """The generation's own words, for spelling suggestions; None for a generation built without them."""
-        return Vocabulary.load(self.generation.path)
+        return Vocabulary.of(self.generation)
 
     @functools.cached_property
     def browse(self) -> Browse:
@@ -296,7 +296,7 @@ class Searcher:
         records = self.store.get_sources([source_id for source_id, _, _ in window])
         # A long query marks the words it searched for, not every word of the paragraph; a short one its
         # words and the synonyms searched for.
-        marked = self.store.highlight(evidence.widened.highlight_match(), rowids, OPEN, CLOSE)
+        marked = self.store.highlight_query(evidence.widened, rowids, OPEN, CLOSE)
         shown: dict[str, list[PassageHit]] = {}
         marks: dict[int, str] = {}
         for source_id, _, passages in window:

@@ -40,6 +40,10 @@ def _about(help: str, *, low: float | None = None, high: float | None = None,
 class Settings:
     data_dir: Path = field(default=Path("data"), metadata=_about("Directory holding index generations, caches, run "
         "reports and the lock."))
+    store_url: str = field(default="", metadata=_about("Where the index lives: empty for the local files under "
+        "data_dir (the default), or a PostgreSQL URL with pgvector (postgresql://user@host/db, or the socket form "
+        "postgresql://user@/db?host=/run/postgresql) shared by several web replicas; the data directory then "
+        "holds only a writer's caches and build scratch. docs/operations.md, \"Many machines\"."))
     sources: str = field(default="corpus", metadata=_about("Comma-separated files and folders `kb reindex` reads when "
         "given no paths."))
     canaries: str = field(default="corpus/canaries.yaml", metadata=_about("Canary queries of the quality gate (empty: "
@@ -191,6 +195,10 @@ def _check(values: dict[str, Any]) -> None:
             raise SettingsError(f"Setting {s.name!r} must be between {s.low:g} and {s.high:g}, got {value}.")
         if s.low is not None and value < s.low:
             raise SettingsError(f"Setting {s.name!r} must be at least {s.low:g}, got {value}.")
+    url = values["store_url"]
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("Setting 'store_url' must be empty (local files) or a PostgreSQL URL starting "
+                            f"postgresql://, got {url.split('://')[0] + '://…' if '://' in url else 'something else'}.")
     # Rules between two settings.
     if values["chunk_min_words"] > values["chunk_max_words"]:
         raise SettingsError("Setting 'chunk_min_words' must not exceed 'chunk_max_words'.")

@@ -486,23 +486,7 @@ class KBDocumentStore:
         nDCG@10 0.457, against 0.495 with the count; docs/ranking.md, "Long queries").
         A query that is not long, or already focused, is returned as it is.
         """
-        if not query.is_long or query.focus is not None:
-            return query
-        candidates = query.informative_candidates()
-        lexical = self.lexical_index()
-        if lexical is None:
-            return query.focused(candidates)
-        counts = Counter(tuple(lexical.analyze(t)) for clause in query.clauses for t in clause)
-        stems: dict[tuple[str, ...], int] = {}
-        for number, term in enumerate(candidates):
-            stems.setdefault(tuple(lexical.analyze(term)), number)
-        unique = [(stem, candidates[n]) for stem, n in stems.items() if stem]
-        frequencies = lexical.document_frequencies([t for _, t in unique])
-        total = len(lexical)
-        weights = sorted((-counts[stem] * math.log(1 + (total - f + 0.5) / (f + 0.5)), n)
-                         for n, ((stem, _), f) in enumerate(zip(unique, frequencies, strict=True)) if f > 0)
-        kept = sorted(n for _, n in weights[:MAX_LONG_QUERY_WORDS])
-        return query.focused(tuple(unique[n][1] for n in kept))
+        return focus(query, self.lexical_index())
 
     def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         """``(rowid, score)`` pairs as passages, in the same order."""
@@ -793,6 +777,11 @@ class KBDocumentStore:
         found_ids = {r[0] for r in rows if r[0] is not None}
         return found_ids if among is None else found_ids & set(among)
 
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
+                        close_mark: str) -> dict[int, str]:
+        """Passage text with marks around the tokens the query's words hit (its highlight match), for the rows."""
+        return self.highlight(query.highlight_match(), rowids, open_mark, close_mark)
+
     def highlight(self, match: str, rowids: Iterable[int], open_mark: str, close_mark: str) -> dict[int, str]:
         """Passage text with FTS5's own marks around the tokens ``match`` hits, for the given rows."""
         ids = list(rowids)
@@ -979,6 +968,27 @@ class KBDocumentStore:
             return {}
         rows = conn.execute("SELECT source_id, vector FROM source_vectors")
         return {s: np.frombuffer(b, dtype=np.float32) for s, b in rows}
+
+
+def focus(query: ParsedQuery, lexical: Any) -> ParsedQuery:
+    """:meth:`KBDocumentStore.focused` for any lexical index with ``analyze``, ``document_frequencies``
+    and a length (tantivy's, PostgreSQL's); None: the query's first words."""
+    if not query.is_long or query.focus is not None:
+        return query
+    candidates = query.informative_candidates()
+    if lexical is None:
+        return query.focused(candidates)
+    counts = Counter(tuple(lexical.analyze(t)) for clause in query.clauses for t in clause)
+    stems: dict[tuple[str, ...], int] = {}
+    for number, term in enumerate(candidates):
+        stems.setdefault(tuple(lexical.analyze(term)), number)
+    unique = [(stem, candidates[n]) for stem, n in stems.items() if stem]
+    frequencies = lexical.document_frequencies([t for _, t in unique])
+    total = len(lexical)
+    weights = sorted((-counts[stem] * math.log(1 + (total - f + 0.5) / (f + 0.5)), n)
+                     for n, ((stem, _), f) in enumerate(zip(unique, frequencies, strict=True)) if f > 0)
+    kept = sorted(n for _, n in weights[:MAX_LONG_QUERY_WORDS])
+    return query.focused(tuple(unique[n][1] for n in kept))
 
 
 @dataclass

@@ -8,7 +8,7 @@ generation built before it existed has no file: no suggestions, no error.
 Usage::
 
     write_vocabulary(build.store, build.path)          # at build time
-    vocabulary = Vocabulary.load(generation.path)       # None for an older generation
+    vocabulary = Vocabulary.of(generation)              # None for an older generation
     vocabulary.suggest("adolesents")                    # ["adolescents"]
 """
 
@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,15 +92,23 @@ class Vocabulary:
         """The vocabulary stored in the generation directory ``path``; None when it has none (an older
         generation) or it cannot be read."""
         file = Path(path) / VOCABULARY_FILE
-        if not file.exists():
-            return None
+        return cls.parse(file.read_text(encoding="utf-8"), str(file)) if file.exists() else None
+
+    @classmethod
+    def of(cls, generation: Any) -> Vocabulary | None:
+        """The vocabulary a published generation holds (read through its backend); None as :meth:`load`."""
+        text = generation.read_text(VOCABULARY_FILE)
+        return None if text is None else cls.parse(text, VOCABULARY_FILE)
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> Vocabulary | None:
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if data.get("format") != FORMAT:
                 return None
             return cls({str(w): int(n) for w, n in data["words"]})
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s cannot be read (%s): no spelling suggestions", file, exc)
+            logger.warning("%s cannot be read (%s): no spelling suggestions", name, exc)
             return None
 
     def __contains__(self, word: object) -> bool:

@@ -340,7 +340,7 @@ def build_and_publish(request: BuildRequest, settings: Settings) -> BuildResult:
     backend = generations(settings)
     live = _live_generation(settings)
     try:
-        catalogue = current_catalogue(settings.projects, live.path / PROJECTS_FILE if live else None)
+        catalogue = current_catalogue(settings.projects, live.read_text(PROJECTS_FILE) if live else None)
         build = backend.begin(settings.faiss_factory)
         stages = _Stages()
         try:
@@ -365,16 +365,16 @@ def _derivable(live: Generation, settings: Settings, carried: int) -> bool:
     """
     if carried * 2 < live.manifest.sources or live.manifest.chunking != chunking(settings):
         return False
+    if not live.local:
+        return False  # a generation in a shared database has no files to copy: its sources are carried row by row
     if live.manifest.format_version != SCHEMA_VERSION:
         return False  # an older format is rebuilt in full, never carried into the new one
     return settings.faiss_factory in ("auto", live.manifest.faiss_factory)
 
 
 def _known_boilerplate(live: Generation | None, relearn: bool) -> LearnedBoilerplate | None:
-    path = live.path / BOILERPLATE_FILE if live is not None else None
-    if relearn or path is None or not path.exists():
-        return None
-    return LearnedBoilerplate.from_json(path.read_text(encoding="utf-8"))
+    text = live.read_text(BOILERPLATE_FILE) if live is not None and not relearn else None
+    return None if text is None else LearnedBoilerplate.from_json(text)
 
 
 def _build(build: Build, request: BuildRequest, settings: Settings, live: Generation | None, catalogue: Catalogue,

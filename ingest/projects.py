@@ -96,7 +96,7 @@ class Catalogue:
         return cls(projects, data.get("digest", ""))
 
 
-def current_catalogue(path: str | Path | None, live_projects_file: Path | None) -> Catalogue:
+def current_catalogue(path: str | Path | None, live_projects_json: str | None) -> Catalogue:
     """The catalogue a new generation gets: the file if it exists; if the setting names a file
     that is missing (a run from another directory, a deployment without the corpus folder), the
     live generation's catalogue, so that a nightly run never drops the projects by accident. An
@@ -104,9 +104,9 @@ def current_catalogue(path: str | Path | None, live_projects_file: Path | None) 
 
     :raises CatalogueError: for a file that is there but wrong.
     """
-    if path and not Path(path).exists() and live_projects_file is not None and live_projects_file.exists():
+    if path and not Path(path).exists() and live_projects_json is not None:
         logger.warning("projects catalogue %s not found; keeping the live index's catalogue", path)
-        return Catalogue.from_json(live_projects_file.read_text(encoding="utf-8"))
+        return Catalogue.from_json(live_projects_json)
     return load_catalogue(path)
 
 

@@ -106,7 +106,7 @@ def _live_state(settings: Settings) -> _LiveState:
         return _LiveState({}, RebuildReason.NO_LIVE_INDEX, False)
     try:
         catalogue_changed = live.manifest.projects_hash != current_catalogue(
-            settings.projects, live.path / PROJECTS_FILE).digest
+            settings.projects, live.read_text(PROJECTS_FILE)).digest
         rebuild = None
         if live.manifest.chunking != chunking(settings) or live.manifest.model_id != settings.model_id:
             rebuild = RebuildReason.SETTINGS_CHANGED

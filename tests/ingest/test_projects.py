@@ -84,10 +84,10 @@ def test_a_missing_catalogue_file_keeps_the_live_one(tmp_path):
 
     live = tmp_path / "projects.json"
     live.write_text(load_catalogue(SHIPPED).to_json(), encoding="utf-8")
-    kept = current_catalogue(tmp_path / "moved" / "projects.yaml", live)
+    kept = current_catalogue(tmp_path / "moved" / "projects.yaml", live.read_text(encoding="utf-8"))
     assert kept.digest == load_catalogue(SHIPPED).digest and len(kept.projects) == len(load_catalogue(SHIPPED).projects)
     assert kept.by_slug()["tri-borough"].councils == ("Hammersmith and Fulham", "Kensington and Chelsea", "Westminster")
-    assert current_catalogue("", live).projects == ()  # an empty setting means no catalogue
+    assert current_catalogue("", live.read_text(encoding="utf-8")).projects == ()  # an empty setting means no catalogue
     assert current_catalogue(tmp_path / "moved.yaml", None).projects == ()  # nothing live to keep
 
 

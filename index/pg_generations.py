@@ -1,0 +1,338 @@
+"""Generations in PostgreSQL: the second :class:`index.generations.GenerationBackend`, for many machines.
+
+The catalogue schema ``kb`` holds ``generations`` (id, schema, manifest), ``live`` (one row: the
+live generation and a change counter that readers poll) and ``runs`` (run reports). Each
+published generation is a schema of its own (:mod:`index.pg_store` lists its tables).
+
+A build is written as on one machine, in a local scratch directory of the writer's data directory
+(the same pipeline, the same quality gate over the same files); publishing copies it into a new
+schema and makes it live **in one transaction**: a reader sees the old generation or the new one,
+never half of one, and a writer killed at any point leaves at most a scratch directory, removed by
+the next run (a transaction that did not commit leaves nothing in the database). One writer at a
+time holds a PostgreSQL advisory lock, released by the server if the writer dies.
+
+Web replicas hold nothing of the index: each request reads ``kb.live`` (one indexed row) and a
+replica that sees a new generation opens it, while requests already running finish on the old one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from index.errors import IndexNotFoundError, LockHeldError, StoreUnavailableError
+from index.generations import (
+    CHUNKS_FILE,
+    MANIFEST_FILE,
+    VECTORS_FILE,
+    Build,
+    Generation,
+    Manifest,
+    _new_id,
+    check_compatible,
+    fault_point,
+)
+from index.pg import CATALOGUE, connect, gen_schema, pool_for, redacted
+from index.pg_store import PgDocumentStore
+from index.settings import Settings
+from index.store import KBDocumentStore, choose_factory
+
+logger = logging.getLogger(__name__)
+
+# pg_advisory_lock keys: the writer lock, and the lock that serialises creating the catalogue.
+WRITER_LOCK = 0x6B62_0001
+_CATALOGUE_LOCK = 0x6B62_0002
+
+_CATALOGUE_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {CATALOGUE};
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.generations (
+    id text PRIMARY KEY,
+    schema_name text NOT NULL UNIQUE,
+    manifest jsonb NOT NULL,
+    published timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.live (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    generation text NOT NULL REFERENCES {CATALOGUE}.generations(id),
+    changes bigint NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.runs (
+    id text PRIMARY KEY,
+    report jsonb NOT NULL,
+    written timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+_GENERATION_DDL = """
+CREATE TABLE {s}.sources (
+    pos bigint NOT NULL,
+    id text PRIMARY KEY,
+    source text NOT NULL,
+    title text NOT NULL,
+    type text NOT NULL,
+    date text,
+    publisher text,
+    url text,
+    content text NOT NULL,
+    content_hash text NOT NULL,
+    meta jsonb NOT NULL
+);
+CREATE TABLE {s}.chunks (
+    rowid bigint PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    content text,
+    title text NOT NULL DEFAULT '',
+    source_id text,
+    meta jsonb NOT NULL,
+    embedding vector({dim})
+);
+CREATE TABLE {s}.source_signatures (id text PRIMARY KEY, minhash bytea NOT NULL);
+CREATE TABLE {s}.source_vectors (source_id text PRIMARY KEY, passages integer NOT NULL, vector bytea NOT NULL);
+CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL);
+"""
+
+# Files of a local build that are not copied: what the database holds as tables or does not need.
+_NOT_COPIED = {CHUNKS_FILE, VECTORS_FILE, MANIFEST_FILE}
+
+_ready: set[str] = set()
+_ready_lock = threading.Lock()
+
+
+class PgGenerations:
+    """Generations in the PostgreSQL database at ``url``; ``data_dir`` holds only the writer's builds and caches."""
+
+    def __init__(self, url: str, data_dir: str | Path) -> None:
+        self.url = url
+        self.root = Path(data_dir)
+        self.builds = self.root / "builds"
+        self.where = redacted(url)
+
+    # -- the catalogue --------------------------------------------------------------------------
+
+    def _pool(self) -> Any:
+        try:
+            pool = pool_for(self.url)
+        except psycopg.Error as exc:
+            raise StoreUnavailableError(f"The PostgreSQL store {self.where} cannot be reached ({exc}).") from None
+        with _ready_lock:
+            if self.url not in _ready:
+                with pool.connection() as conn:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CATALOGUE_LOCK,))
+                    conn.execute(_CATALOGUE_DDL)
+                _ready.add(self.url)
+        return pool
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
+        with self._pool().connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def live_stamp(self) -> tuple[str, int] | None:
+        """The live generation and how many times ``live`` has changed: both move at every publish or rollback."""
+        rows = self._rows(f"SELECT generation, changes FROM {CATALOGUE}.live")
+        return (rows[0][0], int(rows[0][1])) if rows else None
+
+    def current_id(self) -> str | None:
+        stamp = self.live_stamp()
+        return stamp[0] if stamp else None
+
+    def published(self) -> list[str]:
+        """Ids of published generations, oldest first (ids sort by creation time)."""
+        return [r[0] for r in self._rows(f"SELECT id FROM {CATALOGUE}.generations ORDER BY id")]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the writer lock (a session advisory lock on its own connection); raise at once if another has it.
+
+        :raises LockHeldError: when another ingest or re-index is writing to this database.
+        """
+        self._pool()
+        conn = connect(self.url)
+        conn.autocommit = True
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()
+            if not (row and row[0]):
+                raise LockHeldError(f"Another ingest is writing to the PostgreSQL store {self.where} (its lock "
+                                    "is held). Wait for it to finish.")
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
+        finally:
+            conn.close()
+
+    def begin(self, faiss_factory: str = "auto") -> Build:
+        """Start a build in the writer's scratch directory; leftovers of crashed runs (scratch directories,
+        schemas no generation names) are removed first."""
+        self.builds.mkdir(parents=True, exist_ok=True)
+        (self.root / "cache").mkdir(parents=True, exist_ok=True)
+        for leftover in self.builds.glob(".build-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        self._drop_orphans()
+        gen_id = _new_id()
+        path = self.builds / f".build-{gen_id}"
+        path.mkdir()
+        build = Build(gen_id, path, KBDocumentStore(path / CHUNKS_FILE, faiss_factory=faiss_factory))
+        fault_point("after-begin")
+        return build
+
+    def _drop_orphans(self) -> None:
+        known = {r[0] for r in self._rows(f"SELECT schema_name FROM {CATALOGUE}.generations")}
+        schemas = [r[0] for r in self._rows("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kbg\\_%%'")]
+        for schema in schemas:
+            if schema not in known:
+                logger.info("Dropping %s, left by a run that did not publish", schema)
+                with self._pool().connection() as conn:
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
+        """Copy the build into a new schema and make it live, all in one transaction; then prune beyond ``keep``."""
+        fault_point("before-publish")
+        schema = gen_schema(build.id)
+        store = build.store
+        passages = store.count_documents()
+        hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
+        manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
+        with connect(self.url) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+            conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
+            _copy_store(conn, schema, store, build.path)
+            from index.pg_lexical import write_lexical
+
+            write_lexical(conn, schema, store.lexical_rows())
+            conn.execute(f"CREATE INDEX ON {schema}.chunks (source_id)")
+            conn.execute(f"CREATE INDEX ON {schema}.sources (pos)")
+            if hnsw:
+                conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {schema}.chunks "
+                             "USING hnsw (embedding vector_ip_ops)")
+            for table in ("sources", "chunks"):
+                conn.execute(f"ANALYZE {schema}.{table}")
+            conn.execute(f"INSERT INTO {CATALOGUE}.generations (id, schema_name, manifest) VALUES (%s, %s, %s)",
+                         (build.id, schema, json.dumps(manifest.to_dict(), ensure_ascii=False)))
+            fault_point("after-rename")
+            conn.execute(f"INSERT INTO {CATALOGUE}.live (one, generation) VALUES (true, %s) ON CONFLICT (one) "
+                         f"DO UPDATE SET generation = excluded.generation, changes = {CATALOGUE}.live.changes + 1",
+                         (build.id,))
+        fault_point("after-current")
+        self.abandon(build)
+        self.prune(keep)
+
+    def abandon(self, build: Build) -> None:
+        build.store.close()
+        shutil.rmtree(build.path, ignore_errors=True)
+
+    def rollback(self, to: str | None = None) -> str:
+        """Make an older published generation live (the one before the live one, or ``to``).
+
+        :raises IndexNotFoundError: when there is no such generation to go back to.
+        """
+        ids = self.published()
+        current = self.current_id()
+        if to is None:
+            older = [g for g in ids if current is None or g < current]
+            if not older:
+                raise IndexNotFoundError(f"There is no generation older than {current} in {self.where} to roll "
+                                         "back to.")
+            to = older[-1]
+        elif to not in ids:
+            raise IndexNotFoundError(f"Generation {to} is not in {self.where}; `kb stats` lists the published ones.")
+        with self._pool().connection() as conn:
+            conn.execute(f"UPDATE {CATALOGUE}.live SET generation = %s, changes = changes + 1", (to,))
+        return to
+
+    def prune(self, keep: int) -> list[str]:
+        """Drop the oldest generations beyond ``keep``, never the live one; returns what was dropped."""
+        current = self.current_id()
+        ids = self.published()
+        doomed = [g for g in ids[: max(0, len(ids) - keep)] if g != current]
+        for gen_id in doomed:
+            with self._pool().connection() as conn:
+                conn.execute(f"DELETE FROM {CATALOGUE}.generations WHERE id = %s", (gen_id,))
+                conn.execute(f"DROP SCHEMA IF EXISTS {gen_schema(gen_id)} CASCADE")
+        return doomed
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def open(self, settings: Settings, gen_id: str | None = None) -> Generation:
+        """The live generation (or ``gen_id``) for reading.
+
+        :raises IndexNotFoundError: when nothing has been published yet, or ``gen_id`` is not published.
+        :raises IndexIncompatibleError: when its manifest does not fit the settings.
+        """
+        gen_id = gen_id or self.current_id()
+        if gen_id is None:
+            raise IndexNotFoundError(f"No index in the PostgreSQL store {self.where} yet. Build one with: "
+                                     "kb ingest corpus")
+        rows = self._rows(f"SELECT schema_name, manifest::text FROM {CATALOGUE}.generations WHERE id = %s",
+                          (gen_id,))
+        if not rows:
+            raise IndexNotFoundError(f"Generation {gen_id} is not in {self.where}; `kb stats` lists the published "
+                                     "ones.")
+        schema, manifest_json = rows[0]
+        data = json.loads(manifest_json)
+        manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
+        check_compatible(manifest, settings)
+        store = PgDocumentStore(self.url, schema)
+        pool = self._pool()
+
+        def read(name: str) -> bytes | None:
+            with pool.connection() as conn:
+                row = conn.execute(f"SELECT data FROM {schema}.files WHERE name = %s", (name,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+        return Generation(gen_id, self.root / "postgresql" / gen_id, manifest, store, files=read)
+
+    def write_run_report(self, run_id: str, report: dict[str, Any]) -> str:
+        text = json.dumps(report, ensure_ascii=False, default=str)
+        with self._pool().connection() as conn:
+            conn.execute(f"INSERT INTO {CATALOGUE}.runs (id, report) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE "
+                         "SET report = excluded.report, written = now()", (run_id, text))
+        return f"{CATALOGUE}.runs {run_id}"
+
+    def last_run(self) -> dict[str, Any] | None:
+        rows = self._rows(f"SELECT report FROM {CATALOGUE}.runs ORDER BY id DESC LIMIT 1")
+        return rows[0][0] if rows else None
+
+
+def _text(value: Any) -> Any:
+    # PostgreSQL text holds no NUL character; SQLite's may.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _copy_store(conn: psycopg.Connection, schema: str, store: KBDocumentStore, build_path: Path) -> None:
+    """Copy a local build's rows and small files into the generation's schema (COPY, row order kept)."""
+    local = store._conn()
+    with conn.cursor() as cursor:
+        with cursor.copy(f"COPY {schema}.sources (pos, id, source, title, type, date, publisher, url, content, "
+                         "content_hash, meta) FROM STDIN") as copy:
+            for row in local.execute("SELECT rowid, id, source, title, type, date, publisher, url, content, "
+                                     "content_hash, meta FROM sources ORDER BY rowid"):
+                copy.write_row([_text(v) for v in row])
+        with cursor.copy(f"COPY {schema}.chunks (rowid, id, content, title, source_id, meta, embedding) "
+                         "FROM STDIN") as copy:
+            for *row, blob in local.execute("SELECT rowid, id, content, title, source_id, meta, embedding "
+                                            "FROM chunks ORDER BY rowid"):
+                vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
+                copy.write_row([*(_text(v) for v in row), vector])
+        with cursor.copy(f"COPY {schema}.source_signatures (id, minhash) FROM STDIN") as copy:
+            for row in local.execute("SELECT id, minhash FROM source_signatures"):
+                copy.write_row(row)
+        if local.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'source_vectors'").fetchone():
+            with cursor.copy(f"COPY {schema}.source_vectors (source_id, passages, vector) FROM STDIN") as copy:
+                for row in local.execute("SELECT source_id, passages, vector FROM source_vectors"):
+                    copy.write_row(row)
+        for path in sorted(build_path.iterdir()):
+            if path.is_file() and path.name not in _NOT_COPIED and not path.name.startswith(CHUNKS_FILE):
+                cursor.execute(f"INSERT INTO {schema}.files (name, data) VALUES (%s, %s)",
+                               (path.name, path.read_bytes()))

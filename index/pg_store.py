@@ -1,0 +1,323 @@
+"""A published generation in PostgreSQL: the same read interface as :class:`index.store.KBDocumentStore`.
+
+Each generation is one schema (``index.pg.gen_schema``), written whole by
+:class:`index.pg_generations.PgGenerations` when it publishes a build and never changed after:
+
+``sources``        one row per source (its record's columns, ``meta`` as jsonb)
+``chunks``         one row per passage: ``rowid`` (the build's, so vector and lexical ids agree), text, meta,
+                   ``embedding vector(d)``; an HNSW index (inner product) when the generation is large enough
+                   for approximate search (``choose_factory``), else an exact scan, as FAISS ``Flat``
+``source_signatures``, ``source_vectors``, ``files`` (pages.json, projects.json, ...) and the lexical
+postings of :mod:`index.pg_lexical`.
+
+The searcher, the web app, the quality gate and ``kb eval`` read a generation only through these
+methods, so they work unchanged on either backend. Writing happens in a local build
+(``KBDocumentStore``) that is then copied in: this store is read-only.
+
+Usage::
+
+    store = PgDocumentStore(url, "kbg_20261124t101500_123456_ab12")
+    store.embedding_retrieval(vector, top_k=10)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from haystack import Document, default_from_dict, default_to_dict
+from haystack.document_stores.types import DuplicatePolicy
+
+from index.filters import compile_pg_filters
+from index.pg import pool_for, redacted
+from index.query import MatchPlan, ParsedQuery
+from index.records import FacetRow, Inspection, SourceRecord
+from index.store import PassageHit, _filtered_source_ids, _source_from_row, focus
+
+# An HNSW search looks at this many candidates at least (pgvector's default is 40); more for a deeper top_k.
+HNSW_EF_SEARCH = 100
+
+_SOURCE_COLUMNS = "id, source, title, type, content, content_hash, date, publisher, url, meta::text"
+
+
+class PgDocumentStore:
+    """One published generation's schema in PostgreSQL, read-only.
+
+    :param url: the libpq URL (the ``store_url`` setting).
+    :param schema: the generation's schema.
+    :param dimension: the embedding dimension (for messages and empty results only).
+    """
+
+    read_only = True
+
+    def __init__(self, url: str, schema: str, ef_search: int = HNSW_EF_SEARCH) -> None:
+        self.url = url
+        self.schema = schema
+        self.ef_search = ef_search
+        self.path = f"{redacted(url)} ({schema})"
+        self._pool = pool_for(url)
+        self._lexical: Any = None
+        self._lexical_lock = threading.Lock()
+        self._hnsw: bool | None = None
+
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        with self._pool.connection() as conn:
+            return conn.execute(sql.replace("{s}", self.schema), params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self._rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        """Nothing to close: connections belong to the process's pool (index.pg.pool_for)."""
+
+    # -- serialisation and the DocumentStore protocol ---------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, url=self.url, schema=self.schema, ef_search=self.ef_search)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PgDocumentStore:
+        return default_from_dict(cls, data)
+
+    def count_documents(self) -> int:
+        return int(self._one("SELECT count(*) FROM {s}.chunks"))
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """The passages matching a Haystack filter, in row order, with embeddings.
+
+        :raises FilterError: for a malformed filter.
+        """
+        where, params = compile_pg_filters(filters)
+        rows = self._rows(f"SELECT c.id, c.content, c.meta::text, c.embedding FROM {{s}}.chunks c WHERE {where} "
+                          "ORDER BY c.rowid", params)
+        return [Document(id=i, content=content, meta=json.loads(meta), embedding=_as_list(vector))
+                for i, content, meta, vector in rows]
+
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+        raise PermissionError(f"The store {self.path} is a published generation and cannot be changed.")
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        raise PermissionError(f"The store {self.path} is a published generation and cannot be changed.")
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def count_sources(self) -> int:
+        return int(self._one("SELECT count(*) FROM {s}.sources"))
+
+    def get_source(self, source_id: str) -> SourceRecord | None:
+        rows = self._rows(f"SELECT {_SOURCE_COLUMNS} FROM {{s}}.sources WHERE id = %s", (source_id,))
+        return _source_from_row(rows[0]) if rows else None
+
+    def get_sources(self, source_ids: Iterable[str]) -> dict[str, SourceRecord]:
+        """Source records by id, without their text (``content`` is empty), for result lists."""
+        ids = list(dict.fromkeys(source_ids))
+        if not ids:
+            return {}
+        rows = self._rows("SELECT id, source, title, type, '', content_hash, date, publisher, url, meta::text "
+                          "FROM {s}.sources WHERE id = ANY(%s)", (ids,))
+        return {row[0]: _source_from_row(row) for row in rows}
+
+    def all_sources(self) -> Iterator[SourceRecord]:
+        """Every source record with its text, in insertion order (streamed, for carrying them over)."""
+        with self._pool.connection() as conn, conn.cursor(name="all_sources") as cursor:
+            cursor.itersize = 500
+            cursor.execute(f"SELECT {_SOURCE_COLUMNS} FROM {self.schema}.sources ORDER BY pos")
+            for row in cursor:
+                yield _source_from_row(row)
+
+    def signatures(self) -> dict[str, bytes]:
+        return {r[0]: bytes(r[1]) for r in self._rows("SELECT id, minhash FROM {s}.source_signatures")}
+
+    def titles_containing(self, text: str, limit: int) -> list[tuple[str, str]]:
+        """``(id, title)`` of sources whose title contains ``text`` (any case), titles starting with it first."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._rows(
+            "SELECT id, title FROM {s}.sources WHERE title ILIKE %s AND meta->>'duplicate_of' IS NULL "
+            "ORDER BY title NOT ILIKE %s, lower(title), title LIMIT %s", (f"%{escaped}%", f"{escaped}%", limit))
+        return [(r[0], r[1]) for r in rows]
+
+    def facet_rows(self) -> list[FacetRow]:
+        """Each source that has passages (not a collapsed duplicate), with its facet values."""
+        rows = self._rows(
+            "SELECT id, type, date, meta->'councils', meta->'themes', meta->'projects', meta->'inspection' "
+            "FROM {s}.sources WHERE meta->>'duplicate_of' IS NULL ORDER BY pos")
+        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(r[3] or ()), themes=tuple(r[4] or ()),
+                         projects=tuple((p["slug"], p["name"]) for p in (r[5] or ())),
+                         judgements=Inspection.from_dict(r[6]).facet_values() if r[6] else ())
+                for r in rows]
+
+    def source_ids(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT id FROM {s}.sources ORDER BY pos")]
+
+    def source_hashes(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._rows("SELECT source, content_hash FROM {s}.sources")}
+
+    def source_documents(self, source_id: str) -> list[Document]:
+        """One source's passages as Documents with their vectors, for carrying them into a new build."""
+        rows = self._rows("SELECT id, content, meta::text, embedding FROM {s}.chunks WHERE source_id = %s "
+                          "ORDER BY rowid", (source_id,))
+        return [Document(id=i, content=c, meta=json.loads(m), embedding=_as_list(v)) for i, c, m, v in rows]
+
+    def source_passages(self, source_id: str) -> list[PassageHit]:
+        rows = self._rows("SELECT rowid, id, source_id, content, meta::text FROM {s}.chunks WHERE source_id = %s "
+                          "ORDER BY rowid", (source_id,))
+        return [PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows]
+
+    def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]:
+        ids = [int(r) for r in rowids]
+        if not ids:
+            return {}
+        rows = self._rows("SELECT rowid, id, source_id, content, meta::text FROM {s}.chunks WHERE rowid = ANY(%s)",
+                          (ids,))
+        return {r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows}
+
+    def passage_vectors(self) -> Iterator[tuple[str, np.ndarray]]:
+        with self._pool.connection() as conn, conn.cursor(name="passage_vectors") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(f"SELECT source_id, embedding FROM {self.schema}.chunks WHERE embedding IS NOT NULL "
+                           "ORDER BY rowid")
+            for source_id, vector in cursor:
+                yield source_id, np.asarray(vector, dtype=np.float32)
+
+    def embeddings_by_source(self, source_ids: Sequence[str]) -> dict[str, list[np.ndarray]]:
+        out: dict[str, list[np.ndarray]] = {}
+        if not source_ids:
+            return out
+        rows = self._rows("SELECT source_id, embedding FROM {s}.chunks WHERE source_id = ANY(%s) "
+                          "AND embedding IS NOT NULL ORDER BY source_id, rowid", (list(source_ids),))
+        for source_id, vector in rows:
+            out.setdefault(source_id, []).append(np.asarray(vector, dtype=np.float32))
+        return out
+
+    def source_vectors(self) -> dict[str, np.ndarray]:
+        rows = self._rows("SELECT source_id, vector FROM {s}.source_vectors")
+        return {s: np.frombuffer(bytes(b), dtype=np.float32) for s, b in rows}
+
+    def vector_factory(self) -> str:
+        """``HNSW`` when the passages have an approximate index, ``Flat`` when every search is an exact scan."""
+        return "HNSW" if self._has_hnsw() else "Flat"
+
+    def _has_hnsw(self) -> bool:
+        if self._hnsw is None:
+            self._hnsw = bool(self._one(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = 'chunks_embedding_hnsw'",
+                (self.schema,)))
+        return self._hnsw
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def lexical_index(self) -> Any:
+        """The generation's lexical postings (:class:`index.pg_lexical.PgLexicalIndex`), opened once."""
+        if self._lexical is None:
+            with self._lexical_lock:
+                if self._lexical is None:
+                    from index.pg_lexical import PgLexicalIndex
+
+                    self._lexical = PgLexicalIndex(self._pool, self.schema)
+        return self._lexical
+
+    def focused(self, query: ParsedQuery) -> ParsedQuery:
+        """A long query limited to its most informative words (as :meth:`KBDocumentStore.focused`)."""
+        return focus(query, self.lexical_index())
+
+    def lexical_retrieval(
+        self, query: ParsedQuery, relaxed: bool = False, top_k: int = 10, filters: dict[str, Any] | None = None,
+        exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
+    ) -> list[PassageHit]:
+        """Passages matching ``query`` strictly (every clause) or ``relaxed`` (any content word), best BM25 first;
+        filters apply before ranking."""
+        if query.is_long:
+            if not relaxed:
+                return []
+            query = self.focused(query)
+        plan = query.relaxed_plan() if relaxed else query.strict_plan()
+        if plan is None:
+            return []
+        source_ids = _filtered_source_ids(filters)
+        rowids = None
+        if filters and source_ids is None:
+            where, params = compile_pg_filters(filters)
+            rowids = [r[0] for r in self._rows(f"SELECT c.rowid FROM {{s}}.chunks c WHERE {where}", params)]
+        found = self.lexical_index().search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
+                                            title_weight=title_weight, rowids=rowids)
+        return self._hits(found, with_content)
+
+    def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+        if not found:
+            return []
+        columns = "content, meta::text" if with_content else "'', '{}'"
+        rows = {r[0]: r for r in self._rows(
+            f"SELECT rowid, id, source_id, {columns} FROM {{s}}.chunks WHERE rowid = ANY(%s)",
+            ([int(i) for i, _ in found],))}
+        return [PassageHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3] if with_content else "",
+                           json.loads(rows[rowid][4]) if with_content else {}, score)
+                for rowid, score in found if rowid in rows]
+
+    def embedding_retrieval(
+        self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
+        with_content: bool = True,
+    ) -> list[PassageHit]:
+        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking.
+
+        An exact scan unless the generation has an HNSW index; then pgvector's iterative scan keeps
+        searching the graph until ``top_k`` passages pass the filter.
+        """
+        query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
+        where, params = ("TRUE", [])
+        source_ids = _filtered_source_ids(filters)
+        if source_ids is not None:
+            where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
+        elif filters:
+            where, params = compile_pg_filters(filters)
+        sql = (f"SELECT c.rowid, -(c.embedding <#> %s) FROM {self.schema}.chunks c "
+               f"WHERE c.embedding IS NOT NULL AND {where} ORDER BY c.embedding <#> %s LIMIT %s")
+        with self._pool.connection() as conn:
+            if self._has_hnsw():
+                conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), min(int(top_k), 1000))}")
+                if filters:
+                    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            found = [(int(r[0]), float(r[1])) for r in conn.execute(sql, [query, *params, query, int(top_k)])]
+        found.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
+        return self._hits(found, with_content)
+
+    def _texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        rows = self._rows("SELECT rowid, content, title FROM {s}.chunks WHERE rowid = ANY(%s)",
+                          ([int(r) for r in rowids],))
+        return {r[0]: (r[1] or "", r[2] or "") for r in rows}
+
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
+        """Which of ``rowids`` hold all the query's content words close together (checked on their text)."""
+        if query.proximity_match() is None or not rowids:
+            return set()
+        return self.lexical_index().near(query.proximity_terms(), self._texts(rowids), query.proximity_gap())
+
+    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None, plan: MatchPlan | None = None
+                        ) -> set[int]:
+        """Rowids among ``rowids`` whose passage matches ``plan`` (``match`` is the FTS5 form, unused here)."""
+        if plan is None or rowids is None:
+            raise ValueError("A PostgreSQL generation matches a plan among given rows only.")
+        return self.lexical_index().matching(plan, list(rowids))
+
+    def sources_matching(self, match: str, among: Iterable[str] | None = None,
+                         plan: MatchPlan | None = None) -> set[str]:
+        """Ids of sources among ``among`` with a passage holding any word of ``plan``."""
+        if plan is None or among is None:
+            raise ValueError("A PostgreSQL generation matches a plan among given sources only.")
+        return self.lexical_index().sources_matching(tuple(t for clause in plan.clauses for t in clause), set(among))
+
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
+                        close_mark: str) -> dict[int, str]:
+        """Passage text with marks around the tokens the query's words hit, for the given rows."""
+        ids = list(rowids)
+        if not ids:
+            return {}
+        texts = {rowid: content for rowid, (content, _) in self._texts(ids).items()}
+        return self.lexical_index().highlight(query, texts, open_mark, close_mark)
+
+
+def _as_list(vector: Any) -> list[float] | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tolist()
