@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import tempfile
 from bisect import bisect_right
 from collections import Counter
@@ -342,7 +343,7 @@ class PgLexicalIndex:
                           xsize=[len(x.atoms) for x in exclusions for _ in x.atoms])
         with self._pool.connection() as conn:
             found = conn.execute(sql.SQL(_SEARCH).format(**parts), params).fetchall()
-        return [(int(rowid), float(score)) for rowid, score in found]
+        return [(int(rowid), _single(score)) for rowid, score in found]
 
     def _compile(self, plan: MatchPlan, title_weight: float) -> list[_Alternative] | None:
         """The plan as alternatives (clause, atoms that must all match, boost), as :meth:`LexicalIndex._compile`
@@ -540,3 +541,9 @@ def _marked(text: str, spans: list[tuple[int, int]], open_mark: str, close_mark:
         at = end
     parts.append(text[at:])
     return "".join(parts)
+
+
+def _single(score: float) -> float:
+    """A score in single precision, as tantivy computes and reports it: the searcher's scores then round
+    alike downstream (``kb eval``'s run files hold them to 6 decimals, which trec_eval reads as floats)."""
+    return float(struct.unpack("f", struct.pack("f", score))[0])
