@@ -30,7 +30,7 @@ Usage::
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
 Unlike tantivy's block-max WAND, the SQL scores every passage holding a query word before keeping
-``top_k`` (about a thousand per millisecond); docs/benchmarks.md, "Lexical search in PostgreSQL".
+``top_k``, so its time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL").
 """
 
 from __future__ import annotations
