@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 
@@ -27,7 +28,7 @@ CONNECT_TIMEOUT = 10.0
 _EXTENSION_LOCK = 0x6B62_0003
 _GEN_PREFIX = "kbg_"
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,48}$")
-_pools: dict[str, ConnectionPool] = {}
+_pools: dict[tuple[int, str], ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -63,20 +64,23 @@ def connect(url: str) -> psycopg.Connection:
 
 def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
     """A connection pool per URL, shared by every store of the process (generations come and go; the pool stays)."""
+    # Keyed by process too: a pool's threads and sockets do not survive fork (gunicorn's workers fork from a
+    # master that may have opened one), so a forked worker opens its own.
+    key = (os.getpid(), url)
     with _pools_lock:
-        pool = _pools.get(url)
+        pool = _pools.get(key)
         if pool is None:
             # A request waits at most CONNECT_TIMEOUT for a connection, then fails with a clear message.
             pool = ConnectionPool(url, min_size=1, max_size=max_size, configure=_configure, open=True,
                                   name="kb-store", timeout=CONNECT_TIMEOUT)
-            _pools[url] = pool
+            _pools[key] = pool
         return pool
 
 
 def close_pools() -> None:
     """Close every pool (tests, and a process that forks workers: pools do not survive ``fork``)."""
     with _pools_lock:
-        pools = list(_pools.values())
+        pools = [pool for (pid, _), pool in _pools.items() if pid == os.getpid()]
         _pools.clear()
     for pool in pools:
         pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,13 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
                                             "projects": str(CORPUS / "projects.yaml"), **overrides})
 
 
+# The store backends the store, search, re-index and web tests run on (KB_TEST_BACKENDS narrows them).
+BACKENDS = tuple(os.environ.get("KB_TEST_BACKENDS", "local,postgresql").split(","))
+
+
 @pytest.fixture(scope="session")
-def corpus_settings(tmp_path_factory) -> Settings:
-    """Settings over a data directory holding the ingested sample corpus (built once per session)."""
+def local_corpus_settings(tmp_path_factory) -> Settings:
+    """Settings over a local data directory holding the ingested sample corpus (built once per session)."""
     from ingest.run import run_ingest
 
     data_dir = tmp_path_factory.mktemp("corpus-index")
@@ -33,6 +38,41 @@ def corpus_settings(tmp_path_factory) -> Settings:
     report = run_ingest([CORPUS], settings)
     assert report.ok, report.failures
     return settings
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def corpus_settings(request, tmp_path_factory) -> Settings:
+    """The sample corpus ingested once per session on each backend: local files, and a PostgreSQL the
+    tests start themselves (whose replicas' data directory is empty)."""
+    if request.param == "local":
+        return request.getfixturevalue("local_corpus_settings")
+    from ingest.run import run_ingest
+
+    url = fresh_database(request.getfixturevalue("pg_url"))
+    writer = make_settings(tmp_path_factory.mktemp("corpus-writer"), store_url=url)
+    report = run_ingest([CORPUS], writer)
+    assert report.ok, report.failures
+    return writer.replace(data_dir=tmp_path_factory.mktemp("corpus-replica"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request) -> str:
+    """Each backend in turn, empty: "" (local files) or the URL of a new PostgreSQL database."""
+    return "" if request.param == "local" else fresh_database(request.getfixturevalue("pg_url"))
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the tests' PostgreSQL; its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"kbtest_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    head, _, query = server_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +104,14 @@ def client(app):
 
 
 @pytest.fixture
-def runner():
+def runner(request):
+    """A CLI runner; with the sample corpus's settings in the test, its environment names their store."""
     from click.testing import CliRunner
 
-    return CliRunner()
+    env = {}
+    if "corpus_settings" in request.fixturenames and request.getfixturevalue("corpus_settings").store_url:
+        env["KB_STORE_URL"] = request.getfixturevalue("corpus_settings").store_url
+    return CliRunner(env=env)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Flask, jsonify, render_template, request
+from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from index.errors import IndexIncompatibleError, IndexNotFoundError, KBError, QueryError
+from index.errors import IndexIncompatibleError, IndexNotFoundError, KBError, QueryError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,17 @@ def init_app(app: Flask) -> None:
     def incompatible(exc: IndexIncompatibleError):
         logger.error("%s", exc)
         return error_response(503, "index_incompatible", str(exc), "The index needs rebuilding")
+
+    @app.errorhandler(StoreUnavailableError)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def store_unavailable(exc: Exception):
+        # The shared database is down, restarting or out of connections: the operators' problem, said plainly,
+        # and a status a load balancer and a client retry on. The details (host, error) go to the log only.
+        logger.error("The index store cannot be reached: %s", exc)
+        return error_response(503, "store_unavailable", "The search index cannot be reached just now. Try again "
+                              "in a minute; if it keeps happening, tell the site's operators.",
+                              "Search is unavailable", {"Retry-After": "30"})
 
     @app.errorhandler(KBError)
     def domain_error(exc: KBError):

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Hashable
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, g, has_request_context
 
 from index.embedding import QueryEmbedder, query_embedder
 from index.generations import generations, open_generation
@@ -46,19 +46,30 @@ class IndexHandle:
         """
         stamp = self.backend.live_stamp()
         searcher = self._searcher
-        if searcher is not None and stamp == self._stamp:
-            return searcher
-        with self._lock:
-            if self._searcher is None or stamp != self._stamp:
-                generation = open_generation(self.settings)
-                self._searcher = Searcher(self.settings, generation, self.embedder)
-                self._stamp = stamp
-                logger.info("Serving generation %s", generation.id)
-            return self._searcher
+        if searcher is None or stamp != self._stamp:
+            with self._lock:
+                if self._searcher is None or stamp != self._stamp:
+                    generation = open_generation(self.settings)
+                    self._searcher = Searcher(self.settings, generation, self.embedder)
+                    self._stamp = stamp
+                    logger.info("Serving generation %s", generation.id)
+                searcher = self._searcher
+        if has_request_context():
+            g.kb_generation = searcher.generation.id
+        return searcher
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["kb_index"] = IndexHandle(settings)
+
+    @app.after_request
+    def name_the_generation(response: Response) -> Response:
+        # Which generation answered (the id /api/health shows): replicas behind a load balancer can be told
+        # apart during a re-index, and a cache can key on it.
+        generation = g.get("kb_generation")
+        if generation:
+            response.headers["KB-Generation"] = generation
+        return response
 
 
 def get_index() -> IndexHandle:

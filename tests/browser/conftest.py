@@ -33,13 +33,13 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def live_server(corpus_settings) -> Iterator[str]:
+def live_server(local_corpus_settings) -> Iterator[str]:
     """The app over the sample corpus at two results a page (so there is a next page), on a free port."""
     from werkzeug.serving import make_server
 
     from webapp import create_app
 
-    app = create_app({"KB_SETTINGS": corpus_settings.replace(top_k=2)})
+    app = create_app({"KB_SETTINGS": local_corpus_settings.replace(top_k=2)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

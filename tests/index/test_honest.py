@@ -115,7 +115,7 @@ def test_an_older_generation_has_no_vocabulary(tmp_path):
 
 
 def test_the_vocabulary_is_written_with_the_generation(corpus_searcher):
-    stored = json.loads((corpus_searcher.generation.path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    stored = json.loads(corpus_searcher.generation.read_text(VOCABULARY_FILE))
     words = dict(stored["words"])
     assert words["adolescents"] >= 1 and "cafcass" in words  # a publisher's word too
     assert corpus_searcher.vocabulary is not None and "adolescents" in corpus_searcher.vocabulary
