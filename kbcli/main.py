@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,10 +308,12 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
     from webapp import create_app
-    from webapp.server import missing_assets_message
+    from webapp.server import missing_assets_message, prepare_metrics_dir
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
+    # Before the app (and prometheus_client) is loaded: gunicorn's workers add up their counts there.
+    metrics_dir = prepare_metrics_dir() if settings.metrics and not dev else None
     app = create_app({"KB_SETTINGS": settings})
     try:
         generation = app.extensions["kb_index"].searcher().generation.id
@@ -325,7 +328,11 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
         return
     from webapp.server import run_gunicorn
 
-    run_gunicorn(app, settings.host, settings.port, workers)
+    try:
+        run_gunicorn(app, settings.host, settings.port, workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @cli.command()

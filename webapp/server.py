@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,31 @@ def missing_assets_message() -> str | None:
         return None
     return (f"the compiled web assets ({', '.join(missing)}) are missing from this installation: run "
             f"`{BUILD_COMMAND}` in the source tree (or `bash scripts/install.sh`), then install it again")
+
+
+def prepare_metrics_dir() -> Path | None:
+    """Give prometheus_client's multiprocess mode an empty directory; returns it if made here (to remove at exit).
+
+    Must run before prometheus_client is imported (it picks its value class then). An operator's own
+    ``$PROMETHEUS_MULTIPROC_DIR`` is used, emptied of the last run's counts; otherwise a fresh one is made.
+    """
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return None
+    path = Path(tempfile.mkdtemp(prefix="kb-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class _Gunicorn(BaseApplication):
@@ -68,6 +95,7 @@ def _warm_worker(worker: Any) -> None:
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
                     "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker,
+                    "child_exit": _worker_exited,
                     # A pasted paragraph travels in the URL (GET form): 6,000 characters of prose, encoded,
                     # need more than the default 4,094 bytes of request line; 8,190 is the most gunicorn allows.
                     "limit_request_line": 8190}).run()
