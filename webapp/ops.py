@@ -125,6 +125,7 @@ class RequestMetrics:
     requests: Counter
     latency: Histogram
     server_errors: Counter
+    rate_limited: Counter
 
 
 class GenerationCollector(Collector):
@@ -180,7 +181,9 @@ def init_metrics(app: Flask) -> RequestMetrics:
         latency=Histogram("kb_http_request_duration_seconds", "Time to answer a request, by Flask rule.",
                           ["endpoint"], registry=own),
         server_errors=Counter("kb_http_server_errors", "Requests answered with a 5xx status, by Flask rule.",
-                              ["endpoint"], registry=own))
+                              ["endpoint"], registry=own),
+        rate_limited=Counter("kb_http_rate_limited", "Requests refused with 429 by the rate limits, by Flask rule.",
+                             ["endpoint"], registry=own))
     if multiprocess:
         MultiProcessCollector(registry)
     registry.register(GenerationCollector(_live_manifest))
@@ -193,6 +196,8 @@ def init_metrics(app: Flask) -> RequestMetrics:
         metrics.requests.labels(rule, f"{response.status_code // 100}xx").inc()
         if response.status_code >= 500:
             metrics.server_errors.labels(rule).inc()
+        elif response.status_code == 429:
+            metrics.rate_limited.labels(rule).inc()
         if "kb_started" in g:
             metrics.latency.labels(rule).observe(time.perf_counter() - g.kb_started)
         return response

@@ -45,6 +45,9 @@ def test_the_api_refuses_beyond_its_limit_with_json_and_retry_after(corpus_setti
     assert "3 per 1 minute" in error["message"] and f"Try again in {wait} seconds" in error["message"]
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert refused.headers["X-Content-Type-Options"] == "nosniff"  # still the site's own response
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'kb_http_rate_limited_total{endpoint="/api/themes"} 1.0' in metrics
+    assert 'kb_http_requests_total{endpoint="/api/themes",status="4xx"} 1.0' in metrics
 
 
 def test_one_budget_covers_every_api_path_exports_and_feeds(corpus_settings):
