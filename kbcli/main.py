@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,13 +306,21 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
           dev: bool) -> None:
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
-    from webapp import create_app
-    from webapp.server import missing_assets_message, prepare_metrics_dir
+    from webapp.server import missing_assets_message, multiprocess_metrics, run_gunicorn
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
-    # Before the app (and prometheus_client) is loaded: gunicorn's workers add up their counts there.
-    metrics_dir = prepare_metrics_dir() if settings.metrics and not dev else None
+    if dev:
+        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True)
+        return
+    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there.
+    with multiprocess_metrics(settings.metrics):
+        run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+
+
+def _serving_app(settings: Settings) -> Any:
+    from webapp import create_app
+
     app = create_app({"KB_SETTINGS": settings})
     try:
         generation = app.extensions["kb_index"].searcher().generation.id
@@ -323,16 +330,7 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     except KBError as exc:
         click.echo(f"warning: {exc}", err=True)
         click.echo(f"Serving on http://{settings.host}:{settings.port}/ (pages will say how to build the index)")
-    if dev:
-        app.run(host=settings.host, port=settings.port, threaded=True)
-        return
-    from webapp.server import run_gunicorn
-
-    try:
-        run_gunicorn(app, settings.host, settings.port, workers)
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return app
 
 
 @cli.command()

@@ -32,7 +32,7 @@ from flask_limiter import Limit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.errors import ConfigurationError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -170,7 +170,9 @@ def _live_manifest() -> Manifest:
 
 def init_metrics(app: Flask) -> RequestMetrics:
     """Count every request by rule and status class, time it, and serve ``/metrics``."""
-    multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    # prometheus_client picks file-backed values on import when the directory is set; only then can
+    # the workers' counts be added up (an app made in a process that imported it earlier counts alone).
+    multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")) and values.ValueClass is not values.MutexValue
     registry = CollectorRegistry()
     # In multiprocess mode the values go to files whatever the registry; the scrape reads the files.
     own = None if multiprocess else registry

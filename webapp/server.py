@@ -6,10 +6,13 @@ thread pools do not survive fork), warmed before the worker takes requests.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +37,31 @@ def missing_assets_message() -> str | None:
             f"`{BUILD_COMMAND}` in the source tree (or `bash scripts/install.sh`), then install it again")
 
 
-def prepare_metrics_dir() -> Path | None:
-    """Give prometheus_client's multiprocess mode an empty directory; returns it if made here (to remove at exit).
+@contextlib.contextmanager
+def multiprocess_metrics(enabled: bool) -> Iterator[None]:
+    """Give prometheus_client's multiprocess mode an empty directory while the server runs.
 
-    Must run before prometheus_client is imported (it picks its value class then). An operator's own
-    ``$PROMETHEUS_MULTIPROC_DIR`` is used, emptied of the last run's counts; otherwise a fresh one is made.
+    Entered before the app (and so prometheus_client, which picks its value class on import) is
+    loaded. An operator's own ``$PROMETHEUS_MULTIPROC_DIR`` is used, emptied of the last run's counts;
+    otherwise a fresh one is made and removed at exit.
     """
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if configured:
+    if not enabled:
+        yield
+    elif configured:
         path = Path(configured)
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()
-        return None
-    path = Path(tempfile.mkdtemp(prefix="kb-metrics-"))
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    return path
+        yield
+    else:
+        made = tempfile.mkdtemp(prefix="kb-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        try:
+            yield
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def _worker_exited(server: Any, worker: Any) -> None:

@@ -3,6 +3,9 @@ labelled by Flask rule and status class, and the live generation is the one serv
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -92,3 +95,33 @@ def test_without_an_index_the_metrics_say_so(tmp_path):
 def test_metrics_can_be_turned_off(corpus_settings):
     client = create_app({"TESTING": True, "KB_SETTINGS": corpus_settings.replace(metrics=False)}).test_client()
     assert client.get("/metrics").status_code == 404
+
+
+def test_kb_serve_gives_its_workers_a_fresh_metrics_directory_and_removes_it(monkeypatch):
+    from webapp.server import multiprocess_metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with multiprocess_metrics(True):
+        made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        assert made.is_dir() and not any(made.iterdir())
+        (made / "counter_1.db").write_bytes(b"")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and not made.exists()
+
+
+def test_an_operators_metrics_directory_is_kept_but_emptied_of_counts(monkeypatch, tmp_path):
+    from webapp.server import multiprocess_metrics
+
+    (tmp_path / "counter_123.db").write_bytes(b"last run")
+    (tmp_path / "README").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with multiprocess_metrics(True):
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["README"]
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path) and tmp_path.is_dir()
+
+
+def test_an_app_made_after_the_directory_appears_still_counts(corpus_settings, monkeypatch, tmp_path):
+    # prometheus_client chose in-process values when it was imported: the app must not wait for files.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    client = create_app({"TESTING": True, "KB_SETTINGS": corpus_settings}).test_client()
+    client.get("/api/themes")
+    assert requests_total(scrape(client), "/api/themes", "2xx") == 1
