@@ -136,6 +136,23 @@ class Settings:
     max_page: int = field(default=50, metadata=_about("Deepest results page a user may ask for.", low=1))
     host: str = field(default="127.0.0.1", metadata=_about("Interface the web server listens on."))
     port: int = field(default=5000, metadata=_about("Port the web server listens on.", low=1, high=65535))
+    api_rate_limit: str = field(default="", metadata=_about("Requests each client address may make to the JSON "
+        "API, its exports and feeds, as a rate such as \"120 per minute\" or \"10/second;600/hour\" (empty: no "
+        "limit); /healthz, /api/status, /api/openapi.json and /metrics are never limited. Beyond it the API answers "
+        "429 with Retry-After. See docs/operations.md."))
+    page_rate_limit: str = field(default="", metadata=_about("Requests each client address may make to the HTML "
+        "pages (empty, the default: no limit). Practitioners of one council often share one address, so set it, if "
+        "at all, far above what an office clicks through (for example \"600 per minute\")."))
+    rate_limit_storage: str = field(default="memory://", metadata=_about("Where the rate limits count: memory:// "
+        "counts in each server process on its own (so a replica with 4 workers allows up to 4 times the limit); "
+        "redis://host:6379 or memcached://host:11211 shares one count across workers and replicas."))
+    trusted_proxies: int = field(default=0, metadata=_about("How many proxies (load balancers) in front of the "
+        "server append to X-Forwarded-For; the client address is read that many places from its end. 0: the "
+        "header is ignored and the connection's address is the client (a client can write the header itself).",
+        low=0))
+    metrics: bool = field(default=True, metadata=_about("Serve request, latency, error and live-generation "
+        "metrics at /metrics in Prometheus text format (no paths or settings); restrict it to the scraper at "
+        "the load balancer."))
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are converted and checked)."""

@@ -306,11 +306,21 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
           dev: bool) -> None:
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
-    from webapp import create_app
-    from webapp.server import missing_assets_message
+    from webapp.server import missing_assets_message, multiprocess_metrics, run_gunicorn
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
+    if dev:
+        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True)
+        return
+    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there.
+    with multiprocess_metrics(settings.metrics):
+        run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+
+
+def _serving_app(settings: Settings) -> Any:
+    from webapp import create_app
+
     app = create_app({"KB_SETTINGS": settings})
     try:
         generation = app.extensions["kb_index"].searcher().generation.id
@@ -320,12 +330,7 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
     except KBError as exc:
         click.echo(f"warning: {exc}", err=True)
         click.echo(f"Serving on http://{settings.host}:{settings.port}/ (pages will say how to build the index)")
-    if dev:
-        app.run(host=settings.host, port=settings.port, threaded=True)
-        return
-    from webapp.server import run_gunicorn
-
-    run_gunicorn(app, settings.host, settings.port, workers)
+    return app
 
 
 @cli.command()

@@ -29,9 +29,17 @@ def _get(url: str, **headers: str):
 
 
 @pytest.fixture(scope="module")
-def server(corpus_settings, tmp_path_factory):
+def metrics_dir(tmp_path_factory):
+    """Where the workers' metric files go, seen by the test; kb serve must clear a past run's files."""
+    path = tmp_path_factory.mktemp("metrics")
+    (path / "counter_1.db").write_bytes(b"not a metrics file")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(corpus_settings, tmp_path_factory, metrics_dir):
     port = _free_port()
-    env = {**os.environ, "KB_CANARIES": ""}
+    env = {**os.environ, "KB_CANARIES": "", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
@@ -84,3 +92,31 @@ def test_a_pasted_page_fits_gunicorns_request_line(server):
     assert len(url) - len(server) > 4094
     status, _, body = _get(url)
     assert status == 200 and b"<mark>" in body
+
+
+def test_metrics_add_up_across_workers(server, metrics_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def answered() -> float:
+        _, headers, body = _get(server + "/metrics")
+        assert headers["Content-Type"].startswith("text/plain")
+        return sum(s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples
+                   if s.name == "kb_http_requests_total" and s.labels == {"endpoint": "/api/themes", "status": "2xx"})
+
+    def workers_that_counted() -> set[str]:
+        return {path.stem.split("_")[-1] for path in metrics_dir.glob("counter_*.db")}
+
+    before, made = answered(), 0
+    with ThreadPoolExecutor(8) as pool:
+        # Concurrent requests land on both workers; go on until both have counted some (bounded).
+        for _ in range(10):
+            assert all(status == 200 for status, _, _ in pool.map(lambda _: _get(server + "/api/themes"), range(40)))
+            made += 40
+            if len(workers_that_counted()) == 2:
+                break
+    assert len(workers_that_counted()) == 2
+    # Whichever worker answers the scrape, it reports what both answered.
+    for _ in range(4):
+        assert answered() - before == made

@@ -108,4 +108,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.bp)
     app.register_blueprint(service.api)
     takeaway.init_app(app)
+    from webapp import ops  # rate limits, trusted proxies and /metrics
+
+    ops.init_app(app, settings)
     return app

@@ -6,8 +6,13 @@ thread pools do not survive fork), warmed before the worker takes requests.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,40 @@ def missing_assets_message() -> str | None:
         return None
     return (f"the compiled web assets ({', '.join(missing)}) are missing from this installation: run "
             f"`{BUILD_COMMAND}` in the source tree (or `bash scripts/install.sh`), then install it again")
+
+
+@contextlib.contextmanager
+def multiprocess_metrics(enabled: bool) -> Iterator[None]:
+    """Give prometheus_client's multiprocess mode an empty directory while the server runs.
+
+    Entered before the app (and so prometheus_client, which picks its value class on import) is
+    loaded. An operator's own ``$PROMETHEUS_MULTIPROC_DIR`` is used, emptied of the last run's counts;
+    otherwise a fresh one is made and removed at exit.
+    """
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not enabled:
+        yield
+    elif configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield
+    else:
+        made = tempfile.mkdtemp(prefix="kb-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        try:
+            yield
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class _Gunicorn(BaseApplication):
@@ -68,6 +107,7 @@ def _warm_worker(worker: Any) -> None:
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
                     "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker,
+                    "child_exit": _worker_exited,
                     # A pasted paragraph travels in the URL (GET form): 6,000 characters of prose, encoded,
                     # need more than the default 4,094 bytes of request line; 8,190 is the most gunicorn allows.
                     "limit_request_line": 8190}).run()
