@@ -163,8 +163,12 @@ class PgGenerations:
         try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()
             if not (row and row[0]):
-                raise LockHeldError(f"Another ingest is writing to the PostgreSQL store {self.where} (its lock "
-                                    "is held). Wait for it to finish.")
+                raise LockHeldError(f"Another ingest is running against the PostgreSQL store {self.where} (its "
+                                    "lock is held). Wait for it to finish.")
+            # Holding the lock, no build of any writer is under way: scratch left here by a killed run goes now,
+            # even when this run publishes nothing.
+            for leftover in self.builds.glob(".build-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
             try:
                 yield
             finally:

@@ -134,6 +134,7 @@ class PgDocumentStore:
 
     def titles_containing(self, text: str, limit: int) -> list[tuple[str, str]]:
         """``(id, title)`` of sources whose title contains ``text`` (any case), titles starting with it first."""
+        text = text.replace("\x00", "")  # no title holds one, and PostgreSQL text cannot
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._rows(
             "SELECT id, title FROM {s}.sources WHERE title ILIKE %s AND meta->>'duplicate_of' IS NULL "
@@ -181,7 +182,7 @@ class PgDocumentStore:
             cursor.execute(f"SELECT source_id, embedding FROM {self.schema}.chunks WHERE embedding IS NOT NULL "
                            "ORDER BY rowid")
             for source_id, vector in cursor:
-                yield source_id, np.asarray(vector, dtype=np.float32)
+                yield source_id, _as_array(vector)
 
     def embeddings_by_source(self, source_ids: Sequence[str]) -> dict[str, list[np.ndarray]]:
         out: dict[str, list[np.ndarray]] = {}
@@ -190,7 +191,7 @@ class PgDocumentStore:
         rows = self._rows("SELECT source_id, embedding FROM {s}.chunks WHERE source_id = ANY(%s) "
                           "AND embedding IS NOT NULL ORDER BY source_id, rowid", (list(source_ids),))
         for source_id, vector in rows:
-            out.setdefault(source_id, []).append(np.asarray(vector, dtype=np.float32))
+            out.setdefault(source_id, []).append(_as_array(vector))
         return out
 
     def source_vectors(self) -> dict[str, np.ndarray]:
@@ -319,5 +320,10 @@ class PgDocumentStore:
         return self.lexical_index().highlight(query, texts, open_mark, close_mark)
 
 
+def _as_array(vector: Any) -> np.ndarray:
+    # pgvector's loader gives a Vector (0.5) or an array (older releases).
+    return np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float32)
+
+
 def _as_list(vector: Any) -> list[float] | None:
-    return None if vector is None else np.asarray(vector, dtype=np.float32).tolist()
+    return None if vector is None else _as_array(vector).tolist()

@@ -105,12 +105,14 @@ def client(app):
 
 @pytest.fixture
 def runner(request):
-    """A CLI runner; with the sample corpus's settings in the test, its environment names their store."""
+    """A CLI runner; in a test on a backend (``corpus_settings``, ``store_url``), its environment names that store."""
     from click.testing import CliRunner
 
     env = {}
     if "corpus_settings" in request.fixturenames and request.getfixturevalue("corpus_settings").store_url:
         env["KB_STORE_URL"] = request.getfixturevalue("corpus_settings").store_url
+    if "store_url" in request.fixturenames and request.getfixturevalue("store_url"):
+        env["KB_STORE_URL"] = request.getfixturevalue("store_url")
     return CliRunner(env=env)
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from index.generations import CHUNKS_FILE, DataDir, open_generation
+from index.generations import CHUNKS_FILE, DataDir, generations, open_generation
 from index.query import parse_query
 from ingest import dedupe
 from ingest.reindex import run_reindex
@@ -19,13 +19,24 @@ from tests.helpers import corpus_sources_by_number, sources_by_file_name
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def setup(tmp_path):
+def _setup(tmp_path, store_url):
     folder = tmp_path / "corpus"
     shutil.copytree(CORPUS, folder)
-    settings = make_settings(tmp_path / "data", sources=str(folder))
+    settings = make_settings(tmp_path / "data", sources=str(folder), store_url=store_url)
     first = run_reindex(None, settings)
     return folder, settings, first
+
+
+@pytest.fixture
+def setup(tmp_path, store_url):
+    """The sample corpus indexed by a first re-index, on each backend in turn."""
+    return _setup(tmp_path, store_url)
+
+
+@pytest.fixture
+def local_setup(tmp_path):
+    """The same on local files only: for what only they have (a copied SQLite file, vectors in FAISS files)."""
+    return _setup(tmp_path, "")
 
 
 def test_first_run_is_a_full_build(setup):
@@ -39,7 +50,7 @@ def test_nothing_changed_publishes_nothing(setup):
     _folder, settings, first = setup
     again = run_reindex(None, settings)
     assert not again.published and again.unchanged == 5 and again.passages_embedded == 0
-    assert DataDir(settings.data_dir).current_id() == first.generation
+    assert generations(settings).current_id() == first.generation
 
 
 def test_add_change_delete_cycle(setup):
@@ -79,7 +90,7 @@ def test_cli_json_report_and_lock(setup, runner):
         assert key in report
     assert report["added"] == 1 and report["published"] is True
     assert set(report["stages"]) >= {"convert_clean_split_embed", "derive", "write", "publish"}
-    with DataDir(settings.data_dir).lock():
+    with generations(settings).lock():
         locked = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), str(folder)], obj={})
     assert locked.exit_code == 75 and "Another ingest is running" in locked.output
 
@@ -90,7 +101,7 @@ def test_quality_gate_refuses_a_generation_that_loses_canaries(setup, runner):
     (folder / "extra.txt").write_text("Kinship carers in Doncaster asked for earlier support and training. " * 10)
     passed = run_reindex(None, gated)
     assert passed.published and passed.gate.status == "passed" and passed.gate.canaries == 6
-    live = DataDir(settings.data_dir).current_id()
+    live = generations(settings).current_id()
     (folder / "004_7b87d5ffdc1c3793.txt").write_text("This page has moved. " * 30)
     result = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--json", str(folder)],
                            obj={}, env={"KB_CANARIES": str(CORPUS / "canaries.yaml")})
@@ -98,7 +109,7 @@ def test_quality_gate_refuses_a_generation_that_loses_canaries(setup, runner):
     assert "Trafford NHS section 75 agreement" in result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["published"] is False and report["gate"]["regressions"] == ["Trafford NHS section 75 agreement"]
-    assert DataDir(settings.data_dir).current_id() == live
+    assert generations(settings).current_id() == live
 
 
 def test_a_new_more_relevant_source_is_not_a_regression(setup):
@@ -125,18 +136,18 @@ def test_a_removed_canary_source_is_reported_not_refused(setup):
 
 def test_mass_removal_is_refused_unless_allowed(setup, runner):
     folder, settings, _ = setup
-    live = DataDir(settings.data_dir).current_id()
+    live = generations(settings).current_id()
     for name in ("000_63df589784a0696f.txt", "001_986c9394a0ec3c21.txt"):
         (folder / name).unlink()
     refused = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--json", str(folder)], obj={})
     assert refused.exit_code == 4, refused.output
     assert "lose 2 of the 5 sources" in refused.output and "--allow-removals" in refused.output
     assert json.loads(refused.output.strip().splitlines()[-1])["gate"]["reason"] == "mass removal"
-    assert DataDir(settings.data_dir).current_id() == live
+    assert generations(settings).current_id() == live
     allowed = runner.invoke(cli, ["reindex", "--data-dir", str(settings.data_dir), "--allow-removals", str(folder)],
                             obj={})
     assert allowed.exit_code == 0, allowed.output
-    assert DataDir(settings.data_dir).current_id() != live
+    assert generations(settings).current_id() != live
 
 
 def test_a_copy_takes_its_removed_originals_place(setup):
@@ -173,11 +184,12 @@ def test_killed_run_leaves_a_working_index_and_the_next_run_recovers(setup, poin
 
     folder, settings, first = setup
     (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
-    env = {**os.environ, "KB_FAULT": point, "KB_CANARIES": "", "KB_PROJECTS": settings.projects}
+    env = {**os.environ, "KB_FAULT": point, "KB_CANARIES": "", "KB_PROJECTS": settings.projects,
+           "KB_STORE_URL": settings.store_url}
     killed = subprocess.run([sys.executable, "-m", "kbcli.main", "reindex", "-q", "--data-dir",
                              str(settings.data_dir), str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == 137, killed.stderr
-    data = DataDir(settings.data_dir)
+    data = generations(settings)
     assert (data.current_id() != first.generation) is new_is_live
     live = open_generation(settings)
     assert live.store.count_sources() == (6 if new_is_live else 5)
@@ -185,7 +197,7 @@ def test_killed_run_leaves_a_working_index_and_the_next_run_recovers(setup, poin
 
     assert Searcher(settings, live).search("adolescents edge of care").results
     again = run_reindex(None, settings)
-    assert not list(data.generations.glob(".build-*"))
+    assert not list((settings.data_dir / ("builds" if settings.store_url else "generations")).glob(".build-*"))
     store = open_generation(settings).store
     assert store.count_sources() == 6
     assert again.published is not new_is_live  # after-current: the new generation was already live
@@ -263,12 +275,12 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     broken = len((folder / "projects.yaml").read_text(encoding="utf-8").split("\n  - name: ")) - 1  # its number
     with pytest.raises(CatalogueError, match=rf"entry {broken} \(Broken\): 'councils' has 'Gotham'"):
         run_reindex(None, settings)
-    assert DataDir(settings.data_dir).current_id() == report.generation
+    assert generations(settings).current_id() == report.generation
 
 
-def test_a_small_change_edits_a_copy_of_the_live_generation(setup, monkeypatch):
+def test_a_small_change_edits_a_copy_of_the_live_generation(local_setup, monkeypatch):
     """Unchanged sources keep their rows (the live files were copied, not rewritten); the change is applied."""
-    folder, settings, first = setup
+    folder, settings, first = local_setup
     hashed = []
     minhash = dedupe._minhash
     monkeypatch.setattr(dedupe, "_minhash", lambda text: hashed.append(text) or minhash(text))
@@ -320,6 +332,7 @@ def test_first_indexed_survives_a_reindex_and_a_new_source_is_newer(setup):
     target = folder / "004_7b87d5ffdc1c3793.txt"
     target.write_text(target.read_text() + "\n\nA new closing paragraph about Trafford and section 75.")
     (folder / "new.txt").write_text("Family group conferencing in Leeds kept teenagers at home. " * 10)
+    time.sleep(1.1)  # dates are kept to the second: the new build's must be a later one
     report = run_reindex(None, settings)
     assert report.published and not report.full and (report.added, report.changed) == (1, 1)
     after = _first_indexed(settings)
@@ -331,10 +344,10 @@ def test_first_indexed_survives_a_reindex_and_a_new_source_is_newer(setup):
     assert _first_indexed(settings) == after
 
 
-def test_a_generation_without_first_indexed_dates_gives_its_build_date(setup):
+def test_a_generation_without_first_indexed_dates_gives_its_build_date(local_setup):
     """Generations written before the date was kept (same format, no date in a source's metadata):
     the next build dates their sources by that generation's build, and a new source by its own."""
-    folder, settings, _ = setup
+    folder, settings, _ = local_setup
     live = open_generation(settings)
     created = live.manifest.created
     live.store.close()

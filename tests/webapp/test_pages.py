@@ -164,11 +164,11 @@ def test_openapi_document_is_served_and_valid(client):
 
 
 def test_healthz_and_freshness(client, corpus_settings):
-    from index.generations import DataDir
+    from index.generations import generations
 
     health = client.get("/healthz").get_json()
     assert health["status"] == "ok" and health["sources"] == 5
-    assert health["generation"] == DataDir(corpus_settings.data_dir).current_id()
+    assert health["generation"] == generations(corpus_settings).current_id()
     assert "Index updated " in client.get("/").get_data(as_text=True)
 
 
