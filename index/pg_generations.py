@@ -42,7 +42,7 @@ from index.generations import (
     check_compatible,
     fault_point,
 )
-from index.pg import CATALOGUE, connect, gen_schema, pool_for, redacted
+from index.pg import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.pg_store import PgDocumentStore
 from index.settings import Settings
 from index.store import KBDocumentStore, choose_factory
@@ -288,7 +288,8 @@ class PgGenerations:
         manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
         check_compatible(manifest, settings)
         store = PgDocumentStore(self.url, schema)
-        pool = self._pool()
+        self._pool()
+        pool = ProcessPool(self.url)
 
         def read(name: str) -> bytes | None:
             with pool.connection() as conn:

@@ -60,6 +60,7 @@ from index.lexical import (
     _analyzer,
     _within,
 )
+from index.pg import ProcessPool
 from index.query import MatchPlan, ParsedQuery, Term
 
 # Field codes, as stored (names as in index/lexical.py's tantivy schema).
@@ -269,7 +270,7 @@ class PgLexicalIndex:
     :raises IndexNotFoundError: when ``schema`` holds no lexical tables.
     """
 
-    def __init__(self, pool: ConnectionPool, schema: str) -> None:
+    def __init__(self, pool: ConnectionPool | ProcessPool, schema: str) -> None:
         self._pool = pool
         self.schema = schema
         self._analyzer = _analyzer()

@@ -32,7 +32,7 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.types import DuplicatePolicy
 
 from index.filters import compile_pg_filters
-from index.pg import pool_for, redacted
+from index.pg import ProcessPool, redacted
 from index.query import MatchPlan, ParsedQuery
 from index.records import FacetRow, Inspection, SourceRecord
 from index.store import PassageHit, _filtered_source_ids, _source_from_row, focus
@@ -58,7 +58,7 @@ class PgDocumentStore:
         self.schema = schema
         self.ef_search = ef_search
         self.path = f"{redacted(url)} ({schema})"
-        self._pool = pool_for(url)
+        self._pool = ProcessPool(url)
         self._lexical: Any = None
         self._lexical_lock = threading.Lock()
         self._hnsw: bool | None = None
