@@ -49,6 +49,7 @@ class ReplicaRun:
 
     clients: int
     seconds: float
+    store: str = "postgresql"
     requests: int = 0
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -98,10 +99,16 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def replica(url: str, workdir: Path, name: str, workers: int) -> Iterator[str]:
-    """One ``kb serve`` (gunicorn) with an empty data directory of its own; its base URL."""
-    data_dir = workdir / f"replica-{name}"
-    data_dir.mkdir()
+def _no_postgres(workdir: Path) -> Iterator[str]:
+    yield ""
+
+
+@contextmanager
+def replica(url: str, workdir: Path, name: str, workers: int, shared: Path | None = None) -> Iterator[str]:
+    """One ``kb serve`` (gunicorn) with an empty data directory of its own (or, on local files, the ``shared``
+    one); its base URL."""
+    data_dir = shared or workdir / f"replica-{name}"
+    data_dir.mkdir(exist_ok=True)
     port = _free_port()
     log = open(workdir / f"replica-{name}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(_kb("serve", "--port", str(port), "--workers", str(workers)),
@@ -163,19 +170,22 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def run(corpus: Path, duration: float = 60.0, clients: int = 20, workers: int = 2,
-        queries_file: Path = QUERIES, workdir: Path | None = None) -> ReplicaRun:
-    """The whole run; see the module docstring."""
+        queries_file: Path = QUERIES, workdir: Path | None = None, store: str = "postgresql") -> ReplicaRun:
+    """The whole run; see the module docstring. ``store="local"``: the same run with both processes serving
+    one local data directory (one machine), the baseline."""
     queries = [json.loads(line)["text"] for line in queries_file.read_text(encoding="utf-8").splitlines() if line]
     own = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kb-replicas-")) if workdir is None else workdir
-    result = ReplicaRun(clients=clients, seconds=duration)
+    result = ReplicaRun(clients=clients, seconds=duration, store=store)
     try:
-        with postgres(workdir) as url:
+        with (postgres if store == "postgresql" else _no_postgres)(workdir) as url:
             corpus_copy = workdir / "corpus"
             shutil.copytree(corpus, corpus_copy)
             writer = workdir / "writer"
             result.ingest_seconds = _ingest(url, writer, [corpus_copy])
-            with replica(url, workdir, "a", workers) as a, replica(url, workdir, "b", workers) as b:
+            shared = None if url else writer
+            with (replica(url, workdir, "a", workers, shared) as a,
+                  replica(url, workdir, "b", workers, shared) as b):
                 _drive([a, b], queries, duration, clients, result, lambda: _reindex(url, writer, corpus_copy))
                 result.final_generations = [json.loads(_request(base, "/healthz")[2])["generation"]
                                             for base in (a, b)]
@@ -279,14 +289,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (bounded: it stops by itself)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica")
+    parser.add_argument("--store", choices=("postgresql", "local"), default="postgresql",
+                        help="local: both processes serve one local data directory (the one-machine baseline)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.corpus, args.duration, args.clients, args.workers)
+    result = run(args.corpus, args.duration, args.clients, args.workers, store=args.store)
     if args.json:
         print(json.dumps(dataclasses.asdict(result), indent=1))
         return
-    print(f"{result.requests} requests in {result.seconds:.0f} s from {result.clients} clients over 2 replicas "
-          f"({result.rps} per second); errors {result.errors}")
+    print(f"{result.store}: {result.requests} requests in {result.seconds:.0f} s from {result.clients} clients "
+          f"over 2 replicas ({result.rps} per second); errors {result.errors}")
     print(f"latency p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms")
     for name, figures in result.by_phase.items():
         print(f"  {name}: {figures}")

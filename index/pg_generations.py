@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from index.errors import IndexNotFoundError, LockHeldError, StoreUnavailableError
+from index.errors import IndexNotFoundError, IngestError, LockHeldError, StoreUnavailableError
 from index.generations import (
     CHUNKS_FILE,
     MANIFEST_FILE,
@@ -203,15 +203,31 @@ class PgGenerations:
     def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
         """Copy the build into a new schema and make it live, all in one transaction; then prune beyond ``keep``."""
         fault_point("before-publish")
-        schema = gen_schema(build.id)
-        store = build.store
+        self._copy_in(build.id, build.path, build.store, manifest, live=True)
+        fault_point("after-current")
+        self.abandon(build)
+        self.prune(keep)
+
+    def import_generation(self, generation: Generation, live: bool) -> None:
+        """Copy a published local generation in under its own id (``kb migrate``); live too when ``live``.
+
+        :raises IngestError: when the database already holds a generation of that id.
+        """
+        if generation.id in self.published():
+            raise IngestError(f"Generation {generation.id} is already in {self.where}; nothing was copied.")
+        self._copy_in(generation.id, generation.path, generation.store, generation.manifest, live=live)
+
+    def _copy_in(self, gen_id: str, path: Path, store: KBDocumentStore, manifest: Manifest, live: bool) -> None:
+        """One transaction: the generation's schema, its rows and files, its lexical tables and indexes, its
+        catalogue row and (``live``) the live pointer. Nothing of it is seen before the commit."""
+        schema = gen_schema(gen_id)
         passages = store.count_documents()
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
         manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
         with connect(self.url) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
             conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
-            _copy_store(conn, schema, store, build.path)
+            _copy_store(conn, schema, store, path)
             from index.pg_lexical import write_lexical
 
             write_lexical(conn, schema, store.lexical_rows())
@@ -223,14 +239,12 @@ class PgGenerations:
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
             conn.execute(f"INSERT INTO {CATALOGUE}.generations (id, schema_name, manifest) VALUES (%s, %s, %s)",
-                         (build.id, schema, json.dumps(manifest.to_dict(), ensure_ascii=False)))
+                         (gen_id, schema, json.dumps(manifest.to_dict(), ensure_ascii=False)))
             fault_point("after-rename")
-            conn.execute(f"INSERT INTO {CATALOGUE}.live (one, generation) VALUES (true, %s) ON CONFLICT (one) "
-                         f"DO UPDATE SET generation = excluded.generation, changes = {CATALOGUE}.live.changes + 1",
-                         (build.id,))
-        fault_point("after-current")
-        self.abandon(build)
-        self.prune(keep)
+            if live:
+                conn.execute(f"INSERT INTO {CATALOGUE}.live (one, generation) VALUES (true, %s) ON CONFLICT (one) "
+                             f"DO UPDATE SET generation = excluded.generation, changes = {CATALOGUE}.live.changes + 1",
+                             (gen_id,))
 
     def abandon(self, build: Build) -> None:
         build.store.close()

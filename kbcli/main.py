@@ -410,6 +410,41 @@ def rollback(ctx: click.Context, data_dir: str | None, target: str | None) -> No
     click.echo(f"Generation {live} is live.")
 
 
+@cli.command()
+@data_dir_option
+@click.option("--to", "target", required=True, envvar="KB_STORE_URL",
+              help="PostgreSQL URL to copy into (default: the store_url setting, KB_STORE_URL).")
+@click.option("--all", "every", is_flag=True, help="Copy every published generation, so that rollback works there "
+              "too (default: the live one only).")
+@click.pass_context
+def migrate(ctx: click.Context, data_dir: str | None, target: str, every: bool) -> None:
+    """Copy the local index (the data directory's live generation) into a PostgreSQL store and make it live there.
+
+    Nothing is embedded again; the local files are only read. Then point the web replicas at the database
+    (store_url), and run `kb ingest` or `kb reindex` with store_url from then on.
+    """
+    settings = _settings(ctx, data_dir=data_dir, store_url="")
+    from index.generations import DataDir
+    from index.pg_generations import PgGenerations
+
+    local = DataDir(settings.data_dir)
+    try:
+        live = local.current_id()
+        if live is None:
+            raise KBError(f"No index in {settings.data_dir} to copy. Build one with: kb ingest corpus "
+                          f"--data-dir {settings.data_dir}")
+        chosen = [g for g in local.published() if every or g == live]
+        backend = PgGenerations(_settings(ctx, data_dir=data_dir, store_url=target).store_url, settings.data_dir)
+        with backend.lock():
+            for gen_id in chosen:
+                generation = local.open(settings, gen_id)
+                backend.import_generation(generation, live=gen_id == live)
+                click.echo(f"Copied generation {gen_id} ({generation.manifest.sources} sources, "
+                           f"{generation.manifest.passages} passages){' and made it live' if gen_id == live else ''}.")
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli(obj={}, prog_name="kb")
 

@@ -132,3 +132,35 @@ def test_store_formats_newer_refused_older_served_then_rebuilt(tmp_path, corpus_
     # The next build does not carry the old format's files over: it writes a current one.
     run_ingest([corpus_copy / "000_63df589784a0696f.txt"], settings)
     assert open_generation(settings).manifest.format_version == SCHEMA_VERSION
+
+
+def test_migrate_copies_the_local_index_into_postgresql(tmp_path, corpus_copy, pg_url):
+    """`kb migrate`: the live local generation, copied as it is (same id, sources, passages, answers), live there."""
+    from click.testing import CliRunner
+
+    from index.search import Searcher
+    from kbcli.main import cli
+    from tests.conftest import fresh_database
+
+    local = make_settings(tmp_path / "data")
+    run_ingest([corpus_copy / "004_7b87d5ffdc1c3793.txt"], local)
+    run_ingest([corpus_copy], local)
+    url = fresh_database(pg_url)
+    runner = CliRunner(env={"KB_STORE_URL": ""})
+    result = runner.invoke(cli, ["migrate", "--data-dir", str(local.data_dir), "--to", url], obj={})
+    assert result.exit_code == 0, result.output
+    shared = local.replace(store_url=url, data_dir=tmp_path / "replica")
+    before, after = open_generation(local), open_generation(shared)
+    assert after.id == before.id and generations(shared).published() == [before.id]
+    assert after.store.count_sources() == before.store.count_sources() == 5
+    assert after.store.count_documents() == before.store.count_documents()
+    query = "adolescents edge of care"
+    assert ([r.document_id for r in Searcher(shared, after).search(query).results]
+            == [r.document_id for r in Searcher(local, before).search(query).results])
+    again = runner.invoke(cli, ["migrate", "--data-dir", str(local.data_dir), "--to", url], obj={})
+    assert again.exit_code == 1 and "already in" in again.output
+    every = runner.invoke(cli, ["migrate", "--all", "--data-dir", str(local.data_dir), "--to",
+                                fresh_database(pg_url)], obj={})
+    assert every.exit_code == 0 and every.output.count("Copied generation") == 2
+    wrong = runner.invoke(cli, ["migrate", "--data-dir", str(local.data_dir), "--to", "mysql://x/y"], obj={})
+    assert wrong.exit_code == 1 and "store_url" in wrong.output
