@@ -58,7 +58,7 @@ def _configure(conn: psycopg.Connection) -> None:
 
 def connect(url: str) -> psycopg.Connection:
     """One connection (autocommit off) with pgvector's types registered."""
-    conn = psycopg.connect(url)
+    conn = psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT))
     _configure(conn)
     return conn
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from index.errors import IndexNotFoundError, IngestError, LockHeldError, StoreUnavailableError
 from index.generations import (
@@ -120,20 +121,31 @@ class PgGenerations:
     # -- the catalogue --------------------------------------------------------------------------
 
     def _pool(self) -> Any:
-        try:
-            pool = pool_for(self.url)
-        except psycopg.Error as exc:
-            raise StoreUnavailableError(f"The PostgreSQL store {self.where} cannot be reached ({exc}).") from None
         with _ready_lock:
             if self.url not in _ready:
-                with pool.connection() as conn:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CATALOGUE_LOCK,))
-                    conn.execute(_CATALOGUE_DDL)
+                # The first contact is a plain connection: if the server is not there, say so at once, with
+                # the driver's reason, rather than after the pool's wait.
+                with self._reaching(), connect(self.url) as conn:
+                    # A replica's read-only role may not create anything: look before creating.
+                    row = conn.execute(f"SELECT to_regclass('{CATALOGUE}.runs')").fetchone()
+                    if row is None or row[0] is None:
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CATALOGUE_LOCK,))
+                        conn.execute(_CATALOGUE_DDL)
                 _ready.add(self.url)
-        return pool
+        return pool_for(self.url)
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Turn "the server is down / refused us / no connection came" into one message for people."""
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailableError(f"The PostgreSQL store {self.where} cannot be reached ({exc}). Check that "
+                                        "it is running and that store_url is right.") from None
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
-        with self._pool().connection() as conn:
+        pool = self._pool()
+        with self._reaching(), pool.connection() as conn:
             return conn.execute(sql, params).fetchall()
 
     def live_stamp(self) -> tuple[str, int] | None:
@@ -158,7 +170,8 @@ class PgGenerations:
         :raises LockHeldError: when another ingest or re-index is writing to this database.
         """
         self._pool()
-        conn = connect(self.url)
+        with self._reaching():
+            conn = connect(self.url)
         conn.autocommit = True
         try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()

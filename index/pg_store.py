@@ -48,7 +48,7 @@ class PgDocumentStore:
 
     :param url: the libpq URL (the ``store_url`` setting).
     :param schema: the generation's schema.
-    :param dimension: the embedding dimension (for messages and empty results only).
+    :param ef_search: candidates an HNSW search looks at, at least (more: slower, nearer exact).
     """
 
     read_only = True
