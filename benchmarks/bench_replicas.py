@@ -213,6 +213,12 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
     # Bounded: the clients stop at ``duration``, or, when the re-index publishes late (a loaded machine), a
     # quarter of ``duration`` after it so that the new generation is served too; never after twice ``duration``.
     stop_at = [time.monotonic() + duration]
+    hard_stop = time.monotonic() + 2 * duration
+    published = threading.Event()
+
+    def going() -> bool:
+        now = time.monotonic()
+        return now < hard_stop and (now < stop_at[0] or not published.is_set())
 
     def client(number: int) -> None:
         rng = random.Random(number)
@@ -221,7 +227,7 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
             parsed = urllib.parse.urlsplit(base)
             conns[base] = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
         turn = number
-        while time.monotonic() < stop_at[0]:
+        while going():
             base = bases[turn % len(bases)]
             turn += 1
             query = rng.choice(queries)
@@ -259,10 +265,13 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
     time.sleep(duration / 4)  # the re-index takes a while: leave time to serve the new generation after it
     with lock:
         phase[0] = "during re-index"
-    result.reindex_seconds = reindex()
-    with lock:
-        phase[0] = "after"
-        stop_at[0] = min(max(stop_at[0], time.monotonic() + duration / 4), started + 2 * duration)
+    try:
+        result.reindex_seconds = reindex()
+        with lock:
+            phase[0] = "after"
+            stop_at[0] = max(stop_at[0], time.monotonic() + duration / 4)
+    finally:
+        published.set()
     for thread in threads:
         thread.join(timeout=2 * duration + 60)
     wall = time.monotonic() - started

@@ -172,6 +172,11 @@ def _pg_node(node: dict[str, Any], params: list[Any]) -> str:
 
 
 def _pg_comparison(node: dict[str, Any], params: list[Any]) -> str:
+    # A comparison with a missing field is false, never unknown: NOT must turn it true, as in Haystack's matching.
+    return f"COALESCE({_pg_compare(node, params)}, FALSE)"
+
+
+def _pg_compare(node: dict[str, Any], params: list[Any]) -> str:
     for key in ("field", "operator", "value"):
         if key not in node:
             raise FilterError(f"Comparison filter {node!r} needs '{key}'.")
@@ -184,7 +189,8 @@ def _pg_comparison(node: dict[str, Any], params: list[Any]) -> str:
         raise FilterError(f"Filter operator {operator!r} needs a list value, got {type(value).__name__}.")
     values = value if isinstance(value, list) and operator in ("in", "not in") else [value]
     for v in values:
-        _sql_value(v)  # the same refusals as SQLite's
+        if v is not None:
+            _sql_value(v)  # the same refusals as SQLite's
     if field in _PG_COLUMNS:
         return _pg_text_column(_PG_COLUMNS[field], operator, value, params)
     name = field[5:] if field.startswith("meta.") else field

@@ -233,6 +233,7 @@ class PgGenerations:
     def _copy_in(self, gen_id: str, path: Path, store: KBDocumentStore, manifest: Manifest, live: bool) -> None:
         """One transaction: the generation's schema, its rows and files, its lexical tables and indexes, its
         catalogue row and (``live``) the live pointer. Nothing of it is seen before the commit."""
+        self._pool()  # the catalogue exists
         schema = gen_schema(gen_id)
         passages = store.count_documents()
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"

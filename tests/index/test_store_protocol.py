@@ -88,3 +88,59 @@ def test_published_store_is_read_only(tmp_path):
     assert reader.embedding_retrieval([1.0, 0.0], top_k=3)[0].content == "x"
     with pytest.raises(PermissionError, match="published generation"):
         reader.write_documents([Document(content="y")])
+
+
+class _PublishedOnPostgres:
+    """What Haystack's test classes write is published as a PostgreSQL generation, and read back through
+    :class:`PgDocumentStore`: a published generation is read-only, so writing goes, as in production, through
+    a local build copied into the database (each write a new generation, made live)."""
+
+    def __init__(self, url: str, scratch) -> None:
+        from index.pg_generations import PgGenerations
+
+        self.backend = PgGenerations(url, scratch)
+        self.local = KBDocumentStore(scratch / "chunks.sqlite")
+        self.scratch = scratch
+        self.url = url
+        self._publish()
+
+    def _publish(self) -> None:
+        from index.generations import Manifest, _new_id
+
+        dims = {len(d.embedding) for d in self.local.filter_documents() if d.embedding is not None}
+        gen_id = _new_id()
+        manifest = Manifest(generation=gen_id, model_id="test", embedding_dim=max(dims or {1}), chunking={},
+                            faiss_factory="Flat", sources=0, passages=self.local.count_documents())
+        self.backend._copy_in(gen_id, self.scratch, self.local, manifest, live=True)
+
+    def _live(self):
+        from index.pg import gen_schema
+        from index.pg_store import PgDocumentStore
+
+        return PgDocumentStore(self.url, gen_schema(self.backend.current_id()))
+
+    def write_documents(self, documents, policy=None):
+        from haystack.document_stores.types import DuplicatePolicy
+
+        written = self.local.write_documents(documents, policy or DuplicatePolicy.NONE)
+        self._publish()
+        return written
+
+    def count_documents(self) -> int:
+        return self._live().count_documents()
+
+    def filter_documents(self, filters=None):
+        return self._live().filter_documents(filters)
+
+
+@pytest.mark.integration
+class TestPgDocumentStore(CountDocumentsTest, FilterDocumentsTest):
+    """Haystack's own count and filter tests against a published PostgreSQL generation."""
+
+    @pytest.fixture
+    def document_store(self, tmp_path, pg_url):
+        from tests.conftest import fresh_database
+
+        return _PublishedOnPostgres(fresh_database(pg_url), tmp_path)
+
+    assert_documents_are_equal = staticmethod(TestKBDocumentStore.assert_documents_are_equal)
