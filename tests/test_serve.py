@@ -39,7 +39,8 @@ def metrics_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(corpus_settings, tmp_path_factory, metrics_dir):
     port = _free_port()
-    env = {**os.environ, "KB_CANARIES": "", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    env = {**os.environ, "KB_CANARIES": "", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "KB_STORE_URL": corpus_settings.store_url}  # on PostgreSQL, the replica's data directory is empty
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
