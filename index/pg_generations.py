@@ -72,6 +72,19 @@ CREATE TABLE IF NOT EXISTS {CATALOGUE}.runs (
     report jsonb NOT NULL,
     written timestamptz NOT NULL DEFAULT now()
 );
+-- /gaps: the searches that found little, from every replica (webapp/gaps.py's SharedGapLog)
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.gap_secret (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    value text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.gap_searches (
+    fingerprint text NOT NULL,
+    day text NOT NULL,
+    found_none integer NOT NULL DEFAULT 0,
+    found_few integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (fingerprint, day)
+);
+CREATE TABLE IF NOT EXISTS {CATALOGUE}.gap_words (fingerprint text PRIMARY KEY, words text NOT NULL);
 """
 
 _GENERATION_DDL = """
@@ -127,7 +140,7 @@ class PgGenerations:
                 # the driver's reason, rather than after the pool's wait.
                 with self._reaching(), connect(self.url) as conn:
                     # A replica's read-only role may not create anything: look before creating.
-                    row = conn.execute(f"SELECT to_regclass('{CATALOGUE}.runs')").fetchone()
+                    row = conn.execute(f"SELECT to_regclass('{CATALOGUE}.gap_words')").fetchone()
                     if row is None or row[0] is None:
                         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CATALOGUE_LOCK,))
                         conn.execute(_CATALOGUE_DDL)

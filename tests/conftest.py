@@ -129,6 +129,8 @@ def pg_url(tmp_path_factory) -> Iterator[str]:
     server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
     yield server.get_uri()
     from index.pg import close_pools
+    from webapp.gaps import flush_shared
 
+    flush_shared()  # counts still waiting in memory, written while the server is there
     close_pools()
     server.cleanup()

@@ -36,14 +36,19 @@ import sqlite3
 import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, ClassVar
 
+import psycopg
 from flask import Flask, current_app
+from psycopg_pool import PoolTimeout
 
 from index.facets import FacetSelection
+from index.pg import pool_for
 from index.results import SearchResponse
 from index.settings import Settings
 
@@ -151,19 +156,20 @@ class GapLog:
                 secret = self._secret(conn)
                 rows = [(self._fingerprint(secret, key), day, wording, nothing, little)
                         for (key, day), (wording, nothing, little) in waiting.items()]
-                conn.executemany(
-                    "INSERT INTO searches (fingerprint, day, found_none, found_few) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (fingerprint, day) DO UPDATE SET found_none = found_none + excluded.found_none, "
-                    "found_few = found_few + excluded.found_few", [(f, d, n, x) for f, d, _, n, x in rows])
+                conn.executemany(self._sql(
+                    "INSERT INTO {searches} AS s (fingerprint, day, found_none, found_few) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (fingerprint, day) DO UPDATE SET found_none = s.found_none + excluded.found_none, "
+                    "found_few = s.found_few + excluded.found_few"), [(f, d, n, x) for f, d, _, n, x in rows])
                 since = self._since()
                 for fingerprint, _, wording, _, _ in rows:
-                    total = conn.execute("SELECT SUM(found_none + found_few) FROM searches WHERE fingerprint = ? "
-                                         "AND day >= ?", (fingerprint, since)).fetchone()[0] or 0
+                    total = conn.execute(self._sql("SELECT SUM(found_none + found_few) FROM {searches} WHERE "
+                                                   "fingerprint = ? AND day >= ?"), (fingerprint, since)
+                                         ).fetchone()[0] or 0
                     if total >= MIN_COUNT:
-                        conn.execute("INSERT OR IGNORE INTO words (fingerprint, words) VALUES (?, ?)",
-                                     (fingerprint, wording))
+                        conn.execute(self._sql("INSERT INTO {words} (fingerprint, words) VALUES (?, ?) "
+                                               "ON CONFLICT (fingerprint) DO NOTHING"), (fingerprint, wording))
                 self._expire(conn, since)
-        except (sqlite3.Error, OSError) as exc:
+        except self._errors as exc:
             logger.warning("Searches that found little were not counted (%d dropped): %s",
                            sum(n + x for _, n, x in waiting.values()), exc)
 
@@ -173,22 +179,32 @@ class GapLog:
         """The searches made at least ``min_count`` times (never fewer than MIN_COUNT) within the retention
         period that found nothing or little, most searched first."""
         self.flush()
-        if not self.path.exists():
+        if not self._exists():
             return []
         try:
             with self._connect() as conn:
-                rows = conn.execute(
-                    "SELECT w.words, SUM(s.found_none), SUM(s.found_few), MAX(s.day) FROM searches s "
-                    "JOIN words w ON w.fingerprint = s.fingerprint WHERE s.day >= ? GROUP BY s.fingerprint "
-                    "HAVING SUM(s.found_none + s.found_few) >= ?",
+                rows = conn.execute(self._sql(
+                    "SELECT w.words, SUM(s.found_none), SUM(s.found_few), MAX(s.day) FROM {searches} s "
+                    "JOIN {words} w ON w.fingerprint = s.fingerprint WHERE s.day >= ? GROUP BY s.fingerprint, w.words "
+                    "HAVING SUM(s.found_none + s.found_few) >= ?"),
                     (self._since(), max(min_count, MIN_COUNT))).fetchall()
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             logger.warning("The searches that found little cannot be read: %s", exc)
             return []
         gaps = [Gap(words, nothing, little, last) for words, nothing, little, last in rows]
         return sorted(gaps, key=lambda g: (-g.searches, -g.nothing, g.words))
 
     # -- the file ----------------------------------------------------------------------------------
+
+    _errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, OSError)
+    _TABLES: ClassVar[dict[str, str]] = {"searches": "searches", "words": "words", "secret": "secret"}
+
+    def _sql(self, statement: str) -> str:
+        """A statement with this store's table names (and placeholders)."""
+        return statement.format(**self._TABLES)
+
+    def _exists(self) -> bool:
+        return self.path.exists()
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -221,12 +237,68 @@ class GapLog:
     def _since(self) -> str:
         return (datetime.fromtimestamp(self._clock(), UTC).date() - timedelta(days=RETENTION_DAYS - 1)).isoformat()
 
-    @staticmethod
-    def _expire(conn: sqlite3.Connection, since: str) -> None:
+    def _expire(self, conn: Any, since: str) -> None:
         """Forget the days before ``since``, and the words of searches no longer made MIN_COUNT times since."""
-        conn.execute("DELETE FROM searches WHERE day < ?", (since,))
-        conn.execute("DELETE FROM words WHERE fingerprint NOT IN (SELECT fingerprint FROM searches "
-                     "GROUP BY fingerprint HAVING SUM(found_none + found_few) >= ?)", (MIN_COUNT,))
+        conn.execute(self._sql("DELETE FROM {searches} WHERE day < ?"), (since,))
+        conn.execute(self._sql("DELETE FROM {words} WHERE fingerprint NOT IN (SELECT fingerprint FROM {searches} "
+                               "GROUP BY fingerprint HAVING SUM(found_none + found_few) >= ?)"), (MIN_COUNT,))
+
+
+class SharedGapLog(GapLog):
+    """The gap counts of every replica in one place: tables of the shared store's catalogue schema (``kb``,
+    created with it), so that /gaps counts the searches made on all of them. The same rules: counted in memory,
+    written now and then, words kept only from MIN_COUNT, nothing about who searched."""
+
+    _errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error, PoolTimeout, OSError)
+    _TABLES: ClassVar[dict[str, str]] = {"searches": "kb.gap_searches", "words": "kb.gap_words",
+                                         "secret": "kb.gap_secret"}
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(Path("postgresql"), clock)
+        self.url = url
+        _shared_logs.add(self)
+
+    def _sql(self, statement: str) -> str:
+        return super()._sql(statement).replace("?", "%s")
+
+    def _exists(self) -> bool:
+        return True
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
+        from index.pg_generations import PgGenerations
+
+        PgGenerations(self.url, ".")._pool()  # the catalogue (and these tables) exist
+        with pool_for(self.url).connection() as conn:
+            yield _Statements(conn)
+
+    def _secret(self, conn: Any) -> bytes:  # type: ignore[override]  # the same, made once for all replicas
+        conn.execute("INSERT INTO kb.gap_secret (one, value) VALUES (true, %s) ON CONFLICT (one) DO NOTHING",
+                     (secrets.token_hex(32),))
+        return bytes.fromhex(conn.execute("SELECT value FROM kb.gap_secret").fetchone()[0])
+
+
+_shared_logs: weakref.WeakSet[SharedGapLog] = weakref.WeakSet()
+
+
+def flush_shared() -> None:
+    """Write every shared log's waiting counts now (before the database goes away: tests, a shutdown hook)."""
+    for log in list(_shared_logs):
+        log.flush()
+
+
+class _Statements:
+    """sqlite3's ``execute`` / ``executemany`` on a psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(sql, list(rows))
 
 
 def gap_log() -> GapLog:
@@ -244,5 +316,8 @@ def record_search(query: str, facets: FacetSelection, response: SearchResponse) 
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    if settings.store_url and not app.config.get("KB_GAPS_FILE"):
+        app.extensions["kb_gaps"] = SharedGapLog(settings.store_url)
+        return
     path = app.config.get("KB_GAPS_FILE") or Path(settings.data_dir) / GAPS_FILE
     app.extensions["kb_gaps"] = GapLog(Path(path))

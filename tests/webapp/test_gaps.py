@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from webapp.gaps import FEW, GAPS_FILE, MIN_COUNT, RETENTION_DAYS, GapLog, normalise, words_key
+from webapp.gaps import FEW, GAPS_FILE, MIN_COUNT, RETENTION_DAYS, GapLog, SharedGapLog, normalise, words_key
 
 ADDRESS, FORWARDED, AGENT = "203.0.113.77", "198.51.100.23", "Mozilla/5.0 (GapsTestBrowser 9.9)"
 # A quoted phrase the sample corpus does not hold: a search that finds nothing.
@@ -106,6 +106,38 @@ def test_the_file_lives_beside_the_generations_so_a_reindex_keeps_it(corpus_sett
     from webapp import create_app
 
     app = create_app({"TESTING": True, "KB_SETTINGS": corpus_settings})
+    if corpus_settings.store_url:
+        assert isinstance(app.extensions["kb_gaps"], SharedGapLog), "with a shared store, the counts are shared"
+        return
     path = app.extensions["kb_gaps"].path
     assert path == corpus_settings.data_dir / GAPS_FILE
     assert "generations" not in path.relative_to(corpus_settings.data_dir).parts
+
+
+@pytest.mark.integration
+def test_replicas_of_one_shared_store_count_together(tmp_path, pg_url):
+    """Two web replicas over one PostgreSQL: a search made on either counts once toward /gaps on both, and the
+    words appear only when the searches on all replicas together reach the minimum count."""
+    import psycopg
+
+    from tests.conftest import fresh_database
+
+    url = fresh_database(pg_url)
+    now = [1_700_000_000.0]
+    first, second = SharedGapLog(url, clock=lambda: now[0]), SharedGapLog(url, clock=lambda: now[0])
+    first.record("Zebra crossing quantum", found=0)
+    second.record("quantum zebra crossing", found=2)
+    assert first.gaps() == [] and second.gaps() == [], "two searches: below the minimum"
+    second.record("zebra crossing quantum", found=0)
+    second.flush()  # as a replica does within FLUSH_SECONDS
+    [gap] = first.gaps()
+    assert (gap.words, gap.nothing, gap.little) == ("zebra crossing quantum", 2, 1)
+    assert second.gaps() == [gap]
+    with psycopg.connect(url) as conn:
+        stored = " ".join(str(r) for table in ("gap_searches", "gap_words", "gap_secret")
+                          for r in conn.execute(f"SELECT * FROM kb.{table}"))
+        assert conn.execute("SELECT count(*) FROM kb.gap_secret").fetchone()[0] == 1, "one key for all replicas"
+    assert "quantum zebra crossing" not in stored, "only the wording that reached the minimum is kept"
+    now[0] += (RETENTION_DAYS + 1) * 86400
+    first.record("something else", found=0)
+    assert first.gaps() == [] and second.gaps() == []
