@@ -164,3 +164,29 @@ def test_migrate_copies_the_local_index_into_postgresql(tmp_path, corpus_copy, p
     assert every.exit_code == 0 and every.output.count("Copied generation") == 2
     wrong = runner.invoke(cli, ["migrate", "--data-dir", str(local.data_dir), "--to", "mysql://x/y"], obj={})
     assert wrong.exit_code == 1 and "store_url" in wrong.output
+
+
+def test_an_approximate_index_in_postgresql_finds_what_exact_search_finds(tmp_path, corpus_copy, pg_url):
+    """A generation large enough for approximate search gets pgvector's HNSW index (forced here by naming an
+    approximate factory): its searches, filtered ones too, find what the exact scan finds on this corpus."""
+    from index.search import Searcher
+    from tests.conftest import fresh_database
+
+    exact = make_settings(tmp_path / "exact", store_url=fresh_database(pg_url))
+    approximate = make_settings(tmp_path / "hnsw", store_url=fresh_database(pg_url), faiss_factory="IVF4,Flat")
+    for settings in (exact, approximate):
+        run_ingest([corpus_copy], settings)
+    flat, hnsw = open_generation(exact), open_generation(approximate)
+    assert (flat.manifest.faiss_factory, hnsw.manifest.faiss_factory) == ("Flat", "HNSW")
+    assert (flat.store.vector_factory(), hnsw.store.vector_factory()) == ("Flat", "HNSW")
+    vector = flat.store.source_documents(flat.store.source_ids()[0])[0].embedding
+    assert ([h.rowid for h in hnsw.store.embedding_retrieval(vector, top_k=10)]
+            == [h.rowid for h in flat.store.embedding_retrieval(vector, top_k=10)])
+    longest = max(flat.store.source_ids(), key=lambda s: len(flat.store.source_passages(s)))
+    assert len(flat.store.source_passages(longest)) >= 3
+    one_source = {"field": "meta.source_id", "operator": "==", "value": longest}
+    within = hnsw.store.embedding_retrieval(vector, top_k=3, filters=one_source)
+    assert len(within) == 3 and {h.source_id for h in within} == {one_source["value"]}
+    query = "adolescents edge of care"
+    assert ([r.document_id for r in Searcher(approximate, hnsw).search(query).results]
+            == [r.document_id for r in Searcher(exact, flat).search(query).results])
