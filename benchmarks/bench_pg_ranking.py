@@ -8,6 +8,7 @@ nDCG@10 and Recall@100, with the difference.
 
     .venv/bin/python benchmarks/bench_pg_ranking.py --data-root /work/eval-data/final2
     .venv/bin/python benchmarks/bench_pg_ranking.py --data-root DIR --collections scifact,csc-seeds --json
+    .venv/bin/python benchmarks/bench_pg_ranking.py --data-root DIR --hnsw    # PostgreSQL through HNSW
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _database(server_url: str, name: str) -> str:
     return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-def measure(name: str, data_root: Path, server_url: str, workdir: Path) -> Row:
+def measure(name: str, data_root: Path, server_url: str, workdir: Path, hnsw: bool = False) -> Row:
     dataset, files = COLLECTIONS[name]
     local_dir = data_root / name
     settings = load_settings(env={}, overrides={"data_dir": local_dir, "canaries": "", "projects": ""})
@@ -69,6 +70,12 @@ def measure(name: str, data_root: Path, server_url: str, workdir: Path) -> Row:
     backend = PgGenerations(url, workdir / name)
     with backend.lock():
         backend.import_generation(generation, live=True)
+    if hnsw:  # what a generation of ANN_MIN_PASSAGES or more gets: pgvector's approximate index
+        from index.pg import gen_schema, pool_for
+
+        with pool_for(url).connection() as conn:
+            conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {gen_schema(generation.id)}.chunks "
+                         "USING hnsw (embedding vector_ip_ops)")
     copied = time.perf_counter() - started
     started = time.perf_counter()
     on_local = run_eval(dataset, settings, local_dir, methods=METHODS, files=files)
@@ -90,6 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", type=Path, required=True)
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
+    parser.add_argument("--hnsw", action="store_true", help="search the PostgreSQL copy through an HNSW index "
+                        "(approximate; the local side stays exact) to measure what approximation costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -97,7 +106,7 @@ def main() -> None:
         workdir = Path(tmp)
         with postgres(workdir) as server_url:
             for name in args.collections.split(","):
-                rows.append(measure(name, args.data_root, server_url, workdir))
+                rows.append(measure(name, args.data_root, server_url, workdir, args.hnsw))
                 print(f"{name} done", file=sys.stderr)
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
+from index.pg_store import PgDocumentStore
 from index.settings import Settings
 from index.store import OLDEST_READABLE_VERSION, SCHEMA_VERSION, KBDocumentStore
 
@@ -108,7 +109,7 @@ class Generation:
     id: str
     path: Path
     manifest: Manifest
-    store: Any  # KBDocumentStore, or index.pg_store.PgDocumentStore: the same read interface
+    store: PassageStore
     files: Callable[[str], bytes | None] | None = None
 
     @property
@@ -141,6 +142,10 @@ class Generation:
         if text is None:
             return []
         return json.loads(text)["projects"]
+
+
+# What a generation's readers search, on either backend: the same read interface (index/pg_store.py).
+PassageStore = KBDocumentStore | PgDocumentStore
 
 
 def fault_point(name: str) -> None:

@@ -39,6 +39,7 @@ import numpy as np
 
 from index.facets import FACETS, FacetTable, slugify
 from index.generations import PAGES_FILE, SOURCE_VECTORS_FILE, Build, Generation
+from index.pg_store import PgDocumentStore
 from index.records import FacetRow, SourceRecord
 from index.store import KBDocumentStore
 from index.vocabulary import write_vocabulary
@@ -129,7 +130,7 @@ class SourceVectors:
         return {s: i for i, s in enumerate(self.ids)}
 
 
-def compute(store: KBDocumentStore) -> tuple[PageIndex, dict[str, SourceRecord]]:
+def compute(store: KBDocumentStore | PgDocumentStore) -> tuple[PageIndex, dict[str, SourceRecord]]:
     """The page index from the store's source records (at build time, or in a worker for an older generation).
 
     :returns: the index and the records it was made from, by id, in its order (without their text).
@@ -247,7 +248,8 @@ class SourceRecords(Mapping[str, SourceRecord]):
     """The searchable sources' records in the pages' order, each read from the store on first use (a worker
     holds only those its pages have shown)."""
 
-    def __init__(self, store: KBDocumentStore, order: Sequence[str], loaded: Mapping[str, SourceRecord]) -> None:
+    def __init__(self, store: KBDocumentStore | PgDocumentStore, order: Sequence[str],
+                 loaded: Mapping[str, SourceRecord]) -> None:
         self._store = store
         self._order = order
         self._ids = frozenset(order)
@@ -330,7 +332,7 @@ class GenerationPages:
         return np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
 
 
-def _computed_vectors(store: KBDocumentStore, order: Sequence[str]) -> SourceVectors:
+def _computed_vectors(store: KBDocumentStore | PgDocumentStore, order: Sequence[str]) -> SourceVectors:
     """Every source's mean vector from every passage vector (reads them all: for older generations only)."""
     wanted = set(order)
     groups: dict[str, list[np.ndarray]] = {}

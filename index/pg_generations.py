@@ -241,6 +241,8 @@ class PgGenerations:
         """
         if generation.id in self.published():
             raise IngestError(f"Generation {generation.id} is already in {self.where}; nothing was copied.")
+        if not isinstance(generation.store, KBDocumentStore):
+            raise IngestError(f"Generation {generation.id} is not a local one; `kb migrate` copies local files in.")
         self._copy_in(generation.id, generation.path, generation.store, generation.manifest, live=live)
 
     def _copy_in(self, gen_id: str, path: Path, store: KBDocumentStore, manifest: Manifest, live: bool) -> None:

@@ -60,6 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from index.pg_store import PgDocumentStore
 from index.query import ParsedQuery
 from index.settings import FUSION_METHODS, Settings, declared
 from index.store import KBDocumentStore, PassageHit
@@ -225,7 +226,7 @@ def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], 
 
 
 def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit], dense: list[PassageHit],
-                  store: KBDocumentStore, settings: Settings, method: str | None = None,
+                  store: KBDocumentStore | PgDocumentStore, settings: Settings, method: str | None = None,
                   reranker: Reranker | None = None) -> list[PassageHit]:
     """Steps 1 and 3 to 6: the retrievers' raw candidates as one ranked list of passages.
 

@@ -19,6 +19,7 @@ from haystack import Document
 from haystack.utils import ComponentDevice
 
 from index.errors import SettingsError
+from index.pg_store import PgDocumentStore
 from index.store import KBDocumentStore, PassageHit
 
 
@@ -62,7 +63,8 @@ class Reranker:
             raise SettingsError(f"rerank_model {str(directory)!r} could not be loaded as a cross-encoder ({exc}); "
                                 "check the folder, or set rerank_model to '' to turn re-ranking off.") from None
 
-    def score(self, query: str, hits: list[PassageHit], store: KBDocumentStore) -> list[tuple[PassageHit, float]]:
+    def score(self, query: str, hits: list[PassageHit], store: KBDocumentStore | PgDocumentStore
+              ) -> list[tuple[PassageHit, float]]:
         """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first."""
         full = store.passages_by_rowid(h.rowid for h in hits)
         documents = [Document(id=str(h.rowid), content=full[h.rowid].content or "") for h in hits if h.rowid in full]

@@ -9,6 +9,7 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
+from index.pg_store import PgDocumentStore
 from index.query import ParsedQuery
 from index.store import KBDocumentStore, PassageHit
 
@@ -22,7 +23,8 @@ class _StoreRetriever:
         all fusion and grouping need (the search fetches text for the passages it shows).
     """
 
-    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True) -> None:
+    def __init__(self, document_store: KBDocumentStore | PgDocumentStore, top_k: int = 100,
+                 with_content: bool = True) -> None:
         self.document_store = document_store
         self.top_k = top_k
         self.with_content = with_content
@@ -34,7 +36,9 @@ class _StoreRetriever:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
         params = data["init_parameters"]
-        params["document_store"] = KBDocumentStore.from_dict(params["document_store"])
+        store = params["document_store"]
+        kind = PgDocumentStore if store.get("type", "").endswith("PgDocumentStore") else KBDocumentStore
+        params["document_store"] = kind.from_dict(store)
         return default_from_dict(cls, data)
 
 
@@ -53,7 +57,7 @@ class LexicalRetriever(_StoreRetriever):
     Parameters: see :class:`_StoreRetriever`.
     """
 
-    def __init__(self, document_store: KBDocumentStore, top_k: int = 100, with_content: bool = True,
+    def __init__(self, document_store: KBDocumentStore | PgDocumentStore, top_k: int = 100, with_content: bool = True,
                  title_weight: float | None = None) -> None:
         # Not super(): Haystack's @component rebuilds the class, which breaks zero-argument super().
         _StoreRetriever.__init__(self, document_store, top_k, with_content)

@@ -45,6 +45,7 @@ from index.generations import (
     Build,
     Generation,
     Manifest,
+    PassageStore,
     generations,
     open_generation,
 )
@@ -206,7 +207,7 @@ def _convert(files: list[Path], settings: Settings, progress: bool, force_format
     return converted
 
 
-def _carried(live: KBDocumentStore | None, keep: Callable[[SourceRecord], bool]) -> Iterator[SourceRecord]:
+def _carried(live: PassageStore | None, keep: Callable[[SourceRecord], bool]) -> Iterator[SourceRecord]:
     if live is None:
         return
     for record in live.all_sources():
@@ -395,7 +396,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
     signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
     records = fold_duplicates(with_first_indexed(new_records + carried, live, built_at), signatures=signatures)
-    if live is not None and _derivable(live, settings, len(carried)):
+    if live is not None and _derivable(live, settings, len(carried)) and isinstance(live.store, KBDocumentStore):
         build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live, catalogue,
