@@ -59,10 +59,12 @@ def _database(server_url: str, name: str) -> str:
     return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-def measure(name: str, data_root: Path, server_url: str, workdir: Path, hnsw: bool = False) -> Row:
+def measure(name: str, data_root: Path, server_url: str, workdir: Path, hnsw: bool = False,
+            ef_search: int = 400) -> Row:
     dataset, files = COLLECTIONS[name]
     local_dir = data_root / name
-    settings = load_settings(env={}, overrides={"data_dir": local_dir, "canaries": "", "projects": ""})
+    settings = load_settings(env={}, overrides={"data_dir": local_dir, "canaries": "", "projects": "",
+                                                "hnsw_ef_search": ef_search})
     url = _database(server_url, "kb_" + name.replace("-", "_"))
     started = time.perf_counter()
     local = DataDir(local_dir)
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--hnsw", action="store_true", help="search the PostgreSQL copy through an HNSW index "
                         "(approximate; the local side stays exact) to measure what approximation costs")
+    parser.add_argument("--ef-search", type=int, default=400, help="the hnsw_ef_search setting")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -106,7 +109,7 @@ def main() -> None:
         workdir = Path(tmp)
         with postgres(workdir) as server_url:
             for name in args.collections.split(","):
-                rows.append(measure(name, args.data_root, server_url, workdir, args.hnsw))
+                rows.append(measure(name, args.data_root, server_url, workdir, args.hnsw, args.ef_search))
                 print(f"{name} done", file=sys.stderr)
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))

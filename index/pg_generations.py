@@ -330,7 +330,7 @@ class PgGenerations:
         data = json.loads(manifest_json)
         manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
         check_compatible(manifest, settings)
-        store = PgDocumentStore(self.url, schema)
+        store = PgDocumentStore(self.url, schema, ef_search=settings.hnsw_ef_search)
         self._pool()
         pool = ProcessPool(self.url)
 

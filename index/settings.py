@@ -90,6 +90,9 @@ class Settings:
     ann_nprobe: int = field(default=128, metadata=_about("Lists an IVF vector index searches per query (more is "
         "slower and nearer exact search; recall measured in docs/benchmarks.md). Filtered searches widen it.",
         low=1))
+    hnsw_ef_search: int = field(default=400, metadata=_about("With store_url and a generation large enough for "
+        "approximate search: candidates pgvector's HNSW index looks at per query, at least (more is slower and "
+        "nearer exact; docs/ranking.md, \"The whole ranking on PostgreSQL\").", low=1, high=1000))
     keep_generations: int = field(default=3, metadata=_about("How many published generations to keep on disk for "
         "rollback.", low=1))
     fusion: str = field(default="weighted", metadata=_about("How lexical and dense candidates are fused: weighted "
