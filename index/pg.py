@@ -101,3 +101,11 @@ class ProcessPool:
 
     def connection(self, timeout: float | None = None) -> Any:
         return pool_for(self.url).connection(timeout=timeout)
+
+
+def close_pool(url: str) -> None:
+    """Close this process's pool for ``url`` (a database that is going away: tests make one per test)."""
+    with _pools_lock:
+        pool = _pools.pop((os.getpid(), url), None)
+    if pool is not None:
+        pool.close()

@@ -48,7 +48,7 @@ def corpus_settings(request, tmp_path_factory) -> Settings:
         return request.getfixturevalue("local_corpus_settings")
     from ingest.run import run_ingest
 
-    url = fresh_database(request.getfixturevalue("pg_url"))
+    url = fresh_database(request.getfixturevalue("pg_url"), keep=True)
     writer = make_settings(tmp_path_factory.mktemp("corpus-writer"), store_url=url)
     report = run_ingest([CORPUS], writer)
     assert report.ok, report.failures
@@ -61,8 +61,23 @@ def store_url(request) -> str:
     return "" if request.param == "local" else fresh_database(request.getfixturevalue("pg_url"))
 
 
-def fresh_database(server_url: str) -> str:
-    """A new, empty database on the tests' PostgreSQL; its URL."""
+_DATABASES: list[str] = []  # made by the running test: their pools are closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def _close_test_databases():
+    """The tests' PostgreSQL allows 100 connections: a test's databases give theirs back when it ends."""
+    yield
+    if _DATABASES:
+        from index.pg import close_pool
+
+        while _DATABASES:
+            close_pool(_DATABASES.pop())
+
+
+def fresh_database(server_url: str, keep: bool = False) -> str:
+    """A new, empty database on the tests' PostgreSQL; its URL. Its connections are closed when the test that
+    made it ends, unless ``keep`` (a session's)."""
     import uuid
 
     import psycopg
@@ -72,7 +87,10 @@ def fresh_database(server_url: str) -> str:
         conn.execute(f"CREATE DATABASE {name}")
     head, _, query = server_url.partition("?")
     base = head.rsplit("/", 1)[0]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
+    url = f"{base}/{name}" + (f"?{query}" if query else "")
+    if not keep:
+        _DATABASES.append(url)
+    return url
 
 
 @pytest.fixture(scope="session")
