@@ -64,9 +64,12 @@ def test_the_same_journey_without_javascript(page_no_js, live_server):
     page.wait_for_url("**type=*")
     assert int(page.locator("#results-count").inner_text().split()[0]) < total
     page.locator("ol.app-results h2 a").first.click()
+    page.wait_for_url("**/documents/**")  # a click starts a navigation: wait for it before reading the page
     assert page.locator("mark#match").count() == 1
     page.go_back()
+    page.wait_for_url("**type=*")
     page.locator(".app-selected-filters a").first.click()
+    page.wait_for_url(lambda url: "type=" not in url)
     page.locator(".govuk-pagination__next a").click()
     page.wait_for_url("**page=2*")
 
@@ -90,9 +93,9 @@ def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(pa
     page.goto(live_server + "/")
     page.get_by_role("link", name="Councils", exact=True).first.click()
     page.get_by_role("link", name="Hackney", exact=True).click()
-    assert page.locator("h1").inner_text() == "Hackney"
+    expect(page.locator("h1")).to_have_text("Hackney")  # waits for the navigation the click started
     page.get_by_role("link", name="Reclaiming Social Work").first.click()
-    assert page.locator("h1").inner_text() == "Reclaiming Social Work"
+    expect(page.locator("h1")).to_have_text("Reclaiming Social Work")
     # Related projects come with their reasons, and lead on.
     related = page.locator("h2:has-text('Related projects') + ul li")
     assert related.count() >= 2

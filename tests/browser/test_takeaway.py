@@ -49,6 +49,7 @@ def test_tick_results_download_them_and_copy_a_citation(page, live_server):
     assert page.js_errors == []
 
     page.locator("ol.app-results h2 a").first.click()
+    page.wait_for_url("**/documents/**")  # the click starts a navigation; wait for it, not for the old page
     assert page.locator("#cite").is_visible() and "(Accessed: " in page.locator(".app-citation").inner_text()
     assert axe_violations(page) == []
 
