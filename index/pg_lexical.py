@@ -17,7 +17,8 @@ Tables, in the generation's schema::
     lex_postings(field, term, rowid, tf, dl)   one row per (field, term, passage); dl = the field's
                                                quantised length; an index on (field, term, rowid)
                                                covering tf and dl, so a term is one index range
-    lex_terms(field, term, df)                 document frequencies (idf, long queries' word choice)
+    lex_terms(field, term, df, bound)          document frequencies (idf, long queries' word choice) and
+                                               each term's largest normalised tf (bounds for pruning)
     lex_docs(rowid, source_id, content, title) per passage: its source and its analysed tokens
                                                (for checking phrases word for word)
     lex_fields(field, name, total_tokens, docs) field totals (average lengths) and the passage count
@@ -29,8 +30,13 @@ Usage::
     index = PgLexicalIndex(pool, gen_schema(gen_id))  # serving: read-only, shared by threads
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
-Unlike tantivy's block-max WAND, the SQL scores every passage holding a query word before keeping
-``top_k``, so its time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL").
+Where it can prove the top k lies among fewer passages, the SQL scores only those (``_Query.pruned``): a
+strict query the passages of its rarest clause, a relaxed one by MaxScore (the passages of the words that
+can add most, when the other words' bounds together fall short of the k-th score found). Otherwise, unlike
+tantivy's block-max WAND, it scores every passage holding a query word before keeping ``top_k``, so its
+time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL"). Either way the
+results are the same rows, order and scores; passages are ranked by their score in single precision, as
+tantivy reports it, ties by rowid.
 """
 
 from __future__ import annotations
@@ -240,6 +246,8 @@ class _Alternative:
     boost: float
 
 
+# Ranked by the score in single precision (what search returns), ties by rowid: a sum's last bits depend on
+# the order PostgreSQL adds its rows in, which differs between the full and the pruned plans.
 _SEARCH = """
 WITH atoms(alt, field, term, w, avgdl) AS (
     SELECT * FROM unnest(%(alt)s::int[], %(field)s::smallint[], %(term)s::text[], %(w)s::float8[],
@@ -277,8 +285,9 @@ AND p.rowid = ANY(ARRAY(
     SELECT q.rowid FROM unnest(%(kfield)s::smallint[], %(kterm)s::text[]) AS c(field, term)
     JOIN {postings} q ON q.field = c.field AND q.term = c.term))
 """
-# Candidates are scored only where they are at most this share of the postings the full query reads
-# (a candidate costs each word a probe in its index range, a posting of the full query a row read).
+# Candidates are scored only where their probes (each word's postings probed once per candidate, at most all
+# of them) are this many times fewer than the postings the full query reads: on csc-reports a probe costs
+# about what reading a posting does, and a pruned search that falls back has spent its first pass.
 _PRUNE_RATIO = 1.5
 # MaxScore's first pass scores the candidates of the alternatives that can add most, as many as cost at most
 # this share of the full query.
