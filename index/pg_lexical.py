@@ -344,14 +344,9 @@ class PgLexicalIndex:
         :param title_weight: weight of the title against the text; None for ``DEFAULT_TITLE_WEIGHT``.
         :param rowids: only these passages (for filters that are not on sources).
         """
-        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
+        if query is None:
             return []
-        weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
-        alternatives = self._compile(plan, weight)
-        if alternatives is None:
-            return []
-        stats = self._term_stats({a for alt in alternatives for a in alt.atoms})
-        query = _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids)
         with self._pool.connection() as conn:
             found = query.pruned(conn)
             if found is None:
@@ -363,17 +358,25 @@ class PgLexicalIndex:
                      rowids: Collection[int] | None = None) -> list[tuple[int, float]]:
         """:meth:`search` without pruning: every posting of every word scored (the reference the tests
         compare the pruned plans with)."""
-        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
+        if query is None:
             return []
-        weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
-        alternatives = self._compile(plan, weight)
-        if alternatives is None:
-            return []
-        stats = self._term_stats({a for alt in alternatives for a in alt.atoms})
-        query = _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids)
         with self._pool.connection() as conn:
             found = query.run(conn)
         return [(int(rowid), _single(score)) for rowid, score in found]
+
+    def _query(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None,
+               exclude_rowids: Collection[int], title_weight: float | None,
+               rowids: Collection[int] | None) -> _Query | None:
+        """The search's SQL; None when it cannot find anything."""
+        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+            return None
+        weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
+        alternatives = self._compile(plan, weight)
+        if alternatives is None:
+            return None
+        stats = self._term_stats({a for alt in alternatives for a in alt.atoms})
+        return _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids)
 
     def _compile(self, plan: MatchPlan, title_weight: float) -> list[_Alternative] | None:
         """The plan as alternatives (clause, atoms that must all match, boost), as :meth:`LexicalIndex._compile`
