@@ -17,7 +17,8 @@ Tables, in the generation's schema::
     lex_postings(field, term, rowid, tf, dl)   one row per (field, term, passage); dl = the field's
                                                quantised length; an index on (field, term, rowid)
                                                covering tf and dl, so a term is one index range
-    lex_terms(field, term, df)                 document frequencies (idf, long queries' word choice)
+    lex_terms(field, term, df, bound)          document frequencies (idf, long queries' word choice) and
+                                               each term's largest normalised tf (bounds for pruning)
     lex_docs(rowid, source_id, content, title) per passage: its source and its analysed tokens
                                                (for checking phrases word for word)
     lex_fields(field, name, total_tokens, docs) field totals (average lengths) and the passage count
@@ -29,8 +30,13 @@ Usage::
     index = PgLexicalIndex(pool, gen_schema(gen_id))  # serving: read-only, shared by threads
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
-Unlike tantivy's block-max WAND, the SQL scores every passage holding a query word before keeping
-``top_k``, so its time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL").
+Where it can prove the top k lies among fewer passages, the SQL scores only those (``_Query.pruned``): a
+strict query the passages of its rarest clause, a relaxed one by MaxScore (the passages of the words that
+can add most, when the other words' bounds together fall short of the k-th score found). Otherwise, unlike
+tantivy's block-max WAND, it scores every passage holding a query word before keeping ``top_k``, so its
+time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL"). Either way the
+results are the same rows, order and scores; passages are ranked by their score in single precision, as
+tantivy reports it, ties by rowid.
 """
 
 from __future__ import annotations
@@ -147,8 +153,16 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
                                                                         names["docs"]))
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (source_id)").format(sql.Identifier("lex_docs_source"),
                                                                      names["docs"]))
-    conn.execute(sql.SQL("CREATE TABLE {} AS SELECT field, term, count(*)::bigint AS df FROM {} GROUP BY field, term")
-                 .format(names["terms"], names["postings"]))
+    # A term's bound: its largest normalised tf (BM25's tf part without the idf, avgdl from the field's
+    # totals as PgLexicalIndex reads them), for proving that passages holding only common words cannot
+    # reach a top k (PgLexicalIndex.search).
+    conn.execute(sql.SQL(
+        "CREATE TABLE {terms} AS SELECT p.field, p.term, count(*)::bigint AS df, "
+        "max(p.tf / (p.tf + {k1} * (1 - {b} + {b} * p.dl / f.avgdl)))::float8 AS bound "
+        "FROM {postings} p JOIN (SELECT field, coalesce(nullif(total_tokens::float8 / nullif(docs, 0), 0), 1) "
+        "AS avgdl FROM {fields}) f ON f.field = p.field GROUP BY p.field, p.term"
+    ).format(terms=names["terms"], postings=names["postings"], fields=names["fields"], k1=sql.Literal(K1),
+             b=sql.Literal(B)))
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (field, term)").format(names["terms"]))
     for name in ("postings", "docs", "terms", "fields"):
         conn.execute(sql.SQL("ANALYZE {}").format(names[name]))
@@ -232,6 +246,8 @@ class _Alternative:
     boost: float
 
 
+# Ranked by the score in single precision (what search returns), ties by rowid: a sum's last bits depend on
+# the order PostgreSQL adds its rows in, which differs between the full and the pruned plans.
 _SEARCH = """
 WITH atoms(alt, field, term, w, avgdl) AS (
     SELECT * FROM unnest(%(alt)s::int[], %(field)s::smallint[], %(term)s::text[], %(w)s::float8[],
@@ -243,12 +259,12 @@ hits AS (
     FROM atoms a JOIN {postings} p ON p.field = a.field AND p.term = a.term {within}
     GROUP BY p.rowid, a.alt),
 matched AS (
-    SELECT h.rowid, count(DISTINCT l.clause) AS clauses, sum(h.score) AS score
+    SELECT h.rowid, {clauses} AS clauses, sum(h.score) AS score
     FROM hits h JOIN alts l ON l.alt = h.alt AND h.n = l.size
     GROUP BY h.rowid)
 SELECT m.rowid, m.score FROM matched m {sources}
 WHERE m.clauses = %(needed)s AND NOT (m.rowid = ANY(%(excluded)s::bigint[])) {exclusions}
-ORDER BY m.score DESC, m.rowid
+ORDER BY m.score::real DESC, m.rowid
 LIMIT %(limit)s
 """
 
@@ -259,6 +275,26 @@ AND m.rowid NOT IN (
     JOIN {postings} p ON p.field = x.field AND p.term = x.term
     GROUP BY p.rowid, x.alt HAVING count(*) = max(x.size))
 """
+
+
+_CANDIDATES = """
+AND p.rowid = ANY(ARRAY(
+    SELECT q.rowid FROM unnest(%(cfield)s::smallint[], %(cterm)s::text[]) AS c(field, term)
+    JOIN {postings} q ON q.field = c.field AND q.term = c.term
+    EXCEPT
+    SELECT q.rowid FROM unnest(%(kfield)s::smallint[], %(kterm)s::text[]) AS c(field, term)
+    JOIN {postings} q ON q.field = c.field AND q.term = c.term))
+"""
+# Candidates are scored only where their probes (each word's postings probed once per candidate, at most all
+# of them) are this many times fewer than the postings the full query reads: on csc-reports a probe costs
+# about what reading a posting does, and a pruned search that falls back has spent its first pass.
+_PRUNE_RATIO = 1.5
+# MaxScore's first pass scores the candidates of the alternatives that can add most, as many as cost at most
+# this share of the full query.
+_FIRST_SHARE = 3
+# Passages are ranked by their score in single precision (as tantivy's), ties by rowid: a bound counts as
+# reaching θ this close to it (a few single-precision steps), so a passage it bounds cannot tie with θ.
+_BOUND_MARGIN = 1e-6
 
 
 class PgLexicalIndex:
@@ -287,6 +323,10 @@ class PgLexicalIndex:
         self._avgdl = [(stats[f][0] / self._docs_count if self._docs_count and f in stats else 0.0) or 1.0
                        for f in range(len(FIELD_NAMES))]
         self.has_byline = True  # always written (an index without bylines has them empty)
+        with pool.connection() as conn:
+            self._has_bounds = conn.execute(
+                "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'bound' "
+                "AND NOT attisdropped", (f'"{schema}".lex_terms',)).fetchone() is not None
 
     def __len__(self) -> int:
         return self._docs_count
@@ -304,47 +344,39 @@ class PgLexicalIndex:
         :param title_weight: weight of the title against the text; None for ``DEFAULT_TITLE_WEIGHT``.
         :param rowids: only these passages (for filters that are not on sources).
         """
-        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
+        if query is None:
             return []
+        with self._pool.connection() as conn:
+            found = query.pruned(conn)
+            if found is None:
+                found = query.run(conn)
+        return [(int(rowid), _single(score)) for rowid, score in found]
+
+    def _search_full(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
+                     exclude_rowids: Collection[int] = (), title_weight: float | None = None,
+                     rowids: Collection[int] | None = None) -> list[tuple[int, float]]:
+        """:meth:`search` without pruning: every posting of every word scored (the reference the tests
+        compare the pruned plans with)."""
+        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
+        if query is None:
+            return []
+        with self._pool.connection() as conn:
+            found = query.run(conn)
+        return [(int(rowid), _single(score)) for rowid, score in found]
+
+    def _query(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None,
+               exclude_rowids: Collection[int], title_weight: float | None,
+               rowids: Collection[int] | None) -> _Query | None:
+        """The search's SQL; None when it cannot find anything."""
+        if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
+            return None
         weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
         alternatives = self._compile(plan, weight)
         if alternatives is None:
-            return []
-        exclusions = [_Alternative(0, atoms, 1.0) for t in plan.exclusions
-                      for atoms in self._term_atoms(t, (CONTENT, TITLE), False)]
-        dfs = self._dfs({a for alt in alternatives for a in alt.atoms})
-        total = self._docs_count
-        params: dict[str, Any] = {"alt": [], "field": [], "term": [], "w": [], "avgdl": []}
-        for number, alt in enumerate(alternatives):
-            for atom in alt.atoms:
-                df = dfs.get(atom, 0)
-                params["alt"].append(number)
-                params["field"].append(atom.field)
-                params["term"].append(atom.term)
-                params["w"].append(alt.boost * (1 + K1) * math.log(1 + (total - df + 0.5) / (df + 0.5)))
-                params["avgdl"].append(self._avgdl[atom.field])
-        params.update(alts=list(range(len(alternatives))), clauses=[a.clause for a in alternatives],
-                      sizes=[len(a.atoms) for a in alternatives], needed=len(plan.clauses),
-                      excluded=[int(r) for r in exclude_rowids], limit=top_k)
-        parts: dict[str, sql.Composable] = {"postings": self._postings, "within": sql.SQL(""),
-                                            "sources": sql.SQL(""), "exclusions": sql.SQL(""),
-                                            "k1": sql.Literal(K1), "b": sql.Literal(B)}
-        if rowids is not None:
-            parts["within"] = sql.SQL("AND p.rowid = ANY(%(rowids)s::bigint[])")
-            params["rowids"] = [int(r) for r in rowids]
-        if source_ids is not None:
-            parts["sources"] = sql.SQL("JOIN {} d ON d.rowid = m.rowid AND d.source_id = ANY(%(sources)s::text[])"
-                                       ).format(self._docs)
-            params["sources"] = list(source_ids)
-        if exclusions:
-            parts["exclusions"] = sql.SQL(_EXCLUSIONS).format(postings=self._postings)
-            params.update(xalt=[n for n, x in enumerate(exclusions) for _ in x.atoms],
-                          xfield=[a.field for x in exclusions for a in x.atoms],
-                          xterm=[a.term for x in exclusions for a in x.atoms],
-                          xsize=[len(x.atoms) for x in exclusions for _ in x.atoms])
-        with self._pool.connection() as conn:
-            found = conn.execute(sql.SQL(_SEARCH).format(**parts), params).fetchall()
-        return [(int(rowid), _single(score)) for rowid, score in found]
+            return None
+        stats = self._term_stats({a for alt in alternatives for a in alt.atoms})
+        return _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids)
 
     def _compile(self, plan: MatchPlan, title_weight: float) -> list[_Alternative] | None:
         """The plan as alternatives (clause, atoms that must all match, boost), as :meth:`LexicalIndex._compile`
@@ -390,6 +422,20 @@ class PgLexicalIndex:
                 "JOIN {} t ON t.field = q.field AND t.term = q.term").format(self._terms),
                 ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
         return {_Atom(int(f), t): int(df) for f, t, df in rows}
+
+    def _term_stats(self, atoms: Iterable[_Atom]) -> dict[_Atom, tuple[int, float]]:
+        """Each atom's document frequency and bound (its largest normalised tf; 1, which no tf part
+        reaches, where the tables predate the bound column)."""
+        wanted = list(set(atoms))
+        if not wanted:
+            return {}
+        bound = sql.SQL("t.bound" if self._has_bounds else "1.0::float8")
+        with self._pool.connection() as conn:
+            rows = conn.execute(sql.SQL(
+                "SELECT t.field, t.term, t.df, {} FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
+                "JOIN {} t ON t.field = q.field AND t.term = q.term").format(bound, self._terms),
+                ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
+        return {_Atom(int(f), t): (int(df), float(b)) for f, t, df, b in rows}
 
     # -- exact matches --------------------------------------------------------------------------
 
@@ -514,6 +560,155 @@ class PgLexicalIndex:
             if spans:
                 out[rowid] = _marked(text, spans, open_mark, close_mark)
         return out
+
+
+class _Query:
+    """One search's SQL (``_SEARCH``: its words' weights, its filters), run over every passage holding a
+    word, or over candidates that provably hold the whole top k.
+
+    The candidates are the passages holding the rarest atom of some alternatives (a passage matching an
+    alternative holds all its atoms). Scoring them is the same SQL with ``rowid = ANY(candidates)``, which
+    PostgreSQL answers with probes in each word's index range rather than by reading it whole: a common
+    word's thousands of postings cost a lookup per candidate. Results are those of the full query (the
+    same rows, order and scores), by the two arguments of :meth:`pruned`.
+    """
+
+    def __init__(self, index: PgLexicalIndex, plan: MatchPlan, alternatives: list[_Alternative],
+                 stats: Mapping[_Atom, tuple[int, float]], top_k: int, source_ids: Collection[str] | None,
+                 exclude_rowids: Collection[int], rowids: Collection[int] | None) -> None:
+        self.alternatives = alternatives
+        self.top_k = top_k
+        self.needed = len(plan.clauses)
+        self.long = bool(plan.weights)  # a pasted paragraph's words: many, and few of them rare
+        total = index._docs_count
+        params: dict[str, Any] = {"alt": [], "field": [], "term": [], "w": [], "avgdl": []}
+        self.rarest: list[_Atom] = []  # per alternative: its atom with the fewest passages
+        self.rare_df: list[int] = []  # that atom's passages (0: the alternative matches nothing)
+        self.bounds: list[float] = []  # the most the alternative adds to a passage's score
+        self.atom_dfs: list[int] = []  # per atom of the query: its passages
+        for number, alt in enumerate(alternatives):
+            bound = 0.0
+            for atom in alt.atoms:
+                df, atom_bound = stats.get(atom, (0, 0.0))
+                w = alt.boost * (1 + K1) * math.log(1 + (total - df + 0.5) / (df + 0.5))
+                params["alt"].append(number)
+                params["field"].append(atom.field)
+                params["term"].append(atom.term)
+                params["w"].append(w)
+                params["avgdl"].append(index._avgdl[atom.field])
+                bound += w * atom_bound
+                self.atom_dfs.append(df)
+            rarest = min(alt.atoms, key=lambda a: stats.get(a, (0, 0.0))[0])
+            self.rarest.append(rarest)
+            self.rare_df.append(stats.get(rarest, (0, 0.0))[0])
+            self.bounds.append(bound if self.rare_df[-1] else 0.0)
+        params.update(alts=list(range(len(alternatives))), clauses=[a.clause for a in alternatives],
+                      sizes=[len(a.atoms) for a in alternatives], needed=self.needed,
+                      excluded=[int(r) for r in exclude_rowids], limit=top_k)
+        # Constants typed float8, not numeric: the same values (k1 * dl is exact either way) without numeric
+        # arithmetic per posting. A passage's matched clauses as bits, not count(DISTINCT), which sorts.
+        parts: dict[str, sql.Composable] = {
+            "postings": index._postings, "within": sql.SQL(""), "sources": sql.SQL(""), "exclusions": sql.SQL(""),
+            "k1": sql.SQL("{}::float8").format(sql.Literal(K1)), "b": sql.SQL("{}::float8").format(sql.Literal(B)),
+            "clauses": sql.SQL("bit_or(1::bigint << l.clause)")}
+        if self.needed < 63:
+            params["needed"] = (1 << self.needed) - 1
+        else:
+            parts["clauses"] = sql.SQL("count(DISTINCT l.clause)")
+        if rowids is not None:
+            parts["within"] = sql.SQL("AND p.rowid = ANY(%(rowids)s::bigint[])")
+            params["rowids"] = [int(r) for r in rowids]
+        if source_ids is not None:
+            parts["sources"] = sql.SQL("JOIN {} d ON d.rowid = m.rowid AND d.source_id = ANY(%(sources)s::text[])"
+                                       ).format(index._docs)
+            params["sources"] = list(source_ids)
+        exclusions = [_Alternative(0, atoms, 1.0) for t in plan.exclusions
+                      for atoms in index._term_atoms(t, (CONTENT, TITLE), False)]
+        if exclusions:
+            parts["exclusions"] = sql.SQL(_EXCLUSIONS).format(postings=index._postings)
+            params.update(xalt=[n for n, x in enumerate(exclusions) for _ in x.atoms],
+                          xfield=[a.field for x in exclusions for a in x.atoms],
+                          xterm=[a.term for x in exclusions for a in x.atoms],
+                          xsize=[len(x.atoms) for x in exclusions for _ in x.atoms])
+        self.params, self.parts = params, parts
+        self.postings = sum(self.atom_dfs)  # what the full query reads
+
+    def _worth(self, among: Iterable[int]) -> bool:
+        """Whether scoring only the candidates of ``among`` costs clearly less
+        than the full query: each word's postings are probed for at most that many candidates (measured on
+        csc-reports: a probe costs about what a posting read does)."""
+        return self._probes(among) * _PRUNE_RATIO <= self.postings
+
+    def _probes(self, among: Iterable[int]) -> int:
+        candidates = self._candidates(among)
+        return sum(min(df, candidates) for df in self.atom_dfs) + candidates
+
+    def run(self, conn: psycopg.Connection, among: Collection[int] | None = None,
+            without: Collection[int] = ()) -> list[tuple[int, float]]:
+        """The top k, of every passage or (``among``: alternatives' numbers) of those holding the rarest
+        atom of one of these alternatives, less those holding the rarest atom of one of ``without``."""
+        parts, params = self.parts, self.params
+        if among is not None:
+            atoms = sorted({self.rarest[i] for i in among}, key=lambda a: (a.field, a.term))
+            known = sorted({self.rarest[i] for i in without}, key=lambda a: (a.field, a.term))
+            parts = {**parts, "within": sql.SQL(" ").join([parts["within"], sql.SQL(_CANDIDATES).format(
+                postings=self.parts["postings"])])}
+            params = {**params, "cfield": [a.field for a in atoms], "cterm": [a.term for a in atoms],
+                      "kfield": [a.field for a in known], "kterm": [a.term for a in known]}
+        return conn.execute(sql.SQL(_SEARCH).format(**parts), params).fetchall()
+
+    def pruned(self, conn: psycopg.Connection) -> list[tuple[int, float]] | None:
+        """The top k from candidates only, or None where that is not sure to be cheaper or not proven exact
+        (the caller then runs the full query).
+
+        - Several clauses (every one must match): a match holds an alternative of the clause whose
+          alternatives are the rarest, so that clause's passages are the candidates.
+        - One clause (any of its alternatives): MaxScore. The candidates of the alternatives that can add
+          most are scored first; their k-th best score θ is at most the true k-th best. The alternatives
+          whose bounds sum to less than θ cannot alone bring a passage into the top k, so the passages
+          holding any other alternative are all the candidates there are; where those are not the ones
+          already scored, they are scored with them (θ can only rise).
+        """
+        live = [i for i, df in enumerate(self.rare_df) if df]
+        if not live:
+            return None
+        if self.needed > 1:
+            clauses: dict[int, list[int]] = {}
+            for i, alt in enumerate(self.alternatives):
+                clauses.setdefault(alt.clause, []).append(i)
+            driving = min(clauses.values(), key=self._candidates)
+            return self.run(conn, driving) if self._worth(driving) else None
+        if self.long:  # its many words' bounds add up past any θ (arguana: every proof failed, 40% slower)
+            return None
+        order = sorted(live, key=lambda i: -self.bounds[i])
+        first = order[:1]
+        if not self._worth(first):
+            return None
+        for i in order[1:]:  # the more candidates the first pass scores, the higher θ (within its share)
+            if self._probes([*first, i]) * _FIRST_SHARE > self.postings:
+                break
+            first.append(i)
+        found = self.run(conn, first)
+        if len(found) < self.top_k:
+            return None
+        theta, spare = _single(found[-1][1]), 0.0
+        essential = []
+        for i in sorted(live, key=lambda i: self.bounds[i]):
+            spare += self.bounds[i]
+            if spare * (1 + _BOUND_MARGIN) >= theta:
+                essential.append(i)
+        more = sorted(set(essential) - set(first))
+        if not more:
+            return found
+        if not self._worth(more):
+            return None
+        # The passages of ``more`` not already scored: together with the first, every candidate once.
+        found += self.run(conn, more, first)
+        return sorted(found, key=lambda r: (-_single(r[1]), r[0]))[:self.top_k]
+
+    def _candidates(self, among: Iterable[int]) -> int:
+        """At most how many passages hold the rarest atom of one of these alternatives."""
+        return sum(self.rare_df[i] for i in {self.rarest[i]: i for i in among}.values())
 
 
 def _field_boost(field: int, title_weight: float) -> float:
