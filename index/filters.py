@@ -13,6 +13,7 @@ take lists; ``NOT`` negates the conjunction of its conditions.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +39,12 @@ def compile_filters(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
     return _node(filters, params), params
 
 
-def _node(node: dict[str, Any], params: list[Any]) -> str:
+def _node(node: dict[str, Any], params: list[Any],
+          comparison: Callable[[dict[str, Any], list[Any]], str] | None = None, true: str = "1") -> str:
+    """A logical node or a comparison (SQLite's by default; PostgreSQL's from :func:`compile_pg_filters`)."""
+    comparison = comparison or _comparison
     if "field" in node:
-        return _comparison(node, params)
+        return comparison(node, params)
     if "operator" not in node:
         raise FilterError(f"Filter {node!r} has neither 'field' nor 'operator'.")
     if "conditions" not in node:
@@ -48,7 +52,7 @@ def _node(node: dict[str, Any], params: list[Any]) -> str:
     operator, conditions = node["operator"], node["conditions"]
     if not isinstance(conditions, list):
         raise FilterError("'conditions' must be a list.")
-    parts = [_node(c, params) for c in conditions] or ["1"]
+    parts = [_node(c, params, comparison, true) for c in conditions] or [true]
     if operator == "AND":
         return "(" + " AND ".join(parts) + ")"
     if operator == "OR":
@@ -148,27 +152,7 @@ def compile_pg_filters(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
     if not isinstance(filters, dict):
         raise FilterError("Filters must be a dictionary.")
     params: list[Any] = []
-    return _pg_node(filters, params), params
-
-
-def _pg_node(node: dict[str, Any], params: list[Any]) -> str:
-    if "field" in node:
-        return _pg_comparison(node, params)
-    if "operator" not in node:
-        raise FilterError(f"Filter {node!r} has neither 'field' nor 'operator'.")
-    if "conditions" not in node:
-        raise FilterError(f"Logical filter {node!r} needs 'conditions'.")
-    operator, conditions = node["operator"], node["conditions"]
-    if not isinstance(conditions, list):
-        raise FilterError("'conditions' must be a list.")
-    parts = [_pg_node(c, params) for c in conditions] or ["TRUE"]
-    if operator == "AND":
-        return "(" + " AND ".join(parts) + ")"
-    if operator == "OR":
-        return "(" + " OR ".join(parts) + ")"
-    if operator == "NOT":
-        return "(NOT (" + " AND ".join(parts) + "))"
-    raise FilterError(f"Unknown logical operator {operator!r}; use AND, OR or NOT.")
+    return _node(filters, params, _pg_comparison, "TRUE"), params
 
 
 def _pg_comparison(node: dict[str, Any], params: list[Any]) -> str:

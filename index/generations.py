@@ -324,15 +324,7 @@ class DataDir:
         :returns: the id now live.
         :raises IndexNotFoundError: when there is no such generation to go back to.
         """
-        ids = self.published()
-        current = self.current_id()
-        if to is None:
-            older = [g for g in ids if current is None or g < current]
-            if not older:
-                raise IndexNotFoundError(f"There is no generation older than {current} in {self.root} to roll back to.")
-            to = older[-1]
-        elif to not in ids:
-            raise IndexNotFoundError(f"Generation {to} is not in {self.root}; `kb stats` lists the published ones.")
+        to = rollback_target(self.published(), self.current_id(), to, str(self.root))
         _write_atomic(self.current_file, to + "\n")
         return to
 
@@ -354,9 +346,7 @@ class DataDir:
 
     def prune(self, keep: int) -> list[str]:
         """Delete the oldest generations beyond ``keep``, never the live one; returns what was deleted."""
-        current = self.current_id()
-        ids = self.published()
-        doomed = [g for g in ids[: max(0, len(ids) - keep)] if g != current]
+        doomed = beyond_keep(self.published(), self.current_id(), keep)
         for gen_id in doomed:
             shutil.rmtree(self.generations / gen_id, ignore_errors=True)
         return doomed
@@ -370,6 +360,26 @@ class DataDir:
         path = self.runs / f"{run_id}.json"
         _write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return path
+
+
+def rollback_target(published: list[str], current: str | None, to: str | None, where: str) -> str:
+    """The generation a rollback makes live: ``to``, or the newest older than ``current`` (ids sort by age).
+
+    :raises IndexNotFoundError: when there is no such generation in ``published``.
+    """
+    if to is None:
+        older = [g for g in published if current is None or g < current]
+        if not older:
+            raise IndexNotFoundError(f"There is no generation older than {current} in {where} to roll back to.")
+        return older[-1]
+    if to not in published:
+        raise IndexNotFoundError(f"Generation {to} is not in {where}; `kb stats` lists the published ones.")
+    return to
+
+
+def beyond_keep(published: list[str], current: str | None, keep: int) -> list[str]:
+    """The oldest generations beyond ``keep`` (oldest first), never the live one: what pruning deletes."""
+    return [g for g in published[: max(0, len(published) - keep)] if g != current]
 
 
 def check_compatible(manifest: Manifest, settings: Settings) -> None:

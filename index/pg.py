@@ -14,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import threading
@@ -86,10 +85,6 @@ def close_pools() -> None:
     for pool in pools:
         pool.close()
 
-
-@functools.cache
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
 
 
 class ProcessPool:

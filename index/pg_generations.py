@@ -40,8 +40,10 @@ from index.generations import (
     Generation,
     Manifest,
     _new_id,
+    beyond_keep,
     check_compatible,
     fault_point,
+    rollback_target,
 )
 from index.pg import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.pg_store import PgDocumentStore
@@ -284,25 +286,14 @@ class PgGenerations:
 
         :raises IndexNotFoundError: when there is no such generation to go back to.
         """
-        ids = self.published()
-        current = self.current_id()
-        if to is None:
-            older = [g for g in ids if current is None or g < current]
-            if not older:
-                raise IndexNotFoundError(f"There is no generation older than {current} in {self.where} to roll "
-                                         "back to.")
-            to = older[-1]
-        elif to not in ids:
-            raise IndexNotFoundError(f"Generation {to} is not in {self.where}; `kb stats` lists the published ones.")
+        to = rollback_target(self.published(), self.current_id(), to, self.where)
         with self._pool().connection() as conn:
             conn.execute(f"UPDATE {CATALOGUE}.live SET generation = %s, changes = changes + 1", (to,))
         return to
 
     def prune(self, keep: int) -> list[str]:
         """Drop the oldest generations beyond ``keep``, never the live one; returns what was dropped."""
-        current = self.current_id()
-        ids = self.published()
-        doomed = [g for g in ids[: max(0, len(ids) - keep)] if g != current]
+        doomed = beyond_keep(self.published(), self.current_id(), keep)
         for gen_id in doomed:
             with self._pool().connection() as conn:
                 conn.execute(f"DELETE FROM {CATALOGUE}.generations WHERE id = %s", (gen_id,))
