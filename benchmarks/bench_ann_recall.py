@@ -26,7 +26,7 @@ importlib.import_module("index._env")
 
 import faiss  # noqa: E402
 
-from index.embedding import query_embedder  # noqa: E402
+from index.embedding.encoders import query_embedder  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 
 

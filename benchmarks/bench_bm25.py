@@ -45,16 +45,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tantivy
 
-import index.lexical as lexical_module
-import index.query as query_module
+import index.search.query as query_module
+import index.storage.local.lexical as lexical_module
 from index.errors import QueryError
 from index.evaluation import judged_queries, read_qrels, read_queries
-from index.lexical import LexicalIndex, LexicalRow
-from index.query import STOPWORDS, MatchPlan, parse_query
-from index.ranking import PROXIMITY_DEPTH, boost_proximity, group_by_source, lexical_ranking
+from index.search.query import STOPWORDS, MatchPlan, parse_query
+from index.search.ranking import PROXIMITY_DEPTH, boost_proximity, group_by_source, lexical_ranking
+from index.search.synonyms import Synonyms
 from index.settings import Settings
-from index.store import PassageHit
-from index.synonyms import Synonyms
+from index.storage.contract import LexicalRow, PassageHit
+from index.storage.local.lexical import LexicalIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "eval"

@@ -35,8 +35,8 @@ from bench_search import (  # noqa: E402
 )
 
 from index import _env  # noqa: E402,F401
-from index.generations import open_generation  # noqa: E402
 from index.settings import load_settings  # noqa: E402
+from index.storage import open_generation  # noqa: E402
 
 WORKER = """
 import json, resource, sys, time

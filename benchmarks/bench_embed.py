@@ -31,7 +31,7 @@ import numpy as np
 from haystack import Document
 
 from index import _env  # noqa: F401
-from index.embedding import document_embedder
+from index.embedding.encoders import document_embedder
 from index.settings import EMBEDDING_BACKENDS, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from index import _env  # noqa: F401
 from index.evaluation import read_queries
-from index.facets import FacetSelection
-from index.generations import open_generation
-from index.search import Searcher
+from index.search.facets import FacetSelection
+from index.search.searcher import Searcher
 from index.settings import load_settings
+from index.storage import open_generation
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ Each corpus is built once and kept under WORK_DIR/bench-lexical-<N>/ (a store's 
 its FTS5 table, and the tantivy index beside it): N passages of 150-250 words recombined from the
 sentences of real passages (the shared Ofsted reports read with pypdfium2, or the passages of an
 existing chunks.sqlite), 5-60 passages per source, each source titled like a real one. Timed, per
-engine, through :class:`~index.retrievers.LexicalRetriever` as a search calls it (synonyms
+engine, through :class:`~index.search.retrievers.LexicalRetriever` as a search calls it (synonyms
 expanded, ``candidates`` = 100, strict then relaxed fill):
 
 - the realistic mix: the queries of eval/csc-reports and eval/csc-seeds;
@@ -35,10 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.query import STOPWORDS, parse_query, word_tokens
-from index.retrievers import LexicalRetriever
-from index.store import KBDocumentStore
-from index.synonyms import Synonyms
+from index.search.query import STOPWORDS, parse_query, word_tokens
+from index.search.retrievers import LexicalRetriever
+from index.search.synonyms import Synonyms
+from index.storage.local.store import KBDocumentStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora"

@@ -6,7 +6,7 @@
 For each collection the queries are searched ONCE (lexical strict and relaxed candidates, dense
 candidates, which of them hold the query's words close together) and kept in
 ``DATA_ROOT/<name>/loco-*.pickle``; every ranking variant is then the production code
-(:func:`index.ranking.rank_passages` and :func:`index.ranking.group_by_source`, or a candidate
+(:func:`index.search.ranking.rank_passages` and :func:`index.search.ranking.group_by_source`, or a candidate
 fusion written here) replayed over those candidates, so a grid of a hundred variants over seven
 collections takes minutes, not hours.
 
@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import _env  # noqa: F401
 from index.errors import QueryError
-from index.query import ParsedQuery, parse_query
-from index.ranking import (
+from index.search.query import ParsedQuery, parse_query
+from index.search.ranking import (
     RankedSource,
     boost_proximity,
     group_by_source,
@@ -54,7 +54,7 @@ from index.ranking import (
     words_first,
 )
 from index.settings import Settings, load_settings
-from index.store import PassageHit
+from index.storage.contract import PassageHit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -98,7 +98,7 @@ class Collection:
 
 
 class ReplayStore:
-    """What :func:`index.ranking.rank_passages` asks of a store, answered from the kept candidates.
+    """What :func:`index.search.ranking.rank_passages` asks of a store, answered from the kept candidates.
 
     Proximity, required phrases and exclusions were looked up once, over all of the query's candidates.
     """
@@ -123,8 +123,8 @@ def _strip(hits: Iterable[PassageHit]) -> list[PassageHit]:
 def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True) -> Collection:
     """The collection's queries, judgements and each judged query's candidates (cached on disk)."""
     from index.evaluation import judged_queries, read_qrels, read_queries
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
     from kbcli.evaluate import _source_stems, collection_files, run_eval
 
     dataset, files = COLLECTIONS[name]
@@ -190,8 +190,8 @@ NONWORDS = ("xyzzyq", "asdfgh qwerty", "zorblax frimmel", "quibbletrask", "plove
 
 def nonword_cosines(data_dir: Path, settings: Settings) -> dict[str, float]:
     """The best dense cosine each of :data:`NONWORDS` reaches in the collection (the floor must be above)."""
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     generation = open_generation(settings.replace(data_dir=data_dir, canaries=""))
     searcher = Searcher(settings.replace(data_dir=data_dir, canaries=""), generation)
@@ -208,7 +208,7 @@ Variant = Callable[[Candidates, Settings], list[RankedSource]]
 
 
 def production(c: Candidates, settings: Settings) -> list[RankedSource]:
-    """The production ranking (steps 1 and 3-7 of index.ranking) under ``settings``."""
+    """The production ranking (steps 1 and 3-7 of index.search.ranking) under ``settings``."""
     assert c.parsed is not None
     method = settings.fusion
     strict, relaxed = (c.strict, c.relaxed) if method != "dense" else ([], [])
@@ -333,7 +333,7 @@ def _rrf(lexical: list[PassageHit], dense: list[PassageHit], w: float, k: int) -
 
 def content_words(c: Candidates) -> int:
     assert c.parsed is not None
-    from index.query import STOPWORDS
+    from index.search.query import STOPWORDS
 
     return sum(1 for clause in c.parsed.clauses for t in clause[:1] if t.is_phrase or t.text not in STOPWORDS)
 

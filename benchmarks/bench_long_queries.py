@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import _env  # noqa: F401
 from index.errors import QueryError
-from index.generations import open_generation
-from index.query import parse_query
-from index.search import Searcher
+from index.search.query import parse_query
+from index.search.searcher import Searcher
 from index.settings import load_settings
+from index.storage import open_generation
 
 
 def _figures(times: list[float]) -> str:

@@ -33,8 +33,11 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 
 from index import _env  # noqa: F401
-from index.generations import COUNCILS_FILE, PROJECTS_FILE, DataDir, Manifest, open_generation
 from index.settings import load_settings
+from index.storage import open_generation
+from index.storage.contract import Manifest
+from index.storage.layout import COUNCILS_FILE, PROJECTS_FILE
+from index.storage.local.datadir import DataDir
 
 
 def make(template_dir: Path, data_dir: Path, copies: int, per_source: int) -> None:
@@ -79,9 +82,10 @@ def make(template_dir: Path, data_dir: Path, copies: int, per_source: int) -> No
 def prepare_live(data_dir: Path) -> None:
     """Add the stored pages to a data directory's live generation made before they existed (in place: for
     benchmark data only; a real generation gets them from its build)."""
-    from index.generations import CHUNKS_FILE, Build
-    from index.pages import prepare
-    from index.store import KBDocumentStore
+    from index.browse.pages import prepare
+    from index.storage.contract import Build
+    from index.storage.layout import CHUNKS_FILE
+    from index.storage.local.store import KBDocumentStore
 
     data = DataDir(data_dir)
     gen_id = data.current_id()
@@ -95,7 +99,7 @@ def prepare_live(data_dir: Path) -> None:
 
 def _prepare():
     try:
-        from index.pages import prepare
+        from index.browse.pages import prepare
     except ImportError:  # before the stored pages existed
         return None
     return prepare
@@ -103,7 +107,7 @@ def _prepare():
 
 def startup(data_dir: Path) -> dict[str, float]:
     """One worker's start-up in this process: open the generation, then what its pages build."""
-    from index.search import Searcher
+    from index.search.searcher import Searcher
 
     logging.disable(logging.WARNING)
     settings = load_settings(env={}, overrides={"data_dir": data_dir, "canaries": ""})

@@ -6,10 +6,10 @@
 For each collection index under DATA_ROOT/<name> (a data directory built by ``kb eval``), its live
 generation's passages (``KBDocumentStore.lexical_rows``, as the tantivy index was built from) are
 loaded into a PostgreSQL that this script starts itself (pgserver, in a temporary directory) with
-:func:`index.pg_lexical.write_lexical`, and every judged query is searched twice through the
+:func:`index.storage.postgres.lexical_write.write_lexical`, and every judged query is searched twice through the
 searcher's own lexical-only path (``kb eval --methods lexical``: strict, then relaxed to fill,
-:func:`index.ranking.lexical_ranking`, sources grouped): once with the generation's tantivy index,
-once with :class:`index.pg_lexical.PgLexicalIndex` in its place (proximity checks, required
+:func:`index.search.ranking.lexical_ranking`, sources grouped): once with the generation's tantivy index,
+once with :class:`index.storage.postgres.lexical_search.PgLexicalIndex` in its place (proximity checks, required
 phrases and exclusions go to it too). Query time is the lexical retriever's (strict + relaxed,
 as a search runs it, synonyms expanded), per query; load time is ``write_lexical`` plus the commit.
 Figures go to docs/ranking.md and docs/benchmarks.md, "Lexical search in PostgreSQL".
@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from index import _env  # noqa: F401
 from index.errors import QueryError
-from index.query import parse_query
+from index.search.query import parse_query
 from index.settings import load_settings
+from index.storage.lexical_retrieval import focus
 
 DEFAULT_ROOT = Path("/work/eval-data/final2")
 DEPTH = 100
@@ -57,9 +58,10 @@ def measure(name: str, data_dir: Path, url: str) -> dict[str, Any]:
     from psycopg_pool import ConnectionPool
 
     from index.evaluation import evaluate, judged_queries, read_qrels, read_queries, run_queries
-    from index.generations import open_generation
-    from index.pg_lexical import PgLexicalIndex, write_lexical
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
+    from index.storage.postgres.lexical_search import PgLexicalIndex
+    from index.storage.postgres.lexical_write import write_lexical
     from kbcli.evaluate import _source_stems, by_file_stem, collection_files
 
     dataset, files = COLLECTIONS[name]
@@ -106,7 +108,8 @@ def measure(name: str, data_dir: Path, url: str) -> dict[str, Any]:
                     parsed = parse_query(text, max_chars=settings.max_query_chars)
                 except QueryError:
                     continue
-                widened = store.focused(searcher.synonyms.expand(parsed) if searcher.synonyms else parsed)
+                expanded = searcher.synonyms.expand(parsed) if searcher.synonyms else parsed
+                widened = focus(expanded, store.lexical_index())
                 started = time.perf_counter()
                 searcher.lexical.run(query=widened, top_k=settings.candidates)
                 times.append(time.perf_counter() - started)
@@ -142,7 +145,7 @@ def main() -> None:
                 results.append(measure(name, args.data_root / name, server.get_uri()))
                 print(json.dumps(results[-1]), file=sys.stderr, flush=True)
         finally:
-            from index.pg import close_pools
+            from index.storage.postgres.pool import close_pools
 
             close_pools()
             server.cleanup()

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_loco import COLLECTIONS  # noqa: E402
 from bench_replicas import postgres  # noqa: E402
 
-from index.generations import DataDir  # noqa: E402
-from index.pg_generations import PgGenerations  # noqa: E402
 from index.settings import load_settings  # noqa: E402
+from index.storage.local.datadir import DataDir  # noqa: E402
+from index.storage.postgres.generations import PgGenerations  # noqa: E402
 from kbcli.evaluate import run_eval  # noqa: E402
 
 METHODS = ("lexical", "dense", "production")
@@ -73,7 +73,7 @@ def measure(name: str, data_root: Path, server_url: str, workdir: Path, hnsw: bo
     with backend.lock():
         backend.import_generation(generation, live=True)
     if hnsw:  # what a generation of ANN_MIN_PASSAGES or more gets: pgvector's approximate index
-        from index.pg import gen_schema, pool_for
+        from index.storage.postgres.pool import gen_schema, pool_for
 
         with pool_for(url).connection() as conn:
             conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {gen_schema(generation.id)}.chunks "

@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from haystack import Document
 
 from index import _env  # noqa: F401
-from index import query as query_module
-from index.embedding import QueryEmbedder, model_dir
+from index.embedding.encoders import QueryEmbedder, model_dir
+from index.embedding.onnx_encoder import OnnxDocumentEmbedder
 from index.evaluation import evaluate, judged_queries, read_qrels, read_queries
-from index.onnx_embedding import OnnxDocumentEmbedder
-from index.ranking import SECOND_PASSAGE_WEIGHT
+from index.search import query as query_module
+from index.search.ranking import SECOND_PASSAGE_WEIGHT
 from index.settings import load_settings
 from ingest.dense_text import dense_text
 from ingest.embed_cache import CachedDocumentEmbedder

@@ -54,16 +54,13 @@ importlib.import_module("index._env")  # no telemetry, no hub: before Haystack i
 
 from haystack import Document  # noqa: E402
 
-from index.generations import (  # noqa: E402
-    COUNCILS_FILE,
-    PROJECTS_FILE,
-    DataDir,
-    Manifest,
-    open_generation,
-)
-from index.query import STOPWORDS, word_tokens  # noqa: E402
 from index.records import SourceRecord  # noqa: E402
+from index.search.query import STOPWORDS, word_tokens  # noqa: E402
 from index.settings import Settings, load_settings  # noqa: E402
+from index.storage import open_generation  # noqa: E402
+from index.storage.contract import Manifest  # noqa: E402
+from index.storage.layout import COUNCILS_FILE, PROJECTS_FILE  # noqa: E402
+from index.storage.local.datadir import DataDir  # noqa: E402
 
 KB = str(Path(sys.executable).with_name("kb"))
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -181,9 +178,10 @@ def complete_in_place(data_dir: Path, settings: Settings) -> dict[str, float]:
     """Add what a kept generation lacks (one built before the lexical index or the stored pages existed),
     timed, so that it is measured as a build of today would be. For the benchmark only: published
     generations are otherwise never written."""
-    from index.generations import LEXICAL_DIR, PAGES_FILE, Build
-    from index.pages import prepare
-    from index.store import KBDocumentStore
+    from index.browse.pages import prepare
+    from index.storage.contract import Build
+    from index.storage.layout import LEXICAL_DIR, PAGES_FILE
+    from index.storage.local.store import KBDocumentStore
 
     generation = open_generation(settings)
     path = generation.path
@@ -289,7 +287,7 @@ def frequent_queries(seed: Seed, count: int = 30) -> list[str]:
 
 
 def filtered_requests(seed: Seed, queries: list[str]) -> list[dict[str, str]]:
-    from index.facets import slugify
+    from index.search.facets import slugify
 
     councils = Counter(slugify(c) for r in seed.records for c in r.council_names)
     themes = Counter(t for r in seed.records for t in r.theme_ids)
@@ -337,7 +335,7 @@ def load(server: Server, queries: list[str], clients: int, seconds: float) -> di
 def recall_at_10(data_dir: Path, settings: Settings, queries: list[str]) -> float:
     import faiss
 
-    from index.embedding import query_embedder
+    from index.embedding.encoders import query_embedder
 
     generation = open_generation(dataclasses.replace(settings, data_dir=str(data_dir)))
     store = generation.store

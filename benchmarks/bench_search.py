@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 
 from index import _env  # noqa: E402,F401
-from index.generations import open_generation  # noqa: E402
 from index.settings import load_settings  # noqa: E402
+from index.storage import open_generation  # noqa: E402
 from ingest.run import run_ingest  # noqa: E402
 from webapp import create_app  # noqa: E402
 
@@ -115,7 +115,7 @@ def vanilla_pipeline(generation, settings):
     from haystack_integrations.components.retrievers.faiss import FAISSEmbeddingRetriever
     from haystack_integrations.document_stores.faiss import FAISSDocumentStore
 
-    from index.embedding import stock_query_embedder
+    from index.embedding.encoders import stock_query_embedder
 
     docs = [Document(id=d.id, content=d.content, meta={"source_id": d.meta.get("source_id")}, embedding=d.embedding)
             for d in generation.store.filter_documents()]

@@ -42,9 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.generations import open_generation  # noqa: E402
+from index.browse.taxonomy import themes  # noqa: E402
 from index.settings import load_settings  # noqa: E402
-from index.taxonomy import themes  # noqa: E402
+from index.storage import open_generation  # noqa: E402
 
 JUDGED = ROOT / "eval" / "theme-tags" / "judged.tsv"
 DEFAULT_DATA = Path("/work/bench-data/corpora-v2")

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import _env  # noqa: F401
 from index.evaluation import read_queries
-from index.generations import DataDir
 from index.settings import load_settings
+from index.storage.local.datadir import DataDir
 from kbcli.evaluate import run_eval
 from webapp import create_app
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from index.errors import KBError, QueryError
 
 if TYPE_CHECKING:
-    from index.search import Searcher
+    from index.search.searcher import Searcher
 
 # ir-measures names → the names we print.
 MEASURES = {"nDCG@10": "nDCG@10", "R@100": "Recall@100", "RR@10": "MRR@10"}

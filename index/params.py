@@ -1,6 +1,6 @@
 """The rules for what a user may send, each written once with one message: paging, the length
 of a filter value, a year, a parameter given twice. The web app, the API, the CLI and the
-:class:`~index.search.Searcher` all call these, so a limit and its wording change in one place.
+:class:`~index.search.searcher.Searcher` all call these, so a limit and its wording change in one place.
 
 Usage::
 

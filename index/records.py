@@ -25,8 +25,8 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # The end of a council's evidence when the text names a group it belongs to ("Tri-borough (group)"), not it.
@@ -253,6 +253,13 @@ class SourceRecord:
         return json.dumps(meta, ensure_ascii=False)
 
     @classmethod
+    def from_columns(cls, row: Sequence[Any]) -> SourceRecord:
+        """A record from a store's row of ``id, source, title, type, content, content_hash, date, publisher, url,
+        meta`` (both backends select these columns in this order)."""
+        return cls.from_storage(id=row[0], source=row[1], title=row[2], type=row[3], content=row[4],
+                                content_hash=row[5], date=row[6], publisher=row[7], url=row[8], meta_json=row[9])
+
+    @classmethod
     def from_storage(cls, *, id: str, source: str, title: str, type: str, content: str,
                      content_hash: str, date: str | None, publisher: str | None, url: str | None,
                      meta_json: str) -> SourceRecord:
@@ -300,3 +307,63 @@ class FacetRow:
     themes: tuple[str, ...]
     projects: tuple[tuple[str, str], ...]  # (slug, name)
     judgements: tuple[tuple[str, str], ...] = ()  # (slug, label) of an inspection's judgements
+
+
+@dataclass(frozen=True)
+class Project:
+    """One innovation project or practice model.
+
+    ``aliases`` link wherever they appear; ``weak_aliases`` (a council's name, a common phrase)
+    link only in a passage that also holds one of the ``context`` words.
+    """
+
+    slug: str
+    name: str
+    description: str
+    aliases: tuple[str, ...] = ()
+    weak_aliases: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    councils: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    links: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Project:
+        """A project as ``projects.json`` holds it (lists for tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v  # type: ignore[arg-type]
+                      for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class CouncilDetails:
+    """What the browse pages know of a council beyond the sources (``councils.json``, written by the ingest):
+    its type and region, its statistical neighbours and its latest Ofsted judgement."""
+
+    type: str = ""
+    region: str = ""
+    statistical_neighbours: tuple[str, ...] = ()
+    ofsted_published: str = ""
+    overall_effectiveness: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.type or self.region:
+            data.update(type=self.type, region=self.region)
+        if self.statistical_neighbours:
+            data["statistical_neighbours"] = list(self.statistical_neighbours)
+        if self.ofsted_published:
+            data["ofsted"] = {"published": self.ofsted_published, "overall_effectiveness": self.overall_effectiveness}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CouncilDetails:
+        ofsted = data.get("ofsted") or {}
+        return cls(type=str(data.get("type", "")), region=str(data.get("region", "")),
+                   statistical_neighbours=tuple(data.get("statistical_neighbours", ())),
+                   ofsted_published=str(ofsted.get("published", "")),
+                   overall_effectiveness=str(ofsted.get("overall_effectiveness", "")))

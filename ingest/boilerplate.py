@@ -31,7 +31,6 @@ from ingest.layout import PAGE_BREAK, shape
 MIN_DOCUMENTS = 5
 MIN_SHARE = 0.2
 MIN_RUN = 3
-FILE_NAME = "boilerplate.json"
 
 
 def publisher_of(doc: Document) -> str | None:

@@ -36,24 +36,14 @@ from haystack import Document, Pipeline
 from haystack.document_stores.types import DuplicatePolicy
 from tqdm import tqdm
 
+from index.browse.pages import prepare as prepare_pages
 from index.errors import IngestError, KBError
-from index.generations import (
-    COUNCILS_FILE,
-    LEXICAL_DIR,
-    PROJECTS_FILE,
-    VECTORS_FILE,
-    Build,
-    Generation,
-    Manifest,
-    PassageStore,
-    generations,
-    open_generation,
-)
-from index.pages import prepare as prepare_pages
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
-from index.store import SCHEMA_VERSION, KBDocumentStore
-from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
+from index.storage import generations, open_generation
+from index.storage.contract import SCHEMA_VERSION, Build, Generation, Manifest, PassageStore
+from index.storage.layout import BOILERPLATE_FILE, COUNCILS_FILE, LEXICAL_DIR, PROJECTS_FILE, VECTORS_FILE
+from index.storage.local.store import KBDocumentStore
 from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.converters.base import FileConverter
 from ingest.dedupe import fold_duplicates
@@ -301,7 +291,8 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
                                                          if not r.duplicate_of)
     (build.path / PROJECTS_FILE).write_text(catalogue.to_json(), encoding="utf-8")
     leads = [c for project in catalogue.projects for c in project.councils]
-    (build.path / COUNCILS_FILE).write_text(json.dumps(council_details(written, leads), indent=1), encoding="utf-8")
+    councils = {name: details.to_dict() for name, details in council_details(written, leads).items()}
+    (build.path / COUNCILS_FILE).write_text(json.dumps(councils, indent=1), encoding="utf-8")
     return written, carried_passages
 
 

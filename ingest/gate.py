@@ -24,9 +24,9 @@ from typing import Any
 import yaml
 
 from index.errors import KBError, SettingsError
-from index.generations import Generation
-from index.search import Searcher
+from index.search.searcher import Searcher
 from index.settings import Settings
+from index.storage.contract import Generation
 
 # A canary's source counts as found within the first page of results unless it says otherwise.
 DEFAULT_WITHIN = 10

@@ -20,9 +20,9 @@ from __future__ import annotations
 from haystack import Pipeline
 from haystack.components.joiners import DocumentJoiner
 
-from index.embedding import document_embedder, embedding_cache_id, model_dir
-from index.generations import DataDir
+from index.embedding.encoders import document_embedder, embedding_cache_id, model_dir
 from index.settings import Settings
+from index.storage.local.datadir import DataDir
 from ingest.boilerplate import BoilerplateStripper, LearnedBoilerplate
 from ingest.clean import BoilerplateCleaner
 from ingest.embed_cache import CachedDocumentEmbedder
@@ -86,5 +86,5 @@ def pipeline_modules() -> list[str]:
     """Modules whose components an ingest pipeline YAML may name (Haystack refuses others on load)."""
     converters = sorted({fmt.converter.__module__ for fmt in FORMATS.values()})
     return ["ingest.pipeline", "ingest.router", "ingest.clean", "ingest.extract", "ingest.metadata", "ingest.split",
-            "ingest.embed_cache", "index.onnx_embedding", "ingest.tagging", "ingest.templates", "ingest.layout",
+            "ingest.embed_cache", "index.embedding.onnx_encoder", "ingest.tagging", "ingest.templates", "ingest.layout",
             "ingest.boilerplate", *converters]

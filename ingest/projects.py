@@ -22,17 +22,17 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from haystack import Document
 
+from index.browse.taxonomy import theme_labels
 from index.errors import KBError
-from index.facets import slugify
-from index.records import ProjectMention
-from index.taxonomy import theme_labels
+from index.records import Project, ProjectMention
+from index.search.facets import slugify
 
 FIELDS = {"name", "slug", "aliases", "weak_aliases", "context", "councils", "partners", "themes", "years",
           "description", "links"}
@@ -45,28 +45,6 @@ class CatalogueError(KBError):
     """The projects catalogue cannot be read or an entry is wrong."""
 
 
-@dataclass(frozen=True)
-class Project:
-    """One innovation project or practice model.
-
-    ``aliases`` link wherever they appear; ``weak_aliases`` (a council's name, a common phrase)
-    link only in a passage that also holds one of the ``context`` words.
-    """
-
-    slug: str
-    name: str
-    description: str
-    aliases: tuple[str, ...] = ()
-    weak_aliases: tuple[str, ...] = ()
-    context: tuple[str, ...] = ()
-    councils: tuple[str, ...] = ()
-    partners: tuple[str, ...] = ()
-    themes: tuple[str, ...] = ()
-    years: tuple[int, ...] = ()
-    links: tuple[dict[str, str], ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _pattern(phrase: str) -> str:

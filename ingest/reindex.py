@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import KBError
-from index.generations import PROJECTS_FILE, open_generation
-from index.generations import generations as generation_backend
 from index.records import SourceRecord
 from index.settings import Settings
+from index.storage import generations as generation_backend
+from index.storage import open_generation
+from index.storage.layout import PROJECTS_FILE
 from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, report_dict, source_file
 from ingest.discover import discover
 from ingest.failures import Failure

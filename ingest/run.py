@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import IngestError
-from index.generations import generations
 from index.records import SourceRecord
 from index.settings import Settings
+from index.storage import generations
 from ingest.build import BuildRequest, build_and_publish, report_dict, source_file
 from ingest.discover import discover
 from ingest.failures import Failure

@@ -187,7 +187,7 @@ class PassageSplitter:
                     meta["page_end"] = bisect.bisect_right(page_starts, max(span.start, span.end - 1))
                     if meta["page_end"] > meta["page"]:
                         # Where each page begins inside the passage, so a citation can name the page of
-                        # the sentence that matched (index.citations.best_citation).
+                        # the sentence that matched (index.search.citations.best_citation).
                         meta["page_offsets"] = [[meta["page"], 0]] + [
                             [page, page_starts[page - 1] - span.start]
                             for page in range(meta["page"] + 1, meta["page_end"] + 1)]

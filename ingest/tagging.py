@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
-from index.records import GROUP_EVIDENCE, CouncilMention, SourceRecord, SourceTags, ThemeTag
-from index.taxonomy import themes
+from index.browse.taxonomy import themes
+from index.records import GROUP_EVIDENCE, CouncilDetails, CouncilMention, SourceRecord, SourceTags, ThemeTag
 from ingest.templates.ofsted import overview
 
 _PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
@@ -247,7 +247,7 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
                       themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))
 
 
-def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, dict[str, Any]]:
+def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, CouncilDetails]:
     """Type and region of every council the sources name, inspect or projects lead, for the browse pages
     (the web app does not read ingest's data files); with, from Ofsted's overview, its statistical
     neighbours and its latest inspection (``"ofsted": {"published", "overall_effectiveness"}``). The
@@ -260,15 +260,14 @@ def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str
                   for name in named if name in rows}
     wanted = named | {n for names in neighbours.values() for n in names}
     known = {a.name: a for a in authorities()}
-    details: dict[str, dict[str, Any]] = {}
+    details: dict[str, CouncilDetails] = {}
     for name in sorted(wanted):
         if name not in known and name not in rows:
             continue
-        entry: dict[str, Any] = {"type": known[name].type, "region": known[name].region} if name in known else {}
-        if name in neighbours:
-            entry["statistical_neighbours"] = neighbours[name]
-        if name in rows and rows[name]["latest_published"]:
-            entry["ofsted"] = {"published": rows[name]["latest_published"],
-                               "overall_effectiveness": rows[name]["overall_effectiveness"]}
-        details[name] = entry
+        judged = name in rows and bool(rows[name]["latest_published"])
+        details[name] = CouncilDetails(
+            type=known[name].type if name in known else "", region=known[name].region if name in known else "",
+            statistical_neighbours=tuple(neighbours.get(name, ())),
+            ofsted_published=rows[name]["latest_published"] if judged else "",
+            overall_effectiveness=rows[name]["overall_effectiveness"] if judged else "")
     return details

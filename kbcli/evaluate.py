@@ -162,8 +162,8 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
     :raises CollectionError: for a missing or unreadable collection file, a missing folder of
         files, judgements naming no indexed file, or an unknown method.
     """
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
     from ingest.run import run_ingest
 
     unknown = [m for m in methods if m not in METHODS]

@@ -173,9 +173,9 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
             raise click.UsageError("--queries needs --run RUN, the run file to write.")
         _batch_search(settings, queries_file, run_file, top_k or 100, tag, progress=not quiet)
         return
-    from index.generations import open_generation
-    from index.highlight import CLOSE, OPEN
-    from index.search import Searcher
+    from index.search.highlight import CLOSE, OPEN
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     try:
         response = Searcher(settings, open_generation(settings)).search(query or "", top_k=top_k, page=page,
@@ -208,8 +208,8 @@ def search(ctx: click.Context, query: str | None, data_dir: str | None, top_k: i
 
 def _batch_search(settings: Settings, queries_file: str, run_file: str, depth: int, tag: str, progress: bool) -> None:
     from index.evaluation import read_queries, run_queries, write_run
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     try:
         queries = read_queries(queries_file)
@@ -288,7 +288,7 @@ def _terminal_excerpt(text: str, highlighted: str, words: int = 40) -> str:
     import html
     import re
 
-    from index.highlight import excerpt
+    from index.search.highlight import excerpt
 
     short = excerpt(highlighted, words)
     return html.unescape(re.sub(r"</?mark>", "", short)) if short else text[:300]
@@ -343,7 +343,7 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     For its age and the last run's outcome, see `kb status`.
     """
     settings = _settings(ctx, data_dir=data_dir)
-    from index.generations import generations, open_generation
+    from index.storage import generations, open_generation
 
     try:
         generation = open_generation(settings)
@@ -365,7 +365,7 @@ def stats(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     """The live generation, how old it is, and how the last run ended (for operators and monitoring)."""
-    from index.generations import generations, open_generation
+    from index.storage import generations, open_generation
 
     settings = _settings(ctx, data_dir=data_dir)
     last = generations(settings).last_run()
@@ -399,7 +399,7 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
 def rollback(ctx: click.Context, data_dir: str | None, target: str | None) -> None:
     """Make the previous published generation live again (running servers switch on their next request)."""
     settings = _settings(ctx, data_dir=data_dir)
-    from index.generations import generations
+    from index.storage import generations
 
     backend = generations(settings)
     try:
@@ -424,8 +424,8 @@ def migrate(ctx: click.Context, data_dir: str | None, target: str, every: bool) 
     (store_url), and run `kb ingest` or `kb reindex` with store_url from then on.
     """
     settings = _settings(ctx, data_dir=data_dir, store_url="")
-    from index.generations import DataDir
-    from index.pg_generations import PgGenerations
+    from index.storage.local.datadir import DataDir
+    from index.storage.postgres.generations import PgGenerations
 
     local = DataDir(settings.data_dir)
     try:

@@ -69,7 +69,7 @@ def _close_test_databases():
     """The tests' PostgreSQL allows 100 connections: a test's databases give theirs back when it ends."""
     yield
     if _DATABASES:
-        from index.pg import close_pool
+        from index.storage.postgres.pool import close_pool
 
         while _DATABASES:
             close_pool(_DATABASES.pop())
@@ -95,8 +95,8 @@ def fresh_database(server_url: str, keep: bool = False) -> str:
 
 @pytest.fixture(scope="session")
 def corpus_searcher(corpus_settings):
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     return Searcher(corpus_settings, open_generation(corpus_settings))
 
@@ -146,7 +146,7 @@ def pg_url(tmp_path_factory) -> Iterator[str]:
 
     server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
     yield server.get_uri()
-    from index.pg import close_pools
+    from index.storage.postgres.pool import close_pools
     from webapp.gaps import flush_shared
 
     flush_shared()  # counts still waiting in memory, written while the server is there

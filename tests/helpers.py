@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from index.store import KBDocumentStore, SourceRecord
+from index.storage.local.store import KBDocumentStore, SourceRecord
 from ingest.failures import Failure
 
 

@@ -8,8 +8,12 @@ import time
 
 import pytest
 
-from index.generations import CHUNKS_FILE, DataDir, generations, open_generation
-from index.query import parse_query
+from index.browse.catalogue import catalogue_projects
+from index.search.query import parse_query
+from index.storage import generations, open_generation
+from index.storage.layout import CHUNKS_FILE
+from index.storage.lexical_retrieval import lexical_retrieval
+from index.storage.local.datadir import DataDir
 from ingest import dedupe
 from ingest.reindex import run_reindex
 from kbcli.main import cli
@@ -193,7 +197,7 @@ def test_killed_run_leaves_a_working_index_and_the_next_run_recovers(setup, poin
     assert (data.current_id() != first.generation) is new_is_live
     live = open_generation(settings)
     assert live.store.count_sources() == (6 if new_is_live else 5)
-    from index.search import Searcher
+    from index.search.searcher import Searcher
 
     assert Searcher(settings, live).search("adolescents edge of care").results
     again = run_reindex(None, settings)
@@ -262,7 +266,7 @@ def test_an_edited_projects_catalogue_alone_publishes_and_links(tmp_path):
     report = run_reindex(None, settings)
     assert report.published and report.passages_embedded == 0 and report.unchanged == 5
     generation = open_generation(settings)
-    assert "munro-review" in {p["slug"] for p in generation.projects()}
+    assert "munro-review" in {p.slug for p in catalogue_projects(generation)}
     linked = [number for number, r in corpus_sources_by_number(generation.store).items()
               if "munro-review" in r.project_slugs]
     # The round-up page names "the Munro Review"; the minister's "Munro reviews" is another word.
@@ -309,9 +313,9 @@ def test_a_small_change_edits_a_copy_of_the_live_generation(local_setup, monkeyp
     assert hits[0].rowid in after["new.txt"] and not removed & {h.rowid for h in hits}
     assert set(store.signatures()) == set(store.source_ids()), (set(store.signatures()) ^ set(store.source_ids()))
     assert store.lexical_index() is not None, "the lexical index was derived from the live one"
-    found = store.lexical_retrieval(parse_query("family group conferencing teenagers"), top_k=5)
+    found = lexical_retrieval(store, parse_query("family group conferencing teenagers"), top_k=5)
     assert found and found[0].rowid in after["new.txt"]
-    every = {h.rowid for h in store.lexical_retrieval(parse_query("care"), top_k=1000)}
+    every = {h.rowid for h in lexical_retrieval(store, parse_query("care"), top_k=1000)}
     assert every and not every & removed
 
 

@@ -12,8 +12,8 @@ from importlib import resources
 
 from flask import Blueprint, jsonify, request, url_for
 
+from index.browse.taxonomy import themes
 from index.errors import QueryError
-from index.taxonomy import themes
 from webapp.index_handle import get_index
 from webapp.resource import project_ref, theme_json
 from webapp.views import http_url

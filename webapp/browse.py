@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
-from index.browse import UNDATED, Browse, CouncilUse, CouncilView, Neighbour, ProjectView, YearCounts
+from index.browse.catalogue import UNDATED, Browse, CouncilUse, CouncilView, Neighbour, ProjectView, YearCounts
+from index.browse.taxonomy import Theme, theme_labels
 from index.errors import QueryError
-from index.facets import FacetSelection, slugify
 from index.params import checked_value, checked_year, single
 from index.records import JUDGEMENT_AREAS, ProjectMention, SourceRecord
-from index.taxonomy import Theme, theme_labels
+from index.search.facets import FacetSelection, slugify
 from webapp.charts import colours, grade_chart, type_order, year_chart
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json

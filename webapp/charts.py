@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from index.browse import YearCounts
+from index.browse.catalogue import YearCounts
 
 # GOV.UK colours with at least 3:1 contrast against white (WCAG 1.4.11), in the taxonomy's order.
 # One colour per series (types of source, councils), GOV.UK's palette first.

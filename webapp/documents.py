@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, jsonify, url_for
 from markupsafe import Markup, escape
 
-from index.facets import slugify
+from index.browse.taxonomy import theme_labels
 from index.records import JUDGEMENT_AREAS, CouncilMention, Inspection, SourceRecord
-from index.store import PassageHit
-from index.taxonomy import theme_labels
+from index.search.facets import slugify
+from index.storage.contract import PassageHit
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 from webapp.takeaway import first_indexed

@@ -47,10 +47,10 @@ import psycopg
 from flask import Flask, current_app
 from psycopg_pool import PoolTimeout
 
-from index.facets import FacetSelection
-from index.pg import pool_for
-from index.results import SearchResponse
+from index.search.facets import FacetSelection
+from index.search.results import SearchResponse
 from index.settings import Settings
+from index.storage.postgres.pool import pool_for
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class SharedGapLog(GapLog):
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Any]:
-        from index.pg_generations import PgGenerations
+        from index.storage.postgres.generations import PgGenerations
 
         PgGenerations(self.url, ".")._pool()  # the catalogue (and these tables) exist
         with pool_for(self.url).connection() as conn:

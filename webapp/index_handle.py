@@ -13,10 +13,10 @@ from collections.abc import Hashable
 
 from flask import Flask, Response, current_app, g, has_request_context
 
-from index.embedding import QueryEmbedder, query_embedder
-from index.generations import generations, open_generation
-from index.search import Searcher
+from index.embedding.encoders import QueryEmbedder, query_embedder
+from index.search.searcher import Searcher
 from index.settings import Settings
+from index.storage import generations, open_generation
 
 logger = logging.getLogger(__name__)
 

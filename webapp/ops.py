@@ -39,8 +39,8 @@ from prometheus_client.registry import Collector
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from index.errors import KBError, SettingsError
-from index.generations import Manifest
 from index.settings import Settings
+from index.storage.contract import Manifest
 from webapp.errors import error_response
 
 logger = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from flask import Blueprint, render_template, request, url_for
 
 from index.errors import QueryError
-from index.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
 from index.params import SORTS, checked_value, single
-from index.query import parse_query
-from index.results import SearchResponse
+from index.search.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
+from index.search.query import parse_query
+from index.search.results import SearchResponse
 from webapp.gaps import record_search
 from webapp.index_handle import get_index
 from webapp.resource import Resource, document_url, route

@@ -38,10 +38,10 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from index.errors import QueryError
-from index.facets import FACETS, FacetSelection
 from index.params import checked_sort, paging_args
 from index.records import SourceRecord
-from index.results import SourceResult
+from index.search.facets import FACETS, FacetSelection
+from index.search.results import SourceResult
 from webapp.index_handle import get_index
 from webapp.resource import FORMATS
 from webapp.views import http_url, settings

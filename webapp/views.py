@@ -8,8 +8,8 @@ from importlib import resources
 
 from flask import Flask, current_app, request, url_for
 
-from index.facets import FACETS, FacetSelection
 from index.params import checked_sort, paging_args, single, whole_number
+from index.search.facets import FACETS, FacetSelection
 from index.settings import Settings
 
 
@@ -99,7 +99,7 @@ def shortdate(value: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from index.highlight import excerpt
+    from index.search.highlight import excerpt
 
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["shortdate"] = shortdate

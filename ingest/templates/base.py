@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from index.facets import slugify
 from index.records import Inspection
+from index.search.facets import slugify
 
 
 @dataclass(frozen=True)

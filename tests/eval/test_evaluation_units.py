@@ -15,8 +15,8 @@ from index.evaluation import (
     read_run,
     write_run,
 )
-from index.query import parse_query
-from index.synonyms import Synonyms
+from index.search.query import parse_query
+from index.search.synonyms import Synonyms
 
 pytestmark = pytest.mark.unit
 

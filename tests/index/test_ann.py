@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from haystack import Document
 
-from index import store as store_module
-from index.store import KBDocumentStore, choose_factory
+from index.storage.local import vectors as store_module
+from index.storage.local.store import KBDocumentStore
+from index.storage.local.vectors import choose_factory
 
 pytestmark = pytest.mark.unit
 

@@ -1,9 +1,9 @@
-"""index.citations: a passage cites the page and the thread element of its best-matching sentence."""
+"""index.search.citations: a passage cites the page and the thread element of its best-matching sentence."""
 
 from haystack import Document
 
-from index.citations import best_citation, best_sentence
-from index.highlight import CLOSE, OPEN
+from index.search.citations import best_citation, best_sentence
+from index.search.highlight import CLOSE, OPEN
 from ingest.split import PassageSplitter
 
 

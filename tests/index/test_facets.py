@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from index.errors import QueryError
-from index.facets import FacetSelection, FacetTable, slugify
 from index.records import FacetRow
+from index.search.facets import FacetSelection, FacetTable, slugify
 
 ROWS = [
     FacetRow("a", "report", "2016-04-26", ("Hackney", "Richmond upon Thames"), ("workforce",),
@@ -145,8 +145,8 @@ def test_sort_by_date_reorders_the_same_sources_newest_first(corpus_searcher):
 @pytest.mark.integration
 def test_sort_by_date_pages_follow_on(corpus_settings):
     """Each page sorted by date sorts the same sources, so page 2 never holds one newer than page 1's."""
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     settings = corpus_settings.replace(candidates=2)
     searcher = Searcher(settings, open_generation(settings))

@@ -1,9 +1,9 @@
 import pytest
 from haystack import Pipeline
 
-from index.fusion import FusionRanker
-from index.ranking import fuse
-from index.store import PassageHit
+from index.search.fusion import FusionRanker
+from index.search.ranking import fuse
+from index.storage.contract import PassageHit
 
 pytestmark = pytest.mark.unit
 
@@ -47,12 +47,12 @@ def test_rrf_and_single_modes():
 
 def test_component_serialises_exactly_and_survives_yaml():
     ranker = FusionRanker(method="rrf", dense_weight=0.7, rrf_k=30)
-    assert ranker.to_dict() == {"type": "index.fusion.FusionRanker",
+    assert ranker.to_dict() == {"type": "index.search.fusion.FusionRanker",
                                 "init_parameters": {"method": "rrf", "dense_weight": 0.7, "rrf_k": 30,
                                                     "scale": "max"}}
     pipeline = Pipeline()
     pipeline.add_component("fusion", ranker)
-    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.fusion"])
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.search.fusion"])
     result = loaded.run({"fusion": {"lexical_hits": hits((1, 1.0)), "dense_hits": hits((2, 1.0), (1, 0.5))}})
     assert [h.rowid for h in result["fusion"]["hits"]] == [1, 2]
 

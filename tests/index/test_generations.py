@@ -5,8 +5,10 @@ import json
 import pytest
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError, LockHeldError
-from index.generations import MANIFEST_FILE, DataDir, generations, open_generation
-from index.store import OLDEST_READABLE_VERSION, SCHEMA_VERSION
+from index.storage import generations, open_generation
+from index.storage.contract import OLDEST_READABLE_VERSION, SCHEMA_VERSION
+from index.storage.layout import MANIFEST_FILE
+from index.storage.local.datadir import DataDir
 from ingest.run import run_ingest
 from tests.conftest import make_settings
 
@@ -138,7 +140,7 @@ def test_migrate_copies_the_local_index_into_postgresql(tmp_path, corpus_copy, p
     """`kb migrate`: the live local generation, copied as it is (same id, sources, passages, answers), live there."""
     from click.testing import CliRunner
 
-    from index.search import Searcher
+    from index.search.searcher import Searcher
     from kbcli.main import cli
     from tests.conftest import fresh_database
 
@@ -169,7 +171,7 @@ def test_migrate_copies_the_local_index_into_postgresql(tmp_path, corpus_copy, p
 def test_an_approximate_index_in_postgresql_finds_what_exact_search_finds(tmp_path, corpus_copy, pg_url):
     """A generation large enough for approximate search gets pgvector's HNSW index (forced here by naming an
     approximate factory): its searches, filtered ones too, find what the exact scan finds on this corpus."""
-    from index.search import Searcher
+    from index.search.searcher import Searcher
     from tests.conftest import fresh_database
 
     exact = make_settings(tmp_path / "exact", store_url=fresh_database(pg_url))

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from index.explain import Evidence, contributions, how_found, keyword_share
-from index.highlight import CLOSE, OPEN, unmark_names
-from index.lexical import LexicalIndex, LexicalRow
-from index.query import parse_query
-from index.search import _replaced
-from index.store import PassageHit
-from index.vocabulary import VOCABULARY_FILE, Vocabulary, words_of
+from index.search.explain import Evidence, contributions, how_found, keyword_share
+from index.search.highlight import CLOSE, OPEN, unmark_names
+from index.search.query import parse_query
+from index.search.searcher import _replaced
+from index.search.vocabulary import VOCABULARY_FILE, Vocabulary, words_of
+from index.storage.contract import LexicalRow, PassageHit
+from index.storage.local.lexical import LexicalIndex
 from tests.conftest import make_settings
 
 ORDER = {"all": 0, "some": 1, "meaning": 2}

@@ -6,11 +6,13 @@ import pytest
 from haystack import Document
 
 from index.errors import IndexNotFoundError
-from index.lexical import LexicalIndex, LexicalRow
-from index.query import parse_query
-from index.retrievers import LexicalRetriever
-from index.store import KBDocumentStore
-from index.synonyms import Synonyms
+from index.search.query import parse_query
+from index.search.retrievers import LexicalRetriever
+from index.search.synonyms import Synonyms
+from index.storage.contract import LexicalRow
+from index.storage.lexical_retrieval import focus, lexical_retrieval
+from index.storage.local.lexical import LexicalIndex
+from index.storage.local.store import KBDocumentStore
 
 pytestmark = pytest.mark.unit
 
@@ -179,11 +181,11 @@ def test_store_uses_the_lexical_index_when_saved_and_fts5_otherwise(store, tmp_p
     store.finalise()
     reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
     filters = {"field": "meta.source_id", "operator": "in", "value": ["s5"]}
-    assert {h.source_id for h in reopened.lexical_retrieval(query, relaxed=True, filters=filters)} == {"s5"}
+    assert {h.source_id for h in lexical_retrieval(reopened, query, relaxed=True, filters=filters)} == {"s5"}
     by_meta = {"field": "meta.title", "operator": "==", "value": "Hackney"}
-    assert {h.rowid for h in reopened.lexical_retrieval(query, relaxed=True, filters=by_meta)} == {3}
+    assert {h.rowid for h in lexical_retrieval(reopened, query, relaxed=True, filters=by_meta)} == {3}
     missing = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "absent")
-    assert {h.rowid for h in missing.lexical_retrieval(query)} == {7}, "no index there: FTS5 answers"
+    assert {h.rowid for h in lexical_retrieval(missing, query)} == {7}, "no index there: FTS5 answers"
 
 
 def test_sources_matching_among_candidates_agrees_with_fts5(store, tmp_path):
@@ -207,7 +209,7 @@ def test_an_unreadable_lexical_index_falls_back_to_fts5(store, tmp_path):
     (tmp_path / "lex" / "meta.json").write_text("{not an index", encoding="utf-8")
     reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
     assert reopened.lexical_index() is None
-    assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+    assert {h.rowid for h in lexical_retrieval(reopened, parse_query("social care"))} == {7}
 
 
 def test_long_phrases_search_by_pairs_and_candidates_are_checked_word_for_word(tmp_path):
@@ -262,7 +264,7 @@ def test_an_index_of_another_layout_is_refused_and_fts5_answers(store, tmp_path)
         LexicalIndex.open(tmp_path / "lex")
     reopened = KBDocumentStore(store.path, read_only=True, lexical_path=tmp_path / "lex")
     assert reopened.lexical_index() is None
-    assert {h.rowid for h in reopened.lexical_retrieval(parse_query("social care"))} == {7}
+    assert {h.rowid for h in lexical_retrieval(reopened, parse_query("social care"))} == {7}
 
 
 def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
@@ -271,7 +273,7 @@ def test_store_derives_the_lexical_index_of_a_changed_build(store, tmp_path):
     store.write_documents([Document(id="p4b", content="Trafford's new partnership", meta={"source_id": "s3"})])
     count = store.derive_lexical(tmp_path / "live", tmp_path / "new", ["s3"], ["s3"])
     assert count == len(PASSAGES) == store.count_documents()
-    assert {h.id for h in store.lexical_retrieval(parse_query("trafford"))} == {"p4b"}
+    assert {h.id for h in lexical_retrieval(store, parse_query("trafford"))} == {"p4b"}
     live = LexicalIndex.open(tmp_path / "live")
     assert {r for r, _ in live.search(parse_query("trafford").strict_plan(), 10)} == {4}, "the live index is as it was"
 
@@ -314,34 +316,34 @@ def test_document_frequencies_count_passages_by_stem_and_phrases_by_their_rarest
 
 
 def test_a_long_query_keeps_its_informative_words_and_drops_common_ones(store, tmp_path, monkeypatch):
-    import index.query
-    import index.store
+    import index.search.query
+    import index.storage.local.store
 
     parsed = parse_query(LONG)
     assert parsed.is_long
     store.save_lexical(tmp_path / "lex")
-    monkeypatch.setattr(index.store, "MAX_LONG_QUERY_WORDS", 4)
-    focused = store.focused(parsed)
+    monkeypatch.setattr(index.storage.local.store, "MAX_LONG_QUERY_WORDS", 4)
+    focused = focus(parsed, store.lexical_index())
     # The four of highest count x idf that some passage holds, in query order: young and people
     # (twice each, in 2 of 7 passages), 2019 (once, in 1) and social (twice, in 3); "care" (three
     # times but in 6 passages), hackney (once, in 2) and words no passage holds are left out.
     assert [t.text for t in focused.relaxed_plan().clauses[0]] == ["social", "young", "people", "2019"]
-    assert store.focused(focused) is focused
+    assert focus(focused, store.lexical_index()) is focused
     # No strict (every word) query; the relaxed one finds the rare words' passages.
-    assert store.lexical_retrieval(parsed, top_k=10) == []
-    found = store.lexical_retrieval(parsed, relaxed=True, top_k=10)
+    assert lexical_retrieval(store, parsed, top_k=10) == []
+    found = lexical_retrieval(store, parsed, relaxed=True, top_k=10)
     assert {h.source_id for h in found} == {"s1", "s2", "s4", "s6"}
-    assert store.focused(parse_query("care hackney")).focus is None  # a short query is as it was
+    assert focus(parse_query("care hackney"), store.lexical_index()).focus is None  # a short query is as it was
 
 
 def test_a_long_query_without_a_lexical_index_keeps_its_first_words(store, monkeypatch):
-    import index.query
+    import index.search.query
 
-    monkeypatch.setattr(index.query, "MAX_LONG_QUERY_WORDS", 3)
+    monkeypatch.setattr(index.search.query, "MAX_LONG_QUERY_WORDS", 3)
     parsed = parse_query(LONG)
     assert store.lexical_index() is None
-    assert store.focused(parsed).relaxed_match() == '("care" OR "social" OR "young")'
-    assert {h.source_id for h in store.lexical_retrieval(parsed, relaxed=True, top_k=10)} == {"s1", "s2", "s5", "s6",
+    assert focus(parsed, store.lexical_index()).relaxed_match() == '("care" OR "social" OR "young")'
+    assert {h.source_id for h in lexical_retrieval(store, parsed, relaxed=True, top_k=10)} == {"s1", "s2", "s5", "s6",
                                                                                                 "s4"}
 
 

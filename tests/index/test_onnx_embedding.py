@@ -11,10 +11,10 @@ import pytest
 from haystack import Document
 from haystack_integrations.components.embedders.sentence_transformers import SentenceTransformersDocumentEmbedder
 
-from index import onnx_embedding
-from index.embedding import document_embedder, embedding_cache_id, model_dir, torch_document_embedder
+from index.embedding import onnx_encoder as onnx_embedding
+from index.embedding.encoders import document_embedder, embedding_cache_id, model_dir, torch_document_embedder
+from index.embedding.onnx_encoder import OnnxDocumentEmbedder, ensure_export, read_layout
 from index.errors import SettingsError
-from index.onnx_embedding import OnnxDocumentEmbedder, ensure_export, read_layout
 from index.settings import load_settings
 from tests.conftest import make_settings
 
@@ -138,7 +138,7 @@ def test_a_model_of_another_layout_is_refused(tmp_path):
 def test_serialises_as_declared(model):
     embedder = OnnxDocumentEmbedder(model, "/srv/kb/cache/onnx", variant="int8", batch_size=16)
     data = embedder.to_dict()
-    assert data == {"type": "index.onnx_embedding.OnnxDocumentEmbedder",
+    assert data == {"type": "index.embedding.onnx_encoder.OnnxDocumentEmbedder",
                     "init_parameters": {"model": model, "cache_dir": "/srv/kb/cache/onnx", "variant": "int8",
                                         "batch_size": 16, "threads": 0, "progress_bar": False}}
     assert OnnxDocumentEmbedder.from_dict(data).to_dict() == data
@@ -162,7 +162,7 @@ def test_the_setting_picks_the_engine(tmp_path, monkeypatch):
 
 
 def test_the_sample_corpus_ingests_with_the_onnx_backend(tmp_path, monkeypatch):
-    from index.generations import open_generation
+    from index.storage import open_generation
     from ingest.dense_text import dense_text
     from ingest.run import run_ingest
     from tests.conftest import CORPUS

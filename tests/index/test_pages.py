@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 from haystack.document_stores.types import DuplicatePolicy
 
-from index.browse import Browse
-from index.facets import FacetTable
-from index.generations import PAGES_FILE, SOURCE_VECTORS_FILE, Generation, open_generation
-from index.pages import GenerationPages, fill_source_vectors, mean_vectors
-from index.store import KBDocumentStore
+from index.browse.catalogue import Browse
+from index.browse.pages import GenerationPages, fill_source_vectors, mean_vectors
+from index.search.facets import FacetTable
+from index.storage import open_generation
+from index.storage.contract import Generation
+from index.storage.layout import PAGES_FILE, SOURCE_VECTORS_FILE
+from index.storage.local.store import KBDocumentStore
 from tests.webapp.test_leaders_inspections import leaders_settings
 
 pytestmark = pytest.mark.integration

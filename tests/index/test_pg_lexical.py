@@ -10,10 +10,13 @@ import psycopg
 import pytest
 
 from index.errors import IndexNotFoundError
-from index.highlight import CLOSE, OPEN
-from index.lexical import LexicalIndex, LexicalRow, _analyzer
-from index.pg_lexical import PgLexicalIndex, fieldnorm, write_lexical
-from index.query import MatchPlan, Term, parse_query
+from index.search.highlight import CLOSE, OPEN
+from index.search.query import MatchPlan, Term, parse_query
+from index.storage.analysis import analyzer
+from index.storage.contract import LexicalRow
+from index.storage.local.lexical import LexicalIndex
+from index.storage.postgres.lexical_search import PgLexicalIndex
+from index.storage.postgres.lexical_write import fieldnorm, write_lexical
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.integration
@@ -47,7 +50,7 @@ def tantivy(tmp_path_factory) -> LexicalIndex:
 
 @pytest.fixture(scope="module")
 def pg(pg_url) -> PgLexicalIndex:
-    from index.pg import pool_for
+    from index.storage.postgres.pool import pool_for
 
     with psycopg.connect(pg_url) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
@@ -173,11 +176,11 @@ def test_highlight_marks_stemmed_words_and_phrases_and_nothing_else(pg):
     parsed = parse_query('innovate "social work"')
     marked = pg.highlight(parsed, texts, OPEN, CLOSE)
     assert marked
-    analyzer = _analyzer()
+    text_analyzer = analyzer()
     for rowid, text in marked.items():
         assert text.replace(OPEN, "").replace(CLOSE, "") == texts[rowid]  # the text itself, marks added
         for span in re.findall(f"{OPEN}(.*?){CLOSE}", text):
-            assert analyzer.analyze(span) in (["innov"], ["social", "work"])
+            assert text_analyzer.analyze(span) in (["innov"], ["social", "work"])
     everything = "".join(marked.values())
     assert re.search(f"{OPEN}[Ii]nnovati(ve|on|ng){CLOSE}", everything)  # stems, not spellings
     assert f"{OPEN}social work{CLOSE}" in everything.replace(f"{OPEN}Social", f"{OPEN}social")
@@ -203,7 +206,7 @@ def test_the_write_is_the_callers_transaction(pg_url):
 
 
 def test_a_schema_without_lexical_tables_is_refused(pg_url):
-    from index.pg import pool_for
+    from index.storage.postgres.pool import pool_for
 
     with psycopg.connect(pg_url) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS kbg_test_empty")
@@ -238,7 +241,7 @@ def _plans(raw: str) -> list[MatchPlan]:
 def test_pruned_searches_return_exactly_what_the_full_query_does(pg, monkeypatch):
     """Scoring only candidates (the rarest clause's passages; MaxScore's essential words) gives the very
     rows, order and scores of scoring every posting, at every depth and with every filter."""
-    import index.pg_lexical as pg_lexical
+    import index.storage.postgres.lexical_search as pg_lexical
 
     answered = []
     pruned = pg_lexical._Query.pruned
@@ -266,7 +269,7 @@ def test_pruned_searches_return_exactly_what_the_full_query_does(pg, monkeypatch
 def test_tables_without_bounds_are_searched_alike(pg, pg_url):
     """A generation written before lex_terms held bounds: MaxScore bounds every word by 1 (the most a
     normalised tf can be), so it prunes less, and finds the same."""
-    from index.pg import pool_for
+    from index.storage.postgres.pool import pool_for
 
     schema = SCHEMA + "_nobound"
     with psycopg.connect(pg_url) as conn:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import QueryError
-from index.query import LONG_QUERY_WORDS, MAX_LONG_QUERY_WORDS, MAX_QUERY_CHARS, MAX_TERMS, parse_query
+from index.search.query import LONG_QUERY_WORDS, MAX_LONG_QUERY_WORDS, MAX_QUERY_CHARS, MAX_TERMS, parse_query
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.errors import SettingsError
-from index.ranking import (
+from index.search.ranking import (
     ADAPTIVE_SHIFT,
     CLOSE_MEANING,
     CLOSE_MEANING_SHIFT,
@@ -20,7 +20,7 @@ from index.ranking import (
     reranked,
 )
 from index.settings import Settings
-from index.store import PassageHit
+from index.storage.contract import PassageHit
 
 pytestmark = pytest.mark.unit
 

@@ -75,7 +75,7 @@ def _pasted_paragraph(stem: str, words: int = 200) -> str:
 
 @pytest.mark.parametrize("stem", [MINISTER, CYPNOW, ROUNDUP, CAFCASS, PRIVATE])
 def test_a_pasted_paragraph_finds_the_source_it_came_from(corpus_searcher, stem):
-    from index.query import MAX_LONG_QUERY_WORDS
+    from index.search.query import MAX_LONG_QUERY_WORDS
 
     paragraph = _pasted_paragraph(stem)
     assert len(paragraph.split()) == 200 and len(paragraph) > 500  # refused before long queries were welcome

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from index.errors import SettingsError
-from index.ranking import RERANKED_FLOOR
-from index.rerank import check_cross_encoder_dir
+from index.search.ranking import RERANKED_FLOOR
+from index.search.rerank import check_cross_encoder_dir
 from tests.conftest import make_settings
 
 
@@ -27,7 +27,7 @@ def cross_encoder_dir(tmp_path_factory):
     meaningless; the test checks the plumbing, that its scores decide the order)."""
     from sentence_transformers import CrossEncoder
 
-    from index.embedding import model_dir
+    from index.embedding.encoders import model_dir
 
     target = tmp_path_factory.mktemp("cross-encoder")
     CrossEncoder(str(model_dir(make_settings(target))), num_labels=1).save(str(target))
@@ -38,8 +38,8 @@ def cross_encoder_dir(tmp_path_factory):
 def test_searcher_orders_top_passages_by_the_cross_encoder(corpus_settings, cross_encoder_dir):
     from sentence_transformers import CrossEncoder
 
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     settings = corpus_settings.replace(rerank_model=str(cross_encoder_dir), rerank_depth=5)
     response = Searcher(settings, open_generation(settings)).search("adolescents edge of care", top_k=3)
@@ -53,8 +53,8 @@ def test_searcher_orders_top_passages_by_the_cross_encoder(corpus_settings, cros
 
 @pytest.mark.integration
 def test_searcher_refuses_a_wrong_rerank_dir(corpus_settings, tmp_path):
-    from index.generations import open_generation
-    from index.search import Searcher
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
 
     settings = corpus_settings.replace(rerank_model=str(tmp_path))
     with pytest.raises(SettingsError, match=r"no config\.json"):

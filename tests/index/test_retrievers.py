@@ -1,10 +1,10 @@
 import pytest
 from haystack import Document, Pipeline
 
-from index.query import parse_query
-from index.ranking import lexical_ranking
-from index.retrievers import DenseRetriever, LexicalRetriever
-from index.store import KBDocumentStore
+from index.search.query import parse_query
+from index.search.ranking import lexical_ranking
+from index.search.retrievers import DenseRetriever, LexicalRetriever
+from index.storage.local.store import KBDocumentStore
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +22,7 @@ def store(tmp_path):
 
 def test_exact_serialisation(store):
     assert LexicalRetriever(store, top_k=7, with_content=False).to_dict() == {
-        "type": "index.retrievers.LexicalRetriever",
+        "type": "index.search.retrievers.LexicalRetriever",
         "init_parameters": {"document_store": store.to_dict(), "top_k": 7, "with_content": False,
                             "title_weight": None},
     }
@@ -47,13 +47,14 @@ def test_retrieval_pipeline_survives_yaml(store):
     pipeline = Pipeline()
     pipeline.add_component("lexical", LexicalRetriever(store, top_k=5))
     pipeline.add_component("dense", DenseRetriever(store, top_k=5))
-    from index.fusion import FusionRanker
+    from index.search.fusion import FusionRanker
 
     pipeline.add_component("fusion", FusionRanker("weighted", 0.5))
     pipeline.connect("lexical.hits", "fusion.lexical_hits")
     pipeline.connect("lexical.relaxed_hits", "fusion.relaxed_hits")
     pipeline.connect("dense.hits", "fusion.dense_hits")
-    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["index.retrievers", "index.fusion", "index.store"])
+    modules = ["index.search.retrievers", "index.search.fusion", "index.storage.local.store"]
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=modules)
     inputs = {"lexical": {"query": parse_query("adolescents care")}, "dense": {"query_embedding": [1.0, 0.0]}}
     assert loaded.run(inputs)["fusion"]["hits"][0].id == "a"
     lexical_only = loaded.run({**inputs, "fusion": {"method": "lexical"}})["fusion"]["hits"]

@@ -11,7 +11,7 @@ from haystack.testing.document_store import (
     WriteDocumentsTest,
 )
 
-from index.store import KBDocumentStore
+from index.storage.local.store import KBDocumentStore
 
 pytestmark = pytest.mark.unit
 
@@ -49,7 +49,7 @@ def test_to_dict_round_trip(tmp_path):
     store = KBDocumentStore(tmp_path / "c.sqlite")
     data = store.to_dict()
     assert data == {
-        "type": "index.store.KBDocumentStore",
+        "type": "index.storage.local.store.KBDocumentStore",
         "init_parameters": {"path": str(tmp_path / "c.sqlite"), "read_only": False, "vectors_path": None,
                             "faiss_factory": "auto", "nprobe": 128, "lexical_path": None},
     }
@@ -96,7 +96,7 @@ class _PublishedOnPostgres:
     a local build copied into the database (each write a new generation, made live)."""
 
     def __init__(self, url: str, scratch) -> None:
-        from index.pg_generations import PgGenerations
+        from index.storage.postgres.generations import PgGenerations
 
         self.backend = PgGenerations(url, scratch)
         self.local = KBDocumentStore(scratch / "chunks.sqlite")
@@ -105,17 +105,17 @@ class _PublishedOnPostgres:
         self._publish()
 
     def _publish(self) -> None:
-        from index.generations import Manifest, _new_id
+        from index.storage.contract import Manifest, new_generation_id
 
         dims = {len(d.embedding) for d in self.local.filter_documents() if d.embedding is not None}
-        gen_id = _new_id()
+        gen_id = new_generation_id()
         manifest = Manifest(generation=gen_id, model_id="test", embedding_dim=max(dims or {1}), chunking={},
                             faiss_factory="Flat", sources=0, passages=self.local.count_documents())
         self.backend._copy_in(gen_id, self.scratch, self.local, manifest, live=True)
 
     def _live(self):
-        from index.pg import gen_schema
-        from index.pg_store import PgDocumentStore
+        from index.storage.postgres.pool import gen_schema
+        from index.storage.postgres.store import PgDocumentStore
 
         return PgDocumentStore(self.url, gen_schema(self.backend.current_id()))
 

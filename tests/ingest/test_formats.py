@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.generations import open_generation
-from index.search import Searcher
+from index.search.searcher import Searcher
+from index.storage import open_generation
 from ingest.run import run_ingest
 from tests.conftest import make_settings
 from tests.helpers import failures_by_file_name, sources_by_file_name

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from index.errors import IngestError
-from index.generations import DataDir, open_generation
+from index.storage import open_generation
+from index.storage.local.datadir import DataDir
 from ingest.run import run_ingest
 from tests.conftest import CORPUS, make_settings
 from tests.helpers import corpus_sources_by_number, failures_by_file_name, file_name, sources_by_file_name
@@ -160,7 +161,7 @@ def test_syndicated_copy_is_folded_into_the_original(tmp_path, corpus_copy):
     report = run_ingest([corpus_copy], settings)
     assert report.duplicates == 1
     generation = open_generation(settings)
-    from index.search import Searcher
+    from index.search.searcher import Searcher
 
     response = Searcher(settings, generation).search("reclaiming social work Hackney")
     names = [file_name(r.source) for r in response.results]

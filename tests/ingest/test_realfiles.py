@@ -331,7 +331,7 @@ def test_quiet_library_logs_become_debug():
 def test_real_files_through_the_whole_ingest(tmp_path):
     """One run with the real model: a Storify story paged over three files is one source whose
     description is in a passage with citations; refusals are reported with their reasons."""
-    from index.generations import open_generation
+    from index.storage import open_generation
     from ingest.run import run_ingest
     from tests.conftest import make_settings
 

@@ -66,7 +66,7 @@ def test_other_documents_are_not_inspections():
 
 @pytest.mark.integration
 def test_an_ingested_inspection_is_a_structured_source(tmp_path):
-    from index.generations import open_generation
+    from index.storage import open_generation
     from ingest.run import run_ingest
     from tests.conftest import make_settings
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from index.taxonomy import themes as taxonomy
+from index.browse.taxonomy import themes as taxonomy
 
 pytestmark = pytest.mark.integration
 

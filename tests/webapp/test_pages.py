@@ -164,7 +164,7 @@ def test_openapi_document_is_served_and_valid(client):
 
 
 def test_healthz_and_freshness(client, corpus_settings):
-    from index.generations import generations
+    from index.storage import generations
 
     health = client.get("/healthz").get_json()
     assert health["status"] == "ok" and health["sources"] == 5
@@ -264,7 +264,7 @@ def test_a_long_facet_shows_a_few_values_and_all_of_them_without_javascript(clie
 
 
 def test_a_facet_a_little_longer_than_the_short_list_is_listed_whole():
-    from index.facets import FacetSelection, FacetTable
+    from index.search.facets import FacetSelection, FacetTable
     from webapp.search import FACET_SHOWN, FACET_SLACK, facet_views
 
     table = FacetTable({}, {})

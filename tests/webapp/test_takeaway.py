@@ -245,7 +245,7 @@ def test_document_page_shows_its_citation_and_downloads(client):
 def test_a_result_links_its_original_prominently_and_never_a_script_url(app):
     from flask import render_template
 
-    from index.results import SourceResult
+    from index.search.results import SourceResult
 
     def rendered(url):
         result = SourceResult(document_id="a b/c", title="Kinship care review", source="", type="report",

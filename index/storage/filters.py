@@ -238,3 +238,26 @@ def _pg_ordering(column: str, op: str, value: Any, params: list[Any]) -> str:
         params.extend([path, value])
         return f"(jsonb_typeof({column}) = 'number' AND (c.meta #>> %s::text[])::float8 {op} %s)"
     raise FilterError(f"Filter operator {op!r} cannot compare with {value!r}.")
+
+
+def source_ids_of(filters: dict[str, Any] | None) -> set[str] | None:
+    """The sources a filter allows when it only selects sources (the facets' narrowing); None otherwise.
+
+    Such a filter is applied inside each engine as a set of sources (tantivy's term set, FAISS's rowid
+    ranges, PostgreSQL's ``= ANY``) rather than compiled to SQL over passages.
+    """
+    if not filters:
+        return None
+    if filters.get("field") == "meta.source_id":
+        value = filters.get("value")
+        if filters.get("operator") == "in" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return set(value)
+        if filters.get("operator") == "==" and isinstance(value, str):
+            return {value}
+        return None
+    if filters.get("operator") == "AND" and isinstance(filters.get("conditions"), list) and filters["conditions"]:
+        parts = [source_ids_of(c) if isinstance(c, dict) else None for c in filters["conditions"]]
+        if any(p is None for p in parts):
+            return None
+        return set.intersection(*parts)  # type: ignore[arg-type]  # no None left
+    return None

@@ -2,14 +2,14 @@
 
 A passage can span two PDF pages or pack several Storify elements; citing its first page or first
 element points at the wrong place when the match is further on. Given the passage's stored meta
-and its text as highlighted for the query (matches wrapped in :data:`index.highlight.OPEN` /
+and its text as highlighted for the query (matches wrapped in :data:`index.search.highlight.OPEN` /
 ``CLOSE``), :func:`best_citation` finds the sentence with the most distinct matched terms and
 cites the page it is on (a page range when it spans two) and, for threads, the element holding it
 (author, date, link).
 
 Usage (at query time, per passage)::
 
-    from index.citations import best_citation
+    from index.search.citations import best_citation
     cited = best_citation(hit.meta, marked.get(hit.rowid))  # None when the passage has nothing to cite
 """
 
@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from index.highlight import CLOSE, OPEN
+from index.search.highlight import CLOSE, OPEN
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 

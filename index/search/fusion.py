@@ -1,7 +1,7 @@
 """Fusion of lexical and dense candidates as a Haystack component, for pipelines.
 
-The formulas (and why weighted min-max fusion is the default) are in :mod:`index.ranking`; this
-component only carries the settings and calls :func:`index.ranking.fuse`.
+The formulas (and why weighted min-max fusion is the default) are in :mod:`index.search.ranking`; this
+component only carries the settings and calls :func:`index.search.ranking.fuse`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
-from index.ranking import fuse, fusion_method, lexical_ranking
-from index.store import PassageHit
+from index.search.ranking import fuse, fusion_method, lexical_ranking
+from index.storage.contract import PassageHit
 
 
 @component

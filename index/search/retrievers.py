@@ -1,6 +1,6 @@
 """Lexical (bm25: tantivy, or FTS5 without it) and dense (FAISS) retrievers over a store, as Haystack components.
 
-They return raw scores; how those become a ranking is :mod:`index.ranking`.
+They return raw scores; how those become a ranking is :mod:`index.search.ranking`.
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
+from haystack.core.serialization import import_class_by_name
 
-from index.pg_store import PgDocumentStore
-from index.query import ParsedQuery
-from index.store import KBDocumentStore, PassageHit
+from index.search.query import ParsedQuery
+from index.storage.contract import PassageHit, PassageStore
+from index.storage.lexical_retrieval import lexical_retrieval
 
 
 class _StoreRetriever:
@@ -23,7 +24,7 @@ class _StoreRetriever:
         all fusion and grouping need (the search fetches text for the passages it shows).
     """
 
-    def __init__(self, document_store: KBDocumentStore | PgDocumentStore, top_k: int = 100,
+    def __init__(self, document_store: PassageStore, top_k: int = 100,
                  with_content: bool = True) -> None:
         self.document_store = document_store
         self.top_k = top_k
@@ -37,7 +38,8 @@ class _StoreRetriever:
     def from_dict(cls, data: dict[str, Any]) -> Any:
         params = data["init_parameters"]
         store = params["document_store"]
-        kind = PgDocumentStore if store.get("type", "").endswith("PgDocumentStore") else KBDocumentStore
+        # Whichever backend's store it was: the type names its class, as Haystack serialises components.
+        kind: Any = import_class_by_name(store["type"])
         params["document_store"] = kind.from_dict(store)
         return default_from_dict(cls, data)
 
@@ -47,7 +49,7 @@ class LexicalRetriever(_StoreRetriever):
     """Passages ranked by bm25: those matching every clause, and, to fill ``top_k``, those matching any word.
 
     The store answers from its tantivy index when the generation has one, else from FTS5
-    (:meth:`~index.store.KBDocumentStore.lexical_retrieval`).
+    (:func:`~index.storage.lexical_retrieval.lexical_retrieval`).
 
     Usage::
 
@@ -57,7 +59,7 @@ class LexicalRetriever(_StoreRetriever):
     Parameters: see :class:`_StoreRetriever`.
     """
 
-    def __init__(self, document_store: KBDocumentStore | PgDocumentStore, top_k: int = 100, with_content: bool = True,
+    def __init__(self, document_store: PassageStore, top_k: int = 100, with_content: bool = True,
                  title_weight: float | None = None) -> None:
         # Not super(): Haystack's @component rebuilds the class, which breaks zero-argument super().
         _StoreRetriever.__init__(self, document_store, top_k, with_content)
@@ -72,15 +74,15 @@ class LexicalRetriever(_StoreRetriever):
     def run(self, query: ParsedQuery, filters: dict[str, Any] | None = None, top_k: int | None = None
             ) -> dict[str, Any]:
         """:returns: ``{"hits": strict matches, "relaxed_hits": the others}``, each best first, with
-        their raw bm25 scores (:func:`index.ranking.lexical_ranking` puts the two in one order).
+        their raw bm25 scores (:func:`index.search.ranking.lexical_ranking` puts the two in one order).
         """
         top_k = top_k or self.top_k
         store = self.document_store
-        hits = store.lexical_retrieval(query, top_k=top_k, filters=filters, with_content=self.with_content,
+        hits = lexical_retrieval(store, query, top_k=top_k, filters=filters, with_content=self.with_content,
                                        title_weight=self.title_weight)
         more: list[PassageHit] = []
         if len(hits) < top_k:
-            more = store.lexical_retrieval(query, relaxed=True, top_k=top_k - len(hits), filters=filters,
+            more = lexical_retrieval(store, query, relaxed=True, top_k=top_k - len(hits), filters=filters,
                                            exclude_rowids=[h.rowid for h in hits], with_content=self.with_content,
                                            title_weight=self.title_weight)
         return {"hits": hits, "relaxed_hits": more}

@@ -1,7 +1,7 @@
 """A generation's own words, for "Did you mean …?": spellings suggested only from what the index holds.
 
 Written once per generation at build time (``vocabulary.json``, by :func:`write_vocabulary`, called from
-:func:`index.pages.prepare`): every word of the titles, publishers and authors, and of a deterministic sample
+:func:`index.browse.pages.prepare`): every word of the titles, publishers and authors, and of a deterministic sample
 of at most ``SAMPLE_PASSAGES`` passages (every k-th row), with the number of those texts that hold it. A
 generation built before it existed has no file: no suggestions, no error.
 
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from index.store import KBDocumentStore
+from index.storage.contract import BuildStore
+from index.storage.layout import VOCABULARY_FILE
 
 logger = logging.getLogger(__name__)
 
-VOCABULARY_FILE = "vocabulary.json"
 FORMAT = 1
 # Passages read at build time: enough for every word a practitioner would search for to appear (a word in
 # fewer than 1 in 50,000 passages is rarely the one meant); a full read would grow with the corpus.
@@ -53,10 +53,10 @@ def words_of(text: str) -> set[str]:
             if MIN_CHARS <= len(w) <= MAX_CHARS}
 
 
-def collect(store: KBDocumentStore, sample: int = SAMPLE_PASSAGES) -> Counter[str]:
+def collect(store: BuildStore, sample: int = SAMPLE_PASSAGES) -> Counter[str]:
     """Each word's number of texts holding it: the sources' titles and bylines, and a sample of passages."""
     counts: Counter[str] = Counter()
-    conn = store._conn()
+    conn = store.connection()
     for title, publisher, authors in conn.execute("SELECT title, publisher, json_extract(meta, '$.authors') "
                                                   "FROM sources"):
         counts.update(words_of(f"{title or ''} {publisher or ''} {authors or ''}"))
@@ -70,7 +70,7 @@ def collect(store: KBDocumentStore, sample: int = SAMPLE_PASSAGES) -> Counter[st
     return counts
 
 
-def write_vocabulary(store: KBDocumentStore, path: str | Path, sample: int = SAMPLE_PASSAGES) -> int:
+def write_vocabulary(store: BuildStore, path: str | Path, sample: int = SAMPLE_PASSAGES) -> int:
     """Write ``vocabulary.json`` into the generation directory ``path``; returns how many words it holds."""
     counts = collect(store, sample)
     words = counts.most_common(MAX_WORDS)

@@ -2,7 +2,7 @@
 the words and how much from meaning, and why its passage was chosen, in plain English.
 
 Nothing here changes a score: :class:`Evidence` keeps the retrievers' candidates beside the ranked passages
-(:mod:`index.ranking` computes the scores), and :func:`contributions` splits a passage's fused score into its
+(:mod:`index.search.ranking` computes the scores), and :func:`contributions` splits a passage's fused score into its
 keyword and meaning parts with the same scaling as step 3 of the ranking.
 
 Usage::
@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.query import ParsedQuery, Term, word_tokens
-from index.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
-from index.results import SynonymUse, Why, WordMatch
+from index.search.query import ParsedQuery, Term, word_tokens
+from index.search.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
+from index.search.results import SynonymUse, Why, WordMatch
 from index.settings import Settings
-from index.store import PassageHit
+from index.storage.contract import PassageHit
 
 # A share of the score at least this large is "mostly" the words (or, below 1 − it, mostly meaning).
 MOSTLY = 0.7
@@ -36,7 +36,8 @@ Analyzer = Callable[[str], list[str]]
 
 
 def simple_tokens(text: str) -> list[str]:
-    """The query parser's words (:func:`index.query.word_tokens`): how words are compared without a lexical index."""
+    """The query parser's words (:func:`index.search.query.word_tokens`): how words are compared without a
+    lexical index."""
     return list(word_tokens(text))
 
 

@@ -1,4 +1,4 @@
-"""The query path: parse → lexical + dense retrieval → ranking (:mod:`index.ranking`) → page → highlight.
+"""The query path: parse → lexical + dense retrieval → ranking (:mod:`index.search.ranking`) → page → highlight.
 
 Usage::
 
@@ -19,24 +19,24 @@ from typing import Any
 
 import faiss
 
-from index.browse import Browse
-from index.citations import best_citation
-from index.embedding import QueryEmbedder, query_embedder
-from index.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
-from index.facets import FacetSelection, FacetTable
-from index.generations import Generation
-from index.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
-from index.pages import GenerationPages
+from index.browse.catalogue import Browse
+from index.browse.pages import GenerationPages
+from index.embedding.encoders import QueryEmbedder, query_embedder
 from index.params import checked_paging, checked_sort
-from index.query import ParsedQuery, parse_query
-from index.ranking import Found, RankedSource, group_by_source, rank_passages, words_first
-from index.rerank import Reranker
-from index.results import Passage, SearchResponse, SourceResult, Suggestion
-from index.retrievers import DenseRetriever, LexicalRetriever
+from index.search.citations import best_citation
+from index.search.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
+from index.search.facets import FacetSelection, FacetTable
+from index.search.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
+from index.search.query import ParsedQuery, parse_query
+from index.search.ranking import Found, RankedSource, group_by_source, rank_passages, words_first
+from index.search.rerank import Reranker
+from index.search.results import Passage, SearchResponse, SourceResult, Suggestion
+from index.search.retrievers import DenseRetriever, LexicalRetriever
+from index.search.synonyms import Synonyms
+from index.search.vocabulary import Vocabulary
 from index.settings import Settings
-from index.store import PassageHit
-from index.synonyms import Synonyms
-from index.vocabulary import Vocabulary
+from index.storage.contract import Generation, PassageHit
+from index.storage.lexical_retrieval import focus
 
 logger = logging.getLogger(__name__)
 
@@ -255,12 +255,12 @@ class Searcher:
         return [(source_id, score) for source_id, score, _ in self._sources(parsed, found, fusion)[:depth]]
 
     def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None) -> list[RankedSource]:
-        """Steps 7 and 8 of :mod:`index.ranking`: sources scored by their passages, every word first."""
+        """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first."""
         return words_first(group_by_source(found.passages), found.all_words, parsed, self.settings, fusion)
 
     def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
                     fusion: str | None, rerank: bool = True) -> Found:
-        """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.ranking.rank_passages`)."""
+        """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.search.ranking.rank_passages`)."""
         return self._retrieve(parsed, n, filters, fusion, rerank)[0]
 
     def _retrieve(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
@@ -270,7 +270,7 @@ class Searcher:
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
         # A long query's words are chosen once here: the retriever, highlighting and "why" all use them.
-        widened = self.store.focused(self.synonyms.expand(parsed) if self.synonyms else parsed)
+        widened = focus(self.synonyms.expand(parsed) if self.synonyms else parsed, self.store.lexical_index())
         lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
                           if method != "dense" else None)
         dense: list[PassageHit] = []
@@ -312,7 +312,8 @@ class Searcher:
         firsts = [passages[0].rowid for passages in shown.values() if passages]
         close = self.store.near_rowids(parsed, firsts) if firsts else set()
         parts = contributions(evidence)
-        evidence = replace(evidence, parsed=self.store.focused(parsed))  # a long query: the words it searched for
+        # A long query: the words it searched for.
+        evidence = replace(evidence, parsed=focus(parsed, self.store.lexical_index()))
         lexical = self.store.lexical_index()
         analyze = lexical.analyze if lexical is not None else (lambda term: simple_tokens(term.text))
         analyze_text = lexical.analyze_text if lexical is not None else simple_tokens

@@ -1,14 +1,14 @@
-"""A published generation in PostgreSQL: the same read interface as :class:`index.store.KBDocumentStore`.
+"""A published generation in PostgreSQL: the same read interface as :class:`index.storage.local.store.KBDocumentStore`.
 
-Each generation is one schema (``index.pg.gen_schema``), written whole by
-:class:`index.pg_generations.PgGenerations` when it publishes a build and never changed after:
+Each generation is one schema (``index.storage.postgres.pool.gen_schema``), written whole by
+:class:`index.storage.postgres.generations.PgGenerations` when it publishes a build and never changed after:
 
 ``sources``        one row per source (its record's columns, ``meta`` as jsonb)
 ``chunks``         one row per passage: ``rowid`` (the build's, so vector and lexical ids agree), text, meta,
                    ``embedding vector(d)``; an HNSW index (inner product) when the generation is large enough
                    for approximate search (``choose_factory``), else an exact scan, as FAISS ``Flat``
 ``source_signatures``, ``source_vectors``, ``files`` (pages.json, projects.json, ...) and the lexical
-postings of :mod:`index.pg_lexical`.
+postings of :mod:`index.storage.postgres.lexical_search`.
 
 The searcher, the web app, the quality gate and ``kb eval`` read a generation only through these
 methods, so they work unchanged on either backend. Writing happens in a local build
@@ -31,11 +31,12 @@ import numpy as np
 from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.types import DuplicatePolicy
 
-from index.filters import compile_pg_filters
-from index.pg import ProcessPool, redacted
-from index.query import MatchPlan, ParsedQuery
 from index.records import FacetRow, Inspection, SourceRecord
-from index.store import PassageHit, _filtered_source_ids, _source_from_row, focus
+from index.search.query import MatchPlan, ParsedQuery
+from index.storage.contract import PassageHit
+from index.storage.filters import compile_pg_filters, source_ids_of
+from index.storage.postgres.lexical_search import PgLexicalIndex
+from index.storage.postgres.pool import ProcessPool, redacted
 
 # An HNSW search looks at this many candidates at least (pgvector's default is 40); more for a deeper top_k.
 # The hnsw_ef_search setting's default: 100 cost csc-reports' dense ranking 0.026 nDCG@10, 400 0.004, 1000
@@ -61,7 +62,7 @@ class PgDocumentStore:
         self.ef_search = ef_search
         self.path = f"{redacted(url)} ({schema})"
         self._pool = ProcessPool(url)
-        self._lexical: Any = None
+        self._lexical: PgLexicalIndex | None = None
         self._lexical_lock = threading.Lock()
         self._hnsw: bool | None = None
 
@@ -74,7 +75,7 @@ class PgDocumentStore:
         return rows[0][0] if rows else None
 
     def close(self) -> None:
-        """Nothing to close: connections belong to the process's pool (index.pg.pool_for)."""
+        """Nothing to close: connections belong to the process's pool (index.storage.postgres.pool.pool_for)."""
 
     # -- serialisation and the DocumentStore protocol ---------------------------------------
 
@@ -112,7 +113,7 @@ class PgDocumentStore:
 
     def get_source(self, source_id: str) -> SourceRecord | None:
         rows = self._rows(f"SELECT {_SOURCE_COLUMNS} FROM {{s}}.sources WHERE id = %s", (source_id,))
-        return _source_from_row(rows[0]) if rows else None
+        return SourceRecord.from_columns(rows[0]) if rows else None
 
     def get_sources(self, source_ids: Iterable[str]) -> dict[str, SourceRecord]:
         """Source records by id, without their text (``content`` is empty), for result lists."""
@@ -121,7 +122,7 @@ class PgDocumentStore:
             return {}
         rows = self._rows("SELECT id, source, title, type, '', content_hash, date, publisher, url, meta::text "
                           "FROM {s}.sources WHERE id = ANY(%s)", (ids,))
-        return {row[0]: _source_from_row(row) for row in rows}
+        return {row[0]: SourceRecord.from_columns(row) for row in rows}
 
     def all_sources(self) -> Iterator[SourceRecord]:
         """Every source record with its text, in insertion order (streamed, for carrying them over)."""
@@ -129,7 +130,7 @@ class PgDocumentStore:
             cursor.itersize = 500
             cursor.execute(f"SELECT {_SOURCE_COLUMNS} FROM {self.schema}.sources ORDER BY pos")
             for row in cursor:
-                yield _source_from_row(row)
+                yield SourceRecord.from_columns(row)
 
     def signatures(self) -> dict[str, bytes]:
         return {r[0]: bytes(r[1]) for r in self._rows("SELECT id, minhash FROM {s}.source_signatures")}
@@ -213,43 +214,27 @@ class PgDocumentStore:
 
     # -- retrieval ---------------------------------------------------------------------------
 
-    def lexical_index(self) -> Any:
-        """The generation's lexical postings (:class:`index.pg_lexical.PgLexicalIndex`), opened once."""
+    def lexical_index(self) -> PgLexicalIndex:
+        """The generation's lexical postings (:class:`~index.storage.postgres.lexical_search.PgLexicalIndex`),
+        opened once."""
         if self._lexical is None:
             with self._lexical_lock:
                 if self._lexical is None:
-                    from index.pg_lexical import PgLexicalIndex
-
                     self._lexical = PgLexicalIndex(self._pool, self.schema)
         return self._lexical
 
-    def focused(self, query: ParsedQuery) -> ParsedQuery:
-        """A long query limited to its most informative words (as :meth:`KBDocumentStore.focused`)."""
-        return focus(query, self.lexical_index())
+    def fts_retrieval(self, query: ParsedQuery, relaxed: bool, top_k: int, filters: dict[str, Any] | None,
+                      exclude_rowids: Iterable[int], with_content: bool,
+                      title_weight: float | None) -> list[PassageHit]:
+        """Nothing: every PostgreSQL generation has its lexical tables (this is for older local ones)."""
+        return []
 
-    def lexical_retrieval(
-        self, query: ParsedQuery, relaxed: bool = False, top_k: int = 10, filters: dict[str, Any] | None = None,
-        exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
-    ) -> list[PassageHit]:
-        """Passages matching ``query`` strictly (every clause) or ``relaxed`` (any content word), best BM25 first;
-        filters apply before ranking."""
-        if query.is_long:
-            if not relaxed:
-                return []
-            query = self.focused(query)
-        plan = query.relaxed_plan() if relaxed else query.strict_plan()
-        if plan is None:
-            return []
-        source_ids = _filtered_source_ids(filters)
-        rowids = None
-        if filters and source_ids is None:
-            where, params = compile_pg_filters(filters)
-            rowids = [r[0] for r in self._rows(f"SELECT c.rowid FROM {{s}}.chunks c WHERE {where}", params)]
-        found = self.lexical_index().search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
-                                            title_weight=title_weight, rowids=rowids)
-        return self._hits(found, with_content)
+    def filtered_rowids(self, filters: dict[str, Any]) -> list[int]:
+        """Rowids of the passages a filter keeps."""
+        where, params = compile_pg_filters(filters)
+        return [r[0] for r in self._rows(f"SELECT c.rowid FROM {{s}}.chunks c WHERE {where}", params)]
 
-    def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         if not found:
             return []
         columns = "content, meta::text" if with_content else "'', '{}'"
@@ -271,7 +256,7 @@ class PgDocumentStore:
         """
         query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
         where, params = ("TRUE", [])
-        source_ids = _filtered_source_ids(filters)
+        source_ids = source_ids_of(filters)
         if source_ids is not None:
             where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
         elif filters:
@@ -285,9 +270,9 @@ class PgDocumentStore:
                     conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             found = [(int(r[0]), float(r[1])) for r in conn.execute(sql, [query, *params, query, int(top_k)])]
         found.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
-        return self._hits(found, with_content)
+        return self.hits(found, with_content)
 
-    def _texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         rows = self._rows("SELECT rowid, content, title FROM {s}.chunks WHERE rowid = ANY(%s)",
                           ([int(r) for r in rowids],))
         return {r[0]: (r[1] or "", r[2] or "") for r in rows}
@@ -296,7 +281,7 @@ class PgDocumentStore:
         """Which of ``rowids`` hold all the query's content words close together (checked on their text)."""
         if query.proximity_match() is None or not rowids:
             return set()
-        return self.lexical_index().near(query.proximity_terms(), self._texts(rowids), query.proximity_gap())
+        return self.lexical_index().near(query.proximity_terms(), self.passage_texts(rowids), query.proximity_gap())
 
     def matching_rowids(self, match: str, rowids: Iterable[int] | None = None, plan: MatchPlan | None = None
                         ) -> set[int]:
@@ -318,7 +303,7 @@ class PgDocumentStore:
         ids = list(rowids)
         if not ids:
             return {}
-        texts = {rowid: content for rowid, (content, _) in self._texts(ids).items()}
+        texts = {rowid: content for rowid, (content, _) in self.passage_texts(ids).items()}
         return self.lexical_index().highlight(query, texts, open_mark, close_mark)
 
 

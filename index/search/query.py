@@ -83,7 +83,7 @@ class Term:
 class MatchPlan:
     """A match as an engine builds it: every clause (an OR of terms) must match, no exclusion may.
 
-    Engines other than FTS5 (:mod:`index.lexical`) compile this rather than parse MATCH text, so
+    Engines other than FTS5 (:mod:`index.storage.local.lexical`) compile this rather than parse MATCH text, so
     only the word tokens of :func:`word_tokens` ever reach them.
     """
 

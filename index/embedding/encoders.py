@@ -26,6 +26,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 
 from index.errors import SettingsError
 from index.settings import Settings
+from index.storage.layout import DataLayout
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +69,11 @@ def document_embedder(settings: Settings, progress_bar: bool = False) -> Any:
     sentence-transformers embedder, the reference the ONNX vectors are checked against.
     """
     if settings.embedding_backend.startswith("onnx"):
-        from index import onnx_embedding
+        from index.embedding import onnx_encoder
 
-        if onnx_embedding.available():
-            return onnx_embedding.OnnxDocumentEmbedder(
-                str(model_dir(settings)), cache_dir=str(Path(settings.data_dir) / "cache" / "onnx"),
+        if onnx_encoder.available():
+            return onnx_encoder.OnnxDocumentEmbedder(
+                str(model_dir(settings)), cache_dir=str(DataLayout.of(settings.data_dir).onnx_cache),
                 variant="int8" if settings.embedding_backend == "onnx-int8" else "fp32",
                 batch_size=settings.embed_batch_size, progress_bar=progress_bar)
         logger.warning("embedding_backend is %s but onnxruntime is not installed; passages are embedded by "

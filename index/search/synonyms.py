@@ -19,7 +19,7 @@ from importlib import resources
 
 import yaml
 
-from index.query import ParsedQuery, Term, word_tokens
+from index.search.query import ParsedQuery, Term, word_tokens
 
 
 class Synonyms:

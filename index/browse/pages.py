@@ -19,7 +19,7 @@ Usage::
 
     prepare(build)                        # in the build, after the sources and passages are written
     pages = GenerationPages(generation)   # in a worker: loads what prepare stored (or computes it)
-    pages.facet_table                     # index.facets.FacetTable
+    pages.facet_table                     # index.search.facets.FacetTable
     pages.records["source-id"]            # a SourceRecord, read from the store on first use
     pages.vectors                         # SourceVectors: ids and their normalised mean vectors
 """
@@ -37,12 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from index.facets import FACETS, FacetTable, slugify
-from index.generations import PAGES_FILE, SOURCE_VECTORS_FILE, Build, Generation
-from index.pg_store import PgDocumentStore
 from index.records import FacetRow, SourceRecord
-from index.store import KBDocumentStore
-from index.vocabulary import write_vocabulary
+from index.search.facets import FACETS, FacetTable, slugify
+from index.search.vocabulary import write_vocabulary
+from index.storage.contract import Build, BuildStore, Generation, PassageStore
+from index.storage.layout import PAGES_FILE, SOURCE_VECTORS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ class SourceVectors:
         return {s: i for i, s in enumerate(self.ids)}
 
 
-def compute(store: KBDocumentStore | PgDocumentStore) -> tuple[PageIndex, dict[str, SourceRecord]]:
+def compute(store: PassageStore) -> tuple[PageIndex, dict[str, SourceRecord]]:
     """The page index from the store's source records (at build time, or in a worker for an older generation).
 
     :returns: the index and the records it was made from, by id, in its order (without their text).
@@ -184,7 +183,7 @@ def mean_vectors(groups: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
     return matrix
 
 
-def fill_source_vectors(store: KBDocumentStore) -> int:
+def fill_source_vectors(store: BuildStore) -> int:
     """Store the mean vector of every source that has passage vectors but no stored mean; returns how many."""
     store.ensure_source_vectors()
     missing = store.sources_missing_vectors()
@@ -248,7 +247,7 @@ class SourceRecords(Mapping[str, SourceRecord]):
     """The searchable sources' records in the pages' order, each read from the store on first use (a worker
     holds only those its pages have shown)."""
 
-    def __init__(self, store: KBDocumentStore | PgDocumentStore, order: Sequence[str],
+    def __init__(self, store: PassageStore, order: Sequence[str],
                  loaded: Mapping[str, SourceRecord]) -> None:
         self._store = store
         self._order = order
@@ -332,7 +331,7 @@ class GenerationPages:
         return np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
 
 
-def _computed_vectors(store: KBDocumentStore | PgDocumentStore, order: Sequence[str]) -> SourceVectors:
+def _computed_vectors(store: PassageStore, order: Sequence[str]) -> SourceVectors:
     """Every source's mean vector from every passage vector (reads them all: for older generations only)."""
     wanted = set(order)
     groups: dict[str, list[np.ndarray]] = {}

@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from index.browse.taxonomy import theme_labels
 from index.errors import QueryError
 from index.params import checked_value, checked_year, checked_year_range
 from index.records import FacetRow
-from index.taxonomy import theme_labels
 
 FACETS = ("type", "year", "council", "theme", "project", "judgement")
 # Most values a user may select in one facet (each is a URL parameter).

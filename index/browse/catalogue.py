@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from index.facets import FACETS, slugify
-from index.generations import Generation
-from index.pages import GenerationPages, SourceRecords, date_key
-from index.records import ProjectMention, SourceRecord
-from index.taxonomy import Theme, theme_labels, themes
+from index.browse.pages import GenerationPages, SourceRecords, date_key
+from index.browse.taxonomy import Theme, theme_labels, themes
+from index.records import CouncilDetails, Project, ProjectMention, SourceRecord
+from index.search.facets import FACETS, slugify
+from index.storage.contract import Generation
+from index.storage.layout import COUNCILS_FILE, PROJECTS_FILE
 
 # Related projects: how much each shared attribute adds to the similarity of their sources.
 SHARED_THEME, SHARED_COUNCIL, SHARED_SOURCE = 0.05, 0.05, 0.1
@@ -131,6 +133,19 @@ class YearCounts:
         return self.dated + self.undated
 
 
+def catalogue_projects(generation: Generation) -> list[Project]:
+    """The projects catalogue a generation was linked with (``projects.json``; [] if none)."""
+    text = generation.read_text(PROJECTS_FILE)
+    return [] if text is None else [Project.from_dict(p) for p in json.loads(text)["projects"]]
+
+
+def council_details(generation: Generation) -> dict[str, CouncilDetails]:
+    """What ``councils.json`` says of each council this generation names, inspects or leads projects with, and of
+    their statistical neighbours ({} if it has none)."""
+    text = generation.read_text(COUNCILS_FILE)
+    return {} if text is None else {name: CouncilDetails.from_dict(d) for name, d in json.loads(text).items()}
+
+
 class Browse:
     """The browse views of one generation.
 
@@ -146,10 +161,10 @@ class Browse:
         # Newest first, undated last, then by title: the order of every list of sources here. Records are
         # read from the store when a page first shows them.
         self.sources: SourceRecords = pages.records
-        self._projects = {p["slug"]: ProjectView(
-            slug=p["slug"], name=p["name"], description=p["description"], councils=list(p["councils"]),
-            partners=list(p["partners"]), themes=list(p["themes"]), years=list(p["years"]), links=list(p["links"]),
-            aliases=list(p["aliases"])) for p in generation.projects()}
+        self._projects = {p.slug: ProjectView(
+            slug=p.slug, name=p.name, description=p.description, councils=list(p.councils),
+            partners=list(p.partners), themes=list(p.themes), years=list(p.years), links=list(p.links),
+            aliases=list(p.aliases)) for p in catalogue_projects(generation)}
         councils = dict(index.council_names)
         self._inspections = index.inspections
         inspected = {source_id: council for council, ids in index.inspections.items() for source_id in ids}
@@ -182,15 +197,14 @@ class Browse:
             for name in project.councils:
                 councils.setdefault(slugify(name), name)
                 leads[slugify(name)].append(project.slug)
-        details = generation.councils()
+        details = council_details(generation)
         self._details = details
         self._councils = {}
         for slug, name in sorted(councils.items(), key=lambda item: item[1].lower()):
-            about = details.get(name, {})
+            about = details.get(name, CouncilDetails())
             self._councils[slug] = CouncilView(slug, name, council_sources.get(slug, []), leads.get(slug, []),
-                                               about.get("region", ""), about.get("type", ""),
-                                               list(about.get("statistical_neighbours", [])),
-                                               dict(about.get("ofsted", {})), council_through.get(slug, []))
+                                               about.region, about.type, list(about.statistical_neighbours),
+                                               about.to_dict().get("ofsted", {}), council_through.get(slug, []))
         self._theme_sources = dict(theme_sources)
 
     # -- lists -----------------------------------------------------------------------------------
@@ -282,7 +296,7 @@ class Browse:
         for name in council.statistical_neighbours:
             reports = self._inspections.get(name, ())
             latest = self.sources[reports[-1]] if reports else None
-            about = self._details.get(name, {}).get("ofsted", {})
+            about = self._details.get(name, CouncilDetails()).to_dict().get("ofsted", {})
             overall, published, source_id = about.get("overall_effectiveness") or None, about.get("published"), None
             # The indexed report unless Ofsted's list knows a newer, graded inspection than the index holds.
             if latest is not None and latest.inspection is not None and (

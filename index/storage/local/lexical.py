@@ -13,7 +13,7 @@ Usage::
     index = LexicalIndex.open(gen / LEXICAL_DIR)                 # serving: read-only, shared by threads
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
-Only the word tokens of :mod:`index.query` reach the engine, as term queries built here; no user
+Only the word tokens of :mod:`index.search.query` reach the engine, as term queries built here; no user
 text is parsed as query syntax. A phrase is searched as its adjacent pairs of words (indexed as
 terms of their own), which a passage holding the phrase always holds; for three words or more a
 passage may hold the pairs apart, so candidates that must hold a phrase (a quoted one) are checked
@@ -25,15 +25,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
 
 import tantivy
 
 from index.errors import IndexNotFoundError
-from index.query import MatchPlan, Term
+from index.search.query import MatchPlan, Term
+from index.storage.analysis import (
+    BYLINE_SCALE,
+    DEFAULT_TITLE_WEIGHT,
+    TITLE_IN_TEXT,
+    TITLE_SCALE,
+    AnalysedTerms,
+    analyzer,
+    token_pairs,
+)
+from index.storage.contract import LexicalRow
 
 # The analyzer, like FTS5's ``porter unicode61 remove_diacritics 2``: runs of letters and digits,
 # lower-cased, accents folded, English (Snowball) stems. Registered under this name at every
@@ -44,15 +53,10 @@ TOKENIZER = "kb_en"
 # passage holding all its words and cannot be pruned.
 PAIR_TOKENIZER = "kb_pairs"
 _PAIR_FIELDS = {"content": "content_pairs", "title": "title_pairs"}
-# The source's publisher and authors (issue 14: "Cafcass chief executive" finds the Cafcass blog, whose text
-# never names Cafcass). Matched only by the any-word (relaxed) plan, at this fraction of the title's weight:
-# a passage does not hold "every word" of "edge of care" because its publisher is Community Care.
+# The source's publisher and authors, matched by the relaxed plan only (analysis.BYLINE_SCALE).
 # Indexes written before this field existed lack it, and are searched as before.
 BYLINE = "byline"
 _BYLINE_PAIRS = "byline_pairs"
-BYLINE_SCALE = 0.5
-# Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
-_MAX_TOKEN_CHARS = 100
 # Indexing memory (shared by the writer's threads): tantivy's own default for a large batch.
 _WRITER_HEAP = 256_000_000
 # What this module writes, beside tantivy's own files: an index of another layout (an older
@@ -60,37 +64,6 @@ _WRITER_HEAP = 256_000_000
 FORMAT_FILE = "kb-lexical.json"
 # 2: the title is also the first words of every passage's text (TITLE_IN_TEXT); 1 held it only in its field.
 FORMAT = 2
-# Default weight of the title field against the text, as FTS5's rank setting in index/store.py.
-DEFAULT_TITLE_WEIGHT = 0.5
-# tantivy scores the title as a field of its own (its own idf and length norm: a short field where
-# a word is rare), where FTS5 adds weighted title counts to the passage's; the same setting
-# therefore weighs titles more here. Halved: csc-seeds nDCG@10 0.9445 (1.0: 0.9441, 0.25: 0.9451,
-# FTS5 0.9418), and the sample corpus's relevance tests pass again (at 1.0 the round-up page titled
-# "The Power to Innovate" overtook the Cafcass post for "power to innovate family courts").
-TITLE_SCALE = 0.5
-# The title is indexed twice: as the first words of every passage's text, as a reference BM25 reads
-# "title text" (bm25s, BEIR's baselines), and in its own field, weighted by the title_weight setting.
-# Chosen leave-one-collection-out over six collections (docs/ranking.md, "Lexical: a fair BM25").
-TITLE_IN_TEXT = True
-
-@dataclass(frozen=True)
-class LexicalRow:
-    """One passage as the lexical index holds it: ``rowid`` is the passage's row in the store."""
-
-    rowid: int
-    source_id: str
-    title: str
-    content: str
-    byline: str = ""  # the source's publisher and authors
-
-
-def _analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(_MAX_TOKEN_CHARS))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .filter(tantivy.Filter.stemmer("english"))
-            .build())
 
 
 def _schema() -> tantivy.Schema:
@@ -106,15 +79,15 @@ def _schema() -> tantivy.Schema:
 
 
 def _register(index: tantivy.Index) -> None:
-    index.register_tokenizer(TOKENIZER, _analyzer())
+    index.register_tokenizer(TOKENIZER, analyzer())
     index.register_tokenizer(PAIR_TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
 
 
 def _pairs(tokens: list[str]) -> str:
-    return " ".join(f"{a}_{b}" for a, b in pairwise(tokens))
+    return " ".join(token_pairs(tokens))
 
 
-class LexicalIndex:
+class LexicalIndex(AnalysedTerms):
     """A read-only tantivy index of one generation's passages (open with :meth:`open`).
 
     One searcher is made at open and shared: a generation's segments never change.
@@ -124,7 +97,7 @@ class LexicalIndex:
         self.path = path
         self._index = index
         self._schema = index.schema
-        self._analyzer = _analyzer()
+        AnalysedTerms.__init__(self)
         self._searcher = index.searcher()
         self.has_byline = _has_field(self._searcher, BYLINE)
 
@@ -374,13 +347,6 @@ class LexicalIndex:
                 counts.append(0)
         return counts
 
-    def analyze(self, term: Term) -> list[str]:
-        """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
-        return [token for word in term.tokens for token in self._analyzer.analyze(word)]
-
-    def analyze_text(self, text: str) -> list[str]:
-        """A text's tokens as the index holds them (for telling where a query's words are)."""
-        return list(self._analyzer.analyze(text))
 
     def word_document_counts(self, terms: Sequence[Term]) -> dict[Term, int]:
         """How many passages hold each word or phrase's every token (in the text, title or byline), for telling
@@ -393,43 +359,7 @@ class LexicalIndex:
             counts[term] = min((sum(int(self._searcher.doc_freq(f, t)) for f in fields) for t in tokens), default=0)
         return counts
 
-    def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
-        """Which rows hold every term (phrases word for word) with at most ``gap`` other tokens between
-        the first and the last, in any order, within one of their texts (FTS5's ``NEAR``).
 
-        Done in Python on the candidates' own text, analysed as the index analyses it: FTS5's NEAR
-        on 30 rows cost up to 400 ms at a million passages for common words, since it reads each
-        word's whole position list; this costs a few milliseconds whatever the words.
-        """
-        wanted = [self.analyze(t) for t in terms]
-        wanted = [w for w in wanted if w]
-        if len(wanted) < 2:
-            return set()
-        return {rowid for rowid, columns in texts.items()
-                if any(_within(self._analyzer.analyze(text), wanted, gap) for text in columns if text)}
-
-
-def _within(tokens: list[str], phrases: list[list[str]], gap: int) -> bool:
-    """Whether one occurrence of each phrase fits in a window with at most ``gap`` tokens not theirs."""
-    events: list[tuple[int, int, int]] = []  # (start, phrase, length)
-    for number, phrase in enumerate(phrases):
-        first, size = phrase[0], len(phrase)
-        for start, token in enumerate(tokens):
-            if token == first and tokens[start : start + size] == phrase:
-                events.append((start, number, size))
-    if len({number for _, number, _ in events}) < len(phrases):
-        return False
-    events.sort()
-    need = sum(len(p) for p in phrases)
-    latest: dict[int, tuple[int, int]] = {}  # phrase -> its latest (start, end) seen so far
-    for start, number, size in events:
-        latest[number] = (start, start + size)
-        if len(latest) == len(phrases):
-            first_start = min(s for s, _ in latest.values())
-            last_end = max(e for _, e in latest.values())
-            if last_end - first_start - need <= gap:
-                return True
-    return False
 
 
 def _has_field(searcher: tantivy.Searcher, field: str) -> bool:
@@ -458,17 +388,17 @@ def _write(index: tantivy.Index, removed_source_ids: Iterable[str], rows: Iterab
     try:
         for source_id in removed_source_ids:
             writer.delete_documents_by_term("source_id", source_id)
-        analyzer = _analyzer()
+        text_analyzer = analyzer()
         titles: dict[str, list[str]] = {}  # a source's passages share its title: analyse it once
         for row in rows:
             content, title = row.content or "", row.title or ""
             if title not in titles:
                 titles = titles if len(titles) < 10_000 else {}
-                titles[title] = analyzer.analyze(title)
-            title_tokens, content_tokens = titles[title], analyzer.analyze(content)
+                titles[title] = text_analyzer.analyze(title)
+            title_tokens, content_tokens = titles[title], text_analyzer.analyze(content)
             if TITLE_IN_TEXT and title_tokens:
                 content, content_tokens = f"{title}\n{content}", title_tokens + content_tokens
-            fields = {BYLINE: row.byline, _BYLINE_PAIRS: _pairs(analyzer.analyze(row.byline))} if byline else {}
+            fields = {BYLINE: row.byline, _BYLINE_PAIRS: _pairs(text_analyzer.analyze(row.byline))} if byline else {}
             writer.add_document(tantivy.Document(
                 rowid=int(row.rowid), source_id=row.source_id or "", title=title, content=content,
                 content_pairs=_pairs(content_tokens), title_pairs=_pairs(title_tokens), **fields))

@@ -1,4 +1,5 @@
-"""The generation store: SQLite (sources, passages, FTS5) plus a FAISS file of passage vectors.
+"""The local generation store: sources and passages in SQLite (with FTS5), vectors through FAISS
+(:mod:`index.storage.local.vectors`), words through tantivy (:mod:`index.storage.local.lexical`).
 
 It implements Haystack's ``DocumentStore`` protocol over passages (Haystack ``Document`` s) and
 keeps source-level records (title, publisher, cleaned text, ...) beside them.
@@ -15,13 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,43 +29,14 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from index.filters import compile_filters
-from index.lexical import LexicalIndex, LexicalRow
-from index.query import MAX_LONG_QUERY_WORDS, MatchPlan, ParsedQuery
 from index.records import FacetRow, Inspection, SourceRecord
+from index.search.query import MatchPlan, ParsedQuery
+from index.storage.contract import SCHEMA_VERSION, LexicalRow, PassageHit
+from index.storage.filters import compile_filters
+from index.storage.local.lexical import LexicalIndex
+from index.storage.local.vectors import DEFAULT_NPROBE, DerivedFrom, FaissVectors
 
 logger = logging.getLogger(__name__)
-
-# 2: a generation also holds its lexical index and what its pages need, computed at build time.
-# Format 1 is still read (lexical search and pages fall back to SQLite and to computing them).
-# A source's first_indexed date (alert feeds) is in its meta JSON, not a column: generations of
-# format 2 written before it was kept simply lack it (readers use the generation's build date).
-SCHEMA_VERSION = 2
-OLDEST_READABLE_VERSION = 1
-
-# Below this many passages an exact scan is fast enough (about 10 ms at 100k on one core) and
-# exact; from here an IVF index scans some of its lists. With 128 of 4096 lists at a million
-# passages, recall@10 against exact search is 0.963 (32 lists: 0.913); benchmarks/bench_scale.py.
-ANN_MIN_PASSAGES = 150_000
-DEFAULT_NPROBE = 128
-# A filter leaving at most this many passages is searched exactly over just those passages (their
-# vectors read from SQLite); above it the IVF probe is widened instead, which costs 15-20 ms at a
-# million passages whatever the filter (reading 9,000 vectors from SQLite took 30-90 ms).
-EXACT_FILTER_LIMIT = 2_000
-
-
-def choose_factory(requested: str, passages: int) -> str:
-    """The FAISS factory string to build: ``requested``, or for ``auto`` one chosen by corpus size.
-
-    ``IVF<lists>,SQ8``: about 4·√n lists (a power of two, at least 256) and one byte per dimension,
-    so a million passages take 384 MB instead of 1.5 GB, memory-mapped and shared by workers.
-    """
-    if requested != "auto":
-        return requested
-    if passages < ANN_MIN_PASSAGES:
-        return "Flat"
-    lists = 1 << max(8, round(np.log2(4 * np.sqrt(passages))))
-    return f"IVF{lists},SQ8"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -100,18 +69,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 """
 
 
-@dataclass(frozen=True)
-class PassageHit:
-    """A passage found by a retriever: its row, its source and its retriever score."""
-
-    rowid: int
-    id: str
-    source_id: str | None
-    content: str
-    meta: dict[str, Any]
-    score: float
-
-
 class KBDocumentStore:
     """Passages in SQLite with FTS5, vectors in FAISS (exact inner product by default).
 
@@ -141,14 +98,13 @@ class KBDocumentStore:
         self.vectors_path = str(vectors_path) if vectors_path else None
         self.faiss_factory = faiss_factory
         self.nprobe = nprobe
-        self._source_rows: dict[str, tuple[int, int] | None] | None = None
         # Set when this build started from a copy of the live generation (:meth:`derive_from`).
-        self._base: _Base | None = None
-        self._ivf_cache: tuple[faiss.Index, Any] | None = None
+        self._base: DerivedFrom | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._index: faiss.Index | None = None
-        self._index_lock = threading.Lock()
+        self._connections_lock = threading.Lock()
+        self.vectors = FaissVectors(self._conn, self.vectors_path, faiss_factory, nprobe, lambda: self._base,
+                                    read_only, self.path)
         self.lexical_path = str(lexical_path) if lexical_path else None
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
@@ -161,6 +117,10 @@ class KBDocumentStore:
 
     # -- connections -------------------------------------------------------------------------
 
+    def connection(self) -> sqlite3.Connection:
+        """This thread's SQLite connection to the store (read-only and immutable for a published generation)."""
+        return self._conn()
+
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -172,7 +132,7 @@ class KBDocumentStore:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
-            with self._index_lock:
+            with self._connections_lock:
                 self._connections.append(conn)
         return conn
 
@@ -182,7 +142,7 @@ class KBDocumentStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
-            with self._index_lock:
+            with self._connections_lock:
                 self._connections = [c for c in self._connections if c is not conn]
 
     # -- serialisation -----------------------------------------------------------------------
@@ -240,7 +200,7 @@ class KBDocumentStore:
                         raise DuplicateDocumentError(f"A passage with id {doc.id!r} is already stored.")
                 self._insert(conn, doc)
                 written += 1
-        self._index = None
+        self.vectors.reset()
         return written
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -250,7 +210,7 @@ class KBDocumentStore:
             marks = ",".join("?" for _ in document_ids)
             rows = conn.execute(f"SELECT rowid FROM chunks WHERE id IN ({marks})", document_ids).fetchall()
             self._delete_rows(conn, [r[0] for r in rows])
-        self._index = None
+        self.vectors.reset()
 
     def delete_all_documents(self) -> None:
         self._check_writable()
@@ -258,7 +218,7 @@ class KBDocumentStore:
         with conn:
             conn.execute("DELETE FROM chunks")
             conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all')")
-        self._index = None
+        self.vectors.reset()
 
     def _insert(self, conn: sqlite3.Connection, doc: Document) -> None:
         meta = dict(doc.meta)
@@ -306,7 +266,7 @@ class KBDocumentStore:
             "SELECT id, source, title, type, content, content_hash, date, publisher, url, meta FROM sources "
             "WHERE id = ?", (source_id,),
         ).fetchone()
-        return None if row is None else _source_from_row(row)
+        return None if row is None else SourceRecord.from_columns(row)
 
     def all_sources(self) -> Iterator[SourceRecord]:
         """Every source record with its text, in insertion order (one scan, for carrying them over)."""
@@ -314,7 +274,7 @@ class KBDocumentStore:
             "SELECT id, source, title, type, content, content_hash, date, publisher, url, meta FROM sources "
             "ORDER BY rowid")
         for row in rows:
-            yield _source_from_row(row)
+            yield SourceRecord.from_columns(row)
 
     def write_signatures(self, signatures: dict[str, bytes]) -> None:
         """Store sources' near-duplicate signatures (``ingest.dedupe.signature``), replacing older ones."""
@@ -340,7 +300,7 @@ class KBDocumentStore:
             f"SELECT id, source, title, type, '', content_hash, date, publisher, url, meta FROM sources "
             f"WHERE id IN ({marks})", ids,
         )
-        return {row[0]: _source_from_row(row) for row in rows}
+        return {row[0]: SourceRecord.from_columns(row) for row in rows}
 
     def titles_containing(self, text: str, limit: int) -> list[tuple[str, str]]:
         """``(id, title)`` of sources whose title contains ``text`` (any case), titles starting with it first."""
@@ -386,7 +346,7 @@ class KBDocumentStore:
         Connections other threads opened (a search of the build, by the quality gate) are closed first.
         """
         conn = self._conn()
-        with self._index_lock:
+        with self._connections_lock:
             others = [c for c in self._connections if c is not conn]
             self._connections = [conn]
         for other in others:
@@ -419,7 +379,7 @@ class KBDocumentStore:
     ) -> list[PassageHit]:
         """Passages matching an FTS5 MATCH expression, best bm25 first (score = -bm25, higher is better).
 
-        ``match`` must come from :mod:`index.query`, never straight from a user. With
+        ``match`` must come from :mod:`index.search.query`, never straight from a user. With
         ``with_content=False`` hits carry ids and scores only (see :meth:`passages_by_rowid`).
         ``title_weight`` weighs the title column against the text (1.0) for this query; None keeps
         the index's own (0.5).
@@ -443,52 +403,22 @@ class KBDocumentStore:
             return [PassageHit(r[0], r[1], r[2], "", {}, float(r[5])) for r in rows]
         return [PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), float(r[5])) for r in rows]
 
-    def lexical_retrieval(
-        self, query: ParsedQuery, relaxed: bool = False, top_k: int = 10, filters: dict[str, Any] | None = None,
-        exclude_rowids: Iterable[int] = (), with_content: bool = True, title_weight: float | None = None,
-    ) -> list[PassageHit]:
-        """Passages matching ``query`` strictly (every clause) or ``relaxed`` (any content word), best bm25 first.
-
-        From the generation's tantivy index when it has one (:meth:`save_lexical`), which prunes
-        rather than scoring every match; otherwise from FTS5 (:meth:`bm25_retrieval`). Filters
-        apply inside either engine, before ranking.
-        """
-        if query.is_long:
-            if not relaxed:  # no passage holds every word of a paragraph; the query would only cost time
-                return []
-            query = self.focused(query)
-        lexical = self.lexical_index()
-        if lexical is None:
-            match = query.relaxed_match() if relaxed else query.strict_match()
-            if match is None:
-                return []
-            return self.bm25_retrieval(match, top_k=top_k, filters=filters, exclude_rowids=exclude_rowids,
-                                       with_content=with_content, title_weight=title_weight)
-        plan = query.relaxed_plan() if relaxed else query.strict_plan()
-        if plan is None:
+    def fts_retrieval(self, query: ParsedQuery, relaxed: bool, top_k: int, filters: dict[str, Any] | None,
+                      exclude_rowids: Iterable[int], with_content: bool,
+                      title_weight: float | None) -> list[PassageHit]:
+        """Lexical retrieval for a generation without a lexical index (format 1): FTS5's bm25."""
+        match = query.relaxed_match() if relaxed else query.strict_match()
+        if match is None:
             return []
-        source_ids = _filtered_source_ids(filters)
-        rowids = None
-        if filters and source_ids is None:
-            where, params = compile_filters(filters)
-            rowids = [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", params)]
-        found = lexical.search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
-                               title_weight=title_weight, rowids=rowids)
-        return self._hits(found, with_content)
+        return self.bm25_retrieval(match, top_k=top_k, filters=filters, exclude_rowids=exclude_rowids,
+                                   with_content=with_content, title_weight=title_weight)
 
-    def focused(self, query: ParsedQuery) -> ParsedQuery:
-        """A long query limited to its most informative words: the ``MAX_LONG_QUERY_WORDS`` of highest
-        weight in the lexical index, times in the query x BM25's idf (one word of a stem), in query
-        order; words no passage holds are left out. Without a lexical index (an FTS5-only
-        generation), its first words.
+    def filtered_rowids(self, filters: dict[str, Any]) -> list[int]:
+        """Rowids of the passages a filter keeps (read through SQLite)."""
+        where, params = compile_filters(filters)
+        return [r[0] for r in self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", params)]
 
-        Weighing by idf alone kept typos and names a paragraph mentions once (arguana lexical
-        nDCG@10 0.457, against 0.495 with the count; docs/ranking.md, "Long queries").
-        A query that is not long, or already focused, is returned as it is.
-        """
-        return focus(query, self.lexical_index())
-
-    def _hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         """``(rowid, score)`` pairs as passages, in the same order."""
         if not found:
             return []
@@ -584,122 +514,25 @@ class KBDocumentStore:
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
         with_content: bool = True,
     ) -> list[PassageHit]:
-        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking.
+        """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking
+        (:meth:`FaissVectors.search`)."""
+        return self.hits(self.vectors.search(query_embedding, top_k, filters), with_content)
 
-        With an IVF index, a filter widens the probe in proportion to how much it leaves out, so a
-        filtered search still finds ``top_k`` when that many match; a filter leaving few passages
-        is searched exactly over those.
-        """
-        index = self.vector_index()
-        if index.ntotal == 0:
-            return []
-        query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
-        allowed: np.ndarray | None = None
-        if filters:
-            allowed = self._allowed_rowids(filters)
-            if not len(allowed):
-                return []
-        if allowed is not None and len(allowed) <= EXACT_FILTER_LIMIT and self._ivf_of(index) is not None:
-            found = self._exact_among(query[0], allowed, top_k)
-        else:
-            found = self._search_index(index, query, top_k, allowed)
-        if not found:
-            return []
-        marks = ",".join("?" for _ in found)
-        columns = "content, meta" if with_content else "'', '{}'"
-        rows = {
-            r[0]: r for r in self._conn().execute(
-                f"SELECT rowid, id, source_id, {columns} FROM chunks WHERE rowid IN ({marks})", [i for i, _ in found]
-            )
-        }
-        return [
-            PassageHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3],
-                     json.loads(rows[rowid][4]) if with_content else {}, score)
-            for rowid, score in found if rowid in rows
-        ]
+    def vector_index(self) -> faiss.Index:
+        """The FAISS index of passage vectors (ids = passage rowids), loaded or built once."""
+        return self.vectors.index()
 
-    def _search_index(self, index: faiss.Index, query: np.ndarray, top_k: int,
-                      allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        ivf = self._ivf_of(index)
-        selector = None
-        if allowed is not None:
-            bitmap = np.zeros((int(allowed.max()) + 8) // 8 * 8, dtype=bool)
-            bitmap[allowed] = True
-            packed = np.packbits(bitmap, bitorder="little")
-            selector = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
-        if ivf is not None:
-            share = 1.0 if allowed is None else len(allowed) / max(1, index.ntotal)
-            params: Any = faiss.SearchParametersIVF()
-            params.nprobe = min(ivf.nlist, max(1, int(np.ceil(self.nprobe / share))))
-        else:
-            params = faiss.SearchParameters()
-        if selector is not None:
-            params.sel = selector
-        scores, ids = index.search(query, min(top_k, index.ntotal), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    def save_vectors(self, path: str | Path) -> int:
+        """Write the vector index to ``path``; returns its size (:meth:`FaissVectors.save`)."""
+        return self.vectors.save(path)
 
-    def _ivf_of(self, index: faiss.Index) -> Any:
-        # Finding the IVF inside an index costs milliseconds on a memory-mapped one: once per index.
-        cached = self._ivf_cache
-        if cached is None or cached[0] is not index:
-            cached = self._ivf_cache = (index, _ivf(index))
-        return cached[1]
-
-    def _exact_among(self, query: np.ndarray, allowed: np.ndarray, top_k: int) -> list[tuple[int, float]]:
-        rowids: list[int] = []
-        vectors: list[np.ndarray] = []
-        conn = self._conn()
-        for start in range(0, len(allowed), 900):
-            part = [int(r) for r in allowed[start : start + 900]]
-            marks = ",".join("?" for _ in part)
-            for rowid, blob in conn.execute(
-                    f"SELECT rowid, embedding FROM chunks WHERE rowid IN ({marks}) AND embedding IS NOT NULL", part):
-                rowids.append(rowid)
-                vectors.append(np.frombuffer(blob, dtype=np.float32))
-        if not rowids:
-            return []
-        scores = np.vstack(vectors) @ query
-        best = np.argsort(-scores)[:top_k]
-        return [(rowids[i], float(scores[i])) for i in best]
-
-    def _allowed_rowids(self, filters: dict[str, Any]) -> np.ndarray:
-        """Rowids of the passages a filter keeps.
-
-        A filter that is only "source id in [...]" (how facets narrow a search) is answered from
-        each source's rowid range, without scanning passages.
-        """
-        sources = _source_ids_only(filters)
-        if sources is None:
-            where, args = compile_filters(filters)
-            rows = self._conn().execute(f"SELECT c.rowid FROM chunks c WHERE {where}", args)
-            return np.fromiter((r[0] for r in rows), dtype=np.int64)
-        ranges = self.source_rowid_ranges()
-        parts: list[np.ndarray] = []
-        for source_id in sources:
-            span = ranges.get(source_id)
-            if span is not None:
-                parts.append(np.arange(span[0], span[1] + 1, dtype=np.int64))
-            elif source_id in ranges:  # not consecutive: list its rows
-                rows = self._conn().execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))
-                parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64))
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    def vector_factory(self) -> str:
+        """The FAISS factory string of the vector index this store searches (``Flat``, ``IVF4096,SQ8``)."""
+        return self.vectors.factory()
 
     def source_rowid_ranges(self) -> dict[str, tuple[int, int] | None]:
-        """Each source's first and last passage rowid, or None when its passages are not consecutive.
-
-        A source's passages are written in one call, so they are consecutive unless rows were
-        deleted and written again; read through the ``chunks_source`` index, once per store.
-        """
-        if self._source_rows is not None:
-            return self._source_rows
-        rows = self._conn().execute(
-            "SELECT source_id, min(rowid), max(rowid), count(*) FROM chunks WHERE source_id IS NOT NULL "
-            "GROUP BY source_id")
-        ranges: dict[str, tuple[int, int] | None] = {
-            r[0]: (r[1], r[2]) if r[2] - r[1] + 1 == r[3] else None for r in rows}
-        if self.read_only:
-            self._source_rows = ranges
-        return ranges
+        """Each source's first and last passage rowid (:meth:`FaissVectors.source_rowid_ranges`)."""
+        return self.vectors.source_rowid_ranges()
 
     def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]:
         """Full passages (text and meta) by rowid; scores are 0."""
@@ -742,6 +575,12 @@ class KBDocumentStore:
         ids = list(rowids)
         return {r[0] for r in self._match_rows("rowid", match, ids)} if ids else set()
 
+    def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """``{rowid: (text, title)}`` of the given passages."""
+        marks = ",".join("?" for _ in rowids)
+        return {r[0]: (r[1] or "", r[2] or "") for r in self._conn().execute(
+            f"SELECT rowid, content, title FROM chunks WHERE rowid IN ({marks})", list(rowids))}
+
     def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
         """Which of ``rowids`` hold all the query's content words close together (its proximity match).
 
@@ -754,9 +593,7 @@ class KBDocumentStore:
         lexical = self.lexical_index()
         if lexical is None:
             return self.matching_rowids(match, rowids)
-        marks = ",".join("?" for _ in rowids)
-        texts = {r[0]: (r[1] or "", r[2] or "") for r in self._conn().execute(
-            f"SELECT rowid, content, title FROM chunks WHERE rowid IN ({marks})", list(rowids))}
+        texts = self.passage_texts(rowids)
         return lexical.near(query.proximity_terms(), texts, query.proximity_gap())
 
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
@@ -792,68 +629,6 @@ class KBDocumentStore:
 
     # -- vectors -----------------------------------------------------------------------------
 
-    def vector_index(self) -> faiss.Index:
-        """The FAISS index of passage vectors (ids = passage rowids), loaded or built once."""
-        if self._index is None:
-            with self._index_lock:
-                if self._index is None:
-                    self._index = self._load_or_build_index()
-        return self._index
-
-    def _load_or_build_index(self) -> faiss.Index:
-        if self.vectors_path and Path(self.vectors_path).exists():
-            try:
-                index = faiss.read_index(self.vectors_path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-            except RuntimeError:
-                index = faiss.read_index(self.vectors_path)
-        else:
-            index = self._fresh_index()
-        ivf = _ivf(index)
-        if ivf is not None:
-            ivf.nprobe = self.nprobe
-        return index
-
-    def _fresh_index(self) -> faiss.Index:
-        """The vector index of what this (writable) store holds now: derived from its base's, or built."""
-        base = self._base
-        if base is None or base.vectors is None or not base.vectors.exists():
-            return self._build_index()
-        index = faiss.read_index(str(base.vectors))
-        ids, matrix = self._vectors("rowid > ?", (base.max_rowid,))
-        total = index.ntotal - len(set(base.removed)) + len(ids)
-        if (_ivf(index) is None) != (choose_factory(self.faiss_factory, total) == "Flat"):
-            return self._build_index()  # grown past (or shrunk below) the exact/approximate threshold
-        if base.removed:
-            index.remove_ids(faiss.IDSelectorBatch(np.asarray(sorted(set(base.removed)), dtype=np.int64)))
-        if len(ids):
-            index.add_with_ids(matrix, ids)
-        return index
-
-    def _vectors(self, where: str = "1", args: Sequence[Any] = ()) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._conn().execute(
-            f"SELECT rowid, embedding FROM chunks WHERE embedding IS NOT NULL AND {where} ORDER BY rowid", args)
-        ids: list[int] = []
-        vectors: list[np.ndarray] = []
-        for rowid, blob in rows:
-            ids.append(rowid)
-            vectors.append(np.frombuffer(blob, dtype=np.float32))
-        if any(len(v) != len(vectors[0]) for v in vectors):
-            raise ValueError(f"Stored embeddings in {self.path} do not all have the same dimension.")
-        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-        return np.asarray(ids, dtype=np.int64), matrix
-
-    def _build_index(self) -> faiss.Index:
-        ids, matrix = self._vectors()
-        dim = matrix.shape[1] if len(ids) else 1
-        factory = choose_factory(self.faiss_factory, len(ids))
-        inner = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-        if not inner.is_trained:
-            inner.train(_training_sample(matrix, inner))
-        index = inner if _ivf(inner) is not None else faiss.IndexIDMap2(inner)
-        if len(ids):
-            index.add_with_ids(matrix, ids)
-        return index
-
     def derive_from(self, base: KBDocumentStore, base_vectors: str | Path | None,
                     base_lexical: str | Path | None = None) -> None:
         """Start this (new, empty) build as a copy of a published generation, to change only what changed.
@@ -869,9 +644,9 @@ class KBDocumentStore:
             Path(self.path + suffix).unlink(missing_ok=True)
         shutil.copyfile(base.path, self.path)
         max_rowid = self._conn().execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0]
-        self._base = _Base(Path(base_vectors) if base_vectors else None, max_rowid, [], set(),
+        self._base = DerivedFrom(Path(base_vectors) if base_vectors else None, max_rowid, [], set(),
                            Path(base_lexical) if base_lexical else None)
-        self._index = None
+        self.vectors.reset()
 
     @property
     def derived_from_base(self) -> bool:
@@ -887,7 +662,7 @@ class KBDocumentStore:
                 deleted += self._delete_passages(conn, source_id)
                 conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
                 conn.execute("DELETE FROM source_signatures WHERE id = ?", (source_id,))
-        self._index = None
+        self.vectors.reset()
         return deleted
 
     def delete_passages_of(self, source_id: str) -> int:
@@ -895,7 +670,7 @@ class KBDocumentStore:
         self._check_writable()
         with self._conn() as conn:
             deleted = self._delete_passages(conn, source_id)
-        self._index = None
+        self.vectors.reset()
         return deleted
 
     def _delete_passages(self, conn: sqlite3.Connection, source_id: str) -> int:
@@ -905,26 +680,6 @@ class KBDocumentStore:
             self._base.removed.extend(r for r in rowids if r <= self._base.max_rowid)
             self._base.removed_sources.add(source_id)
         return len(rowids)
-
-    def save_vectors(self, path: str | Path) -> int:
-        """Write the vector index to ``path``; returns its size.
-
-        Built from the stored embeddings, or, for a build derived from a published generation, the
-        base's index with the deleted passages removed and the new ones added.
-        """
-        index = self.vector_index()
-        faiss.write_index(index, str(path))
-        return index.ntotal
-
-    def vector_factory(self) -> str:
-        """The FAISS factory string of the vector index this store searches (``Flat``, ``IVF4096,SQ8``)."""
-        index = self.vector_index()
-        ivf = _ivf(index)
-        if ivf is None:
-            return "Flat"
-        quantizer = "SQ8" if isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer) else "Flat"
-        return f"IVF{ivf.nlist},{quantizer}"
-
 
     # -- sources' mean vectors (index/pages.py keeps them; workers read them, not every passage) ---
 
@@ -970,65 +725,6 @@ class KBDocumentStore:
         return {s: np.frombuffer(b, dtype=np.float32) for s, b in rows}
 
 
-def focus(query: ParsedQuery, lexical: Any) -> ParsedQuery:
-    """:meth:`KBDocumentStore.focused` for any lexical index with ``analyze``, ``document_frequencies``
-    and a length (tantivy's, PostgreSQL's); None: the query's first words."""
-    if not query.is_long or query.focus is not None:
-        return query
-    candidates = query.informative_candidates()
-    if lexical is None:
-        return query.focused(candidates)
-    counts = Counter(tuple(lexical.analyze(t)) for clause in query.clauses for t in clause)
-    stems: dict[tuple[str, ...], int] = {}
-    for number, term in enumerate(candidates):
-        stems.setdefault(tuple(lexical.analyze(term)), number)
-    unique = [(stem, candidates[n]) for stem, n in stems.items() if stem]
-    frequencies = lexical.document_frequencies([t for _, t in unique])
-    total = len(lexical)
-    weights = sorted((-counts[stem] * math.log(1 + (total - f + 0.5) / (f + 0.5)), n)
-                     for n, ((stem, _), f) in enumerate(zip(unique, frequencies, strict=True)) if f > 0)
-    kept = sorted(n for _, n in weights[:MAX_LONG_QUERY_WORDS])
-    return query.focused(tuple(unique[n][1] for n in kept))
-
-
-@dataclass
-class _Base:
-    """The published generation a build was copied from: its vectors, its last rowid, what was deleted since."""
-
-    vectors: Path | None
-    max_rowid: int
-    removed: list[int]
-    removed_sources: set[str]
-    lexical: Path | None = None
-
-
-def _ivf(index: faiss.Index) -> Any:
-    """The inverted-file index inside ``index``, or None for an exact one."""
-    try:
-        return faiss.extract_index_ivf(index)
-    except RuntimeError:
-        return None
-
-
-def _training_sample(matrix: np.ndarray, index: faiss.Index) -> np.ndarray:
-    # k-means needs some tens of points per list; more only slows training.
-    ivf = _ivf(index)
-    limit = 64 * ivf.nlist if ivf is not None else len(matrix)
-    if len(matrix) <= limit:
-        return matrix
-    rng = np.random.default_rng(0)
-    return matrix[np.sort(rng.choice(len(matrix), limit, replace=False))]
-
-
-def _source_ids_only(filters: dict[str, Any]) -> list[str] | None:
-    """The ids of a filter that is only ``meta.source_id in [...]`` (or ``==``), else None."""
-    if filters.get("field") == "meta.source_id":
-        if filters.get("operator") == "in" and isinstance(filters.get("value"), list):
-            return [str(v) for v in filters["value"]]
-        if filters.get("operator") == "==":
-            return [str(filters.get("value"))]
-    return None
-
 
 _SOURCE_VECTORS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_vectors (
@@ -1049,27 +745,3 @@ def _vector_to_list(blob: bytes | None) -> list[float] | None:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32).tolist()
 
 
-def _source_from_row(row: Sequence[Any]) -> SourceRecord:
-    return SourceRecord.from_storage(
-        id=row[0], source=row[1], title=row[2], type=row[3], content=row[4], content_hash=row[5], date=row[6],
-        publisher=row[7], url=row[8], meta_json=row[9],
-    )
-
-
-def _filtered_source_ids(filters: dict[str, Any] | None) -> set[str] | None:
-    """The sources a filter allows when it only selects sources (the facets' narrowing); None otherwise."""
-    if not filters:
-        return None
-    if filters.get("field") == "meta.source_id":
-        value = filters.get("value")
-        if filters.get("operator") == "in" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return set(value)
-        if filters.get("operator") == "==" and isinstance(value, str):
-            return {value}
-        return None
-    if filters.get("operator") == "AND" and isinstance(filters.get("conditions"), list) and filters["conditions"]:
-        parts = [_filtered_source_ids(c) if isinstance(c, dict) else None for c in filters["conditions"]]
-        if any(p is None for p in parts):
-            return None
-        return set.intersection(*parts)  # type: ignore[arg-type]  # no None left
-    return None

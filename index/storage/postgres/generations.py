@@ -1,8 +1,8 @@
-"""Generations in PostgreSQL: the second :class:`index.generations.GenerationBackend`, for many machines.
+"""Generations in PostgreSQL: the second :class:`index.storage.contract.GenerationBackend`, for many machines.
 
 The catalogue schema ``kb`` holds ``generations`` (id, schema, manifest), ``live`` (one row: the
 live generation and a change counter that readers poll) and ``runs`` (run reports). Each
-published generation is a schema of its own (:mod:`index.pg_store` lists its tables).
+published generation is a schema of its own (:mod:`index.storage.postgres.store` lists its tables).
 
 A build is written as on one machine, in a local scratch directory of the writer's data directory
 (the same pipeline, the same quality gate over the same files); publishing copies it into a new
@@ -32,23 +32,24 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from index.errors import IndexNotFoundError, IngestError, LockHeldError, StoreUnavailableError
-from index.generations import (
-    CHUNKS_FILE,
-    MANIFEST_FILE,
-    VECTORS_FILE,
+from index.settings import Settings
+from index.storage.contract import (
     Build,
+    BuildStore,
     Generation,
     Manifest,
-    _new_id,
     beyond_keep,
     check_compatible,
     fault_point,
     rollback_target,
 )
-from index.pg import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
-from index.pg_store import PgDocumentStore
-from index.settings import Settings
-from index.store import KBDocumentStore, choose_factory
+from index.storage.layout import CHUNKS_FILE, MANIFEST_FILE, VECTORS_FILE, DataLayout
+from index.storage.local.datadir import abandon_build, start_build
+from index.storage.local.store import KBDocumentStore
+from index.storage.local.vectors import choose_factory
+from index.storage.postgres.lexical_write import write_lexical
+from index.storage.postgres.pool import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
+from index.storage.postgres.store import PgDocumentStore
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +130,9 @@ class PgGenerations:
 
     def __init__(self, url: str, data_dir: str | Path) -> None:
         self.url = url
-        self.root = Path(data_dir)
-        self.builds = self.root / "builds"
+        self.layout = DataLayout.of(data_dir)
+        self.root = self.layout.root
+        self.builds = self.layout.builds
         self.where = redacted(url)
 
     # -- the catalogue --------------------------------------------------------------------------
@@ -207,17 +209,9 @@ class PgGenerations:
     def begin(self, faiss_factory: str = "auto") -> Build:
         """Start a build in the writer's scratch directory; leftovers of crashed runs (scratch directories,
         schemas no generation names) are removed first."""
-        self.builds.mkdir(parents=True, exist_ok=True)
-        (self.root / "cache").mkdir(parents=True, exist_ok=True)
-        for leftover in self.builds.glob(".build-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        self.layout.cache.mkdir(parents=True, exist_ok=True)
         self._drop_orphans()
-        gen_id = _new_id()
-        path = self.builds / f".build-{gen_id}"
-        path.mkdir()
-        build = Build(gen_id, path, KBDocumentStore(path / CHUNKS_FILE, faiss_factory=faiss_factory))
-        fault_point("after-begin")
-        return build
+        return start_build(self.builds, faiss_factory)
 
     def _drop_orphans(self) -> None:
         known = {r[0] for r in self._rows(f"SELECT schema_name FROM {CATALOGUE}.generations")}
@@ -247,7 +241,7 @@ class PgGenerations:
             raise IngestError(f"Generation {generation.id} is not a local one; `kb migrate` copies local files in.")
         self._copy_in(generation.id, generation.path, generation.store, generation.manifest, live=live)
 
-    def _copy_in(self, gen_id: str, path: Path, store: KBDocumentStore, manifest: Manifest, live: bool) -> None:
+    def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool) -> None:
         """One transaction: the generation's schema, its rows and files, its lexical tables and indexes, its
         catalogue row and (``live``) the live pointer. Nothing of it is seen before the commit."""
         self._pool()  # the catalogue exists
@@ -259,8 +253,6 @@ class PgGenerations:
             conn.execute(f"CREATE SCHEMA {schema}")
             conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
             _copy_store(conn, schema, store, path)
-            from index.pg_lexical import write_lexical
-
             write_lexical(conn, schema, store.lexical_rows())
             conn.execute(f"CREATE INDEX ON {schema}.chunks (source_id)")
             conn.execute(f"CREATE INDEX ON {schema}.sources (pos)")
@@ -278,8 +270,7 @@ class PgGenerations:
                              (gen_id,))
 
     def abandon(self, build: Build) -> None:
-        build.store.close()
-        shutil.rmtree(build.path, ignore_errors=True)
+        abandon_build(build)
 
     def rollback(self, to: str | None = None) -> str:
         """Make an older published generation live (the one before the live one, or ``to``).
@@ -349,9 +340,9 @@ def _text(value: Any) -> Any:
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
-def _copy_store(conn: psycopg.Connection, schema: str, store: KBDocumentStore, build_path: Path) -> None:
+def _copy_store(conn: psycopg.Connection, schema: str, store: BuildStore, build_path: Path) -> None:
     """Copy a local build's rows and small files into the generation's schema (COPY, row order kept)."""
-    local = store._conn()
+    local = store.connection()
     with conn.cursor() as cursor:
         with cursor.copy(f"COPY {schema}.sources (pos, id, source, title, type, date, publisher, url, content, "
                          "content_hash, meta) FROM STDIN") as copy:

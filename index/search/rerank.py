@@ -3,7 +3,7 @@
 Off by default (setting ``rerank_model`` empty): no cross-encoder ships on PyPI here. When a
 directory is named, Haystack's ``SentenceTransformersSimilarityRanker`` scores the query against
 the top ``rerank_depth`` passages; how those scores enter the ranking (step 6) is
-:mod:`index.ranking`.
+:mod:`index.search.ranking`.
 
 Usage::
 
@@ -19,8 +19,7 @@ from haystack import Document
 from haystack.utils import ComponentDevice
 
 from index.errors import SettingsError
-from index.pg_store import PgDocumentStore
-from index.store import KBDocumentStore, PassageHit
+from index.storage.contract import PassageHit, PassageStore
 
 
 def check_cross_encoder_dir(path: str | Path) -> Path:
@@ -41,7 +40,7 @@ def check_cross_encoder_dir(path: str | Path) -> Path:
 
 
 class Reranker:
-    """Score the top passages with a cross-encoder (step 6 of :mod:`index.ranking`).
+    """Score the top passages with a cross-encoder (step 6 of :mod:`index.search.ranking`).
 
     :param model_dir: a saved sentence-transformers cross-encoder.
     :param depth: how many of the best fused passages are re-scored.
@@ -63,7 +62,7 @@ class Reranker:
             raise SettingsError(f"rerank_model {str(directory)!r} could not be loaded as a cross-encoder ({exc}); "
                                 "check the folder, or set rerank_model to '' to turn re-ranking off.") from None
 
-    def score(self, query: str, hits: list[PassageHit], store: KBDocumentStore | PgDocumentStore
+    def score(self, query: str, hits: list[PassageHit], store: PassageStore
               ) -> list[tuple[PassageHit, float]]:
         """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first."""
         full = store.passages_by_rowid(h.rowid for h in hits)

@@ -4,13 +4,13 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
 ``proximity_boost`` (b), ``rerank_model`` and ``rerank_depth``:
 
 1. **Lexical candidates** (FTS5 bm25, negated so higher is better; from
-   :class:`~index.retrievers.LexicalRetriever`): passages matching every clause ("strict"), then,
+   :class:`~index.search.retrievers.LexicalRetriever`): passages matching every clause ("strict"), then,
    to fill ``candidates``, passages matching any content word ("relaxed"). When there are both,
    every relaxed score is shifted below the weakest strict one::
 
        relaxed' = relaxed − (max relaxed − min strict + RELAXED_GAP)
 
-2. **Dense candidates** (from :class:`~index.retrievers.DenseRetriever`): inner product of the
+2. **Dense candidates** (from :class:`~index.search.retrievers.DenseRetriever`): inner product of the
    normalised query and passage vectors, in [−1, 1].
 3. **Fusion**, ``fusion`` one of ``FUSION_METHODS``:
 
@@ -60,13 +60,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from index.pg_store import PgDocumentStore
-from index.query import ParsedQuery
+from index.search.query import ParsedQuery
 from index.settings import FUSION_METHODS, Settings, declared
-from index.store import KBDocumentStore, PassageHit
+from index.storage.contract import PassageHit, PassageStore
 
 if TYPE_CHECKING:
-    from index.rerank import Reranker
+    from index.search.rerank import Reranker
 
 # Step 3 with adaptive_weights: how far the dense weight moves, and the cosine of "very close in meaning"
 # (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out: every one of the seven folds picked these
@@ -226,7 +225,7 @@ def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], 
 
 
 def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit], dense: list[PassageHit],
-                  store: KBDocumentStore | PgDocumentStore, settings: Settings, method: str | None = None,
+                  store: PassageStore, settings: Settings, method: str | None = None,
                   reranker: Reranker | None = None) -> list[PassageHit]:
     """Steps 1 and 3 to 6: the retrievers' raw candidates as one ranked list of passages.
 

@@ -1,10 +1,10 @@
-"""The lexical index of a generation in PostgreSQL: tantivy's BM25, computed in SQL from term statistics.
+"""Searching a generation's lexical tables in PostgreSQL: tantivy's BM25, computed in SQL from term statistics.
 
 With the shared store (issue 17) a generation is a PostgreSQL schema, and web replicas hold nothing
-locally, so the tantivy directory of :mod:`index.lexical` cannot serve them. This module keeps that
+locally, so the tantivy directory of :mod:`index.storage.local.lexical` cannot serve them. This module keeps that
 index's model exactly and moves only where it lives:
 
-- the same tokens: tantivy's own analyzer (:func:`index.lexical._analyzer`), called from Python at
+- the same tokens: tantivy's own analyzer (:func:`index.storage.analysis.analyzer`), called from Python at
   build time, so stems, folding and dropped long tokens are identical;
 - the same fields: the text (with the title as its first words, ``TITLE_IN_TEXT``), the title, the
   byline, and the adjacent pairs of each ("looked_after"), as which phrases are searched;
@@ -38,18 +38,13 @@ time follows how common the words are (docs/benchmarks.md, "Lexical search in Po
 results are the same rows, order and scores; passages are ranked by their score in single precision, as
 tantivy reports it, ties by rowid.
 """
-
 from __future__ import annotations
 
 import math
 import re
 import struct
-import tempfile
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import psycopg
@@ -57,176 +52,31 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from index.errors import IndexNotFoundError
-from index.lexical import (
+from index.search.query import MatchPlan, ParsedQuery, Term
+from index.storage.analysis import (
     BYLINE_SCALE,
     DEFAULT_TITLE_WEIGHT,
-    TITLE_IN_TEXT,
     TITLE_SCALE,
-    LexicalRow,
-    _analyzer,
-    _within,
+    AnalysedTerms,
+    holds,
+    token_pairs,
 )
-from index.pg import ProcessPool
-from index.query import MatchPlan, ParsedQuery, Term
+from index.storage.postgres.lexical_write import (
+    BYLINE,
+    BYLINE_PAIRS,
+    CONTENT,
+    CONTENT_PAIRS,
+    FIELD_NAMES,
+    K1,
+    PAIRS_OF,
+    TITLE,
+    TITLE_PAIRS,
+    B,
+    table,
+)
+from index.storage.postgres.pool import ProcessPool
 
-# Field codes, as stored (names as in index/lexical.py's tantivy schema).
-CONTENT, TITLE, BYLINE, CONTENT_PAIRS, TITLE_PAIRS, BYLINE_PAIRS = range(6)
-FIELD_NAMES = ("content", "title", "byline", "content_pairs", "title_pairs", "byline_pairs")
-_PAIRS_OF = {CONTENT: CONTENT_PAIRS, TITLE: TITLE_PAIRS, BYLINE: BYLINE_PAIRS}
-# tantivy's BM25 constants (src/query/bm25.rs).
-K1, B = 1.2, 0.75
-# tantivy stores a field's length in one byte: exact up to 40 tokens, then on a log scale, each length
-# rounded down to the code below it (src/fieldnorm/code.rs). BM25 reads the rounded length, so the
-# scores only agree if this table is applied the same way.
-_FIELDNORMS = tuple(b if b < 24 else 24 + ((b - 24) & 7 if (b - 24) >> 3 == 0
-                                            else (((b - 24) & 7) | 8) << (((b - 24) >> 3) - 1))
-                    for b in range(256))
-# Postings are sent to COPY in batches of this many rows, the passages' rows in blocks of this many characters.
-_COPY_LINES = 50_000
-_COPY_BATCH = 1 << 20
-# What COPY's text format escapes; tokens are runs of letters and digits, so this is for the rare folded one.
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _HIGHLIGHT_TERM = re.compile(r'"((?:[^"]|"")*)"')
-
-
-def fieldnorm(length: int) -> int:
-    """A field's length as tantivy's BM25 reads it (rounded down to its one-byte code's value)."""
-    return _FIELDNORMS[bisect_right(_FIELDNORMS, length) - 1]
-
-
-def _copy_text(value: str) -> str:
-    if not _COPY_SPECIAL.search(value):
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _pairs(tokens: list[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in pairwise(tokens)]
-
-
-def _table(schema: str, name: str) -> sql.Composed:
-    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-
-
-_DDL = """
-CREATE TABLE {postings} (field smallint NOT NULL, term text COLLATE "C" NOT NULL, rowid bigint NOT NULL,
-                         tf integer NOT NULL, dl integer NOT NULL);
-CREATE TABLE {docs} (rowid bigint NOT NULL, source_id text NOT NULL, content text NOT NULL, title text NOT NULL);
-CREATE TABLE {fields} (field smallint PRIMARY KEY, name text NOT NULL, total_tokens bigint NOT NULL,
-                       docs bigint NOT NULL);
-"""
-
-
-# -- writing ------------------------------------------------------------------------------------
-
-
-def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalRow]) -> int:
-    """Create the lexical tables in the existing ``schema`` and fill them with ``rows``; not committed
-    (the caller's transaction publishes the generation whole). ``conn`` must not be in autocommit.
-
-    Loaded with COPY ... FREEZE when the transaction allows it (the tables are made in the same
-    savepoint): the rows are then visible to every later reader without a VACUUM, which cannot run
-    inside a transaction, so a term's postings are read from its index range alone.
-
-    :returns: how many passages it holds.
-    """
-    names = {n: _table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
-    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        conn.execute("SELECT 1")  # open the caller's transaction, so that the block below is a savepoint in it
-    try:
-        with conn.transaction():
-            conn.execute(sql.SQL(_DDL).format(**names))
-            count, totals = _copy_rows(conn, names, rows, freeze=True)
-    except psycopg.errors.ObjectNotInPrerequisiteState:  # COPY FREEZE refused (an open cursor, an old snapshot)
-        with conn.transaction():
-            conn.execute(sql.SQL(_DDL).format(**names))
-            count, totals = _copy_rows(conn, names, rows, freeze=False)
-    # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in runs
-    # on disk (the default 64 MB); for this transaction only.
-    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    with conn.cursor() as cur:
-        cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(names["fields"]),
-                        [(f, FIELD_NAMES[f], totals[f], count) for f in range(len(FIELD_NAMES))])
-    conn.execute(sql.SQL("CREATE INDEX {} ON {} (field, term, rowid) INCLUDE (tf, dl)")
-                 .format(sql.Identifier("lex_postings_term"), names["postings"]))
-    conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} (rowid)").format(sql.Identifier("lex_docs_rowid"),
-                                                                        names["docs"]))
-    conn.execute(sql.SQL("CREATE INDEX {} ON {} (source_id)").format(sql.Identifier("lex_docs_source"),
-                                                                     names["docs"]))
-    # A term's bound: its largest normalised tf (BM25's tf part without the idf, avgdl from the field's
-    # totals as PgLexicalIndex reads them), for proving that passages holding only common words cannot
-    # reach a top k (PgLexicalIndex.search).
-    conn.execute(sql.SQL(
-        "CREATE TABLE {terms} AS SELECT p.field, p.term, count(*)::bigint AS df, "
-        "max(p.tf / (p.tf + {k1} * (1 - {b} + {b} * p.dl / f.avgdl)))::float8 AS bound "
-        "FROM {postings} p JOIN (SELECT field, coalesce(nullif(total_tokens::float8 / nullif(docs, 0), 0), 1) "
-        "AS avgdl FROM {fields}) f ON f.field = p.field GROUP BY p.field, p.term"
-    ).format(terms=names["terms"], postings=names["postings"], fields=names["fields"], k1=sql.Literal(K1),
-             b=sql.Literal(B)))
-    conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (field, term)").format(names["terms"]))
-    for name in ("postings", "docs", "terms", "fields"):
-        conn.execute(sql.SQL("ANALYZE {}").format(names[name]))
-    return count
-
-
-def _copy_rows(conn: psycopg.Connection, names: Mapping[str, sql.Composed], rows: Iterable[LexicalRow],
-               freeze: bool) -> tuple[int, list[int]]:
-    """COPY the postings while the passages' own rows wait in a temporary file (one COPY at a time per
-    connection, and ``rows`` may be read once); returns the passage count and each field's token total."""
-    option = sql.SQL(" WITH (FREEZE)" if freeze else "")
-    analyzer = _analyzer()
-    totals = [0] * len(FIELD_NAMES)
-    count = 0
-    cache: dict[str, list[str]] = {}  # a source's passages share its title and byline: analyse each once
-
-    def analysed(text: str) -> list[str]:
-        nonlocal cache
-        found = cache.get(text)
-        if found is None:
-            cache = cache if len(cache) < 10_000 else {}
-            found = cache[text] = analyzer.analyze(text)
-        return found
-
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY {} (field, term, rowid, tf, dl) FROM STDIN{}").format(
-                names["postings"], option)) as copy:
-            lines: list[str] = []
-            for row in rows:
-                title_tokens = analysed(row.title or "")
-                content_tokens = analyzer.analyze(row.content or "")
-                if TITLE_IN_TEXT and title_tokens:
-                    content_tokens = title_tokens + content_tokens
-                byline_tokens = analysed(row.byline) if row.byline else []
-                rowid = int(row.rowid)
-                content_text, title_text = " ".join(content_tokens), " ".join(title_tokens)
-                spool.write(f"{rowid}\t{_copy_text(row.source_id or '')}\t{_copy_text(content_text)}\t"
-                            f"{_copy_text(title_text)}\n")
-                escape = bool(_COPY_SPECIAL.search(content_text) or _COPY_SPECIAL.search(title_text)
-                              or _COPY_SPECIAL.search(" ".join(byline_tokens)))
-                for field, tokens in ((CONTENT, content_tokens), (TITLE, title_tokens), (BYLINE, byline_tokens)):
-                    for code, terms in ((field, tokens), (_PAIRS_OF[field], _pairs(tokens))):
-                        totals[code] += len(terms)
-                        if not terms:
-                            continue
-                        dl = fieldnorm(len(terms))
-                        if escape:
-                            lines.extend(f"{code}\t{_copy_text(t)}\t{rowid}\t{tf}\t{dl}\n"
-                                         for t, tf in Counter(terms).items())
-                        else:
-                            lines.extend(f"{code}\t{t}\t{rowid}\t{tf}\t{dl}\n" for t, tf in Counter(terms).items())
-                count += 1
-                if len(lines) >= _COPY_LINES:
-                    copy.write("".join(lines))
-                    lines = []
-            if lines:
-                copy.write("".join(lines))
-        spool.seek(0)
-        with cur.copy(sql.SQL("COPY {} (rowid, source_id, content, title) FROM STDIN{}").format(
-                names["docs"], option)) as copy:
-            while block := spool.read(_COPY_BATCH):
-                copy.write(block)
-    return count, totals
-
 
 # -- reading ------------------------------------------------------------------------------------
 
@@ -297,7 +147,7 @@ _FIRST_SHARE = 3
 _BOUND_MARGIN = 1e-6
 
 
-class PgLexicalIndex:
+class PgLexicalIndex(AnalysedTerms):
     """A generation's lexical tables (written by :func:`write_lexical`), searched as :class:`LexicalIndex` is.
 
     Read-only and shared by threads: each call takes a connection from ``pool``. The passage count
@@ -309,16 +159,16 @@ class PgLexicalIndex:
     def __init__(self, pool: ConnectionPool | ProcessPool, schema: str) -> None:
         self._pool = pool
         self.schema = schema
-        self._analyzer = _analyzer()
-        self._postings = _table(schema, "lex_postings")
-        self._docs = _table(schema, "lex_docs")
-        self._terms = _table(schema, "lex_terms")
+        AnalysedTerms.__init__(self)
+        self._postings = table(schema, "lex_postings")
+        self._docs = table(schema, "lex_docs")
+        self._terms = table(schema, "lex_terms")
         with pool.connection() as conn:
             if conn.execute("SELECT to_regclass(%s)", (f'"{schema}".lex_fields',)).fetchone() == (None,):
                 raise IndexNotFoundError(f"There is no lexical index in the schema {schema}.")
             stats = {r[0]: (int(r[1]), int(r[2]))
                      for r in conn.execute(sql.SQL("SELECT field, total_tokens, docs FROM {}").format(
-                         _table(schema, "lex_fields")))}
+                         table(schema, "lex_fields")))}
         self._docs_count = next(iter(stats.values()))[1] if stats else 0
         self._avgdl = [(stats[f][0] / self._docs_count if self._docs_count and f in stats else 0.0) or 1.0
                        for f in range(len(FIELD_NAMES))]
@@ -407,9 +257,9 @@ class PgLexicalIndex:
             if len(tokens) == 1:
                 found.append((_Atom(field, tokens[0]),))
             elif by_parts and len(tokens) > 2:
-                found += [(_Atom(_PAIRS_OF[field], pair),) for pair in _pairs(tokens)]
+                found += [(_Atom(PAIRS_OF[field], pair),) for pair in token_pairs(tokens)]
             else:
-                found.append(tuple(_Atom(_PAIRS_OF[field], pair) for pair in _pairs(tokens)))
+                found.append(tuple(_Atom(PAIRS_OF[field], pair) for pair in token_pairs(tokens)))
         return found
 
     def _dfs(self, atoms: Iterable[_Atom]) -> dict[_Atom, int]:
@@ -453,7 +303,7 @@ class PgLexicalIndex:
                 (ids,))}
         wanted = [[w for w in (self.analyze(t) for t in clause) if w] for clause in plan.clauses]
         return {rowid for rowid, texts in tokens.items()
-                if all(any(_holds(text, w) for w in clause for text in texts) for clause in wanted)}
+                if all(any(holds(text, w) for w in clause for text in texts) for clause in wanted)}
 
     def sources_matching(self, words: tuple[Term, ...], among: Collection[str]) -> set[str]:
         """Which of the sources ``among`` have a passage holding any of ``words`` (phrases word for word).
@@ -474,7 +324,7 @@ class PgLexicalIndex:
                         "WHERE d.source_id = ANY(%s::text[]) AND p.field = ANY(%s::smallint[]) AND p.term = %s"
                     ).format(self._docs, self._postings), (list(among), [CONTENT, TITLE], tokens[0]))}
                     continue
-                pairs = sorted(set(_pairs(tokens)))
+                pairs = sorted(set(token_pairs(tokens)))
                 rows = conn.execute(sql.SQL(
                     "SELECT d.source_id, d.content, d.title FROM {docs} d WHERE d.source_id = ANY(%s::text[]) AND "
                     "d.rowid IN (SELECT p.rowid FROM {postings} p WHERE p.field = ANY(%s::smallint[]) "
@@ -482,7 +332,7 @@ class PgLexicalIndex:
                 ).format(docs=self._docs, postings=self._postings),
                     (list(among), [CONTENT_PAIRS, TITLE_PAIRS], pairs, len(pairs)))
                 found |= {source for source, content, title in rows
-                          if source not in found and (_holds(content.split(), tokens) or _holds(title.split(), tokens))}
+                          if source not in found and (holds(content.split(), tokens) or holds(title.split(), tokens))}
         return found
 
     # -- statistics and tokens ------------------------------------------------------------------
@@ -492,7 +342,7 @@ class PgLexicalIndex:
         pair, at least as many as hold the phrase), as :meth:`LexicalIndex.document_frequencies`."""
         analysed = [self.analyze(t) for t in terms]
         atoms = [_Atom(f, tokens[0]) for tokens in analysed if len(tokens) == 1 for f in (CONTENT, TITLE)]
-        atoms += [_Atom(f, p) for tokens in analysed if len(tokens) > 1 for p in _pairs(tokens)
+        atoms += [_Atom(f, p) for tokens in analysed if len(tokens) > 1 for p in token_pairs(tokens)
                   for f in (CONTENT_PAIRS, TITLE_PAIRS)]
         dfs = self._dfs(atoms)
         counts = []
@@ -501,7 +351,7 @@ class PgLexicalIndex:
                 counts.append(sum(dfs.get(_Atom(f, tokens[0]), 0) for f in (CONTENT, TITLE)))
             elif tokens:
                 counts.append(min(sum(dfs.get(_Atom(f, p), 0) for f in (CONTENT_PAIRS, TITLE_PAIRS))
-                                  for p in _pairs(tokens)))
+                                  for p in token_pairs(tokens)))
             else:
                 counts.append(0)
         return counts
@@ -515,22 +365,7 @@ class PgLexicalIndex:
         return {term: min((sum(dfs.get(_Atom(f, t), 0) for f in fields) for t in tokens), default=0)
                 for term, tokens in analysed.items()}
 
-    def analyze(self, term: Term) -> list[str]:
-        """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
-        return [token for word in term.tokens for token in self._analyzer.analyze(word)]
 
-    def analyze_text(self, text: str) -> list[str]:
-        """A text's tokens as the index holds them (for telling where a query's words are)."""
-        return list(self._analyzer.analyze(text))
-
-    def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
-        """Which rows hold every term (phrases word for word) with at most ``gap`` other tokens between the
-        first and the last, in any order, within one of their texts (:meth:`LexicalIndex.near`)."""
-        wanted = [w for w in (self.analyze(t) for t in terms) if w]
-        if len(wanted) < 2:
-            return set()
-        return {rowid for rowid, columns in texts.items()
-                if any(_within(self._analyzer.analyze(text), wanted, gap) for text in columns if text)}
 
     def highlight(self, query: ParsedQuery, texts: Mapping[int, str], open_mark: str, close_mark: str
                   ) -> dict[int, str]:
@@ -550,7 +385,7 @@ class PgLexicalIndex:
         for rowid, text in texts.items():
             if not text:
                 continue
-            tokens = self._analyzer.pre_tokenize(text).tokens
+            tokens = self.text_analyzer.pre_tokenize(text).tokens
             stems = [t.text for t in tokens]
             spans: list[tuple[int, int]] = []
             for phrase in phrases:
@@ -716,11 +551,6 @@ def _field_boost(field: int, title_weight: float) -> float:
         return title_weight * BYLINE_SCALE
     return title_weight if field in (TITLE, TITLE_PAIRS) else 1.0
 
-
-def _holds(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    """Whether ``tokens`` holds ``phrase`` word for word."""
-    size, first = len(phrase), phrase[0]
-    return any(token == first and list(tokens[i:i + size]) == list(phrase) for i, token in enumerate(tokens))
 
 
 def _marked(text: str, spans: list[tuple[int, int]], open_mark: str, close_mark: str) -> str:

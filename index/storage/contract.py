@@ -1,0 +1,388 @@
+"""What a storage backend is: the read interface every reader uses, and how generations come and go.
+
+Two backends implement it: :mod:`index.storage.local` (a data directory: SQLite with FTS5, FAISS,
+tantivy) and :mod:`index.storage.postgres` (a schema per generation, pgvector, BM25 in SQL). The
+searcher, browse pages, the quality gate, ``kb eval``, ``kb status`` and the web app see only the
+names below, so a third backend implements
+
+- a :class:`GenerationBackend` (lock, begin, publish, abandon, current_id, live_stamp, open,
+  published, rollback, prune, run reports), whose ``open`` returns a :class:`Generation`;
+- that generation's :class:`PassageStore` (sources, passages, vectors, retrieval), whose
+  ``lexical_index()`` is a :class:`LexicalEngine` (BM25 with the analyser of
+  :mod:`index.storage.analysis`);
+- and registers itself in :func:`index.storage.generations` (the factory).
+
+Building is always local (a build is a local store, copied into a shared backend when published):
+:class:`Build` carries a :class:`BuildStore`.
+
+Usage::
+
+    from index.storage import generations, open_generation
+    generation = open_generation(settings)
+    generation.store.embedding_retrieval(vector, top_k=10)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from haystack import Document
+
+from index.errors import IndexIncompatibleError, IndexNotFoundError
+from index.records import FacetRow, SourceRecord
+from index.search.query import MatchPlan, ParsedQuery, Term
+from index.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# 2: a generation also holds its lexical index and what its pages need, computed at build time.
+# Format 1 is still read (lexical search and pages fall back to SQLite and to computing them).
+# A source's first_indexed date (alert feeds) is in its meta JSON, not a column: generations of
+# format 2 written before it was kept simply lack it (readers use the generation's build date).
+SCHEMA_VERSION = 2
+OLDEST_READABLE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    """A passage found by a retriever: its row, its source and its retriever score."""
+
+    rowid: int
+    id: str
+    source_id: str | None
+    content: str
+    meta: dict[str, Any]
+    score: float
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """One passage as a lexical index takes it: ``rowid`` is the passage's row in the store."""
+
+    rowid: int
+    source_id: str
+    title: str
+    content: str
+    byline: str = ""  # the source's publisher and authors
+
+
+class LexicalEngine(Protocol):
+    """A generation's BM25 index over passages (tantivy locally, postings tables in PostgreSQL).
+
+    Both analyse text with :func:`index.storage.analysis.analyzer`, so stems and scores agree.
+    """
+
+    has_byline: bool
+
+    def __len__(self) -> int:
+        """How many passages it holds."""
+
+    def search(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
+               exclude_rowids: Collection[int] = (), title_weight: float | None = None,
+               rowids: Collection[int] | None = None) -> list[tuple[int, float]]:
+        """The ``top_k`` best passages matching ``plan`` as ``(rowid, bm25)``, best first."""
+
+    def matching(self, plan: MatchPlan, rowids: Collection[int]) -> set[int]:
+        """Which of ``rowids`` hold the plan word for word (required phrases)."""
+
+    def sources_matching(self, words: tuple[Term, ...], among: Collection[str]) -> set[str]:
+        """Which of the sources ``among`` have a passage holding any of ``words`` (exclusions)."""
+
+    def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
+        """How many passages hold each word (a phrase: its rarest adjacent pair)."""
+
+    def word_document_counts(self, terms: Sequence[Term]) -> dict[Term, int]:
+        """How many passages hold every token of each word or phrase, in text, title or byline."""
+
+    def analyze(self, term: Term) -> list[str]:
+        """A word's or phrase's tokens as the index holds them."""
+
+    def analyze_text(self, text: str) -> list[str]:
+        """A text's tokens as the index holds them."""
+
+    def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
+        """Which rows hold every term within ``gap`` other tokens, in one of their texts."""
+
+
+class PassageStore(Protocol):
+    """One published generation's sources and passages, for reading: what every reader may call."""
+
+    path: str
+    read_only: bool
+
+    def close(self) -> None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+    # passages (Haystack's DocumentStore protocol, read side)
+    def count_documents(self) -> int: ...
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]: ...
+    def source_documents(self, source_id: str) -> list[Document]: ...
+    def source_passages(self, source_id: str) -> list[PassageHit]: ...
+    def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]: ...
+    def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """``{rowid: (text, title)}`` of the given passages."""
+
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+        """``(rowid, score)`` pairs as passages, in the same order (rows no longer there are left out)."""
+
+    def filtered_rowids(self, filters: dict[str, Any]) -> list[int]:
+        """Rowids of the passages a (non-source) filter keeps."""
+
+    # sources
+    def count_sources(self) -> int: ...
+    def get_source(self, source_id: str) -> SourceRecord | None: ...
+    def get_sources(self, source_ids: Iterable[str]) -> dict[str, SourceRecord]: ...
+    def all_sources(self) -> Iterator[SourceRecord]: ...
+    def signatures(self) -> dict[str, bytes]: ...
+    def titles_containing(self, text: str, limit: int) -> list[tuple[str, str]]: ...
+    def facet_rows(self) -> list[FacetRow]: ...
+    def source_ids(self) -> list[str]: ...
+    def source_hashes(self) -> dict[str, str]: ...
+
+    # vectors
+    def passage_vectors(self) -> Iterator[tuple[str, np.ndarray]]: ...
+    def embeddings_by_source(self, source_ids: Sequence[str]) -> dict[str, list[np.ndarray]]: ...
+    def source_vectors(self) -> dict[str, np.ndarray]: ...
+    def vector_factory(self) -> str: ...
+    def embedding_retrieval(self, query_embedding: Sequence[float], top_k: int = 10,
+                            filters: dict[str, Any] | None = None, with_content: bool = True) -> list[PassageHit]: ...
+
+    # words
+    def lexical_index(self) -> LexicalEngine | None:
+        """The generation's lexical engine; None for an older local generation (FTS5 answers instead)."""
+
+    def fts_retrieval(self, query: ParsedQuery, relaxed: bool, top_k: int, filters: dict[str, Any] | None,
+                      exclude_rowids: Iterable[int], with_content: bool,
+                      title_weight: float | None) -> list[PassageHit]:
+        """Lexical retrieval without a lexical engine (older local generations); [] where there is none."""
+
+    def matching_rowids(self, match: str, rowids: Iterable[int] | None = None,
+                        plan: MatchPlan | None = None) -> set[int]: ...
+    def sources_matching(self, match: str, among: Iterable[str] | None = None,
+                         plan: MatchPlan | None = None) -> set[str]: ...
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]: ...
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
+                        close_mark: str) -> dict[int, str]: ...
+
+
+class BuildStore(PassageStore, Protocol):
+    """A generation being written (always a local store): what the build (``ingest/build.py``) and the pages
+    computed at build time (:mod:`index.browse.pages`) call besides reading."""
+
+    faiss_factory: str
+
+    @property
+    def derived_from_base(self) -> bool: ...
+    def connection(self) -> sqlite3.Connection: ...
+    def lexical_rows(self, source_ids: Iterable[str] | None = None) -> Iterator[LexicalRow]: ...
+    def vector_index(self) -> Any: ...
+    def write_documents(self, documents: list[Document], policy: Any = ...) -> int: ...
+    def write_source(self, record: SourceRecord) -> None: ...
+    def write_signatures(self, signatures: dict[str, bytes]) -> None: ...
+    def delete_sources(self, source_ids: Iterable[str]) -> int: ...
+    def delete_passages_of(self, source_id: str) -> int: ...
+    def derive_from(self, base: Any, base_vectors: str | Path | None,
+                    base_lexical: str | Path | None = None) -> None: ...
+    def write_lexical(self, path: str | Path) -> int: ...
+    def save_lexical(self, path: str | Path) -> int: ...
+    def save_vectors(self, path: str | Path) -> int: ...
+    def finalise(self) -> None: ...
+    def ensure_source_vectors(self) -> None: ...
+    def sources_missing_vectors(self) -> list[str]: ...
+    def write_source_vectors(self, rows: Iterable[tuple[str, int, np.ndarray]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation holds and how it was built; readers refuse one that does not fit their settings."""
+
+    generation: str
+    model_id: str
+    embedding_dim: int
+    chunking: dict[str, int]
+    faiss_factory: str
+    sources: int
+    passages: int
+    source_hashes: dict[str, str] = field(default_factory=dict)
+    created: str = ""
+    format_version: int = SCHEMA_VERSION
+    projects_hash: str = ""
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def age_seconds(self) -> float:
+        """Seconds since the generation was built."""
+        return (datetime.now(UTC) - datetime.fromisoformat(self.created)).total_seconds()
+
+
+@dataclass
+class Build:
+    """A generation being written: a private local directory no reader looks at until it is published."""
+
+    id: str
+    path: Path
+    store: BuildStore
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A published generation opened for reading.
+
+    ``path`` is its directory for the local backend; a generation in a shared database has none
+    (``local`` is False) and its small files (projects, councils, pages, vocabulary, boilerplate)
+    are read through ``files``. Read them with :meth:`read_file`, never from ``path`` directly.
+    """
+
+    id: str
+    path: Path
+    manifest: Manifest
+    store: PassageStore
+    files: Callable[[str], bytes | None] | None = None
+
+    @property
+    def local(self) -> bool:
+        """Whether the generation is a directory of local files (its vectors and lexical index among them)."""
+        return self.files is None
+
+    def read_file(self, name: str) -> bytes | None:
+        """One of the generation's small files (``projects.json``, ``pages.json``, ...), or None if it has none."""
+        if self.files is not None:
+            return self.files(name)
+        try:
+            return (self.path / name).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def read_text(self, name: str) -> str | None:
+        data = self.read_file(name)
+        return None if data is None else data.decode("utf-8")
+
+
+class GenerationBackend(Protocol):
+    """Where generations live: how they are built, published, noticed and rolled back."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the one-writer-at-a-time lock; raise :class:`LockHeldError` at once if another writer has it."""
+
+    def begin(self, faiss_factory: str = "auto") -> Build:
+        """Start a new generation no reader sees; leftovers of crashed runs are cleaned up first."""
+
+    def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
+        """Make ``build`` the live generation atomically, then prune beyond ``keep``."""
+
+    def abandon(self, build: Build) -> None:
+        """Throw a build away."""
+
+    def current_id(self) -> str | None:
+        """The live generation's id, or None before the first publish."""
+
+    def live_stamp(self) -> Hashable | None:
+        """A cheap value that changes whenever another generation becomes live (readers poll it)."""
+
+    def open(self, settings: Settings, gen_id: str | None = None) -> Generation:
+        """The live generation (or ``gen_id``) for reading."""
+
+    def published(self) -> list[str]:
+        """Ids of published generations, oldest first."""
+
+    def rollback(self, to: str | None = None) -> str:
+        """Make an older generation live; returns its id."""
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete the oldest generations beyond ``keep``, never the live one."""
+
+    def write_run_report(self, run_id: str, report: dict[str, Any]) -> Any:
+        """Keep what a run did."""
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run report."""
+
+
+def fault_point(name: str) -> None:
+    """Die here, as if killed, when ``KB_FAULT`` names this point: tests use it to make kill -9 deterministic.
+
+    Points: ``after-begin``, ``before-publish``, ``after-rename``, ``after-current``.
+    """
+    if os.environ.get("KB_FAULT") == name:
+        os._exit(137)
+
+
+def new_generation_id() -> str:
+    """A new generation's id, sortable to the microsecond: pruning and rollback rely on name order being age order."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S-%f") + "-" + secrets.token_hex(2)
+
+
+def rollback_target(published: list[str], current: str | None, to: str | None, where: str) -> str:
+    """The generation a rollback makes live: ``to``, or the newest older than ``current`` (ids sort by age).
+
+    :raises IndexNotFoundError: when there is no such generation in ``published``.
+    """
+    if to is None:
+        older = [g for g in published if current is None or g < current]
+        if not older:
+            raise IndexNotFoundError(f"There is no generation older than {current} in {where} to roll back to.")
+        return older[-1]
+    if to not in published:
+        raise IndexNotFoundError(f"Generation {to} is not in {where}; `kb stats` lists the published ones.")
+    return to
+
+
+def beyond_keep(published: list[str], current: str | None, keep: int) -> list[str]:
+    """The oldest generations beyond ``keep`` (oldest first), never the live one: what pruning deletes."""
+    return [g for g in published[: max(0, len(published) - keep)] if g != current]
+
+
+def check_compatible(manifest: Manifest, settings: Settings) -> None:
+    """:raises IndexIncompatibleError: when the generation's model, dimension or format differs from the settings.
+
+    A generation of an older format this version still reads is served (with a warning: some of
+    what later formats precompute is computed on the fly) until the next build replaces it.
+    """
+    found = manifest.format_version
+    if found > SCHEMA_VERSION:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} was built by a newer version of innovation-kb (store format {found}; "
+            f"this version reads formats {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}). Upgrade innovation-kb, or "
+            "roll back to an older generation with `kb rollback`."
+        )
+    if found < OLDEST_READABLE_VERSION:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} has store format {found}, which this version no longer reads "
+            f"(it reads {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}). Rebuild it with `kb ingest` (or "
+            "`kb reindex`, which rebuilds in full)."
+        )
+    if found < SCHEMA_VERSION:
+        _warn_old_format(manifest.generation, found)
+    if manifest.model_id != settings.model_id or manifest.embedding_dim != settings.embedding_dim:
+        raise IndexIncompatibleError(
+            f"Generation {manifest.generation} was built with {manifest.model_id} ({manifest.embedding_dim}-d) but the "
+            f"settings say {settings.model_id} ({settings.embedding_dim}-d). Re-run `kb ingest`, or change the "
+            "settings back."
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _warn_old_format(generation: str, found: int) -> None:
+    logger.warning("Generation %s has store format %d (this version writes %d): it is served, more slowly, until "
+                   "the next `kb reindex` or `kb ingest` rebuilds it in full.", generation, found, SCHEMA_VERSION)
