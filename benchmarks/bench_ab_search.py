@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, ".")
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.settings import load_settings
 from webapp import create_app
 

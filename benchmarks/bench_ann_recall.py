@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-importlib.import_module("index._env")
+importlib.import_module("index.offline")
 
 import faiss  # noqa: E402
 

@@ -34,14 +34,14 @@ from bench_search import (  # noqa: E402
     vanilla_runner,
 )
 
-from index import _env  # noqa: E402,F401
+from index import offline  # noqa: E402,F401
 from index.settings import load_settings  # noqa: E402
 from index.storage import open_generation  # noqa: E402
 
 WORKER = """
 import json, resource, sys, time
 started = time.perf_counter()
-from index import _env
+from index import offline
 from index.settings import load_settings
 from webapp import create_app
 app = create_app({"KB_SETTINGS": load_settings(env={}, overrides={"data_dir": sys.argv[1]})})

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from haystack import Document
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.embedding.encoders import document_embedder
 from index.settings import EMBEDDING_BACKENDS, load_settings
 

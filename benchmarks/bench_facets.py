@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.evaluation import read_queries
 from index.search.facets import FacetSelection
 from index.search.searcher import Searcher

@@ -1,6 +1,6 @@
 """The ingest's read stage alone on a corpus: seconds, and what it read, for comparing two runs.
 
-Times ``ingest.build._read`` (convert in the sandbox, text metadata, templates, layout: everything
+Times ``ingest.build.read_files`` (convert in the sandbox, text metadata, templates, layout: everything
 before boilerplate learning and the model) over the files ``kb ingest`` would discover, then
 checks each inspection's fields as the ingest read them (``meta["inspection"]``) against Ofsted's
 overview spreadsheet, as ``benchmarks/check_inspections.py`` does. With ``--json`` it writes, per
@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import _env  # noqa: E402,F401
+from index import offline  # noqa: E402,F401
 from index.records import Inspection  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "ofsted-ilacs"
@@ -55,14 +55,14 @@ def cpu_seconds() -> float:
 
 def read_stage(files: list[Path], workers: int | None) -> tuple[list[Any], list[Any], float, float]:
     """Documents and failures of the read stage, its seconds and its CPU seconds."""
-    from ingest.build import _read
+    from ingest.build import read_files
 
     kwargs: dict[str, Any] = {}
-    if workers is not None and "workers" in inspect.signature(_read).parameters:
+    if workers is not None and "workers" in inspect.signature(read_files).parameters:
         kwargs["workers"] = workers
     cpu = cpu_seconds()
     started = time.perf_counter()
-    documents, failures = _read(files, False, None, **kwargs)
+    documents, failures = read_files(files, False, None, **kwargs)
     return documents, failures, time.perf_counter() - started, cpu_seconds() - cpu
 
 
@@ -98,7 +98,7 @@ def start_overhead(calls: int, data: bytes) -> dict[str, float]:
 def inspection_agreement(documents: list[Any], corpus: Path) -> tuple[int, int, Counter[str]]:
     """Reports checked against their spreadsheet row, how many agree on every value, and mismatches by field."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from check_inspections import _iso, compared
+    from check_inspections import compared, iso_date
 
     from scripts.import_ofsted_overview import read_overview
 
@@ -106,7 +106,7 @@ def inspection_agreement(documents: list[Any], corpus: Path) -> tuple[int, int, 
     checked = agreed = 0
     wrong: Counter[str] = Counter()
     for row in read_overview(corpus / "ofsted_csc_ilacs_overview.xlsx"):
-        published = _iso(row["publication_date"], 2)
+        published = iso_date(row["publication_date"], 2)
         stem = f"{row['local_authority'].replace(' ', '-')}_{published}"
         if published is None or stem not in by_stem:
             continue

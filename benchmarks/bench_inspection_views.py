@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from index.settings import load_settings
-    from ingest.tagging import council_details
+    from ingest.councils import council_details
     from webapp import create_app
     from webapp.index_handle import get_index
 

@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.errors import QueryError
 from index.search.query import ParsedQuery, parse_query
 from index.search.ranking import (
@@ -125,7 +125,7 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
     from index.evaluation import judged_queries, read_qrels, read_queries
     from index.search.searcher import Searcher
     from index.storage import open_generation
-    from kbcli.evaluate import _source_stems, collection_files, run_eval
+    from kbcli.evaluate import collection_files, run_eval, source_stems
 
     dataset, files = COLLECTIONS[name]
     _, queries_file, qrels_file = collection_files(dataset, "test", with_corpus=files is None)
@@ -173,7 +173,7 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
     stems = None
     if files is not None:
         ids = {h.source_id for c in candidates.values() for h in [*c.strict, *c.relaxed, *c.dense] if h.source_id}
-        stems = _source_stems(generation.store, ids)
+        stems = source_stems(generation.store, ids)
     generation.store.close()
     with cache.open("wb") as handle:
         # Plain tuples of the index's own types, so that any script (not only this one as __main__) reads it.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.errors import QueryError
 from index.search.query import parse_query
 from index.search.searcher import Searcher

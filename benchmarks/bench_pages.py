@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.settings import load_settings
 from index.storage import open_generation
 from index.storage.contract import Manifest

@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.errors import QueryError
 from index.search.query import parse_query
 from index.settings import load_settings
@@ -62,7 +62,7 @@ def measure(name: str, data_dir: Path, url: str) -> dict[str, Any]:
     from index.storage import open_generation
     from index.storage.postgres.lexical_search import PgLexicalIndex
     from index.storage.postgres.lexical_write import write_lexical
-    from kbcli.evaluate import _source_stems, by_file_stem, collection_files
+    from kbcli.evaluate import by_file_stem, collection_files, source_stems
 
     dataset, files = COLLECTIONS[name]
     _, queries_file, qrels_file = collection_files(dataset, "test", with_corpus=files is None)
@@ -98,7 +98,7 @@ def measure(name: str, data_dir: Path, url: str) -> dict[str, Any]:
             run, _ = run_queries(searcher, judged, DEPTH, fusion="lexical", rerank=False)
             if files is not None:
                 ids = {sid for ranked in run.values() for sid, _ in ranked}
-                run = by_file_stem(run, _source_stems(store, ids))
+                run = by_file_stem(run, source_stems(store, ids))
             runs[engine] = run
             out[f"{engine}_ndcg10"] = evaluate(qrels, run, judged)["nDCG@10"]
             out[f"{engine}_ndcg10_by_rank"] = evaluate(qrels, _by_rank(run), judged)["nDCG@10"]

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from haystack import Document
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.embedding.encoders import QueryEmbedder, model_dir
 from index.embedding.onnx_encoder import OnnxDocumentEmbedder
 from index.evaluation import evaluate, judged_queries, read_qrels, read_queries

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.settings import load_settings
 from kbcli.evaluate import run_eval
 

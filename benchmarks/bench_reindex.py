@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import _env  # noqa: E402,F401
+from index import offline  # noqa: E402,F401
 from index.settings import load_settings  # noqa: E402
 from ingest.reindex import run_reindex  # noqa: E402
 

@@ -50,7 +50,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-importlib.import_module("index._env")  # no telemetry, no hub: before Haystack is imported
+importlib.import_module("index.offline")  # no telemetry, no hub: before Haystack is imported
 
 from haystack import Document  # noqa: E402
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from index import _env  # noqa: E402,F401
+from index import offline  # noqa: E402,F401
 from index.settings import load_settings  # noqa: E402
 from index.storage import open_generation  # noqa: E402
 from ingest.run import run_ingest  # noqa: E402

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index import _env  # noqa: F401
+from index import offline  # noqa: F401
 from index.evaluation import read_queries
 from index.settings import load_settings
 from index.storage.local.datadir import DataDir

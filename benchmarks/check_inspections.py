@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import _env  # noqa: E402,F401
+from index import offline  # noqa: E402,F401
 from ingest.templates import recognise  # noqa: E402
 from scripts.import_ofsted_overview import read_overview  # noqa: E402
 
@@ -33,7 +33,7 @@ GRADES = {"impact_of_leaders_grade": "impact_of_leaders", "help_and_protection_g
           "overall_effectiveness_grade": "overall_effectiveness"}
 
 
-def _iso(value: str, year_digits: int) -> str | None:
+def iso_date(value: str, year_digits: int) -> str | None:
     try:
         return datetime.strptime(value.strip(), "%d/%m/%y" if year_digits == 2 else "%d/%m/%Y").date().isoformat()
     except ValueError:
@@ -43,7 +43,7 @@ def _iso(value: str, year_digits: int) -> str | None:
 def compared(row: dict[str, str], inspection: Any, published: str | None
              ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """What the spreadsheet row says and what was read from the report, value by value."""
-    expected = {"start": _iso(row["inspection_start_date"], 4), "end": _iso(row["inspection_end_date"], 4),
+    expected = {"start": iso_date(row["inspection_start_date"], 4), "end": iso_date(row["inspection_end_date"], 4),
                 "published": published, "lead_inspector": None if row["inspector_name"].strip().lower() in SKIP
                 else row["inspector_name"].strip().lower()}
     got = {"start": inspection.start, "end": inspection.end, "published": inspection.published,
@@ -76,7 +76,7 @@ def main() -> int:
     wrong: Counter[str] = Counter()
     recognised = sum(1 for p in reports.values() if recognise(first_pages(p), str(p)) is not None)
     for row in read_overview(args.corpus / "ofsted_csc_ilacs_overview.xlsx"):
-        published = _iso(row["publication_date"], 2)
+        published = iso_date(row["publication_date"], 2)
         stem = f"{row['local_authority'].replace(' ', '-')}_{published}"
         if published is None or stem not in reports:
             continue

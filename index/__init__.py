@@ -4,4 +4,4 @@ Settings, the embedding model, the generation store format, the query pipeline a
 types live here. This package imports neither ``ingest`` nor ``webapp``.
 """
 
-from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
+from index import offline  # noqa: F401  (before any Haystack or Hugging Face import)

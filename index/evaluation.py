@@ -106,13 +106,13 @@ def run_queries(searcher: Searcher, queries: Mapping[str, str], depth: int, fusi
     failed: dict[str, str] = {}
     for qid, text in tqdm(queries.items(), total=len(queries), desc="searching", unit="query", disable=not progress):
         try:
-            run[qid] = _strictly_decreasing(searcher.rank(text, depth, fusion=fusion, rerank=rerank))
+            run[qid] = strictly_decreasing(searcher.rank(text, depth, fusion=fusion, rerank=rerank))
         except QueryError as exc:
             failed[qid] = str(exc)
     return run, failed
 
 
-def _strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+def strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """Scores rounded to 6 places and nudged so that each is below the one before: trec_eval sorts
     by score, so ties would be broken by document id rather than by our order."""
     out: list[tuple[str, float]] = []
@@ -125,7 +125,7 @@ def _strictly_decreasing(ranked: list[tuple[str, float]]) -> list[tuple[str, flo
 
 
 # Public name for callers that re-rank a run (kb eval's files mode maps sources to file stems).
-strictly_decreasing = _strictly_decreasing
+strictly_decreasing = strictly_decreasing
 
 
 def write_run(run: Run, path: str | Path, tag: str) -> int:

@@ -1,3 +1,3 @@
 """Ingest: discover → convert → clean → split → embed → write a new index generation and publish it."""
 
-from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
+from index import offline  # noqa: F401  (before any Haystack or Hugging Face import)

@@ -43,9 +43,9 @@ from index.settings import Settings
 from index.storage import generations, open_generation
 from index.storage.contract import SCHEMA_VERSION, Build, Generation, Manifest, PassageStore
 from index.storage.layout import BOILERPLATE_FILE, COUNCILS_FILE, LEXICAL_DIR, PROJECTS_FILE, VECTORS_FILE
-from index.storage.local.store import KBDocumentStore
 from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.converters.base import FileConverter
+from ingest.councils import council_details
 from ingest.dedupe import fold_duplicates
 from ingest.embed_cache import CachedDocumentEmbedder
 from ingest.failures import Failure
@@ -53,7 +53,7 @@ from ingest.gate import GateResult, check_gate
 from ingest.pipeline import build_index_pipeline, build_read_pipeline
 from ingest.projects import Catalogue, ProjectLinker, current_catalogue, project_mentions
 from ingest.split import DENSE_TITLE_MAX_PASSAGES
-from ingest.tagging import council_details, source_tags
+from ingest.tagging import source_tags
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _failures(result: dict[str, Any]) -> list[Failure]:
             for outputs in result.values() for item in outputs.get("failures", [])]
 
 
-def _read(files: list[Path], progress: bool, force_format: str | None,
+def read_files(files: list[Path], progress: bool, force_format: str | None,
           workers: int | None = None) -> tuple[list[Document], list[Failure]]:
     """Convert every file (with a progress bar over files).
 
@@ -173,7 +173,7 @@ def _set_read_workers(pipeline: Pipeline, workers: int) -> None:
 def _convert(files: list[Path], settings: Settings, progress: bool, force_format: str | None,
              known: LearnedBoilerplate | None) -> _Converted:
     """Read the files, learn publisher boilerplate (new publishers only when ``known``), then index them."""
-    documents, failures = _read(files, progress, force_format)
+    documents, failures = read_files(files, progress, force_format)
     boilerplate = learn(documents, known)
     pipeline = build_index_pipeline(settings, boilerplate)
     embedder = pipeline.get_component("embedder")
@@ -247,7 +247,7 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
            ) -> tuple[list[SourceRecord], int]:
     """Link projects, write every source and its passages once, and the generation's catalogue and councils.
 
-    A build derived from the live generation (:meth:`KBDocumentStore.derive_from`) already holds
+    A build derived from the live generation (``BuildStore.derive_from``) already holds
     the live sources and passages: only new and changed sources are written, sources that went
     away are deleted, and a carried source is written again only if its record changed (project
     links are re-derived from its passages only when the catalogue changed).
@@ -387,7 +387,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
     signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
     records = fold_duplicates(with_first_indexed(new_records + carried, live, built_at), signatures=signatures)
-    if live is not None and _derivable(live, settings, len(carried)) and isinstance(live.store, KBDocumentStore):
+    if live is not None and _derivable(live, settings, len(carried)) and live.local:
         build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live, catalogue,

@@ -22,7 +22,7 @@ from haystack.components.joiners import DocumentJoiner
 
 from index.embedding.encoders import document_embedder, embedding_cache_id, model_dir
 from index.settings import Settings
-from index.storage.local.datadir import DataDir
+from index.storage.layout import DataLayout
 from ingest.boilerplate import BoilerplateStripper, LearnedBoilerplate
 from ingest.clean import BoilerplateCleaner
 from ingest.embed_cache import CachedDocumentEmbedder
@@ -63,7 +63,8 @@ def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | N
 
     :param boilerplate: publisher boilerplate to remove (``ingest/boilerplate.py``).
     """
-    data = DataDir(settings.data_dir)
+    layout = DataLayout.of(settings.data_dir)
+    layout.cache.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline()
     pipeline.add_component("boilerplate", BoilerplateStripper((boilerplate or LearnedBoilerplate()).to_json()))
     pipeline.add_component("cleaner", BoilerplateCleaner())
@@ -71,7 +72,7 @@ def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | N
     pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
                                                        settings.chunk_overlap_words))
     pipeline.add_component("embedder", CachedDocumentEmbedder(
-        document_embedder(settings, progress_bar=progress), data.cache / "embeddings.sqlite",
+        document_embedder(settings, progress_bar=progress), layout.embedding_cache,
         embedding_cache_id(settings), dense_title=settings.dense_title))
     pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
     pipeline.connect("boilerplate.documents", "cleaner.documents")

@@ -171,7 +171,7 @@ def _project(path: Path, number: int, entry: Any) -> Project:
 
 
 def _council(label: str, name: str) -> str:
-    from ingest.tagging import authorities
+    from ingest.councils import authorities
 
     for authority in authorities():
         if name == authority.name or name in authority.aliases:

@@ -11,56 +11,22 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 from haystack import Document, component
 
 from index.browse.taxonomy import themes
-from index.records import GROUP_EVIDENCE, CouncilDetails, CouncilMention, SourceRecord, SourceTags, ThemeTag
-from ingest.templates.ofsted import overview
+from index.records import GROUP_EVIDENCE, CouncilMention, SourceTags, ThemeTag
+from ingest.councils import authorities, groups
 
 _PLACE_BEFORE = r"(?:\b(?:in|at|across|from|for|with|by|of|and|between|to)\s+)"
 _PLACE_AFTER = (r"(?=\s+(?:Borough|City|County|Metropolitan|Council|council|local authority|children[’']s services)"
                 r"|[’']s\s+(?:children|council|social|family))")
-
-
-@dataclass(frozen=True)
-class Authority:
-    name: str
-    type: str
-    region: str
-    aliases: tuple[str, ...]
-    ambiguous: bool
-    former: bool
-    successors: tuple[str, ...]
-
-
-def _data(name: str) -> str:
-    return resources.files("ingest").joinpath("data", name).read_text(encoding="utf-8")
-
-
-@cache
-def authorities() -> tuple[Authority, ...]:
-    rows = csv.DictReader(_data("local_authorities.csv").splitlines())
-    return tuple(Authority(r["name"], r["type"], r["region"], tuple(a for a in r["aliases"].split(";") if a),
-                           r["ambiguous"] == "yes", r["former"] == "yes",
-                           tuple(s for s in r["successors"].split(";") if s)) for r in rows)
-
-
-@cache
-def groups() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
-    rows = csv.DictReader(_data("local_authority_groups.csv").splitlines())
-    return tuple((r["name"], tuple(a for a in r["aliases"].split(";") if a), tuple(r["members"].split(";")))
-                 for r in rows)
 
 
 def _variants(alias: str) -> set[str]:
@@ -245,29 +211,3 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
     return SourceTags(councils=tuple(CouncilMention(name, councils[name]) for name in sorted(councils)),
                       council_groups=tuple(groups_found),
                       themes=tuple(ThemeTag(theme_id, reasons[theme_id]) for theme_id in sorted(reasons)))
-
-
-def council_details(records: Iterable[SourceRecord], lead_councils: Iterable[str]) -> dict[str, CouncilDetails]:
-    """Type and region of every council the sources name, inspect or projects lead, for the browse pages
-    (the web app does not read ingest's data files); with, from Ofsted's overview, its statistical
-    neighbours and its latest inspection (``"ofsted": {"published", "overall_effectiveness"}``). The
-    neighbours get an entry too, so a council's page can show how each was last judged."""
-    named = {name for record in records if not record.duplicate_of for name in record.council_names}
-    named.update(record.inspection.council for record in records if record.inspection and not record.duplicate_of)
-    named.update(lead_councils)
-    rows = overview()
-    neighbours = {name: [n.strip() for n in rows[name]["statistical_neighbours"].split(";") if n.strip()]
-                  for name in named if name in rows}
-    wanted = named | {n for names in neighbours.values() for n in names}
-    known = {a.name: a for a in authorities()}
-    details: dict[str, CouncilDetails] = {}
-    for name in sorted(wanted):
-        if name not in known and name not in rows:
-            continue
-        judged = name in rows and bool(rows[name]["latest_published"])
-        details[name] = CouncilDetails(
-            type=known[name].type if name in known else "", region=known[name].region if name in known else "",
-            statistical_neighbours=tuple(neighbours.get(name, ())),
-            ofsted_published=rows[name]["latest_published"] if judged else "",
-            overall_effectiveness=rows[name]["overall_effectiveness"] if judged else "")
-    return details

@@ -126,7 +126,7 @@ def query_kinds(queries_file: Path) -> dict[str, str]:
     return kinds
 
 
-def _source_stems(store: Any, source_ids: set[str]) -> dict[str, list[str]]:
+def source_stems(store: Any, source_ids: set[str]) -> dict[str, list[str]]:
     from ingest.build import source_file
 
     records = store.get_sources(source_ids)
@@ -209,7 +209,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
             run, failed_now = run_queries(searcher, judged, DEPTH, fusion=fusion, rerank=rerank, progress=progress)
             if files is not None:
                 ids = {sid for ranked in run.values() for sid, _ in ranked}
-                run = by_file_stem(run, _source_stems(generation.store, ids))
+                run = by_file_stem(run, source_stems(generation.store, ids))
             failed.update(failed_now)
             results[name] = evaluate(qrels, run, judged)
             for kind in sorted({kinds[q] for q in judged if q in kinds}):

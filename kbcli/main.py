@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
+from index import offline  # noqa: F401  (before any Haystack or Hugging Face import)
 from index.errors import KBError, LockHeldError, SettingsError
 from index.settings import Settings, load_settings
 
@@ -368,8 +368,9 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     from index.storage import generations, open_generation
 
     settings = _settings(ctx, data_dir=data_dir)
-    last = generations(settings).last_run()
     try:
+        # Both read the store: an unreachable PostgreSQL is a one-line error, not a traceback.
+        last = generations(settings).last_run()
         manifest = open_generation(settings).manifest
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
@@ -424,23 +425,13 @@ def migrate(ctx: click.Context, data_dir: str | None, target: str, every: bool) 
     (store_url), and run `kb ingest` or `kb reindex` with store_url from then on.
     """
     settings = _settings(ctx, data_dir=data_dir, store_url="")
-    from index.storage.local.datadir import DataDir
-    from index.storage.postgres.generations import PgGenerations
+    from index.storage import migrate as copy_into
 
-    local = DataDir(settings.data_dir)
     try:
-        live = local.current_id()
-        if live is None:
-            raise KBError(f"No index in {settings.data_dir} to copy. Build one with: kb ingest corpus "
-                          f"--data-dir {settings.data_dir}")
-        chosen = [g for g in local.published() if every or g == live]
-        backend = PgGenerations(_settings(ctx, data_dir=data_dir, store_url=target).store_url, settings.data_dir)
-        with backend.lock():
-            for gen_id in chosen:
-                generation = local.open(settings, gen_id)
-                backend.import_generation(generation, live=gen_id == live)
-                click.echo(f"Copied generation {gen_id} ({generation.manifest.sources} sources, "
-                           f"{generation.manifest.passages} passages){' and made it live' if gen_id == live else ''}.")
+        url = _settings(ctx, data_dir=data_dir, store_url=target).store_url
+        for generation, made_live in copy_into(settings, url, every):
+            click.echo(f"Copied generation {generation.id} ({generation.manifest.sources} sources, "
+                       f"{generation.manifest.passages} passages){' and made it live' if made_live else ''}.")
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
 

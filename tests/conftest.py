@@ -28,6 +28,26 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
 BACKENDS = tuple(os.environ.get("KB_TEST_BACKENDS", "local,postgresql").split(","))
 
 
+# Fixtures whose tests load the real embedding model (the sample corpus is ingested and searched with it).
+MODEL_FIXTURES = {"local_corpus_settings", "corpus_settings", "corpus_searcher", "app", "client", "live_server"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark each test by what it needs, from its fixtures: ``postgres`` (the tests' PostgreSQL: ``pg_url``, or a
+    backend-parametrised fixture on its PostgreSQL side), ``model`` (the real embedding model), ``browser``
+    (Chromium, every test under tests/browser). So ``pytest -m "not postgres and not browser"`` is the quick
+    loop and never starts PostgreSQL; ``KB_TEST_BACKENDS=local`` drops the PostgreSQL side of parametrised tests."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_url" in names or any(params.get(f) == "postgresql" for f in ("corpus_settings", "store_url")):
+            item.add_marker(pytest.mark.postgres)
+        if names & MODEL_FIXTURES or item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.model)
+        if "browser" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def local_corpus_settings(tmp_path_factory) -> Settings:
     """Settings over a local data directory holding the ingested sample corpus (built once per session)."""

@@ -112,3 +112,22 @@ def test_serve_refuses_a_wrong_rerank_model(runner, corpus_settings, tmp_path):
                            env={"KB_RERANK_MODEL": str(tmp_path / "no-such-model"), "KB_CANARIES": ""})
     assert result.exit_code == 1
     assert "rerank_model" in result.output and "is not a directory" in result.output
+
+
+@pytest.mark.unit
+def test_status_against_an_unreachable_store_is_one_line(tmp_path):
+    """`kb status` reads the last run and the live generation from the store: a PostgreSQL that cannot be
+    reached is one line saying so, exit 1, never a traceback."""
+    import socket
+
+    from click.testing import CliRunner
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://kb@127.0.0.1:{port}/kb?connect_timeout=2"
+    result = CliRunner(env={"KB_STORE_URL": url}).invoke(cli, ["status", "--data-dir", str(tmp_path)], obj={})
+    assert result.exit_code == 1, result.output
+    assert "cannot be reached" in result.output and "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1

@@ -18,7 +18,7 @@ from flask import Flask, request
 from jinja2 import StrictUndefined, Undefined
 from jinja2.runtime import Macro
 
-from index import _env  # noqa: F401  (before any Haystack or Hugging Face import)
+from index import offline  # noqa: F401  (before any Haystack or Hugging Face import)
 from index.settings import Settings, load_settings
 
 _VENDOR_TEMPLATES = str(Path(govuk_frontend_jinja.__file__).parent)

@@ -50,7 +50,8 @@ from psycopg_pool import PoolTimeout
 from index.search.facets import FacetSelection
 from index.search.results import SearchResponse
 from index.settings import Settings
-from index.storage.postgres.pool import pool_for
+from index.storage import generations
+from index.storage.contract import GenerationBackend
 
 logger = logging.getLogger(__name__)
 
@@ -253,9 +254,9 @@ class SharedGapLog(GapLog):
     _TABLES: ClassVar[dict[str, str]] = {"searches": "kb.gap_searches", "words": "kb.gap_words",
                                          "secret": "kb.gap_secret"}
 
-    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, backend: GenerationBackend, clock: Callable[[], float] = time.time) -> None:
         super().__init__(Path("postgresql"), clock)
-        self.url = url
+        self.backend = backend
         _shared_logs.add(self)
 
     def _sql(self, statement: str) -> str:
@@ -266,10 +267,10 @@ class SharedGapLog(GapLog):
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Any]:
-        from index.storage.postgres.generations import PgGenerations
-
-        PgGenerations(self.url, ".")._pool()  # the catalogue (and these tables) exist
-        with pool_for(self.url).connection() as conn:
+        shared = self.backend.shared_connection()
+        if shared is None:
+            raise RuntimeError("SharedGapLog needs a backend every replica shares")
+        with shared as conn:
             yield _Statements(conn)
 
     def _secret(self, conn: Any) -> bytes:  # type: ignore[override]  # the same, made once for all replicas
@@ -317,7 +318,7 @@ def record_search(query: str, facets: FacetSelection, response: SearchResponse) 
 
 def init_app(app: Flask, settings: Settings) -> None:
     if settings.store_url and not app.config.get("KB_GAPS_FILE"):
-        app.extensions["kb_gaps"] = SharedGapLog(settings.store_url)
+        app.extensions["kb_gaps"] = SharedGapLog(generations(settings))
         return
     path = app.config.get("KB_GAPS_FILE") or Path(settings.data_dir) / GAPS_FILE
     app.extensions["kb_gaps"] = GapLog(Path(path))

@@ -174,7 +174,7 @@ class Searcher:
             changes = [(word, found[0]) for word in missing if " " not in word
                        and (found := vocabulary.suggest(word))]
             if changes:
-                out.append(Suggestion(_replaced(parsed.raw, changes), "spelling", changes))
+                out.append(Suggestion(replaced_words(parsed.raw, changes), "spelling", changes))
         kept = [t.text for t in parsed.content_terms() if t.text not in missing]
         if missing and kept:
             out.append(Suggestion(" ".join(kept), "related"))
@@ -185,7 +185,7 @@ class Searcher:
             if len(clause) > 1 and clause not in parsed.clauses:
                 typed = clause[0].text
                 for other in clause[1:3]:
-                    out.append(Suggestion(_replaced(base, [(typed, other.text)]), "related"))
+                    out.append(Suggestion(replaced_words(base, [(typed, other.text)]), "related"))
         seen: set[str] = {parsed.raw.lower()}
         unique = []
         for suggestion in out:
@@ -344,7 +344,7 @@ class Searcher:
         return results
 
 
-def _replaced(raw: str, changes: list[tuple[str, str]]) -> str:
+def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
     """``raw`` with each typed word replaced by its suggestion (its first whole-word occurrence, case ignored)."""
     for typed, suggested in changes:
         pattern = re.compile(r"(?<![\w])" + r"\W+".join(re.escape(w) for w in typed.split()) + r"(?![\w])", re.I)

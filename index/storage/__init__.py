@@ -22,6 +22,9 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from index.errors import KBError
 from index.settings import Settings
 from index.storage.contract import Generation, GenerationBackend
 
@@ -44,3 +47,27 @@ def open_generation(settings: Settings, gen_id: str | None = None) -> Generation
     :raises IndexIncompatibleError: when its manifest does not fit the settings.
     """
     return generations(settings).open(settings, gen_id)
+
+
+def migrate(settings: Settings, target_url: str, every: bool = False) -> Iterator[tuple[Generation, bool]]:
+    """Copy the local data directory's live generation (``every``: all its published ones, so that rollback
+    works there too) into the PostgreSQL store at ``target_url``, making the live one live there; yields each
+    generation copied and whether it was made live. Nothing is embedded again; the local files are only read.
+
+    :raises KBError: when there is no local index, the database already holds a generation, or cannot be reached.
+    """
+    from index.storage.local.datadir import DataDir
+    from index.storage.postgres.generations import PgGenerations
+
+    local = DataDir(settings.data_dir)
+    live = local.current_id()
+    if live is None:
+        raise KBError(f"No index in {settings.data_dir} to copy. Build one with: kb ingest corpus "
+                      f"--data-dir {settings.data_dir}")
+    chosen = [g for g in local.published() if every or g == live]
+    backend = PgGenerations(target_url, settings.data_dir)
+    with backend.lock():
+        for gen_id in chosen:
+            generation = local.open(settings, gen_id)
+            backend.import_generation(generation, live=gen_id == live)
+            yield generation, gen_id == live

@@ -318,6 +318,10 @@ class GenerationBackend(Protocol):
     def last_run(self) -> dict[str, Any] | None:
         """The newest run report."""
 
+    def shared_connection(self) -> AbstractContextManager[Any] | None:
+        """A connection to the database every replica shares, its catalogue ready (for counts all replicas
+        keep together, such as ``/gaps``), or None where the backend is one machine's files."""
+
 
 def fault_point(name: str) -> None:
     """Die here, as if killed, when ``KB_FAULT`` names this point: tests use it to make kill -9 deterministic.

@@ -38,7 +38,7 @@ def council_named(text: str) -> str | None:
 @cache
 def _names() -> dict[str, str]:
     """Slug of every council's name and alias → its canonical name (the first council wins a shared slug)."""
-    from ingest.tagging import authorities
+    from ingest.councils import authorities
 
     names: dict[str, str] = {}
     for authority in authorities():

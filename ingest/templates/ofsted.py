@@ -18,13 +18,11 @@ keeps the report's wording.
 
 from __future__ import annotations
 
-import csv
 import re
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from index.records import Inspection, Judgement
+from ingest.councils import overview
 from ingest.templates.base import TemplateMatch, council_named, iso_date
 
 PUBLISHER = "Ofsted"
@@ -55,13 +53,6 @@ AREAS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.I), key
 
 # A council's inspections on Ofsted's site, from its URN (the link when the report is not the latest one).
 PROVIDER_PAGE = "https://reports.ofsted.gov.uk/provider/44/{urn}"
-
-
-@cache
-def overview() -> dict[str, dict[str, str]]:
-    """Ofsted's overview of each council (``ingest/data/ofsted_councils.csv``, from its spreadsheet), by name."""
-    text = resources.files("ingest").joinpath("data", "ofsted_councils.csv").read_text(encoding="utf-8")
-    return {row["council"]: row for row in csv.DictReader(text.splitlines())}
 
 
 def original_url(council: str, published: str | None) -> str | None:

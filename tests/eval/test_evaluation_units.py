@@ -8,11 +8,11 @@ import pytest
 
 from index.evaluation import (
     CollectionError,
-    _strictly_decreasing,
     evaluate,
     read_qrels,
     read_queries,
     read_run,
+    strictly_decreasing,
     write_run,
 )
 from index.search.query import parse_query
@@ -43,7 +43,7 @@ def test_bad_lines_are_named(tmp_path):
 
 
 def test_ties_are_broken_in_our_order():
-    ranked = _strictly_decreasing([("b", 0.5), ("a", 0.5), ("c", 0.5), ("d", 0.1)])
+    ranked = strictly_decreasing([("b", 0.5), ("a", 0.5), ("c", 0.5), ("d", 0.1)])
     assert [d for d, _ in ranked] == ["b", "a", "c", "d"]
     scores = [s for _, s in ranked]
     assert all(x > y for x, y in itertools.pairwise(scores))

@@ -10,7 +10,7 @@ import pytest
 from index.search.explain import Evidence, contributions, how_found, keyword_share
 from index.search.highlight import CLOSE, OPEN, unmark_names
 from index.search.query import parse_query
-from index.search.searcher import _replaced
+from index.search.searcher import replaced_words
 from index.search.vocabulary import VOCABULARY_FILE, Vocabulary, words_of
 from index.storage.contract import LexicalRow, PassageHit
 from index.storage.local.lexical import LexicalIndex
@@ -130,8 +130,8 @@ def test_suggest_prefers_close_then_common():
 
 
 def test_replaced_keeps_the_rest_of_the_query():
-    assert _replaced("Adolesents  edge of care", [("adolesents", "adolescents")]) == "adolescents  edge of care"
-    assert _replaced("LAC outcomes", [("lac", "looked after children")]) == "looked after children outcomes"
+    assert replaced_words("Adolesents  edge of care", [("adolesents", "adolescents")]) == "adolescents  edge of care"
+    assert replaced_words("LAC outcomes", [("lac", "looked after children")]) == "looked after children outcomes"
 
 
 # -- why this result ----------------------------------------------------------------------------------------

@@ -317,12 +317,12 @@ def test_document_frequencies_count_passages_by_stem_and_phrases_by_their_rarest
 
 def test_a_long_query_keeps_its_informative_words_and_drops_common_ones(store, tmp_path, monkeypatch):
     import index.search.query
-    import index.storage.local.store
+    import index.storage.lexical_retrieval
 
     parsed = parse_query(LONG)
     assert parsed.is_long
     store.save_lexical(tmp_path / "lex")
-    monkeypatch.setattr(index.storage.local.store, "MAX_LONG_QUERY_WORDS", 4)
+    monkeypatch.setattr(index.storage.lexical_retrieval, "MAX_LONG_QUERY_WORDS", 4)
     focused = focus(parsed, store.lexical_index())
     # The four of highest count x idf that some passage holds, in query order: young and people
     # (twice each, in 2 of 7 passages), 2019 (once, in 1) and social (twice, in 3); "care" (three

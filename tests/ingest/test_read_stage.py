@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.build import _read
+from ingest.build import read_files
 from ingest.converters.pdf import PdfConverter
 from ingest.discover import discover
 from tests.conftest import CORPUS, ROOT, SHARED
@@ -30,8 +30,8 @@ def _mixed_files() -> list[Path]:
 
 def test_the_read_stage_gives_the_same_documents_in_the_same_order_on_one_worker_or_two():
     files = _mixed_files()
-    one, one_failed = _read(files, False, None, workers=1)
-    two, two_failed = _read(files, False, None, workers=2)
+    one, one_failed = read_files(files, False, None, workers=1)
+    two, two_failed = read_files(files, False, None, workers=2)
     assert [(d.id, d.content, d.meta) for d in one] == [(d.id, d.content, d.meta) for d in two]
     assert one_failed == two_failed
     assert sorted(Path(f.path).name for f in one_failed) == ["pdfjs_helloworld-bad.pdf",

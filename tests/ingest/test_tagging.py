@@ -1,6 +1,7 @@
 import pytest
 
-from ingest.tagging import authorities, local_authorities_in, source_tags, theme_keywords_in, themes
+from ingest.councils import authorities
+from ingest.tagging import local_authorities_in, source_tags, theme_keywords_in, themes
 
 pytestmark = pytest.mark.unit
 

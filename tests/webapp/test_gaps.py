@@ -120,11 +120,13 @@ def test_replicas_of_one_shared_store_count_together(tmp_path, pg_url):
     words appear only when the searches on all replicas together reach the minimum count."""
     import psycopg
 
+    from index.storage.postgres.generations import PgGenerations
     from tests.conftest import fresh_database
 
     url = fresh_database(pg_url)
     now = [1_700_000_000.0]
-    first, second = SharedGapLog(url, clock=lambda: now[0]), SharedGapLog(url, clock=lambda: now[0])
+    first = SharedGapLog(PgGenerations(url, tmp_path / "first"), clock=lambda: now[0])
+    second = SharedGapLog(PgGenerations(url, tmp_path / "second"), clock=lambda: now[0])
     first.record("Zebra crossing quantum", found=0)
     second.record("quantum zebra crossing", found=2)
     assert first.gaps() == [] and second.gaps() == [], "two searches: below the minimum"

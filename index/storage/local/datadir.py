@@ -200,6 +200,10 @@ class DataDir:
                                 nprobe=settings.ann_nprobe, lexical_path=path / LEXICAL_DIR)
         return Generation(gen_id, path, manifest, store)
 
+    def shared_connection(self) -> None:
+        """None: one machine's files share nothing with other machines."""
+        return None
+
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> Path:
         self.ensure()
         path = self.runs / f"{run_id}.json"

@@ -157,7 +157,8 @@ class PgGenerations:
         try:
             yield
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailableError(f"The PostgreSQL store {self.where} cannot be reached ({exc}). Check that "
+            reason = " ".join(str(exc).split())  # the driver's message may span lines
+            raise StoreUnavailableError(f"The PostgreSQL store {self.where} cannot be reached ({reason}). Check that "
                                         "it is running and that store_url is right.") from None
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
@@ -322,6 +323,13 @@ class PgGenerations:
             return None if row is None else bytes(row[0])
 
         return Generation(gen_id, self.root / "postgresql" / gen_id, manifest, store, files=read)
+
+    @contextlib.contextmanager
+    def shared_connection(self) -> Iterator[Any]:
+        """A pooled connection to the database, the catalogue (and the tables every replica shares) created."""
+        pool = self._pool()
+        with self._reaching(), pool.connection() as conn:
+            yield conn
 
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> str:
         text = json.dumps(report, ensure_ascii=False, default=str)
