@@ -40,8 +40,8 @@ from index.browse.pages import prepare as prepare_pages
 from index.errors import IngestError, KBError
 from index.records import Inspection, SourceRecord
 from index.settings import Settings
-from index.storage import generations, open_generation
-from index.storage.contract import SCHEMA_VERSION, Build, Generation, Manifest, PassageStore
+from index.storage import generations
+from index.storage.contract import SCHEMA_VERSION, Build, Generation, GenerationBackend, Manifest, PassageStore
 from index.storage.layout import BOILERPLATE_FILE, COUNCILS_FILE, LEXICAL_DIR, PROJECTS_FILE, VECTORS_FILE
 from ingest.boilerplate import LearnedBoilerplate, learn
 from ingest.converters.base import FileConverter
@@ -321,16 +321,20 @@ class BuildRequest:
     relearn_boilerplate: bool = False
 
 
-def build_and_publish(request: BuildRequest, settings: Settings) -> BuildResult:
+def build_and_publish(request: BuildRequest, settings: Settings,
+                      backend: GenerationBackend | None = None) -> BuildResult:
     """Process the request's files into a new generation, carry over the live sources it keeps, gate, publish.
 
     :raises IngestError: when ``require_new`` and no file could be indexed, or when the new index
         would be empty (nothing is published).
     :raises GateFailedError: when the quality gate refuses the new generation.
     :raises CatalogueError: for a bad projects catalogue entry (checked before any work).
+
+    ``backend``: the one the caller holds the lock of (the settings' when None); the live generation is read
+    and the new one published through it, so a build opens one backend.
     """
-    backend = generations(settings)
-    live = _live_generation(settings)
+    backend = backend or generations(settings)
+    live = _live_generation(backend, settings)
     try:
         catalogue = current_catalogue(settings.projects, live.read_text(PROJECTS_FILE) if live else None)
         build = backend.begin(settings.faiss_factory)
@@ -417,9 +421,9 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
         processed_files=processed, gate=gate, stages=stages.seconds)
 
 
-def _live_generation(settings: Settings) -> Generation | None:
+def _live_generation(backend: GenerationBackend, settings: Settings) -> Generation | None:
     try:
-        return open_generation(settings)
+        return backend.open(settings)
     except KBError:
         return None
 

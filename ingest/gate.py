@@ -133,15 +133,15 @@ def _judge(canary: Canary, new: Searcher, live: Searcher | None, live_ids: set[s
     return CanaryOutcome(canary.query, canary.expect, canary.within, live_rank, new_rank, kept_rank, verdict)
 
 
-def check_gate(settings: Settings, build: Generation, live: Generation | None,
-               max_removed_share: float | None = None) -> GateResult:
+def check_gate(settings: Settings, build: Generation, live: Generation | None) -> GateResult:
     """Check the new generation (a build not yet published) against the live one; see the module docstring.
 
-    :param max_removed_share: the share of live sources that may disappear (the setting's when None;
-        1.0 allows any).
+    The share of live sources that may disappear is the ``gate_max_removed_share`` setting (``kb ingest
+    --allow-removals`` sets it to 1.0).
+
     :raises GateFailedError: on a mass loss of sources, or when regressions exceed ``gate_max_regressions``.
     """
-    share = settings.gate_max_removed_share if max_removed_share is None else max_removed_share
+    share = settings.gate_max_removed_share
     live_ids = set(live.store.source_ids()) if live else None
     live_count = len(live_ids) if live_ids is not None else 0
     lost = len(live_ids - set(build.store.source_ids())) if live_ids is not None else 0

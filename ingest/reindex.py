@@ -26,7 +26,7 @@ from index.errors import KBError
 from index.records import SourceRecord
 from index.settings import Settings
 from index.storage import generations as generation_backend
-from index.storage import open_generation
+from index.storage.contract import GenerationBackend
 from index.storage.layout import PROJECTS_FILE
 from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, report_dict, source_file
 from ingest.discover import discover
@@ -100,9 +100,9 @@ class _LiveState:
     copies: dict[str, str] = field(default_factory=dict)
 
 
-def _live_state(settings: Settings) -> _LiveState:
+def _live_state(backend: GenerationBackend, settings: Settings) -> _LiveState:
     try:
-        live = open_generation(settings)
+        live = backend.open(settings)
     except KBError:
         return _LiveState({}, RebuildReason.NO_LIVE_INDEX, False)
     try:
@@ -178,19 +178,19 @@ def run_reindex(paths: Sequence[str | Path] | None, settings: Settings, full: bo
     :raises IngestError: for a missing path, a held lock, or a build that would be empty.
     :raises GateFailedError: when the quality gate refuses the new generation (with the run's report).
     """
-    with generation_backend(settings).lock():
-        return _reindex_locked(paths, settings, full, progress)
+    backend = generation_backend(settings)
+    with backend.lock():
+        return _reindex_locked(backend, paths, settings, full, progress)
 
 
-def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full: bool,
+def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | None, settings: Settings, full: bool,
                     progress: bool) -> ReindexReport:
     started = time.perf_counter()
-    backend = generation_backend(settings)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     roots_given = list(paths) if paths else configured_sources(settings)
     files = discover(roots_given, exclude=[settings.canaries, settings.projects])
     roots = [Path(p).resolve() for p in roots_given]
-    live = _live_state(settings)
+    live = _live_state(backend, settings)
     plan = _plan(files, roots, live, full)
     reason = plan.rebuild.value if plan.rebuild else None
 
@@ -210,7 +210,7 @@ def _reindex_locked(paths: Sequence[str | Path] | None, settings: Settings, full
     try:
         built = build_and_publish(BuildRequest([Path(f) for f in plan.todo], keep=plan.keeps(roots),
                                                progress=progress, require_new=False,
-                                               relearn_boilerplate=plan.rebuild is not None), settings)
+                                               relearn_boilerplate=plan.rebuild is not None), settings, backend)
     except GateFailedError as exc:
         refused = ReindexReport(
             run_id=run_id, generation=None, published=False, added=len(plan.added), changed=len(plan.changed),

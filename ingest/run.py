@@ -86,7 +86,7 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     with backend.lock():
         live = backend.current_id()
         built = build_and_publish(BuildRequest(files, keep=keep, progress=progress, force_format=force_format,
-                                               relearn_boilerplate=replace or live is None), settings)
+                                               relearn_boilerplate=replace or live is None), settings, backend)
     report = IngestReport(
         run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
         passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,

@@ -186,7 +186,7 @@ def test_highlight_marks_stemmed_words_and_phrases_and_nothing_else(pg):
     assert f"{OPEN}social work{CLOSE}" in everything.replace(f"{OPEN}Social", f"{OPEN}social")
     # a passage holding "social" but not the phrase nor the word has no entry
     lone = {r.rowid: r.content for r in ROWS if "social" in r.content.lower() and "social work" not in
-            r.content.lower() and not analyzer.analyze(r.content).count("innov")}
+            r.content.lower() and not text_analyzer.analyze(r.content).count("innov")}
     assert lone and not set(pg.highlight(parsed, lone, OPEN, CLOSE))
     assert pg.highlight(parse_query("xyzzyq"), texts, OPEN, CLOSE) == {}
 
