@@ -6,8 +6,9 @@
 For each collection the queries are searched ONCE (lexical strict and relaxed candidates, dense
 candidates, which of them hold the query's words close together) and kept in
 ``DATA_ROOT/<name>/loco-*.pickle``; every ranking variant is then the production code
-(:func:`index.search.ranking.rank_passages` and :func:`index.search.ranking.group_by_source`, or a candidate
-fusion written here) replayed over those candidates, so a grid of a hundred variants over seven
+(:func:`index.search.ranking.fuse_candidates`, :func:`~index.search.ranking.rank_passages` and
+:func:`~index.search.ranking.group_by_source`, or a candidate fusion written here) replayed over those
+candidates, so a grid of a hundred variants over seven
 collections takes minutes, not hours.
 
 Protocol (issue 15): for each held-out collection, the variant with the best mean margin over the
@@ -33,7 +34,7 @@ import pickle
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,10 @@ from index import offline  # noqa: F401
 from index.errors import QueryError
 from index.search.query import ParsedQuery, parse_query
 from index.search.ranking import (
+    MatchAnswers,
     RankedSource,
     boost_proximity,
+    fuse_candidates,
     group_by_source,
     lexical_ranking,
     rank_passages,
@@ -95,25 +98,6 @@ class Collection:
     queries: dict[str, str]
     candidates: dict[str, Candidates]
     stems: dict[str, list[str]] | None  # files mode: source id → file stems
-
-
-class ReplayStore:
-    """What :func:`index.search.ranking.rank_passages` asks of a store, answered from the kept candidates.
-
-    Proximity, required phrases and exclusions were looked up once, over all of the query's candidates.
-    """
-
-    def __init__(self, c: Candidates) -> None:
-        self.c = c
-
-    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
-        return self.c.near & set(rowids)
-
-    def matching_rowids(self, match: str, rowids: Iterable[int], plan: Any = None) -> set[int]:
-        return (self.c.required or set()) & set(rowids)
-
-    def sources_matching(self, match: str, among: Iterable[str], plan: Any = None) -> set[str]:
-        return self.c.banned & set(among)
 
 
 def _strip(hits: Iterable[PassageHit]) -> list[PassageHit]:
@@ -213,7 +197,11 @@ def production(c: Candidates, settings: Settings) -> list[RankedSource]:
     method = settings.fusion
     strict, relaxed = (c.strict, c.relaxed) if method != "dense" else ([], [])
     dense = c.dense if method != "lexical" else []
-    hits = rank_passages(c.parsed, strict, relaxed, dense, ReplayStore(c), settings)  # type: ignore[arg-type]
+    fused = fuse_candidates(c.parsed, strict, relaxed, dense, settings)
+    # Proximity, required phrases and exclusions were looked up once, over all of the query's candidates.
+    answers = MatchAnswers(frozenset(c.near), None if c.required is None else frozenset(c.required),
+                           frozenset(c.banned))
+    hits = rank_passages(c.parsed, fused, answers, settings)
     return words_first(group_by_source(hits), {h.source_id for h in strict if h.source_id}, c.parsed, settings)
 
 

@@ -8,7 +8,7 @@ keyword and meaning parts with the same scaling as step 3 of the ranking.
 Usage::
 
     evidence = Evidence(parsed, widened, strict, relaxed, dense, method, settings)
-    why = explain(evidence, source_texts, shown_rowids, close_rowids)
+    why = explain(evidence, source_texts, shown_passage, parts, analyze, analyze_text)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from index.search.query import ParsedQuery, Term, word_tokens
 from index.search.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
 from index.search.results import SynonymUse, Why, WordMatch
 from index.settings import Settings
+from index.storage.analysis import within
 from index.storage.contract import PassageHit
 
 # A share of the score at least this large is "mostly" the words (or, below 1 − it, mostly meaning).
@@ -134,13 +135,12 @@ class SourceTexts:
     authors: tuple[str, ...] = ()
 
 
-def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None, close: set[int],
+def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None,
             parts: dict[int, tuple[float, float]], analyze: Callable[[Term], list[str]],
             analyze_text: Analyzer) -> Why:
     """Why one source is shown: its words by place, synonyms found, keyword share and its passage's reason.
 
     :param chosen: the first passage shown (None when none is).
-    :param close: rows holding the query's words close together (the proximity match).
     :param analyze: a query term's tokens as the index holds them; ``analyze_text`` a text's.
     """
     places = {"title": analyze_text(texts.title), "publisher": analyze_text(texts.publisher),
@@ -166,13 +166,13 @@ def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None, c
                 synonyms.append(SynonymUse(typed.text, synonym.text))
     share = keyword_share(parts.get(chosen.rowid)) if chosen is not None else 0.0
     found = how_found(share)
-    reason = passage_reason(evidence, chosen, close, words, analyze, analyze_text)
+    reason = passage_reason(evidence, chosen, words, analyze, analyze_text)
     summary = [_where_sentence(words), *(f"“{s.synonym}” was searched for as a synonym of “{s.word}”."
                                          for s in synonyms), found, reason]
     return Why(words, synonyms, share, found, reason, [s for s in summary if s])
 
 
-def passage_reason(evidence: Evidence, chosen: PassageHit | None, close: set[int], words: list[WordMatch],
+def passage_reason(evidence: Evidence, chosen: PassageHit | None, words: list[WordMatch],
                    analyze: Callable[[Term], list[str]], analyze_text: Analyzer) -> str:
     """Why the first passage shown was chosen, in one sentence."""
     if chosen is None:
@@ -183,7 +183,9 @@ def passage_reason(evidence: Evidence, chosen: PassageHit | None, close: set[int
     if terms and len(held) == len(terms):
         if len(terms) == 1:
             return f"Its passage shown first is the best-ranked one holding “{terms[0].text}”."
-        together = " close together" if chosen.rowid in close else ""
+        # Close together as the proximity match means it (analysis.within), read from the passage's own tokens.
+        near = [w for w in (analyze(t) for t in evidence.parsed.proximity_terms()) if w]
+        together = " close together" if len(near) > 1 and within(tokens, near, evidence.parsed.proximity_gap()) else ""
         return f"Its passage shown first holds every word you searched for{together}."
     if held:
         listed = ", ".join(f"“{w}”" for w in held)

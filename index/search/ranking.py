@@ -47,9 +47,16 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
 Before step 3, a dense candidate that no lexical list holds and whose cosine is below
 ``meaning_floor`` is dropped (fused methods), so a search for words the corpus lacks finds nothing.
 
+Every step is a pure function of its inputs: what the store knows of the candidates' text (steps 4 and 5:
+which are close together, hold the quoted phrases, or belong to an excluded source) and the cross-encoder's
+probabilities (step 6) reach it as data, gathered once per search by the searcher.
+
 Usage::
 
-    hits = rank_passages(parsed, strict, relaxed, dense, store, settings)   # steps 1, 3-6
+    fused = fuse_candidates(parsed, strict, relaxed, dense, settings)      # steps 1, 3
+    answers = match_answers(store, parsed, match_questions(parsed, fused, settings))  # (retrievers.py)
+    hits = rank_passages(parsed, fused, answers, settings)                 # steps 4, 5
+    hits = reranked(scored, others)                                        # step 6, with a reranker
     sources = group_by_source(hits)                                        # step 7
     sources = words_first(sources, all_words, parsed, settings)            # step 8
 """
@@ -58,14 +65,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from index.search.query import ParsedQuery
 from index.settings import FUSION_METHODS, Settings, declared
-from index.storage.contract import PassageHit, PassageStore
-
-if TYPE_CHECKING:
-    from index.search.rerank import Reranker
+from index.storage.contract import PassageHit
 
 # Step 3 with adaptive_weights: how far the dense weight moves, and the cosine of "very close in meaning"
 # (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out: every one of the seven folds picked these
@@ -224,37 +228,67 @@ def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], 
     return min(1.0, max(0.0, weight))
 
 
-def rank_passages(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit], dense: list[PassageHit],
-                  store: PassageStore, settings: Settings, method: str | None = None,
-                  reranker: Reranker | None = None) -> list[PassageHit]:
-    """Steps 1 and 3 to 6: the retrievers' raw candidates as one ranked list of passages.
+def fuse_candidates(parsed: ParsedQuery, strict: list[PassageHit], relaxed: list[PassageHit],
+                    dense: list[PassageHit], settings: Settings, method: str | None = None) -> list[PassageHit]:
+    """Steps 1 and 3: the retrievers' raw candidates as one fused list, best first (the meaning floor applied).
 
     :param strict: lexical passages matching every clause; ``relaxed``: those matching any word.
-    :param store: where the proximity, required-phrase and exclusion matches are looked up.
     :param method: the fusion method; the ``fusion`` setting when None.
-    :param reranker: the cross-encoder, or None to skip step 6.
     """
     method = method or settings.fusion
     dense = above_meaning_floor(strict, relaxed, dense, settings, method)
-    hits = fuse(lexical_ranking(strict, relaxed), dense, method, dense_weight_for(strict, dense, settings),
+    return fuse(lexical_ranking(strict, relaxed), dense, method, dense_weight_for(strict, dense, settings),
                 settings.rrf_k, settings.fusion_scores)
+
+
+@dataclass(frozen=True)
+class MatchQuestions:
+    """What steps 4 and 5 need to know of the fused candidates' text, asked of the store once per search
+    (:func:`index.search.retrievers.match_answers`): ``near`` rows (the best ``PROXIMITY_DEPTH``, when the
+    boost applies), ``phrases`` rows (every candidate, when the user quoted phrases), ``exclusions`` sources
+    (every candidate's, when the query has -words)."""
+
+    near: tuple[int, ...] = ()
+    phrases: tuple[int, ...] = ()
+    exclusions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatchAnswers:
+    """The store's answers to :class:`MatchQuestions`: rows holding every content word close together, rows
+    holding every required phrase (None: no phrase was required), sources holding an excluded word."""
+
+    close: frozenset[int] = frozenset()
+    with_phrases: frozenset[int] | None = None
+    excluded_sources: frozenset[str] = frozenset()
+
+
+def match_questions(parsed: ParsedQuery, fused: list[PassageHit], settings: Settings,
+                    method: str | None = None) -> MatchQuestions:
+    """Which of the fused candidates steps 4 and 5 need the store's word-for-word answers about."""
+    method = method or settings.fusion
     # One retriever alone is measured as it is: the boost is a keyword signal, and on dense-only
     # rankings it made "dense" look 0.02 better than it is on the real reports.
+    boost = method not in SINGLE_METHODS and parsed.proximity_match() and settings.proximity_boost
+    return MatchQuestions(
+        near=tuple(h.rowid for h in fused[:PROXIMITY_DEPTH]) if boost else (),
+        phrases=tuple(h.rowid for h in fused) if parsed.required_match() else (),
+        exclusions=tuple(dict.fromkeys(h.source_id for h in fused if h.source_id)) if parsed.exclusion_match() else ())
+
+
+def rank_passages(parsed: ParsedQuery, fused: list[PassageHit], answers: MatchAnswers, settings: Settings,
+                  method: str | None = None) -> list[PassageHit]:
+    """Steps 4 and 5, a pure function of the fused candidates (:func:`fuse_candidates`) and the store's answers
+    about them (:class:`MatchAnswers`): the proximity boost, then required phrases and exclusions."""
+    method = method or settings.fusion
+    hits = fused
     if method not in SINGLE_METHODS and parsed.proximity_match() and settings.proximity_boost and hits:
-        close = store.near_rowids(parsed, [h.rowid for h in hits[:PROXIMITY_DEPTH]])
-        hits = boost_proximity(hits, close, settings.proximity_boost)
-    required = parsed.required_match()
-    if required and hits:
-        keep = store.matching_rowids(required, [h.rowid for h in hits], plan=parsed.required_plan())
-        hits = [h for h in hits if h.rowid in keep]
-    excluded = parsed.exclusion_match()
-    if excluded and hits:
-        banned = store.sources_matching(excluded, among={h.source_id for h in hits if h.source_id},
-                                        plan=parsed.exclusion_plan())
-        hits = [h for h in hits if h.source_id not in banned]
-    if reranker is not None and hits:
-        head, others = hits[: reranker.depth], hits[reranker.depth :]
-        hits = reranked(reranker.score(parsed.dense_text(), head, store), others)
+        top = {h.rowid for h in hits[:PROXIMITY_DEPTH]}
+        hits = boost_proximity(hits, set(answers.close) & top, settings.proximity_boost)
+    if answers.with_phrases is not None and hits:
+        hits = [h for h in hits if h.rowid in answers.with_phrases]
+    if answers.excluded_sources and hits:
+        hits = [h for h in hits if h.source_id not in answers.excluded_sources]
     return hits
 
 

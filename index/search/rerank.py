@@ -8,18 +8,19 @@ the top ``rerank_depth`` passages; how those scores enter the ranking (step 6) i
 Usage::
 
     reranker = Reranker(settings.rerank_model, settings.rerank_depth)
-    scored = reranker.score(query, hits[: reranker.depth], store)   # [(hit, probability), ...], best first
+    scored = reranker.score(query, hits[: reranker.depth], texts)   # [(hit, probability), ...], best first
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from haystack import Document
 from haystack.utils import ComponentDevice
 
 from index.errors import SettingsError
-from index.storage.contract import PassageHit, PassageStore
+from index.storage.contract import PassageHit
 
 
 def check_cross_encoder_dir(path: str | Path) -> Path:
@@ -62,11 +63,12 @@ class Reranker:
             raise SettingsError(f"rerank_model {str(directory)!r} could not be loaded as a cross-encoder ({exc}); "
                                 "check the folder, or set rerank_model to '' to turn re-ranking off.") from None
 
-    def score(self, query: str, hits: list[PassageHit], store: PassageStore
-              ) -> list[tuple[PassageHit, float]]:
-        """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first."""
-        full = store.passages_by_rowid(h.rowid for h in hits)
-        documents = [Document(id=str(h.rowid), content=full[h.rowid].content or "") for h in hits if h.rowid in full]
+    def score(self, query: str, hits: list[PassageHit], texts: Mapping[int, str]) -> list[tuple[PassageHit, float]]:
+        """Each of ``hits`` with the cross-encoder's probability (0..1) that it answers ``query``, best first.
+
+        :param texts: the passages' text by rowid (those missing are left out).
+        """
+        documents = [Document(id=str(h.rowid), content=texts[h.rowid] or "") for h in hits if h.rowid in texts]
         ranked = self._ranker.run(query=query, documents=documents, top_k=len(documents))["documents"]
         by_row = {h.rowid: h for h in hits}
         return [(by_row[int(d.id)], float(d.score or 0.0)) for d in ranked]

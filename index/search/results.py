@@ -83,6 +83,16 @@ class SourceResult:
 
 
 @dataclass(frozen=True)
+class Honesty:
+    """How the sources a search found match its words (issue 14: never confident nonsense): the best match
+    (``all``, ``some``, ``meaning``, ``none``), the words no passage, title or byline holds, other searches."""
+
+    matched: str
+    missing_words: list[str]
+    suggestions: list[Suggestion]
+
+
+@dataclass(frozen=True)
 class SearchResponse:
     query: str
     total: int

@@ -11,6 +11,7 @@ from haystack import component, default_from_dict, default_to_dict
 from haystack.core.serialization import import_class_by_name
 
 from index.search.query import ParsedQuery
+from index.search.ranking import MatchAnswers, MatchQuestions
 from index.storage.contract import PassageHit, PassageStore
 from index.storage.lexical_retrieval import lexical_retrieval
 
@@ -106,3 +107,19 @@ class DenseRetriever(_StoreRetriever):
         """:returns: ``{"hits": passages, nearest first}``."""
         return {"hits": self.document_store.embedding_retrieval(query_embedding, top_k or self.top_k, filters,
                                                                 with_content=self.with_content)}
+
+
+def match_answers(store: PassageStore, parsed: ParsedQuery, questions: MatchQuestions) -> MatchAnswers:
+    """The store's word-for-word answers about fused candidates, for steps 4 and 5 of :mod:`index.search.ranking`:
+    which of ``questions.near`` hold every content word close together, which of ``questions.phrases`` hold every
+    quoted phrase, which of ``questions.exclusions`` hold an excluded word."""
+    close = store.near_rowids(parsed, list(questions.near)) if questions.near else set()
+    phrases = None
+    required, plan = parsed.required_match(), parsed.required_plan()
+    if required and questions.phrases:
+        phrases = frozenset(store.matching_rowids(required, list(questions.phrases), plan=plan))
+    excluded: set[str] = set()
+    exclusion = parsed.exclusion_match()
+    if exclusion and questions.exclusions:
+        excluded = store.sources_matching(exclusion, among=set(questions.exclusions), plan=parsed.exclusion_plan())
+    return MatchAnswers(frozenset(close), phrases, frozenset(excluded))

@@ -28,10 +28,19 @@ from index.search.explain import Evidence, SourceTexts, contributions, explain, 
 from index.search.facets import FacetSelection, FacetTable
 from index.search.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
 from index.search.query import ParsedQuery, parse_query
-from index.search.ranking import Found, RankedSource, group_by_source, rank_passages, words_first
+from index.search.ranking import (
+    Found,
+    RankedSource,
+    fuse_candidates,
+    group_by_source,
+    match_questions,
+    rank_passages,
+    reranked,
+    words_first,
+)
 from index.search.rerank import Reranker
-from index.search.results import Passage, SearchResponse, SourceResult, Suggestion
-from index.search.retrievers import DenseRetriever, LexicalRetriever
+from index.search.results import Honesty, Passage, SearchResponse, SourceResult, Suggestion
+from index.search.retrievers import DenseRetriever, LexicalRetriever, match_answers
 from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
@@ -126,7 +135,8 @@ class Searcher:
         # Sorted by date, every page sorts the same candidates (more for a deeper page would bring in sources
         # newer than those already shown on earlier pages).
         n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
-        found, evidence = self._retrieve(parsed, n, self._narrowed(filters, facets), fusion)
+        widened = self.widened(parsed)
+        found, evidence = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
         grouped = self._sources(parsed, found, fusion)
         if sort == "date":
             # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.
@@ -138,23 +148,34 @@ class Searcher:
         if facets:
             for facet, without in self.facet_table.lifted_selections(facets).items():
                 # Found without this facet's choice: the reranker only reorders, so it is skipped here.
-                lifted_found = self._candidates(parsed, n, self._narrowed(filters, without), fusion, rerank=False)
+                lifted_found = self._retrieve(parsed, widened, n, self._narrowed(filters, without), fusion,
+                                              rerank=False)[0]
                 lifted[facet] = [source_id for source_id, _, _ in group_by_source(lifted_found.passages)]
+        honesty = self._honesty(parsed, widened, grouped, found)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
                               took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
                               facets=self.facet_table.counts((source_id for source_id, _, _ in grouped), lifted),
-                              **self._honesty(parsed, grouped, found))
+                              matched=honesty.matched, missing_words=honesty.missing_words,
+                              suggestions=honesty.suggestions)
 
-    def _honesty(self, parsed: ParsedQuery, grouped: list[RankedSource], found: Found) -> dict[str, Any]:
+    def widened(self, parsed: ParsedQuery) -> ParsedQuery:
+        """The query as the lexical side searches it: widened with the sector's synonyms, and a long query
+        focused on its most informative words. Made once per search; retrieval, highlighting, "why" and
+        suggestions all read it."""
+        expanded = self.synonyms.expand(parsed) if self.synonyms else parsed
+        return focus(expanded, self.store.lexical_index())
+
+    def _honesty(self, parsed: ParsedQuery, widened: ParsedQuery, grouped: list[RankedSource],
+                 found: Found) -> Honesty:
         """How the sources found match the query's words, the words the index lacks, and other searches to try
         (issue 14: never confident nonsense)."""
         ids = {source_id for source_id, _, _ in grouped}
         matched = ("all" if ids & found.all_words else "some" if ids & found.some_words
                    else "meaning" if ids else "none")
         missing = self.missing_words(parsed)
-        return {"matched": matched, "missing_words": missing,
-                "suggestions": self.suggestions(parsed, missing) if missing or matched != "all" else []}
+        return Honesty(matched, missing,
+                       self.suggestions(parsed, missing, widened) if missing or matched != "all" else [])
 
     def missing_words(self, parsed: ParsedQuery) -> list[str]:
         """The query's words and phrases that no passage, title or byline holds (none known without a lexical
@@ -165,7 +186,8 @@ class Searcher:
         counts = lexical.word_document_counts(parsed.content_terms())
         return [term.text for term, count in counts.items() if count == 0]
 
-    def suggestions(self, parsed: ParsedQuery, missing: list[str]) -> list[Suggestion]:
+    def suggestions(self, parsed: ParsedQuery, missing: list[str], widened: ParsedQuery | None = None
+                    ) -> list[Suggestion]:
         """A spelling from the index's own words for each missing word (when it has one), then related
         searches: the query without its missing words, and with a synonym in place of a word."""
         out: list[Suggestion] = []
@@ -180,7 +202,7 @@ class Searcher:
             out.append(Suggestion(" ".join(kept), "related"))
         # Synonyms of the query's words, in the query as spelt right when a spelling was found.
         base = out[0].query if out and out[0].kind == "spelling" else parsed.raw
-        widened = self.synonyms.expand(parsed) if self.synonyms else parsed
+        widened = widened or self.widened(parsed)
         for clause in widened.clauses:
             if len(clause) > 1 and clause not in parsed.clauses:
                 typed = clause[0].text
@@ -251,26 +273,26 @@ class Searcher:
         :raises QueryError: for a query that cannot be searched.
         """
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
-        found = self._candidates(parsed, candidates or max(self.settings.candidates, depth), filters, fusion, rerank)
+        found, _ = self._retrieve(parsed, self.widened(parsed), candidates or max(self.settings.candidates, depth),
+                                  filters, fusion, rerank)
         return [(source_id, score) for source_id, score, _ in self._sources(parsed, found, fusion)[:depth]]
 
     def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None) -> list[RankedSource]:
         """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first."""
         return words_first(group_by_source(found.passages), found.all_words, parsed, self.settings, fusion)
 
-    def _candidates(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                    fusion: str | None, rerank: bool = True) -> Found:
-        """The retrievers' ``n`` best passages each, ranked as one list (:func:`index.search.ranking.rank_passages`)."""
-        return self._retrieve(parsed, n, filters, fusion, rerank)[0]
-
-    def _retrieve(self, parsed: ParsedQuery, n: int, filters: dict[str, Any] | None,
+    def _retrieve(self, parsed: ParsedQuery, widened: ParsedQuery, n: int, filters: dict[str, Any] | None,
                   fusion: str | None, rerank: bool = True) -> tuple[Found, Evidence]:
-        """:meth:`_candidates`, with the retrievers' own lists kept beside the ranking (to explain it)."""
+        """The retrievers' ``n`` best passages each, ranked as one list (:mod:`index.search.ranking`), with the
+        retrievers' own lists kept beside the ranking (to explain it).
+
+        Retrieval gathers what ranking needs in one pass: the candidates, then the store's word-for-word
+        answers about them (:func:`match_answers`); ranking is then a pure function of both.
+        """
         method = fusion or self.settings.fusion
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
         # A long query's words are chosen once here: the retriever, highlighting and "why" all use them.
-        widened = focus(self.synonyms.expand(parsed) if self.synonyms else parsed, self.store.lexical_index())
         lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
                           if method != "dense" else None)
         dense: list[PassageHit] = []
@@ -278,8 +300,13 @@ class Searcher:
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
         lexical = lexical_future.result() if lexical_future else {"hits": [], "relaxed_hits": []}
-        passages = rank_passages(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.store, self.settings,
-                                 method, self.reranker if rerank else None)
+        fused = fuse_candidates(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.settings, method)
+        answers = match_answers(self.store, parsed, match_questions(parsed, fused, self.settings, method))
+        passages = rank_passages(parsed, fused, answers, self.settings, method)
+        if rerank and self.reranker is not None and passages:
+            head, others = passages[: self.reranker.depth], passages[self.reranker.depth :]
+            texts = {rowid: hit.content for rowid, hit in self.store.passages_by_rowid(h.rowid for h in head).items()}
+            passages = reranked(self.reranker.score(parsed.dense_text(), head, texts), others)
         found = Found(passages, {h.source_id for h in lexical["hits"] if h.source_id},
                       {h.source_id for h in lexical["relaxed_hits"] if h.source_id})
         return found, Evidence(parsed, widened, lexical["hits"], lexical["relaxed_hits"], dense, method, self.settings)
@@ -309,11 +336,12 @@ class Searcher:
             holding = [h for h in passages if OPEN in marks.get(h.rowid, "")]
             chosen = holding[: self.settings.passages_per_result] or passages[:1]
             shown[source_id] = [replace(full[h.rowid], score=h.score) for h in chosen if h.rowid in full]
-        firsts = [passages[0].rowid for passages in shown.values() if passages]
-        close = self.store.near_rowids(parsed, firsts) if firsts else set()
         parts = contributions(evidence)
-        # A long query: the words it searched for.
-        evidence = replace(evidence, parsed=focus(parsed, self.store.lexical_index()))
+        # A long query is explained by the words it searched for (its own, not their synonyms).
+        if parsed.is_long and evidence.widened.focus is not None:
+            own = {t.tokens for t in parsed.informative_candidates()}
+            evidence = replace(evidence, parsed=parsed.focused(tuple(t for t in evidence.widened.focus
+                                                                        if t.tokens in own)))
         lexical = self.store.lexical_index()
         analyze = lexical.analyze if lexical is not None else (lambda term: simple_tokens(term.text))
         analyze_text = lexical.analyze_text if lexical is not None else simple_tokens
@@ -324,7 +352,7 @@ class Searcher:
             title = record.title if record else str(shown_passages[0].text[:80]) if shown_passages else source_id
             texts = SourceTexts(title, [full[h.rowid].content for h in candidates if h.rowid in full],
                                 (record.publisher or "") if record else "", tuple(record.authors) if record else ())
-            why = explain(evidence, texts, shown[source_id][0] if shown[source_id] else None, close, parts,
+            why = explain(evidence, texts, shown[source_id][0] if shown[source_id] else None, parts,
                           analyze, analyze_text)
             results.append(SourceResult(
                 document_id=source_id,

@@ -1,4 +1,4 @@
-"""The ranking formula of index/ranking.py, step by step, on hand-made scores (no model, no store)."""
+"""The ranking formula of index/search/ranking.py, step by step, on hand-made scores (no model, no store)."""
 
 from __future__ import annotations
 
@@ -90,3 +90,27 @@ def test_adaptive_dense_weight_follows_what_the_candidates_say():
     assert dense_weight_for([], close, settings.replace(dense_weight=0.9)) == 1.0, "kept within [0, 1]"
     fixed = settings.replace(adaptive_weights=False)
     assert dense_weight_for([hit(1, 5.0)], close, fixed) == pytest.approx(base)
+
+
+def test_steps_4_and_5_are_a_pure_function_of_the_stores_answers():
+    """No store: what the text holds reaches the ranking as data (MatchAnswers), asked for exactly the rows
+    the steps use (MatchQuestions)."""
+    from index.search.query import parse_query
+    from index.search.ranking import PROXIMITY_DEPTH, MatchAnswers, match_questions, rank_passages
+
+    settings = Settings(proximity_boost=0.1)
+    fused = [hit(i, 1.0 - i / 100, source=f"s{i % 7}") for i in range(40)]
+    plain = parse_query("edge care")
+    asked = match_questions(plain, fused, settings)
+    assert asked.near == tuple(range(PROXIMITY_DEPTH)) and asked.phrases == () and asked.exclusions == ()
+    ranked = rank_passages(plain, fused, MatchAnswers(close=frozenset({5, 35})), settings)
+    assert ranked[0].rowid == 5, "a close passage among the best 30 is boosted"
+    assert [h.rowid for h in ranked if h.rowid == 35] and next(h for h in ranked if h.rowid == 35).score == \
+        fused[35].score, "one beyond them is not, whatever the store says"
+    quoted = parse_query('"edge of care" -trafford')
+    asked = match_questions(quoted, fused, settings)
+    assert asked.phrases == tuple(h.rowid for h in fused) and set(asked.exclusions) == {f"s{i}" for i in range(7)}
+    ranked = rank_passages(quoted, fused, MatchAnswers(with_phrases=frozenset({1, 2, 3, 8}),
+                                                       excluded_sources=frozenset({"s1"})), settings)
+    assert [h.rowid for h in ranked] == [2, 3], "phrases keep passages, an exclusion drops a whole source"
+    assert rank_passages(plain, fused, MatchAnswers(), settings.replace(fusion="dense"), "dense") == fused
