@@ -50,7 +50,7 @@ from index.generations import (
     open_generation,
 )
 from index.pages import prepare as prepare_pages
-from index.records import Inspection, SourceRecord
+from index.records import Inspection, OriginalGone, SourceRecord
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, KBDocumentStore
 from ingest.boilerplate import FILE_NAME as BOILERPLATE_FILE
@@ -128,6 +128,7 @@ def record_from_document(doc: Document, passages: list[Document]) -> SourceRecor
         provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages], doc.content or ""),
         template=(meta.get("template") or {}).get("name"), licence=meta.get("licence"),
         inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
+        original_gone=OriginalGone.from_dict(meta["original_gone"]) if meta.get("original_gone") else None,
     )
 
 
