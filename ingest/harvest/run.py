@@ -194,7 +194,11 @@ def _harvest_source(spec: SourceSpec, run: _Run) -> SourceReport:
         logger.exception("harvest of %s stopped", spec.name)
         report.status, report.reason = "failed", f"stopped by an unexpected error ({type(exc).__name__}: {exc})"
     finally:
-        run.mirror.save_state(spec, state)
+        try:
+            run.mirror.save_state(spec, state)
+        except OSError as exc:  # the copies are written; only next run's validators are lost
+            report.status = "failed"
+            report.reason = f"what was fetched is in the mirror, but its state could not be saved ({exc.strerror})"
         report.requests, report.not_modified, report.bytes = tally.requests, tally.not_modified, tally.bytes
         report.waited_s = round(tally.waited_s, 3)
         report.seconds = round(time.perf_counter() - started, 3)

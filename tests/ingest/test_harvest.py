@@ -155,6 +155,25 @@ def test_content_types_are_checked_against_the_bytes():
         document_extension("https://a.org/chart", "image/png", b"\x89PNG\r\n")
 
 
+def test_listings_read_gzip_sitemaps_refuse_xml_bombs_and_resolve_links():
+    import gzip
+
+    from ingest.harvest.listings import NotAListing, page_items, sitemap_items
+
+    packed = gzip.compress(sitemap(["/a", "/b"], "https://x.org", lastmod="2024-01-02").encode())
+    items, children = sitemap_items(packed)
+    assert [(i.url, i.lastmod) for i in items] == [("https://x.org/a", "2024-01-02"), ("https://x.org/b", "2024-01-02")]
+    assert children == []
+    bomb = b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY a "aaaa">]><urlset><url><loc>&a;</loc></url></urlset>'
+    with pytest.raises(NotAListing, match="uses XML entities"):
+        sitemap_items(bomb)
+    with pytest.raises(NotAListing, match="is an HTML page, not a sitemap"):
+        sitemap_items(b"<!doctype html><html><body>Moved</body></html>")
+    links = page_items(b'<html><body><a href="report.pdf">Report</a><a href="mailto:x@y.org">Mail</a>'
+                       b'<a href="#top">Top</a><a href="/list/">Self</a></body></html>', "https://x.org/list/")
+    assert [(i.url, i.title) for i in links] == [("https://x.org/list/report.pdf", "Report")]
+
+
 def test_retry_after_is_read_as_seconds_or_a_date():
     from datetime import UTC, datetime
 
