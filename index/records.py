@@ -90,6 +90,27 @@ class Alternate:
     publisher: str | None = None
 
 
+@dataclass(frozen=True)
+class OriginalGone:
+    """The original web address no longer serves the source (``kb harvest`` found it so); the copy stays searchable.
+
+    ``last_seen`` is the last day the original answered with the document, ``noticed`` the day the
+    harvest first found it gone (ISO 8601 dates), ``reason`` what the address does now ("answers 404
+    Not Found", "redirects to the home page").
+    """
+
+    last_seen: str
+    noticed: str
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"last_seen": self.last_seen, "noticed": self.noticed, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OriginalGone:
+        return cls(str(data["last_seen"]), str(data.get("noticed") or data["last_seen"]), str(data.get("reason") or ""))
+
+
 # Judgement areas in the order a report lists them, with the words pages use.
 JUDGEMENT_AREAS = {"overall_effectiveness": "Overall effectiveness", "impact_of_leaders": "Impact of leaders",
                    "help_and_protection": "Help and protection", "in_care": "Children in care",
@@ -179,6 +200,8 @@ class SourceRecord:
     # When this source was first put in any generation (ISO 8601, UTC), carried from generation to
     # generation so an alert feed can say what is new; None in generations written before it was kept.
     first_indexed: str | None = None
+    # Set when the harvest found the original address gone (404/410, or a redirect to the home page).
+    original_gone: OriginalGone | None = None
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -247,6 +270,8 @@ class SourceRecord:
             meta["inspection"] = self.inspection.to_dict()
         if self.first_indexed:
             meta["first_indexed"] = self.first_indexed
+        if self.original_gone is not None:
+            meta["original_gone"] = self.original_gone.to_dict()
         if self.alternates:
             meta["alternates"] = [{"id": a.id, "source": a.source, "title": a.title, "url": a.url,
                                    "publisher": a.publisher} for a in self.alternates]
@@ -291,6 +316,7 @@ class SourceRecord:
             template=meta.get("template"), licence=meta.get("licence"),
             inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
             first_indexed=meta.get("first_indexed"),
+            original_gone=OriginalGone.from_dict(meta["original_gone"]) if meta.get("original_gone") else None,
             alternates=tuple(Alternate(a["id"], a["source"], a["title"], a.get("url"), a.get("publisher"))
                              for a in meta.get("alternates") or ()),
         )

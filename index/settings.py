@@ -156,6 +156,28 @@ class Settings:
     metrics: bool = field(default=True, metadata=_about("Serve request, latency, error and live-generation "
         "metrics at /metrics in Prometheus text format (no paths or settings); restrict it to the scraper at "
         "the load balancer."))
+    harvest_sources: str = field(default="sources.yaml", metadata=_about("The list of feeds, sitemaps and listing "
+        "pages `kb harvest` fetches (docs/harvest.md; example entries in docs/sources.example.yaml)."))
+    harvest_mirror: str = field(default="mirror", metadata=_about("Folder `kb harvest` keeps its copies in, one "
+        "folder per source, each file with its .meta.json sidecar; `kb reindex` indexes it like any folder."))
+    harvest_contact: str = field(default="", metadata=_about("An e-mail address or web page where publishers can "
+        "reach whoever runs the harvest; sent in every request's User-Agent. `kb harvest` does not run without "
+        "it."))
+    harvest_delay: float = field(default=1.0, metadata=_about("Seconds between two requests to the same host (a "
+        "longer Crawl-delay in the host's robots.txt wins, up to 60 s). Requests to one host never overlap.",
+        low=0.0, high=60.0))
+    harvest_timeout: float = field(default=30.0, metadata=_about("Seconds one response may take, from the request "
+        "to its last byte; a slower one is abandoned and reported.", low=1.0))
+    harvest_max_bytes: int = field(default=50 * 1024 * 1024, metadata=_about("Largest response kept, in bytes "
+        "(the ingest's own limit is 50 MiB); a larger one is refused and reported.", low=1024))
+    harvest_max_redirects: int = field(default=5, metadata=_about("Redirects followed per request; more, or a "
+        "loop, is reported as a failure.", low=0, high=20))
+    harvest_max_retry_after: float = field(default=120.0, metadata=_about("Longest Retry-After (seconds) a 429 or "
+        "503 answer is waited out for, twice at most; a host asking for longer is reported and tried again on the "
+        "next run.", low=0.0))
+    harvest_max_items: int = field(default=100, metadata=_about("New items fetched per source and run at most (a "
+        "first run over a large sitemap catches up over several nights); a source may set its own max_items.",
+        low=1))
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are converted and checked)."""

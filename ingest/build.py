@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from index.browse.pages import prepare as prepare_pages
 from index.errors import IngestError, KBError
-from index.records import Inspection, SourceRecord
+from index.records import Inspection, OriginalGone, SourceRecord
 from index.settings import Settings
 from index.storage import generations
 from index.storage.contract import SCHEMA_VERSION, Build, Generation, GenerationBackend, Manifest, PassageStore
@@ -118,6 +118,7 @@ def record_from_document(doc: Document, passages: list[Document]) -> SourceRecor
         provenance=dict(meta.get("provenance") or {}), tags=source_tags([p.meta for p in passages], doc.content or ""),
         template=(meta.get("template") or {}).get("name"), licence=meta.get("licence"),
         inspection=Inspection.from_dict(meta["inspection"]) if meta.get("inspection") else None,
+        original_gone=OriginalGone.from_dict(meta["original_gone"]) if meta.get("original_gone") else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,29 @@ def is_sidecar(path: Path) -> bool:
 
 def sidecar_for(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def file_hash(path: Path, data: bytes | None = None) -> str:
+    """What ``kb reindex`` compares to tell a changed file: the SHA-256 of its bytes and, when it has a
+    sidecar, of the sidecar's too (an edited sidecar, such as the harvest marking a page gone, is a change).
+    A file without a sidecar hashes as its bytes alone, as before sidecars counted.
+
+    :param data: the file's bytes, when the caller has read them already.
+    """
+    digest = hashlib.sha256()
+    if data is None:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(data)
+    sidecar = sidecar_for(path)
+    try:
+        extra = sidecar.read_bytes()
+    except FileNotFoundError:
+        return digest.hexdigest()
+    digest.update(b"\0sidecar\0" + extra)
+    return digest.hexdigest()
 
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:

@@ -52,6 +52,14 @@ def read_sidecar(path: Path) -> dict[str, Any]:
             raise ValueError(f"metadata sidecar {sidecar} has date {data['date']!r}; use YYYY-MM-DD") from None
     if data.get("authors") is not None and not isinstance(data["authors"], list):
         raise ValueError(f"metadata sidecar {sidecar} must give authors as a list")
+    gone = data.get("original_gone")
+    if gone is not None:
+        if not isinstance(gone, dict) or not gone.get("last_seen"):
+            raise ValueError(f"metadata sidecar {sidecar} must give original_gone as an object with last_seen "
+                             "(YYYY-MM-DD)")
+        for key in ("last_seen", "noticed"):
+            if gone.get(key) is not None and _iso_date(gone[key]) is None:
+                raise ValueError(f"metadata sidecar {sidecar} has original_gone.{key} {gone[key]!r}; use YYYY-MM-DD")
     return data
 
 
@@ -165,6 +173,13 @@ class MetadataResolver:
                 meta["authors"] = []
             if sidecar.get("notes"):
                 meta["notes"] = sidecar["notes"]
+            if sidecar.get("licence"):
+                meta["licence"] = str(sidecar["licence"])
+            if sidecar.get("original_gone"):
+                gone = sidecar["original_gone"]
+                meta["original_gone"] = {"last_seen": _iso_date(gone["last_seen"]),
+                                         "noticed": _iso_date(gone.get("noticed") or gone["last_seen"]),
+                                         "reason": str(gone.get("reason") or "")}
             if rejected:
                 provenance["title_rejected"] = rejected
             meta["provenance"] = provenance

@@ -1,6 +1,7 @@
 """``kb reindex``: rebuild from the configured sources, processing only what changed.
 
-Files are compared with the live generation by content hash: unchanged files keep their
+Files are compared with the live generation by content hash (the file's, with its sidecar's: an edited
+sidecar is a change): unchanged files keep their
 passages and vectors (copied, not recomputed), changed and new files go through the pipeline,
 and files that are gone from the source folders disappear. A change of model or chunking
 settings forces a full rebuild, and the report says so. With nothing to do, nothing is published.
@@ -13,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -29,7 +29,7 @@ from index.storage import generations as generation_backend
 from index.storage.contract import GenerationBackend
 from index.storage.layout import PROJECTS_FILE
 from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, report_dict, source_file
-from ingest.discover import discover
+from ingest.discover import discover, file_hash
 from ingest.failures import Failure
 from ingest.gate import GateFailedError, GateResult
 from ingest.projects import current_catalogue
@@ -70,14 +70,6 @@ class ReindexReport:
                 f"{self.unchanged} unchanged, {self.failed} failed files; {self.passages_embedded} passages "
                 f"embedded, {self.passages_reused} reused; {self.duration_s:.1f} s ({stages}); gate {gate}; "
                 f"{outcome}.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -154,7 +146,7 @@ class _Plan:
 
 
 def _plan(files: list[Path], roots: list[Path], live: _LiveState, full: bool) -> _Plan:
-    current = {str(f.resolve()): _sha256(f) for f in files}
+    current = {str(f.resolve()): file_hash(f) for f in files}
     known = live.files
     changed = [f for f in current if f in known and known[f] != current[f]]
     removed = {f for f in known if _under(f, roots) and f not in current}

@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -143,6 +144,40 @@ def reindex(ctx: click.Context, paths: tuple[str, ...], data_dir: str | None, fu
 
 
 @cli.command()
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), default=None,
+              help="The sources file: feeds, sitemaps and listing pages (setting harvest_sources, default "
+                   "sources.yaml; format in docs/harvest.md).")
+@click.option("--mirror", type=click.Path(file_okay=False), default=None,
+              help="Folder the copies are kept in, one folder per source (setting harvest_mirror, default mirror).")
+@click.option("--check", is_flag=True, help="Check the sources file, print what it lists, and fetch nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON line (last line of stdout).")
+@click.pass_context
+def harvest(ctx: click.Context, sources_file: str | None, mirror: str | None, check: bool, as_json: bool) -> None:
+    """Fetch what is new or changed at the sources (RSS, Atom and JSON feeds, sitemaps, listing pages) into the
+    mirror folder, politely (robots.txt, one request at a time per host, conditional requests); then `kb reindex
+    MIRROR` indexes it. A page the publisher removed keeps its copy, marked as gone. Exit 0 ok, 3 some source or
+    item failed (the rest was harvested), 75 another harvest is writing the mirror, 1 error."""
+    settings = _settings(ctx, harvest_sources=sources_file, harvest_mirror=mirror)
+    from ingest.harvest.run import run_harvest
+    from ingest.harvest.sources import load_sources
+
+    with _writer_errors(ctx):
+        specs = load_sources(settings.harvest_sources)
+        if check:
+            for spec in specs:
+                click.echo(f"{spec.name}: {spec.kind} {spec.url} → {Path(settings.harvest_mirror) / spec.folder}")
+            click.echo(f"{settings.harvest_sources}: {len(specs)} sources, all valid.")
+            return
+        report = run_harvest(specs, settings.harvest_mirror, settings)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(report.summary())
+    if not report.ok:
+        ctx.exit(EXIT_PARTIAL)
+
+
+@cli.command()
 @click.argument("query", required=False)
 @data_dir_option
 @click.option("--top-k", type=click.IntRange(1, 1000), default=None,
@@ -248,8 +283,6 @@ def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, me
     its file (dorset_2021-11-19 for dorset_2021-11-19.pdf). Settings (KB_* variables, --config)
     apply as they do to serving.
     """
-    from pathlib import Path
-
     from index.evaluation import scores_table
     from kbcli.evaluate import run_eval
 

@@ -64,6 +64,7 @@ class DocumentPage(Resource):
             "inspection": record.inspection.to_dict() if record.inspection else None,
             "licence": record.licence, "attribution": ATTRIBUTIONS.get(record.licence or ""),
             "first_indexed": first_indexed(record),
+            "original_gone": record.original_gone.to_dict() if record.original_gone else None,
             "text": record.content,
             "passages": [_passage_json(record.id, p) for p in self.passages],
             "related": [source_json(other, score=round(score, 4)) for other, score in self.related],
@@ -132,7 +133,13 @@ def summary_rows(record: SourceRecord, original: SourceRecord | None) -> list[di
     else:
         rows.append(row("Published", Markup("Date not known")))
     rows.append(row("Type", escape(record.type.capitalize())))
-    if http_url(record.url):
+    if http_url(record.url) and record.original_gone is not None:
+        # Not a link: it leads nowhere now. The address stays, for a citation or a web archive.
+        gone = Markup('{} <span class="govuk-body-s app-result__meta">(no longer available; last seen '
+                      '<time datetime="{}">{}</time>)</span>').format(
+            record.url, record.original_gone.last_seen, shortdate(record.original_gone.last_seen))
+        rows.append(row("Original", gone))
+    elif http_url(record.url):
         link = Markup('<a class="govuk-link" rel="noopener" href="{0}">{0}</a>').format(record.url)
         rows.append(row("Original", link))
     else:

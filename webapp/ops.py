@@ -172,6 +172,10 @@ def init_metrics(app: Flask) -> RequestMetrics:
     """Count every request by rule and status class, time it, and serve ``/metrics``."""
     # prometheus_client picks file-backed values on import when the directory is set; only then can
     # the workers' counts be added up (an app made in a process that imported it earlier counts alone).
+    if values.ValueClass is not values.MutexValue and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Imported while a server of this process had the directory set, and it is gone now: file-backed values
+        # would fail on the missing directory, so this app counts in memory (as prometheus_client would choose).
+        values.ValueClass = values.get_value_class()
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")) and values.ValueClass is not values.MutexValue
     registry = CollectorRegistry()
     # In multiprocess mode the values go to files whatever the registry; the scrape reads the files.

@@ -113,7 +113,12 @@ def _date(entry: Any) -> str | None:
     return time.strftime("%Y-%m-%d", parsed) if parsed else None
 
 
-def _parse(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_feed(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
+    """A feed's entries (id, link, title, authors, date, publisher, categories, text) and what was repaired to
+    read it; RSS and Atom after the defusedxml check, or a JSON Feed. Run it in the sandbox (``run_limited``).
+
+    :raises ConversionError: for a feed that is damaged, empty of items or unsafe.
+    """
     import feedparser
 
     if data.lstrip()[:1] == b"{":
@@ -139,9 +144,10 @@ def _parse(data: bytes) -> tuple[list[dict[str, Any]], list[str]]:
         body = content[0].get("value", "") if content else entry.get("summary", "")
         authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")] or (
             [entry["author"]] if entry.get("author") else [])
+        categories = [t.get("term") or t.get("label") for t in entry.get("tags") or []]
         entries.append({"id": entry.get("id") or entry.get("link") or str(index), "link": entry.get("link"),
                         "title": entry.get("title"), "authors": authors, "date": _date(entry), "publisher": site,
-                        "text": _text_of_html(body)})
+                        "categories": [c for c in categories if c], "text": _text_of_html(body)})
     return entries, notes
 
 
@@ -165,9 +171,10 @@ def _parse_json_feed(data: bytes) -> list[dict[str, Any]]:
         body = item.get("content_html") or item.get("content_text") or item.get("summary") or ""
         text = _text_of_html(body) if item.get("content_html") else str(body)
         date = str(item.get("date_published") or item.get("date_modified") or "")[:10] or None
+        tags = item["tags"] if isinstance(item.get("tags"), list) else []
         entries.append({"id": str(item.get("id") or item.get("url") or index), "link": item.get("url"),
                         "title": item.get("title"), "authors": authors, "date": date, "publisher": site,
-                        "text": text})
+                        "categories": [str(t) for t in tags if t], "text": text})
     return entries
 
 
@@ -194,7 +201,7 @@ class FeedConverter(FileConverter):
     sandboxed = True
 
     def convert(self, path: Path, data: bytes) -> list[Document]:
-        entries, notes = run_limited(_parse, data)
+        entries, notes = run_limited(parse_feed, data)
         if not entries:
             raise ConversionError("the feed has no entries", "check it is the feed you meant")
         pages = _pages_by_url(path.parent)
