@@ -71,10 +71,13 @@ def build_index_pipeline(settings: Settings, boilerplate: LearnedBoilerplate | N
     pipeline.add_component("metadata", MetadataResolver())
     pipeline.add_component("splitter", PassageSplitter(settings.chunk_min_words, settings.chunk_max_words,
                                                        settings.chunk_overlap_words))
-    pipeline.add_component("embedder", CachedDocumentEmbedder(
-        document_embedder(settings, progress_bar=progress), layout.embedding_cache,
-        embedding_cache_id(settings), dense_title=settings.dense_title))
-    pipeline.add_component("tagger", PassageTagger(model=str(model_dir(settings))))
+    embedder = CachedDocumentEmbedder(document_embedder(settings, progress_bar=progress), layout.embedding_cache,
+                                      embedding_cache_id(settings), dense_title=settings.dense_title)
+    pipeline.add_component("embedder", embedder)
+    tagger = PassageTagger(model=str(model_dir(settings)))
+    # One model in the ingest (the cache's own counts stay the passages'); a pipeline loaded from YAML loads its own.
+    tagger.use_embedder(embedder.embedder)
+    pipeline.add_component("tagger", tagger)
     pipeline.connect("boilerplate.documents", "cleaner.documents")
     pipeline.connect("cleaner.documents", "metadata.documents")
     pipeline.connect("metadata.documents", "splitter.documents")

@@ -130,9 +130,22 @@ class PassageTagger:
         self.model = model
         self.similarity_threshold = similarity_threshold
         self.theme_vectors: dict[str, list[float]] = {}
+        self._embedder: Any = None
+
+    def use_embedder(self, embedder: Any) -> None:
+        """Embed the theme descriptions with the pipeline's own passage embedder (a component whose ``run``
+        takes and returns ``documents``), instead of loading a second model on warm-up: the themes are then
+        compared with passages in the very space they were embedded in, and an ONNX ingest never loads torch."""
+        self._embedder = embedder
 
     def warm_up(self) -> None:
         if self.theme_vectors or not self.model:
+            return
+        descriptions = [Document(content=t.description) for t in themes()]
+        if self._embedder is not None:
+            self._embedder.warm_up()
+            docs = self._embedder.run(documents=descriptions)["documents"]
+            self.theme_vectors = {t.id: list(d.embedding or []) for t, d in zip(themes(), docs, strict=True)}
             return
         from haystack_integrations.components.embedders.sentence_transformers import (
             SentenceTransformersDocumentEmbedder,

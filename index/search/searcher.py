@@ -293,7 +293,7 @@ class Searcher:
         # The lexical lookup runs in a worker thread while the model embeds the query here: torch
         # releases the GIL, so on two cores the two overlap.
         # A long query's words are chosen once here: the retriever, highlighting and "why" all use them.
-        lexical_future = (_LEXICAL_POOL.submit(self.lexical.run, query=widened, filters=filters, top_k=n)
+        lexical_future = (_LEXICAL_POOL.submit(self._lexical_candidates, parsed, widened, filters, n)
                           if method != "dense" else None)
         dense: list[PassageHit] = []
         if method != "lexical":
@@ -311,6 +311,18 @@ class Searcher:
                       {h.source_id for h in lexical["relaxed_hits"] if h.source_id})
         return found, Evidence(parsed, widened, lexical["hits"], lexical["relaxed_hits"], dense, method, self.settings)
 
+    def _lexical_candidates(self, parsed: ParsedQuery, widened: ParsedQuery, filters: dict[str, Any] | None,
+                            n: int) -> dict[str, list[PassageHit]]:
+        """The lexical retriever's strict and relaxed candidates; the engine first reads at once what both
+        searches and the missing-word check (:meth:`missing_words`) will need."""
+        engine = self.store.lexical_index()
+        if engine is not None:
+            plans = [widened.relaxed_plan()] if widened.is_long else [widened.strict_plan(), widened.relaxed_plan()]
+            engine.prepare([p for p in plans if p is not None], () if parsed.is_long else parsed.content_terms(),
+                           self.settings.title_weight)
+        found: dict[str, list[PassageHit]] = self.lexical.run(query=widened, filters=filters, top_k=n)
+        return found
+
     def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found,
                  evidence: Evidence) -> list[SourceResult]:
         """The page's sources, each with the passages that hold the query's words (a synonym's too), best first,
@@ -319,11 +331,11 @@ class Searcher:
         # the candidates, and reading them all doubled a query's time (13k passages: 8 → 15 ms median).
         window = [RankedSource(s, score, passages[:CONSIDERED_PASSAGES]) for s, score, passages in window]
         rowids = [h.rowid for _, _, passages in window for h in passages]
-        full = self.store.passages_by_rowid(rowids)
-        records = self.store.get_sources([source_id for source_id, _, _ in window])
+        full, records = self.store.shown(rowids, [source_id for source_id, _, _ in window])
         # A long query marks the words it searched for, not every word of the paragraph; a short one its
         # words and the synonyms searched for.
-        marked = self.store.highlight_query(evidence.widened, rowids, OPEN, CLOSE)
+        marked = self.store.highlight_query(evidence.widened, rowids, OPEN, CLOSE,
+                                            {rowid: hit.content for rowid, hit in full.items()})
         shown: dict[str, list[PassageHit]] = {}
         marks: dict[int, str] = {}
         for source_id, _, passages in window:

@@ -94,6 +94,10 @@ class LexicalEngine(Protocol):
                rowids: Collection[int] | None = None) -> list[tuple[int, float]]:
         """The ``top_k`` best passages matching ``plan`` as ``(rowid, bm25)``, best first."""
 
+    def prepare(self, plans: Sequence[MatchPlan], terms: Sequence[Term], title_weight: float | None = None) -> None:
+        """Read at once what the searches of ``plans`` and the word counts of ``terms`` will need (an engine
+        whose statistics are local has nothing to do)."""
+
     def matching(self, plan: MatchPlan, rowids: Collection[int]) -> set[int]:
         """Which of ``rowids`` hold the plan word for word (required phrases)."""
 
@@ -173,8 +177,14 @@ class PassageStore(Protocol):
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]: ...
     def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]: ...
-    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
-                        close_mark: str) -> dict[int, str]: ...
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
+                        texts: Mapping[int, str] | None = None) -> dict[int, str]:
+        """The passages' text with marks around the query's words; ``texts``: their text when the caller has it."""
+
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> tuple[dict[int, PassageHit],
+                                                                             dict[str, SourceRecord]]:
+        """What a results page shows, read together: the passages (:meth:`passages_by_rowid`) and their sources'
+        records without text (:meth:`get_sources`)."""
 
 
 class BuildStore(PassageStore, Protocol):

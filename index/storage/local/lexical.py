@@ -329,6 +329,9 @@ class LexicalIndex(AnalysedTerms):
         return tantivy.Query.term_query(self._schema, _PAIR_FIELDS.get(field, _BYLINE_PAIRS), f"{first}_{second}",
                                         index_option="freq")
 
+    def prepare(self, plans: Sequence[MatchPlan], terms: Sequence[Term], title_weight: float | None = None) -> None:
+        """Nothing to do: the term statistics are in the memory-mapped index."""
+
     def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
         """How many passages hold each word (in the text, plus in the title; a phrase: its rarest
         adjacent pair, at least as many as hold the phrase), for picking a long query's informative words.

@@ -19,7 +19,7 @@ import logging
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -614,8 +614,13 @@ class KBDocumentStore:
         found_ids = {r[0] for r in rows if r[0] is not None}
         return found_ids if among is None else found_ids & set(among)
 
-    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
-                        close_mark: str) -> dict[int, str]:
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> tuple[dict[int, PassageHit],
+                                                                             dict[str, SourceRecord]]:
+        """The passages and their sources' records a results page shows (two reads of the local file)."""
+        return self.passages_by_rowid(rowids), self.get_sources(source_ids)
+
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
+                        texts: Mapping[int, str] | None = None) -> dict[int, str]:
         """Passage text with marks around the tokens the query's words hit (its highlight match), for the rows."""
         return self.highlight(query.highlight_match(), rowids, open_mark, close_mark)
 

@@ -43,7 +43,8 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,8 @@ from index.storage.postgres.lexical_write import (
 )
 from index.storage.postgres.pool import ProcessPool
 
+# Term statistics kept per generation (about 100 bytes each): a query's words are read once, not per search.
+_STATS_KEPT = 200_000
 _HIGHLIGHT_TERM = re.compile(r'"((?:[^"]|"")*)"')
 
 # -- reading ------------------------------------------------------------------------------------
@@ -112,7 +115,7 @@ matched AS (
     SELECT h.rowid, {clauses} AS clauses, sum(h.score) AS score
     FROM hits h JOIN alts l ON l.alt = h.alt AND h.n = l.size
     GROUP BY h.rowid)
-SELECT m.rowid, m.score FROM matched m {sources}
+SELECT m.rowid, m.score, {ids} FROM matched m {passages} {sources}
 WHERE m.clauses = %(needed)s AND NOT (m.rowid = ANY(%(excluded)s::bigint[])) {exclusions}
 ORDER BY m.score::real DESC, m.rowid
 LIMIT %(limit)s
@@ -156,10 +159,17 @@ class PgLexicalIndex(AnalysedTerms):
     :raises IndexNotFoundError: when ``schema`` holds no lexical tables.
     """
 
-    def __init__(self, pool: ConnectionPool | ProcessPool, schema: str) -> None:
+    def __init__(self, pool: ConnectionPool | ProcessPool, schema: str,
+                 found: Callable[[Iterable[tuple[int, str, str | None]]], None] | None = None) -> None:
         self._pool = pool
         self.schema = schema
         AnalysedTerms.__init__(self)
+        # Told each search's passages as (rowid, id, source id): the store then has them without asking again.
+        self._found = found
+        # Term statistics (document frequency, bound) of this generation, which never change: read once each.
+        self._stats: dict[_Atom, tuple[int, float]] = {}
+        self._stats_lock = threading.Lock()
+        self._chunks = table(schema, "chunks")
         self._postings = table(schema, "lex_postings")
         self._docs = table(schema, "lex_docs")
         self._terms = table(schema, "lex_terms")
@@ -174,6 +184,7 @@ class PgLexicalIndex(AnalysedTerms):
                        for f in range(len(FIELD_NAMES))]
         self.has_byline = True  # always written (an index without bylines has them empty)
         with pool.connection() as conn:
+            self._has_passages = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".chunks',)).fetchone() != (None,)
             self._has_bounds = conn.execute(
                 "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'bound' "
                 "AND NOT attisdropped", (f'"{schema}".lex_terms',)).fetchone() is not None
@@ -201,7 +212,17 @@ class PgLexicalIndex(AnalysedTerms):
             found = query.pruned(conn)
             if found is None:
                 found = query.run(conn)
-        return [(int(rowid), _single(score)) for rowid, score in found]
+        if self._found is not None and self._has_passages:
+            self._found((int(r[0]), r[2], r[3]) for r in found)
+        return [(int(r[0]), _single(r[1])) for r in found]
+
+    def prepare(self, plans: Sequence[MatchPlan], terms: Sequence[Term], title_weight: float | None = None) -> None:
+        """Read, in one statement, the statistics the searches of ``plans`` and the word counts of ``terms``
+        (:meth:`word_document_counts`) will need, so that none of them asks for its own."""
+        weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
+        atoms = {a for plan in plans for alt in (self._compile(plan, weight) or ()) for a in alt.atoms}
+        atoms |= {_Atom(f, token) for term in terms for token in self.analyze(term) for f in (CONTENT, TITLE, BYLINE)}
+        self._term_stats(atoms)
 
     def _search_full(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
                      exclude_rowids: Collection[int] = (), title_weight: float | None = None,
@@ -213,7 +234,7 @@ class PgLexicalIndex(AnalysedTerms):
             return []
         with self._pool.connection() as conn:
             found = query.run(conn)
-        return [(int(rowid), _single(score)) for rowid, score in found]
+        return [(int(r[0]), _single(r[1])) for r in found]
 
     def _query(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None,
                exclude_rowids: Collection[int], title_weight: float | None,
@@ -263,29 +284,30 @@ class PgLexicalIndex(AnalysedTerms):
         return found
 
     def _dfs(self, atoms: Iterable[_Atom]) -> dict[_Atom, int]:
-        wanted = list(set(atoms))
-        if not wanted:
-            return {}
-        with self._pool.connection() as conn:
-            rows = conn.execute(sql.SQL(
-                "SELECT t.field, t.term, t.df FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
-                "JOIN {} t ON t.field = q.field AND t.term = q.term").format(self._terms),
-                ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
-        return {_Atom(int(f), t): int(df) for f, t, df in rows}
+        return {atom: df for atom, (df, _) in self._term_stats(atoms).items()}
 
     def _term_stats(self, atoms: Iterable[_Atom]) -> dict[_Atom, tuple[int, float]]:
         """Each atom's document frequency and bound (its largest normalised tf; 1, which no tf part
         reaches, where the tables predate the bound column)."""
-        wanted = list(set(atoms))
-        if not wanted:
-            return {}
-        bound = sql.SQL("t.bound" if self._has_bounds else "1.0::float8")
-        with self._pool.connection() as conn:
-            rows = conn.execute(sql.SQL(
-                "SELECT t.field, t.term, t.df, {} FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
-                "JOIN {} t ON t.field = q.field AND t.term = q.term").format(bound, self._terms),
-                ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
-        return {_Atom(int(f), t): (int(df), float(b)) for f, t, df, b in rows}
+        asked = set(atoms)
+        with self._stats_lock:
+            known = {a: self._stats[a] for a in asked if a in self._stats}
+        wanted = sorted(asked - set(known), key=lambda a: (a.field, a.term))
+        if wanted:
+            bound = sql.SQL("t.bound" if self._has_bounds else "1.0::float8")
+            with self._pool.connection() as conn:
+                rows = conn.execute(sql.SQL(
+                    "SELECT t.field, t.term, t.df, {} FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
+                    "JOIN {} t ON t.field = q.field AND t.term = q.term").format(bound, self._terms),
+                    ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
+            fetched = {a: (0, 0.0) for a in wanted}  # a term no passage holds: df 0
+            fetched.update({_Atom(int(f), t): (int(df), float(b)) for f, t, df, b in rows})
+            with self._stats_lock:
+                if len(self._stats) > _STATS_KEPT:
+                    self._stats.clear()
+                self._stats.update(fetched)
+            known.update(fetched)
+        return {a: s for a, s in known.items() if s[0]}
 
     # -- exact matches --------------------------------------------------------------------------
 
@@ -443,7 +465,13 @@ class _Query:
         # Constants typed float8, not numeric: the same values (k1 * dl is exact either way) without numeric
         # arithmetic per posting. A passage's matched clauses as bits, not count(DISTINCT), which sorts.
         parts: dict[str, sql.Composable] = {
-            "postings": index._postings, "within": sql.SQL(""), "sources": sql.SQL(""), "exclusions": sql.SQL(""),
+            "postings": index._postings,
+            # The passages' ids come back with their scores where the generation has its passages table (a
+            # schema of lexical tables alone, in tests, has not).
+            "ids": sql.SQL("c.id, c.source_id" if index._has_passages else "NULL, NULL"),
+            "passages": (sql.SQL("JOIN {} c ON c.rowid = m.rowid").format(index._chunks) if index._has_passages
+                         else sql.SQL("")),
+            "within": sql.SQL(""), "sources": sql.SQL(""), "exclusions": sql.SQL(""),
             "k1": sql.SQL("{}::float8").format(sql.Literal(K1)), "b": sql.SQL("{}::float8").format(sql.Literal(B)),
             "clauses": sql.SQL("bit_or(1::bigint << l.clause)")}
         if self.needed < 63:
@@ -479,7 +507,7 @@ class _Query:
         return sum(min(df, candidates) for df in self.atom_dfs) + candidates
 
     def run(self, conn: psycopg.Connection, among: Collection[int] | None = None,
-            without: Collection[int] = ()) -> list[tuple[int, float]]:
+            without: Collection[int] = ()) -> list[tuple[Any, ...]]:
         """The top k, of every passage or (``among``: alternatives' numbers) of those holding the rarest
         atom of one of these alternatives, less those holding the rarest atom of one of ``without``."""
         parts, params = self.parts, self.params
@@ -492,7 +520,7 @@ class _Query:
                       "kfield": [a.field for a in known], "kterm": [a.term for a in known]}
         return conn.execute(sql.SQL(_SEARCH).format(**parts), params).fetchall()
 
-    def pruned(self, conn: psycopg.Connection) -> list[tuple[int, float]] | None:
+    def pruned(self, conn: psycopg.Connection) -> list[tuple[Any, ...]] | None:
         """The top k from candidates only, or None where that is not sure to be cheaper or not proven exact
         (the caller then runs the full query).
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,8 @@ from index.storage.postgres.pool import ProcessPool, redacted
 # The hnsw_ef_search setting's default: 100 cost csc-reports' dense ranking 0.026 nDCG@10, 400 0.004, 1000
 # nothing (docs/ranking.md, "The whole ranking on PostgreSQL").
 HNSW_EF_SEARCH = 400
+# Passage ids kept per generation for the hits of later statements (about 150 bytes each).
+_IDS_KEPT = 100_000
 
 _SOURCE_COLUMNS = "id, source, title, type, content, content_hash, date, publisher, url, meta::text"
 
@@ -65,6 +67,10 @@ class PgDocumentStore:
         self._lexical: PgLexicalIndex | None = None
         self._lexical_lock = threading.Lock()
         self._hnsw: bool | None = None
+        # Each passage a search found: its id and source (a generation never changes), so the candidates'
+        # rows are not read again by another statement.
+        self._ids: dict[int, tuple[str, str | None]] = {}
+        self._ids_lock = threading.Lock()
 
     def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         with self._pool.connection() as conn:
@@ -220,7 +226,7 @@ class PgDocumentStore:
         if self._lexical is None:
             with self._lexical_lock:
                 if self._lexical is None:
-                    self._lexical = PgLexicalIndex(self._pool, self.schema)
+                    self._lexical = PgLexicalIndex(self._pool, self.schema, found=self._remember)
         return self._lexical
 
     def fts_retrieval(self, query: ParsedQuery, relaxed: bool, top_k: int, filters: dict[str, Any] | None,
@@ -234,9 +240,23 @@ class PgDocumentStore:
         where, params = compile_pg_filters(filters)
         return [r[0] for r in self._rows(f"SELECT c.rowid FROM {{s}}.chunks c WHERE {where}", params)]
 
+    def _remember(self, rows: Iterable[tuple[int, str, str | None]]) -> None:
+        with self._ids_lock:
+            if len(self._ids) > _IDS_KEPT:
+                self._ids.clear()
+            self._ids.update((rowid, (passage_id, source_id)) for rowid, passage_id, source_id in rows)
+
     def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
+        """``(rowid, score)`` pairs as passages, in the same order; without their text, from what the searches
+        that found them said when they can."""
         if not found:
             return []
+        if not with_content:
+            with self._ids_lock:
+                known = {rowid: self._ids.get(rowid) for rowid, _ in found}
+            ids = {rowid: pair for rowid, pair in known.items() if pair is not None}
+            if len(ids) == len(known):
+                return [PassageHit(rowid, ids[rowid][0], ids[rowid][1], "", {}, score) for rowid, score in found]
         columns = "content, meta::text" if with_content else "'', '{}'"
         rows = {r[0]: r for r in self._rows(
             f"SELECT rowid, id, source_id, {columns} FROM {{s}}.chunks WHERE rowid = ANY(%s)",
@@ -261,14 +281,16 @@ class PgDocumentStore:
             where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
         elif filters:
             where, params = compile_pg_filters(filters)
-        sql = (f"SELECT c.rowid, -(c.embedding <#> %s) FROM {self.schema}.chunks c "
+        sql = (f"SELECT c.rowid, -(c.embedding <#> %s), c.id, c.source_id FROM {self.schema}.chunks c "
                f"WHERE c.embedding IS NOT NULL AND {where} ORDER BY c.embedding <#> %s LIMIT %s")
         with self._pool.connection() as conn:
             if self._has_hnsw():
                 conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), min(int(top_k), 1000))}")
                 if filters:
                     conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            found = [(int(r[0]), float(r[1])) for r in conn.execute(sql, [query, *params, query, int(top_k)])]
+            rows = conn.execute(sql, [query, *params, query, int(top_k)]).fetchall()
+        self._remember((int(r[0]), r[2], r[3]) for r in rows)
+        found = [(int(r[0]), float(r[1])) for r in rows]
         found.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
         return self.hits(found, with_content)
 
@@ -297,14 +319,31 @@ class PgDocumentStore:
             raise ValueError("A PostgreSQL generation matches a plan among given sources only.")
         return self.lexical_index().sources_matching(tuple(t for clause in plan.clauses for t in clause), set(among))
 
-    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str,
-                        close_mark: str) -> dict[int, str]:
-        """Passage text with marks around the tokens the query's words hit, for the given rows."""
+    def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
+                        texts: Mapping[int, str] | None = None) -> dict[int, str]:
+        """Passage text with marks around the tokens the query's words hit, for the given rows (their ``texts``
+        when given, else read)."""
         ids = list(rowids)
         if not ids:
             return {}
-        texts = {rowid: content for rowid, (content, _) in self.passage_texts(ids).items()}
-        return self.lexical_index().highlight(query, texts, open_mark, close_mark)
+        if texts is None or any(rowid not in texts for rowid in ids):
+            texts = {rowid: content for rowid, (content, _) in self.passage_texts(ids).items()}
+        return self.lexical_index().highlight(query, {r: texts[r] for r in ids if r in texts}, open_mark, close_mark)
+
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> tuple[dict[int, PassageHit],
+                                                                             dict[str, SourceRecord]]:
+        """The passages and their sources' records (without text) a results page shows, in one round trip."""
+        ids, sources = [int(r) for r in rowids], list(dict.fromkeys(source_ids))
+        with self._pool.connection() as conn, conn.pipeline():
+            passages = conn.execute(f"SELECT rowid, id, source_id, content, meta::text FROM {self.schema}.chunks "
+                                    "WHERE rowid = ANY(%s)", (ids,)) if ids else None
+            records = conn.execute("SELECT id, source, title, type, '', content_hash, date, publisher, url, "
+                                   f"meta::text FROM {self.schema}.sources WHERE id = ANY(%s)",
+                                   (sources,)) if sources else None
+            passage_rows = passages.fetchall() if passages is not None else []
+            record_rows = records.fetchall() if records is not None else []
+        return ({r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in passage_rows},
+                {row[0]: SourceRecord.from_columns(row) for row in record_rows})
 
 
 def _as_array(vector: Any) -> np.ndarray:
