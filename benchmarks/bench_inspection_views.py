@@ -49,7 +49,7 @@ def main() -> None:
         settings = load_settings(env={}, overrides={"data_dir": data, "canaries": ""})
         app = create_app({"TESTING": True, "KB_SETTINGS": settings})
         with app.app_context():
-            store = get_index().searcher().browse.store
+            store = get_index().served().browse.store
             records = store.get_sources([row.id for row in store.facet_rows()]).values()
             catalogue = json.loads((generation / "projects.json").read_text())["projects"]
             leads = [c for p in catalogue for c in p["councils"]]

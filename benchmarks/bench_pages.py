@@ -107,7 +107,7 @@ def _prepare():
 
 def startup(data_dir: Path) -> dict[str, float]:
     """One worker's start-up in this process: open the generation, then what its pages build."""
-    from index.search.searcher import Searcher
+    from index.served import ServedGeneration
 
     logging.disable(logging.WARNING)
     settings = load_settings(env={}, overrides={"data_dir": data_dir, "canaries": ""})
@@ -121,11 +121,11 @@ def startup(data_dir: Path) -> dict[str, float]:
         mark = now
 
     generation = open_generation(settings)
-    searcher = Searcher(settings, generation)
+    served = ServedGeneration(settings, generation)
     lap("open_ms")
-    searcher.facet_table  # noqa: B018
+    served.facet_table  # noqa: B018
     lap("facet_table_ms")
-    browse = searcher.browse
+    browse = served.browse
     lap("browse_ms")
     first = next(iter(browse.sources))
     browse.related_documents(first)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from index.errors import KBError, QueryError
 
@@ -188,11 +189,20 @@ def scores_table(results: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def summary(results: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Comparison:
     """How the production ranking compares with the better single retriever, on nDCG@10."""
+
+    best_single: str
+    margin_ndcg10: float
+
+
+def summary(results: Mapping[str, Mapping[str, float]]) -> Comparison | None:
+    """How the production ranking compares with the better single retriever, on nDCG@10 (None without
+    production or a single retriever among the results)."""
     singles = {m: s["nDCG@10"] for m, s in results.items() if m in ("lexical", "dense")}
     if "production" not in results or not singles:
-        return {}
+        return None
     best = max(singles, key=lambda m: singles[m])
     margin = results["production"]["nDCG@10"] - singles[best]
-    return {"best_single": best, "margin_ndcg10": round(margin, 4)}
+    return Comparison(best, round(margin, 4))

@@ -29,6 +29,7 @@ from typing import Any
 from index.errors import IndexNotFoundError
 from index.evaluation import (
     CollectionError,
+    Comparison,
     Run,
     evaluate,
     judged_queries,
@@ -61,7 +62,7 @@ class EvalReport:
     queries: int
     judged_queries: int
     methods: dict[str, dict[str, float]]
-    summary: dict[str, Any]
+    summary: Comparison | None
     settings: dict[str, Any]
     failed_queries: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0

@@ -311,7 +311,7 @@ def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, me
             scores = report.by_kind[kind]
             click.echo(kind.ljust(width) + "".join(f"{scores[m]['nDCG@10']:12.4f}" for m in report.methods))
     if report.summary:
-        click.echo(f"production vs {report.summary['best_single']}: {report.summary['margin_ndcg10']:+.4f} nDCG@10")
+        click.echo(f"production vs {report.summary.best_single}: {report.summary.margin_ndcg10:+.4f} nDCG@10")
     for qid, reason in report.failed_queries.items():
         click.echo(f"query {qid} could not be searched: {reason}", err=True)
 

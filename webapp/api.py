@@ -36,15 +36,15 @@ def suggest():
     q = " ".join(request.args.get("q", "").split())
     if not SUGGEST_MIN <= len(q) <= SUGGEST_MAX:
         raise QueryError(f"q must be {SUGGEST_MIN} to {SUGGEST_MAX} characters long for suggestions.")
-    searcher = get_index().searcher()
+    served = get_index().served()
     needle = q.lower()
     # ``url`` is the original publication (documents only); ``page_url`` is where the suggestion leads.
     out = [{"text": p.name, "kind": "project", **project_ref(p.slug, p.name), "url": None}
-           for p in searcher.browse.projects() if any(needle in a.lower() for a in p.aliases)]
+           for p in served.browse.projects() if any(needle in a.lower() for a in p.aliases)]
     out += [{"text": t.label, "kind": "theme", **theme_json(t.id, t.label), "url": None}
             for t in themes() if needle in t.label.lower()]
-    titles = searcher.store.titles_containing(q, SUGGEST_LIMIT)
-    records = searcher.store.get_sources([source_id for source_id, _ in titles])
+    titles = served.store.titles_containing(q, SUGGEST_LIMIT)
+    records = served.store.get_sources([source_id for source_id, _ in titles])
     for source_id, title in titles:
         record = records.get(source_id)
         out.append({"text": title, "kind": "document", "source_id": source_id, "name": title,

@@ -29,7 +29,7 @@ SORTS = {"name": "Name", "recent": "Most recent", "sources": "Most sources"}
 
 
 def _browse() -> Browse:
-    return get_index().searcher().browse
+    return get_index().served().browse
 
 
 def _arg(name: str, allowed: dict[str, Any] | None = None) -> str:

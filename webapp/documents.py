@@ -93,7 +93,7 @@ def build_document(document_id: str) -> DocumentPage:
     ordinal = int_arg("passage", -1, -1, max(len(passages) - 1, 0))
     match = next((p for p in passages if p.meta.get("ordinal") == ordinal), None)
     original = store.get_sources([record.duplicate_of]).get(record.duplicate_of) if record.duplicate_of else None
-    return DocumentPage(record, passages, original, searcher.browse.related_documents(document_id), match)
+    return DocumentPage(record, passages, original, get_index().served().browse.related_documents(document_id), match)
 
 
 route(bp, api, "/documents/<document_id>", "show", build_document)
@@ -105,7 +105,7 @@ def related(document_id: str):
     # ``similarity`` is the name this route was published with; ``score`` is the API's one name.
     return jsonify({"source_id": record.id, "document_id": record.id, "related": [
         source_json(other, score=round(score, 4), similarity=round(score, 4))
-        for other, score in get_index().searcher().browse.related_documents(document_id)]})
+        for other, score in get_index().served().browse.related_documents(document_id)]})
 
 
 # Where a field came from, in words, for the one origin a reader should weigh: a value read out of the text

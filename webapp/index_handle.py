@@ -15,8 +15,9 @@ from flask import Flask, Response, current_app, g, has_request_context
 
 from index.embedding.encoders import QueryEmbedder, query_embedder
 from index.search.searcher import Searcher
+from index.served import ServedGeneration
 from index.settings import Settings
-from index.storage import generations, open_generation
+from index.storage import generations
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class IndexHandle:
         self.settings = settings
         self.backend = generations(settings)
         self._embedder: QueryEmbedder | None = None
-        self._searcher: Searcher | None = None
+        self._served: ServedGeneration | None = None
         self._stamp: Hashable | None = None
         self._lock = threading.Lock()
 
@@ -38,25 +39,30 @@ class IndexHandle:
             self._embedder = query_embedder(self.settings)
         return self._embedder
 
-    def searcher(self) -> Searcher:
-        """The searcher of the live generation.
+    def served(self) -> ServedGeneration:
+        """The live generation's services (searcher, browse pages, facets), reopened when another generation
+        becomes live; requests already running finish on the one they had.
 
         :raises IndexNotFoundError: when nothing has been published yet.
         :raises IndexIncompatibleError: when the live generation does not fit the settings.
         """
         stamp = self.backend.live_stamp()
-        searcher = self._searcher
-        if searcher is None or stamp != self._stamp:
+        served = self._served
+        if served is None or stamp != self._stamp:
             with self._lock:
-                if self._searcher is None or stamp != self._stamp:
-                    generation = open_generation(self.settings)
-                    self._searcher = Searcher(self.settings, generation, self.embedder)
+                if self._served is None or stamp != self._stamp:
+                    generation = self.backend.open(self.settings)
+                    self._served = ServedGeneration(self.settings, generation, self.embedder)
                     self._stamp = stamp
                     logger.info("Serving generation %s", generation.id)
-                searcher = self._searcher
+                served = self._served
         if has_request_context():
-            g.kb_generation = searcher.generation.id
-        return searcher
+            g.kb_generation = served.generation.id
+        return served
+
+    def searcher(self) -> Searcher:
+        """The live generation's searcher (:meth:`served`)."""
+        return self.served().searcher
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -237,11 +237,11 @@ def build_search() -> SearchPage:
     find = checked_value("find", (single("find", request.args.getlist("find")) or "").strip())
     if not q.strip() and not facets:
         raise QueryError("Enter some words to search for, for example: adolescents edge of care.")
-    searcher = get_index().searcher()
-    response = (searcher.search(q, top_k=top_k, page=page, facets=facets, sort=sort) if q.strip()
-                else searcher.browse_sources(facets, top_k=top_k, page=page))
+    served = get_index().served()
+    response = (served.searcher.search(q, top_k=top_k, page=page, facets=facets, sort=sort) if q.strip()
+                else served.listing(facets, top_k=top_k, page=page))
     record_search(q, facets, response)  # issue 14 item 9: counts searches that found little (webapp/gaps.py)
-    return SearchPage(q, response, facets, searcher.facet_table, request.args.get("top_k"),
+    return SearchPage(q, response, facets, served.facet_table, request.args.get("top_k"),
                       sort if q.strip() else "date", show, find)
 
 

@@ -91,10 +91,10 @@ def _warm_worker(worker: Any) -> None:
     handle = worker.app.application.extensions["kb_index"]
     try:
         handle.embedder.warm_up()
-        searcher = handle.searcher()
+        served = handle.served()
         # Built once per generation; the first page that needs them would otherwise wait.
-        searcher.facet_table  # noqa: B018
-        searcher.browse  # noqa: B018
+        served.facet_table  # noqa: B018
+        served.browse  # noqa: B018
     except KBError as exc:  # the first request will show the same message as a page
         logger.error("Worker could not warm up: %s", exc)
     # The model, the libraries and the generation's pages are half a million objects that live as

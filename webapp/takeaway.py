@@ -354,7 +354,7 @@ def search_source_ids(q: str, facets: FacetSelection, top_k: str | None = None, 
         if not facets:
             raise QueryError("Enter some words to search for, or choose a filter, before exporting or subscribing.")
         allowed = searcher.facet_table.matching(facets) or set()
-        return [s for s in searcher.browse.sources if s in allowed][:EXPORT_LIMIT]
+        return [s for s in get_index().served().browse.sources if s in allowed][:EXPORT_LIMIT]
     filters = None
     if facets:
         allowed = searcher.facet_table.matching(facets) or set()

@@ -37,6 +37,10 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    def element(self) -> dict[str, str]:
+        """The thread element cited (author, date, link), as the JSON contract's ``citation`` gives it."""
+        return {k: v for k, v in (("author", self.author), ("date", self.date), ("url", self.url)) if v is not None}
+
 
 def _unmark(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
     """Plain text and the (start, end, term) of each marked match in it."""
@@ -84,14 +88,14 @@ def _page_of(offsets: list[list[int]], offset: int) -> int | None:
     return page
 
 
-def best_citation(hit_meta: dict[str, Any], marked_text: str | None) -> dict[str, Any] | None:
+def best_citation(hit_meta: dict[str, Any], marked_text: str | None) -> Citation | None:
     """The citation of a passage for this query; see the module docstring.
 
     :param hit_meta: the passage's stored meta (``start``, ``page``, ``page_end``, ``page_offsets``,
         ``citation``, ``citations`` as :class:`ingest.split.PassageSplitter` writes them).
     :param marked_text: the passage text with matches between ``OPEN`` and ``CLOSE``, or None.
-    :returns: a dict with any of ``page``, ``page_end``, ``author``, ``date``, ``url``; None when
-        the passage has neither a page nor a citation.
+    :returns: its :class:`Citation` (page, last page, thread element); None when the passage has neither a
+        page nor a citation.
     """
     sentence = best_sentence(marked_text) if marked_text else None
     page, page_end = hit_meta.get("page"), hit_meta.get("page_end")
@@ -112,4 +116,4 @@ def best_citation(hit_meta: dict[str, Any], marked_text: str | None) -> dict[str
     element = element or {}
     cited = Citation(page=page, page_end=page_end, author=element.get("author"), date=element.get("date"),
                      url=element.get("url"))
-    return cited.to_dict() or None
+    return cited if cited.to_dict() else None

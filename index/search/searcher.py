@@ -19,11 +19,10 @@ from typing import Any
 
 import faiss
 
-from index.browse.catalogue import Browse
 from index.browse.pages import GenerationPages
 from index.embedding.encoders import QueryEmbedder, query_embedder
 from index.params import checked_paging, checked_sort
-from index.search.citations import best_citation
+from index.search.citations import Citation, best_citation
 from index.search.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
 from index.search.facets import FacetSelection, FacetTable
 from index.search.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
@@ -64,16 +63,19 @@ def _reranker(model_dir: str, depth: int) -> Reranker:
 
 
 class Searcher:
-    """Answers queries from one published generation.
+    """Answers queries from one published generation (held, with its other per-generation services, by
+    :class:`index.served.ServedGeneration`).
 
     :param settings: retrieval and paging settings.
     :param generation: the generation to search.
     :param embedder: a shared :class:`QueryEmbedder` (one model per process); made here if None.
     """
 
-    def __init__(self, settings: Settings, generation: Generation, embedder: QueryEmbedder | None = None) -> None:
+    def __init__(self, settings: Settings, generation: Generation, embedder: QueryEmbedder | None = None,
+                 pages: GenerationPages | None = None) -> None:
         self.settings = settings
         self.generation = generation
+        self._pages = pages
         # One query is one small search: FAISS's OpenMP team only adds spin-waiting, and on a busy
         # machine it made a 100k-passage exact search 4x slower (benchmarks/bench_scale.py).
         faiss.omp_set_num_threads(1)
@@ -87,19 +89,14 @@ class Searcher:
 
     @functools.cached_property
     def pages(self) -> GenerationPages:
-        """What the pages read across all sources: stored in the generation when it was built (computed here
-        for an older one), loaded once per generation (generations never change)."""
-        return GenerationPages(self.generation)
+        """What the pages read across all sources (the facets, the date order): the holder's
+        (:class:`index.served.ServedGeneration`), or loaded here once."""
+        return self._pages or GenerationPages(self.generation)
 
     @functools.cached_property
     def vocabulary(self) -> Vocabulary | None:
         """The generation's own words, for spelling suggestions; None for a generation built without them."""
         return Vocabulary.of(self.generation)
-
-    @functools.cached_property
-    def browse(self) -> Browse:
-        """Projects, councils, themes and related work of this generation (built on first use)."""
-        return Browse(self.generation, self.pages)
 
     @functools.cached_property
     def facet_table(self) -> FacetTable:
@@ -223,42 +220,6 @@ class Searcher:
             return filters
         narrowing = {"field": "meta.source_id", "operator": "in", "value": sorted(allowed)}
         return {"operator": "AND", "conditions": [filters, narrowing]} if filters else narrowing
-
-    def browse_sources(self, facets: FacetSelection, top_k: int | None = None, page: int = 1) -> SearchResponse:
-        """Sources with the chosen facet values, newest first, without a query (``/search?council=hackney``).
-
-        Each result shows its first passage (or the one naming the chosen project). Each chosen facet's values
-        are counted over the sources with the other facets' choices.
-        """
-        started = time.perf_counter()
-        top_k, page = checked_paging(top_k, page, self.settings)
-        allowed = self.facet_table.matching(facets) or set()
-        ordered = [s for s in self.browse.sources if s in allowed]
-        window = ordered[(page - 1) * top_k : page * top_k]
-        projects = facets.values.get("project", ())
-        results = []
-        for source_id in window:
-            record = self.browse.sources[source_id]
-            passages = self.store.source_passages(source_id)
-            mentions = (self.browse.mention(p, source_id) for p in projects)
-            ordinal = next((m.ordinal for m in mentions if m is not None), 0)
-            shown = next((p for p in passages if p.meta.get("ordinal") == ordinal), passages[0] if passages else None)
-            results.append(SourceResult(
-                document_id=source_id, title=record.title, source=record.source, type=record.type, date=record.date,
-                score=0.0, publisher=record.publisher, url=record.url, authors=list(record.authors),
-                inspection=record.inspection,
-                passages=[] if shown is None else [Passage(
-                    text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
-                    end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
-                    score=0.0, page=shown.meta.get("page"), citation=shown.meta.get("citation"))]))
-        lifted: dict[str, Iterable[str]] = {}
-        for facet, without in self.facet_table.lifted_selections(facets).items():
-            found = self.facet_table.matching(without)
-            lifted[facet] = self.browse.sources if found is None else found
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query="", total=len(ordered), page=page, top_k=top_k, results=results,
-                              took_ms=round(took, 2), generation=self.generation.id, fusion="browse",
-                              facets=self.facet_table.counts(ordered, lifted))
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
              rerank: bool = True, candidates: int | None = None) -> list[tuple[str, float]]:
@@ -394,8 +355,8 @@ def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
 
 def _passage(hit: PassageHit, marked: str | None) -> Passage:
     """A shown passage, citing the page (or pages) and thread element of its best-matching sentence."""
-    cited = best_citation(hit.meta, marked) or {}
-    element: dict[str, Any] = {k: cited[k] for k in ("author", "date", "url") if k in cited}
+    cited = best_citation(hit.meta, marked) or Citation()
+    element = cited.element()
     return Passage(
         text=hit.content,
         highlighted=to_html(marked) if marked is not None else plain_html(hit.content),
@@ -404,7 +365,7 @@ def _passage(hit: PassageHit, marked: str | None) -> Passage:
         chunk_id=hit.id,
         ordinal=int(hit.meta.get("ordinal", 0)),
         score=round(hit.score, 6),
-        page=cited.get("page", hit.meta.get("page")),
-        page_end=cited.get("page_end"),
+        page=cited.page if cited.page is not None else hit.meta.get("page"),
+        page_end=cited.page_end,
         citation=element or None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.browse.catalogue import Browse
 from index.search.searcher import Searcher
 from index.storage import open_generation
 from ingest.run import run_ingest
@@ -155,10 +156,10 @@ def test_result_page_shows_pdf_page_and_tweet_citation(formats_index, formats_se
 
 
 def test_related_documents_leave_out_copies(formats_index):
-    _, generation, searcher = formats_index
+    _, generation, _ = formats_index
     sources = sources_by_file_name(generation.store)
     page, bare = sources["story-page.json"], sources["story-list.json"]
     for one, other in ((page, bare), (bare, page)):
-        related = [record.id for record, _ in searcher.browse.related_documents(one.id, k=50)]
+        related = [record.id for record, _ in Browse(generation).related_documents(one.id, k=50)]
         assert one.id not in related and other.id not in related
         assert related, "other sources are still related"

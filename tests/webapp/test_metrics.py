@@ -64,7 +64,7 @@ def test_server_errors_are_counted(client, monkeypatch):
 
     before = scrape(client)
     with monkeypatch.context() as patch:
-        patch.setattr(client.application.extensions["kb_index"], "searcher", broken)
+        patch.setattr(client.application.extensions["kb_index"], "served", broken)
         assert client.get("/api/suggest?q=care").status_code == 500
     after = scrape(client)
     errors = ("kb_http_server_errors_total", (("endpoint", "/api/suggest"),))
