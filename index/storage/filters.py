@@ -74,13 +74,19 @@ def _escape_sql_string(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _comparison(node: dict[str, Any], params: list[Any]) -> str:
+def _compared(node: dict[str, Any]) -> tuple[str, Any, Any]:
+    """A comparison's field, operator and value, checked the same way for both dialects."""
     for key in ("field", "operator", "value"):
         if key not in node:
             raise FilterError(f"Comparison filter {node!r} needs '{key}'.")
     field, operator, value = node["field"], node["operator"], node["value"]
     if not isinstance(field, str):
         raise FilterError(f"Filter field must be a string, got {field!r}.")
+    return field, operator, value
+
+
+def _comparison(node: dict[str, Any], params: list[Any]) -> str:
+    field, operator, value = _compared(node)
     column = _field_sql(field)
     if operator == "==":
         if value is None:
@@ -161,12 +167,7 @@ def _pg_comparison(node: dict[str, Any], params: list[Any]) -> str:
 
 
 def _pg_compare(node: dict[str, Any], params: list[Any]) -> str:
-    for key in ("field", "operator", "value"):
-        if key not in node:
-            raise FilterError(f"Comparison filter {node!r} needs '{key}'.")
-    field, operator, value = node["field"], node["operator"], node["value"]
-    if not isinstance(field, str):
-        raise FilterError(f"Filter field must be a string, got {field!r}.")
+    field, operator, value = _compared(node)
     if operator not in ("==", "!=", "in", "not in", *_ORDERING):
         raise FilterError(f"Unknown comparison operator {operator!r}.")
     if operator in ("in", "not in") and not isinstance(value, list):
