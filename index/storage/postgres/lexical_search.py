@@ -114,11 +114,14 @@ hits AS (
 matched AS (
     SELECT h.rowid, {clauses} AS clauses, sum(h.score) AS score
     FROM hits h JOIN alts l ON l.alt = h.alt AND h.n = l.size
-    GROUP BY h.rowid)
-SELECT m.rowid, m.score, {ids} FROM matched m {passages} {sources}
-WHERE m.clauses = %(needed)s AND NOT (m.rowid = ANY(%(excluded)s::bigint[])) {exclusions}
-ORDER BY m.score::real DESC, m.rowid
-LIMIT %(limit)s
+    GROUP BY h.rowid),
+top AS (
+    SELECT m.rowid, m.score FROM matched m {sources}
+    WHERE m.clauses = %(needed)s AND NOT (m.rowid = ANY(%(excluded)s::bigint[])) {exclusions}
+    ORDER BY m.score::real DESC, m.rowid
+    LIMIT %(limit)s)
+SELECT t.rowid, t.score, {ids} FROM top t {passages}
+ORDER BY t.score::real DESC, t.rowid
 """
 
 _EXCLUSIONS = """
@@ -468,8 +471,9 @@ class _Query:
             "postings": index._postings,
             # The passages' ids come back with their scores where the generation has its passages table (a
             # schema of lexical tables alone, in tests, has not).
+            # (joined to the top k only, after the limit).
             "ids": sql.SQL("c.id, c.source_id" if index._has_passages else "NULL, NULL"),
-            "passages": (sql.SQL("JOIN {} c ON c.rowid = m.rowid").format(index._chunks) if index._has_passages
+            "passages": (sql.SQL("JOIN {} c ON c.rowid = t.rowid").format(index._chunks) if index._has_passages
                          else sql.SQL("")),
             "within": sql.SQL(""), "sources": sql.SQL(""), "exclusions": sql.SQL(""),
             "k1": sql.SQL("{}::float8").format(sql.Literal(K1)), "b": sql.SQL("{}::float8").format(sql.Literal(B)),
