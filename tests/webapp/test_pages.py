@@ -53,9 +53,10 @@ def test_the_search_form_takes_a_pasted_paragraph(client):
     assert 'maxlength="6000"' in client.get("/").get_data(as_text=True)
     words = (CORPUS / "003_9ee0817c87de1d62.txt").read_text(encoding="utf-8").split()
     paragraph = " ".join(words[len(words) // 2 - 100 : len(words) // 2 + 100])  # 200 words, > 1,000 characters
-    response = client.get("/search", query_string={"q": paragraph})
+    response = client.get("/search", query_string={"q": paragraph}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
+    assert paragraph[:40] not in response.request.url  # held under an id (tests/webapp/test_private_searches.py)
     titles = re.findall(r'<h2 class="govuk-heading-m[^"]*"><a class="govuk-link" href="[^"]+">([^<]+)</a></h2>', page)
     assert titles[0].startswith("Children&#39;s minister")
     assert "<mark>" in page
