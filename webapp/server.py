@@ -108,12 +108,16 @@ class PrivateRequestHandler(WSGIRequestHandler):
     """Flask's own server (``kb serve --dev``) logging each request's path without its query string."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        line = self.requestline
+        line, path = self.requestline, getattr(self, "path", None)
         self.requestline = without_query(line)
+        if path is not None:
+            self.path = without_query(path)
         try:
             super().log_request(code, size)
         finally:
             self.requestline = line
+            if path is not None:
+                self.path = path
 
 
 class _Gunicorn(BaseApplication):

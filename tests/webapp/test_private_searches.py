@@ -122,3 +122,40 @@ def test_held_texts_expire_and_the_oldest_go_first(tmp_path):
         assert texts.get(first) is None and texts.get(second) == "two" and texts.get(third) == "three"
         time.sleep(0.3)
         assert texts.get(third) is None
+
+
+def test_flask_own_server_logs_paths_without_queries(app, caplog):
+    """`kb serve --dev`: werkzeug's request log, through the handler kb gives it."""
+    import logging
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from webapp.server import PrivateRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=PrivateRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            url = f"http://127.0.0.1:{server.server_port}/api/suggest?q=Zebedee"
+            with urllib.request.urlopen(url, timeout=30) as response:
+                assert response.status == 200
+    finally:
+        server.shutdown()
+    lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert any("GET /api/suggest HTTP/1.1" in line for line in lines), lines
+    assert not [line for line in lines if "Zebedee" in line]
+
+
+@pytest.mark.parametrize("logged, kept", [
+    ("GET /search?q=Zebedee+Smith HTTP/1.1", "GET /search HTTP/1.1"),
+    ("http://kb.example/search?q=Zebedee#match", "http://kb.example/search"),
+    ("/documents/abc?r=AAAA&page=2", "/documents/abc"),
+    ("-", "-"),
+])
+def test_a_logged_url_loses_its_query(logged, kept):
+    from webapp.server import without_query
+
+    assert without_query(logged) == kept
