@@ -14,6 +14,8 @@ import urllib.request
 
 import pytest
 
+from tests.helpers import strict_media_type
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
@@ -109,7 +111,7 @@ def test_metrics_add_up_across_workers(server, metrics_dir):
 
     def answered() -> float:
         _, headers, body = _get(server + "/metrics")
-        assert headers["Content-Type"].startswith("text/plain")
+        assert strict_media_type(headers["Content-Type"]) == ("text/plain", {"version": "0.0.4", "charset": "utf-8"})
         return sum(s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples
                    if s.name == "kb_http_requests_total" and s.labels == {"endpoint": "/api/themes", "status": "2xx"})
 
