@@ -379,9 +379,12 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     age_h = manifest.age_seconds() / 3600
     outcome = None
     if last:
+        setup = last.get("setup") or {}
         outcome = {"run_id": last.get("run_id"), "kind": last.get("kind", "ingest"),
                    "published": last.get("published", last.get("generation") is not None),
-                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status")}
+                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status"),
+                   # which projects catalogue and canaries the run used (ingest/setup_files.py); None before 0.1.0
+                   "catalogue": setup.get("catalogue"), "canaries": setup.get("canaries")}
     info = {"generation": manifest.generation, "created": manifest.created, "age_hours": round(age_h, 1),
             "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome}
     if as_json:
@@ -393,6 +396,14 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         click.echo(f"last run {outcome['run_id']} ({outcome['kind']}): "
                    f"{'published' if outcome['published'] else 'not published'}, {outcome['failed_files']} files "
                    f"failed, gate {outcome['gate'] or 'not run'}")
+        for what, used in (("projects catalogue", outcome["catalogue"]), ("canaries", outcome["canaries"])):
+            if used is None:
+                click.echo(f"{what}: not recorded by that run")
+            elif used.get("path"):
+                click.echo(f"{what}: {used['entries']} entries from {used['path']} ({used['found']})")
+            else:
+                click.echo(f"warning: {what}: none ({used['found']})" if used["found"] != "kept from the live index"
+                           else f"{what}: {used['entries']} entries ({used['found']})")
 
 
 @cli.command()

@@ -196,6 +196,10 @@ class ProjectsPage(Resource):
     councils: list[CouncilView]
     themes: list[tuple[Theme, list[str]]]
     years: list[int]
+    catalogue_size: int  # projects in the index's catalogue: 0 means it was built without one
+
+    def context(self) -> dict[str, Any]:
+        return {**super().context(), "filtered": any(self.chosen[name] for name in ("theme", "council", "year"))}
 
     def to_json(self) -> dict[str, Any]:
         return {"projects": [_project_summary(p) for p in self.projects]}
@@ -204,8 +208,9 @@ class ProjectsPage(Resource):
 def build_projects() -> ProjectsPage:
     listing, chosen = _projects_listing()
     browse = _browse()
+    every = browse.projects()
     return ProjectsPage(listing, chosen, SORTS, [c for c in browse.councils() if c.projects], browse.themes(),
-                        sorted({y for p in browse.projects() for y in p.year_range()}))
+                        sorted({y for p in every for y in p.year_range()}), len(every))
 
 
 @dataclass

@@ -212,7 +212,9 @@ def test_service_status_is_a_page_and_its_json_under_api(client):
     assert "The service is working" in page and "Sources you can search" in page and "{" not in page.split(
         "<main", 1)[1].split("</main>")[0]
     data = client.get("/api/status").get_json()
-    assert data == {**client.get("/healthz").get_json(), "age_seconds": data["age_seconds"]}
+    # /healthz's figures, and what the index was built without (tests/webapp/test_setup_warnings.py)
+    assert data == {**client.get("/healthz").get_json(), "age_seconds": data["age_seconds"],
+                    "warnings": data["warnings"]}
     home = client.get("/").get_data(as_text=True)
     footer = home[home.index('class="govuk-footer"'):]
     for href in ('href="/status"', 'href="/accessibility"', 'href="/privacy"', 'href="/gaps"'):
