@@ -34,7 +34,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from index.filters import compile_pg_filters
 from index.pg import ProcessPool, redacted
 from index.query import MatchPlan, ParsedQuery
-from index.records import FacetRow, Inspection, SourceRecord
+from index.records import FacetRow, Inspection, SourceRecord, about_councils
 from index.store import PassageHit, _filtered_source_ids, _source_from_row, focus
 
 # An HNSW search looks at this many candidates at least (pgvector's default is 40); more for a deeper top_k.
@@ -146,12 +146,17 @@ class PgDocumentStore:
     def facet_rows(self) -> list[FacetRow]:
         """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._rows(
-            "SELECT id, type, date, meta->'councils', meta->'themes', meta->'projects', meta->'inspection' "
-            "FROM {s}.sources WHERE meta->>'duplicate_of' IS NULL ORDER BY pos")
-        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(r[3] or ()), themes=tuple(r[4] or ()),
-                         projects=tuple((p["slug"], p["name"]) for p in (r[5] or ())),
-                         judgements=Inspection.from_dict(r[6]).facet_values() if r[6] else ())
-                for r in rows]
+            "SELECT id, type, date, meta->'councils', meta->'themes', meta->'projects', meta->'inspection', "
+            "publisher, title FROM {s}.sources WHERE meta->>'duplicate_of' IS NULL ORDER BY pos")
+        facet_rows = []
+        for r in rows:
+            inspection = Inspection.from_dict(r[6]) if r[6] else None
+            councils = tuple(r[3] or ())
+            facet_rows.append(FacetRow(id=r[0], type=r[1], date=r[2], councils=councils, themes=tuple(r[4] or ()),
+                                       projects=tuple((p["slug"], p["name"]) for p in (r[5] or ())),
+                                       judgements=inspection.facet_values() if inspection is not None else (),
+                                       about=about_councils(councils, inspection, r[7], r[8])))
+        return facet_rows
 
     def source_ids(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT id FROM {s}.sources ORDER BY pos")]

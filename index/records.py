@@ -25,7 +25,8 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,6 +188,11 @@ class SourceRecord:
         return tuple(c.name for c in self.tags.councils)
 
     @property
+    def about_council_names(self) -> tuple[str, ...]:
+        """The councils this source is about (:func:`about_councils`), not every council it names."""
+        return about_councils(self.council_names, self.inspection, self.publisher, self.title)
+
+    @property
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.tags.themes)
 
@@ -289,6 +295,22 @@ class SourceRecord:
         )
 
 
+def about_councils(named: Sequence[str], inspection: Inspection | None, publisher: str | None,
+                   title: str) -> tuple[str, ...]:
+    """The councils a source is *about*, as a director means it (issue 26): the council an inspection report
+    inspects; else the councils of those it names that published it ("North Yorkshire County Council") or
+    that its title names ("Hackney's model ..."). A council a text merely names (Dorset's inspection naming
+    North Yorkshire's model) is not one: it is among the councils the source *mentions*.
+    """
+    if inspection is not None:
+        return (inspection.council,)
+    for text in (publisher or "", title):
+        found = tuple(name for name in named if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE))
+        if found:
+            return found
+    return ()
+
+
 @dataclass(frozen=True)
 class FacetRow:
     """A searchable source's facet values, as the store lists them for the facet table."""
@@ -296,7 +318,8 @@ class FacetRow:
     id: str
     type: str
     date: str | None
-    councils: tuple[str, ...]
+    councils: tuple[str, ...]  # every council it names (the "mentions" facet)
     themes: tuple[str, ...]
     projects: tuple[tuple[str, str], ...]  # (slug, name)
     judgements: tuple[tuple[str, str], ...] = ()  # (slug, label) of an inspection's judgements
+    about: tuple[str, ...] = ()  # the councils it is about (about_councils; the "council" facet)

@@ -34,7 +34,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from index.filters import compile_filters
 from index.lexical import LexicalIndex, LexicalRow
 from index.query import MAX_LONG_QUERY_WORDS, MatchPlan, ParsedQuery
-from index.records import FacetRow, Inspection, SourceRecord
+from index.records import FacetRow, Inspection, SourceRecord, about_councils
 
 logger = logging.getLogger(__name__)
 
@@ -363,13 +363,12 @@ class KBDocumentStore:
         """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._conn().execute(
             "SELECT id, type, date, json_extract(meta, '$.councils'), json_extract(meta, '$.themes'), "
-            "json_extract(meta, '$.projects'), json_extract(meta, '$.inspection') FROM sources "
+            "json_extract(meta, '$.projects'), json_extract(meta, '$.inspection'), publisher, title FROM sources "
             "WHERE json_extract(meta, '$.duplicate_of') IS NULL"
         )
-        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(json.loads(r[3] or "[]")),
-                         themes=tuple(json.loads(r[4] or "[]")),
-                         projects=tuple((p["slug"], p["name"]) for p in json.loads(r[5] or "[]")),
-                         judgements=Inspection.from_dict(json.loads(r[6])).facet_values() if r[6] else ())
+        return [_facet_row(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), tuple(json.loads(r[4] or "[]")),
+                           json.loads(r[5] or "[]"), Inspection.from_dict(json.loads(r[6])) if r[6] else None,
+                           r[7], r[8])
                 for r in rows]
 
     def source_ids(self) -> list[str]:
@@ -1073,3 +1072,12 @@ def _filtered_source_ids(filters: dict[str, Any] | None) -> set[str] | None:
             return None
         return set.intersection(*parts)  # type: ignore[arg-type]  # no None left
     return None
+
+
+def _facet_row(source_id: str, kind: str, date: str | None, councils: tuple[str, ...], themes: tuple[str, ...],
+               projects: list[dict[str, Any]], inspection: Inspection | None, publisher: str | None,
+               title: str) -> FacetRow:
+    return FacetRow(id=source_id, type=kind, date=date, councils=councils, themes=themes,
+                    projects=tuple((p["slug"], p["name"]) for p in projects),
+                    judgements=inspection.facet_values() if inspection is not None else (),
+                    about=about_councils(councils, inspection, publisher, title))

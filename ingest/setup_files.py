@@ -4,9 +4,12 @@ Both used to be read from the ``projects`` and ``canaries`` settings as paths re
 directory: ``kb ingest /srv/corpus`` run from elsewhere built an index without projects and published it
 without a quality gate, saying nothing (issue 26). Now each is looked for, in order:
 
+0. an **absolute** configured path (``KB_PROJECTS=/etc/kb/projects.yaml``): named outright, it is the
+   operator's choice and the same from anywhere;
 1. **beside the ingested folder**: ``projects.yaml`` / ``canaries.yaml`` (the setting's file name) in the
    first folder given (or the folder of the first file given) that has one;
-2. **configured**: the setting's path (relative to the working directory, as any path on a command line);
+2. **configured**: the setting's relative path (such as the default ``corpus/projects.yaml``), from the
+   working directory, as any path on a command line;
 3. for the catalogue only, **the live index's catalogue**, so that a nightly run never drops a catalogue
    it cannot find (``ingest.projects.current_catalogue``);
 4. **shipped with the package** (``ingest/data/projects.yaml``, ``ingest/data/canaries.yaml``: the
@@ -144,12 +147,15 @@ def find_file(what: str, setting: str, configured: str, roots: Sequence[str | Pa
     """
     if not configured.strip():
         return SetupFile(what, setting, None, Found.OFF)
-    name = Path(configured).name
+    path = Path(configured).expanduser()
+    if path.is_absolute() and path.is_file():  # named outright: the operator's choice, the same from anywhere
+        return SetupFile(what, setting, path, Found.CONFIGURED, _count(what, path))
+    name = path.name
     for root in map(Path, roots):
         folder = root if root.is_dir() else root.parent
         if (candidate := folder / name).is_file():
             return SetupFile(what, setting, candidate.resolve(), Found.BESIDE, _count(what, candidate))
-    if (path := Path(configured).expanduser()).is_file():
+    if path.is_file():
         return SetupFile(what, setting, path.resolve(), Found.CONFIGURED, _count(what, path))
     if live_entries is not None and (entries := live_entries()) is not None:
         return SetupFile(what, setting, None, Found.LIVE, entries)

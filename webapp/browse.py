@@ -281,7 +281,9 @@ class CouncilPage(Resource):
     mentioned: list[ProjectView]
     sources: list[SourceRecord]
     chart: Chart
-    council_facet: FacetSelection
+    council_facet: FacetSelection  # the sources naming it ("mentions"), as listed on the page
+    about_facet: FacetSelection  # the sources about it ("council": its inspections, its publications, titles)
+    about_count: int
     inspections: list[SourceRecord]  # its inspection reports, oldest first
     uses: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports say it uses
     named: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports only mention
@@ -331,7 +333,9 @@ def build_council(slug: str) -> CouncilPage:
     neighbours = browse.neighbours(slug)
     neighbour_projects = {s: p for n in neighbours for s in n.uses if (p := browse.project(s)) is not None}
     return CouncilPage(item, led, mentioned, [browse.sources[s] for s in item.sources],
-                       _chart(item.sources, "chart-title"), FacetSelection({"council": (slug,)}),
+                       _chart(item.sources, "chart-title"), FacetSelection({"mentions": (slug,)}),
+                       FacetSelection({"council": (slug,)}),
+                       len(get_index().searcher().facet_table.postings["council"].get(slug, ())),
                        browse.inspections(item.name), uses, [pm for pm in models if pm not in uses], neighbours,
                        neighbour_projects,
                        InspectionTable.of(f"Ofsted inspections of {item.name}, oldest first",

@@ -26,14 +26,17 @@ from webapp.views import facet_args, search_args, settings, sort_arg
 bp = Blueprint("search", __name__)
 api = Blueprint("search_api", __name__, url_prefix="/api")
 
-FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project",
-                "judgement": "Inspection judgement"}
-# How a chosen value reads in the heading of a list without words ("Sources naming Hackney, on Early help").
-FACET_PHRASES = {"type": "of type", "year": "from", "council": "naming", "theme": "on", "project": "about",
-                 "judgement": "judged"}
+FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council it is about", "mentions": "Councils it mentions",
+                "theme": "Theme", "project": "Project", "judgement": "Inspection judgement"}
+# Under a facet's title: what its values mean, where that is not plain.
+FACET_HINTS = {"council": "The council inspected, the council that published it, or one its title names.",
+               "mentions": "Every council its text names, even in passing."}
+# How a chosen value reads in the heading of a list without words ("Sources about Hackney, on Early help").
+FACET_PHRASES = {"type": "of type", "year": "from", "council": "about", "mentions": "mentioning", "theme": "on",
+                 "project": "about", "judgement": "judged"}
 # What a facet's values are called, in "Show all 143 councils" and "Find a council".
 FACET_NOUNS = {"type": ("type", "types"), "year": ("year", "years"), "council": ("council", "councils"),
-               "theme": ("theme", "themes"), "project": ("project", "projects"),
+               "mentions": ("council", "councils"), "theme": ("theme", "themes"), "project": ("project", "projects"),
                "judgement": ("judgement", "judgements")}
 # Values listed per facet, the most frequent first (selected values are always listed), before "Show all":
 # a short list keeps the first result within a few Tab presses and a phone's screen.
@@ -141,7 +144,8 @@ def _form_page(q: str, message: str | None = None, status: int = 200):
 
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
-    return {"results_url": results_url, "facet_titles": FACET_TITLES, "back_to_results_url": back_to_results_url,
+    return {"results_url": results_url, "facet_titles": FACET_TITLES, "facet_hints": FACET_HINTS,
+            "back_to_results_url": back_to_results_url,
             "query_args": query_args}
 
 

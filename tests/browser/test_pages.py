@@ -28,7 +28,7 @@ PAGE_TYPES = {
     "council": "/councils/hackney",
     "themes": "/themes",
     "theme": "/themes/practice-models",
-    "sources by filter": "/search?council=hackney",
+    "sources by filter": "/search?mentions=hackney",
 }
 
 # Heading levels in document order; the error summary's heading comes before the h1 by GOV.UK's

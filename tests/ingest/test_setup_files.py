@@ -30,12 +30,16 @@ def test_beside_the_folder_then_configured_then_live_then_shipped(tmp_path, monk
     shutil.copy(CORPUS / "projects.yaml", configured)
     entries = len((CORPUS / "projects.yaml").read_text(encoding="utf-8").split("- name:")) - 1
 
-    found = find_file("projects catalogue", "projects", str(configured), [folder])
+    relative = "etc/projects.yaml"  # from the working directory, as the default corpus/projects.yaml
+    found = find_file("projects catalogue", "projects", relative, [folder])
     assert (found.found, found.path, found.entries) == (Found.CONFIGURED, configured.resolve(), entries)
     shutil.copy(CORPUS / "projects.yaml", folder / "projects.yaml")
     for root in (folder, folder / "a.txt"):  # a folder, or a file in it
-        found = find_file("projects catalogue", "projects", str(configured), [root])
+        found = find_file("projects catalogue", "projects", relative, [root])
         assert (found.found, found.path) == (Found.BESIDE, (folder / "projects.yaml").resolve())
+    # A path named outright is the operator's choice: it comes before the folder's own.
+    found = find_file("projects catalogue", "projects", str(configured), [folder])
+    assert (found.found, found.path) == (Found.CONFIGURED, configured)
     (folder / "projects.yaml").unlink()
     configured.unlink()
     found = find_file("projects catalogue", "projects", str(configured), [folder], lambda: 7)
@@ -59,7 +63,8 @@ def test_running_without_them_is_a_warning(tmp_path, caplog):
     assert applied.projects == "" and applied.canaries == ""
 
 
-def test_the_files_found_are_what_the_build_reads(tmp_path):
+def test_the_files_found_are_what_the_build_reads(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # where the relative defaults point at the repository's own corpus/
     settings = make_settings(tmp_path / "data", projects="corpus/projects.yaml", canaries="corpus/canaries.yaml")
     setup = find_setup(settings, [CORPUS])
     applied = setup.applied_to(settings)

@@ -224,15 +224,17 @@ def test_service_status_is_a_page_and_its_json_under_api(client):
 
 def test_a_council_leads_to_a_filtered_search_by_links(client):
     council = client.get("/councils/hackney").get_data(as_text=True)
-    link = re.search(r'href="(/search\?q=&amp;council=hackney)"', council).group(1).replace("&amp;", "&")
+    # The council page lists the sources naming it: its link searches those ("mentions"); none is about it.
+    link = re.search(r'href="(/search\?q=&amp;mentions=hackney)"', council).group(1).replace("&amp;", "&")
+    assert "council=hackney" not in council
     listing = client.get(link)
     page = listing.get_data(as_text=True)
-    assert listing.status_code == 200 and "Sources naming Hackney" in page
+    assert listing.status_code == 200 and "Sources mentioning Hackney" in page
     theme = re.search(r'name="theme" type="checkbox" value="([^"]+)"', page).group(1)
     narrowed = client.get(link + f"&theme={theme}").get_data(as_text=True)
-    assert "Sources naming Hackney, on" in narrowed
-    api = client.get(f"/api/search?council=hackney&theme={theme}").get_json()
-    assert api["total"] >= 1 and api["facets"]["council"]["hackney"] == api["total"]
+    assert "Sources mentioning Hackney, on" in narrowed
+    api = client.get(f"/api/search?mentions=hackney&theme={theme}").get_json()
+    assert api["total"] >= 1 and api["facets"]["mentions"]["hackney"] == api["total"]
 
 
 @pytest.mark.parametrize("url", ["/projects/nope", "/councils/nowhere", "/themes/nothing"])

@@ -107,3 +107,22 @@ def test_a_council_without_inspections_still_has_its_page(client, schema):
     schema("CouncilDetail", data)
     assert data["inspections"] == [] and data["projects_used"] == []
     assert client.get("/councils/hackney").status_code == 200
+
+
+def test_ticking_north_yorkshire_finds_its_reports_not_dorsets_which_mentions_it(client):
+    """Issue 26, deliverable 2: "council" is the council a source is about, "mentions" every council it names."""
+    def sources(**facets):
+        data = client.get("/api/search", query_string={"top_k": 50, **facets}).get_json()
+        return {r["source"].rsplit("/", 1)[-1] for r in data["results"]}, data["facets"]
+
+    about, facets = sources(council="north-yorkshire")
+    assert about == {"north-yorkshire_2023-08-18.pdf", "north-yorkshire_2018-08-06.pdf"}
+    mentioning, _ = sources(mentions="north-yorkshire")
+    assert "dorset_2021-11-19.pdf" in mentioning and about < mentioning
+    assert sources(council="dorset")[0] == {"dorset_2021-11-19.pdf"}
+    # The same with words, and on the page: the filter says which it means.
+    found = client.get("/api/search", query_string={"q": "No Wrong Door", "council": "north-yorkshire"}).get_json()
+    assert found["total"] >= 1 and all("north-yorkshire_" in r["source"] for r in found["results"])
+    page = client.get("/search", query_string={"q": "No Wrong Door"}).get_data(as_text=True)
+    assert "Council it is about" in page and "Councils it mentions" in page
+    assert page.index("Council it is about") < page.index("Councils it mentions")
