@@ -199,8 +199,8 @@ def test_a_long_facet_shows_all_and_finds_a_value(browser, live_server, javascri
         if javascript:
             # Narrows as you type, without a request.
             page.fill("#find-mentions", "upon")
-            visible = [label for label in page.locator("#facet-mentions label.govuk-checkboxes__label").all_inner_texts()
-                       if label]
+            labels = page.locator("#facet-mentions label.govuk-checkboxes__label")
+            visible = [label for label in labels.all_inner_texts() if label]
             expect(page.locator("#facet-mentions .govuk-checkboxes__item:visible")).not_to_have_count(councils.count())
             assert all("upon" in label.lower() for label in page.locator(
                 "#facet-mentions .govuk-checkboxes__item:visible label").all_inner_texts()), visible

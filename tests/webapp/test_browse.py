@@ -112,8 +112,9 @@ def _chart_total(page: str) -> int:
     cells = [int(n) for n in re.findall(r">(\d+)</td>", row.group(1))]
     if svg:
         drawn = sum(int(n) for n in re.findall(r"<title>[^<]+: (\d+) in \d{4}</title>", svg.group(0)))
-        assert drawn + _undated(page) == cells[-1], "the bars count each dated source once"
-    return cells[-1]
+        assert drawn + _undated(page) == cells[0], "the bars count each dated source once"
+    assert cells[0] == sum(cells[1:]), "the total (first, so never scrolled out of sight) adds up the years"
+    return cells[0]
 
 
 def _undated(page: str) -> int:

@@ -117,6 +117,7 @@ def test_ticking_north_yorkshire_finds_its_reports_not_dorsets_which_mentions_it
 
     about, facets = sources(council="north-yorkshire")
     assert about == {"north-yorkshire_2023-08-18.pdf", "north-yorkshire_2018-08-06.pdf"}
+    assert facets["council"]["north-yorkshire"] == 2 and facets["council"]["dorset"] == 1
     mentioning, _ = sources(mentions="north-yorkshire")
     assert "dorset_2021-11-19.pdf" in mentioning and about < mentioning
     assert sources(council="dorset")[0] == {"dorset_2021-11-19.pdf"}
