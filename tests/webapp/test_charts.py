@@ -14,7 +14,8 @@ pytestmark = pytest.mark.unit
 
 def _year_ticks(svg: str) -> dict[int, float]:
     """Year → x of its 1 January tick (the short solid line under the axis), read back from the label bands."""
-    xs = [float(x) for x in re.findall(r'<line x1="([\d.]+)" x2="[\d.]+" y1="[\d.]+" y2="[\d.]+" stroke="#505a5f"', svg)]
+    tick = r'<line x1="([\d.]+)" x2="[\d.]+" y1="[\d.]+" y2="[\d.]+" stroke="#505a5f"'
+    xs = [float(x) for x in re.findall(tick, svg)]
     labels = [int(y) for y in re.findall(r">(\d{4})</text>", svg)]
     return dict(zip(range(labels[0], labels[0] + len(xs)), xs, strict=True))
 
