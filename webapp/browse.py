@@ -18,6 +18,7 @@ from index.facets import FacetSelection, slugify
 from index.pages import date_key
 from index.params import checked_value, checked_year, single
 from index.records import JUDGEMENT_AREAS, Inspection, ProjectMention, SourceRecord
+from index.related import RelatedProject, related_projects
 from index.taxonomy import Theme, theme_labels
 from webapp.charts import GRADE_ROWS, colours, grade_chart, type_order, year_chart
 from webapp.index_handle import get_index
@@ -263,7 +264,7 @@ class ProjectPage(Resource):
     template: ClassVar[str] = "browse/project.html"
     project: ProjectView
     sources: list[tuple[SourceRecord, ProjectMention | None]]
-    related: list[tuple[ProjectView, float, str]]
+    related: list[RelatedProject]
     chart: Chart
     project_facet: FacetSelection
     using: list[CouncilUse]  # councils whose inspection reports say they use it
@@ -281,8 +282,8 @@ class ProjectPage(Resource):
                                        passage_url=document_url(record.id, ordinal) if mention else None))
         return {**_project_summary(p), "description": p.description, "partners": p.partners, "links": p.links,
                 "aliases": p.aliases, "sources": sources,
-                "related": [project_ref(other.slug, other.name, reason=reason, score=score)
-                            for other, score, reason in self.related],
+                "related": [project_ref(r.project.slug, r.project.name, reason=r.reason, reasons=list(r.reasons),
+                                        score=r.score) for r in self.related],
                 **self.chart.to_json(),
                 "councils_using": [_use_json(u) for u in self.using],
                 "councils_mentioning": [_use_json(u) for u in self.mentioning]}
@@ -296,7 +297,8 @@ def build_project(slug: str) -> ProjectPage:
     uses = browse.project_councils(slug)
     using = [u for u in uses if u.uses]
     return ProjectPage(item, [(browse.sources[s], browse.mention(slug, s)) for s in item.sources],
-                       browse.related_projects(slug), _chart(item.sources, "chart-title"),
+                       related_projects(browse, get_index().searcher().generation.projects(), slug),
+                       _chart(item.sources, "chart-title"),
                        FacetSelection({"project": (slug,)}), using, [u for u in uses if not u.uses],
                        _grades(using, "grades-title"),
                        InspectionTable.of("Inspection judgements of the councils using it, oldest first",

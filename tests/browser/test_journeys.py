@@ -99,7 +99,7 @@ def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(pa
     # Related projects come with their reasons, and lead on.
     related = page.locator("h2:has-text('Related projects') + ul li")
     assert related.count() >= 2
-    assert "shares:" in related.first.inner_text()
+    assert "same theme" in related.first.inner_text() or "named together" in related.first.inner_text()
     related.first.locator("a").click()
     page.wait_for_url("**/projects/**")
     assert page.locator("h2:has-text('Sources that mention it')").count() == 1

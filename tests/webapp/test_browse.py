@@ -28,9 +28,12 @@ def test_related_projects_have_reasons(client):
     related = client.get("/api/projects/reclaiming-social-work").get_json()["related"]
     assert related and all(r["reason"] for r in related)
     evolve = next(r for r in related if r["slug"] == "evolve-yp-social-work-practice")
-    assert "shares: social work practice models and workforce" in evolve["reason"]
-    assert "1 source in common" in evolve["reason"]
+    assert "same themes: social work practice models and workforce" in evolve["reason"]
+    assert "named together in 1 source" in evolve["reason"]
     assert [r["score"] for r in related] == sorted((r["score"] for r in related), reverse=True)
+    # Issue 26: every reason is one a person would give, never how alike the sources read.
+    assert not [r for r in related if "much the same" in r["reason"] or "similar subjects" in r["reason"]
+                or "a little in common" in r["reason"]]
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -205,7 +208,12 @@ def test_related_projects_are_ordered_and_explained_in_words(client):
     section = page[page.index("Related projects"):]
     positions = [section.index(f'href="/projects/{r["slug"]}"') for r in related]
     assert positions == sorted(positions), "the page lists them best first"
-    assert "sources" in section and not re.search(r"\(\d\.\d+\)", section)
+    assert "same theme: social work practice models" in section and not re.search(r"\(\d\.\d+\)", section)
+    # Signs of Safety's related projects are the other practice models of the catalogue first.
+    models = {p["slug"] for p in client.get("/api/projects?theme=practice-models").get_json()["projects"]}
+    models.discard("signs-of-safety")
+    assert models and {r["slug"] for r in related[: len(models)]} == models
+    assert all("social work practice models" in r["reason"] for r in related[: len(models)])
 
 
 def test_service_status_is_a_page_and_its_json_under_api(client):

@@ -127,3 +127,18 @@ def test_ticking_north_yorkshire_finds_its_reports_not_dorsets_which_mentions_it
     page = client.get("/search", query_string={"q": "No Wrong Door"}).get_data(as_text=True)
     assert "Council it is about" in page and "Councils it mentions" in page
     assert page.index("Council it is about") < page.index("Councils it mentions")
+
+
+def test_related_projects_give_the_reasons_a_person_would(client):
+    """Issue 26, deliverable 4: Dorset's Harbour, based on No Wrong Door, comes first and says so."""
+    related = client.get(f"/api/projects/{NWD}").get_json()["related"]
+    first = related[0]
+    assert first["slug"] == "dorset-harbour"
+    assert "based on North Yorkshire's approach to adolescents in care" in first["reasons"]
+    assert "used by the same council (Dorset), their inspections say" in first["reasons"]
+    assert any(r.startswith("same theme") for r in first["reasons"])
+    back = client.get("/api/projects/dorset-harbour").get_json()["related"]
+    assert back[0]["slug"] == NWD and "Dorset's Harbour is based on it" in back[0]["reasons"]
+    page = client.get(f"/projects/{NWD}").get_data(as_text=True)
+    section = page[page.index("Related projects"):]
+    assert "much the same things" not in section and "based on North Yorkshire" in section
