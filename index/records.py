@@ -25,8 +25,10 @@ Usage::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 # The end of a council's evidence when the text names a group it belongs to ("Tri-borough (group)"), not it.
@@ -210,6 +212,11 @@ class SourceRecord:
         return tuple(c.name for c in self.tags.councils)
 
     @property
+    def about_council_names(self) -> tuple[str, ...]:
+        """The councils this source is about (:func:`about_councils`), not every council it names."""
+        return about_councils(self.council_names, self.inspection, self.publisher, self.title)
+
+    @property
     def theme_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.tags.themes)
 
@@ -322,6 +329,22 @@ class SourceRecord:
         )
 
 
+def about_councils(named: Sequence[str], inspection: Inspection | None, publisher: str | None,
+                   title: str) -> tuple[str, ...]:
+    """The councils a source is *about*, as a director means it (issue 26): the council an inspection report
+    inspects; else the councils of those it names that published it ("North Yorkshire County Council") or
+    that its title names ("Hackney's model ..."). A council a text merely names (Dorset's inspection naming
+    North Yorkshire's model) is not one: it is among the councils the source *mentions*.
+    """
+    if inspection is not None:
+        return (inspection.council,)
+    for text in (publisher or "", title):
+        found = tuple(name for name in named if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE))
+        if found:
+            return found
+    return ()
+
+
 @dataclass(frozen=True)
 class FacetRow:
     """A searchable source's facet values, as the store lists them for the facet table."""
@@ -329,10 +352,21 @@ class FacetRow:
     id: str
     type: str
     date: str | None
-    councils: tuple[str, ...]
+    councils: tuple[str, ...]  # every council it names (the "mentions" facet)
     themes: tuple[str, ...]
     projects: tuple[tuple[str, str], ...]  # (slug, name)
     judgements: tuple[tuple[str, str], ...] = ()  # (slug, label) of an inspection's judgements
+    about: tuple[str, ...] = ()  # the councils it is about (about_councils; the "council" facet)
+
+    @classmethod
+    def of(cls, source_id: str, kind: str, date: str | None, councils: tuple[str, ...], themes: tuple[str, ...],
+           projects: Sequence[Mapping[str, Any]], inspection: Inspection | None, publisher: str | None,
+           title: str) -> FacetRow:
+        """A source's facet row from its stored columns (both backends' stores read the same ones)."""
+        return cls(id=source_id, type=kind, date=date, councils=councils, themes=themes,
+                   projects=tuple((p["slug"], p["name"]) for p in projects),
+                   judgements=inspection.facet_values() if inspection is not None else (),
+                   about=about_councils(councils, inspection, publisher, title))
 
 
 @dataclass(frozen=True)
@@ -354,6 +388,10 @@ class Project:
     themes: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
     links: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    # Other catalogue projects (slugs) this one is built on, or is a version of, as a source says: the reasons
+    # "related projects" give first (issue 26). Checked against the catalogue when it is loaded.
+    based_on: tuple[str, ...] = ()
+    version_of: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -393,3 +431,15 @@ class CouncilDetails:
                    statistical_neighbours=tuple(data.get("statistical_neighbours", ())),
                    ofsted_published=str(ofsted.get("published", "")),
                    overall_effectiveness=str(ofsted.get("overall_effectiveness", "")))
+
+
+class Found(StrEnum):
+    """Where a run found a set-up file (the projects catalogue, the canaries): written by the ingest into its run
+    report, read by ``kb status`` and the status page; the value is how reports say it."""
+
+    BESIDE = "beside the ingested folder"
+    CONFIGURED = "configured"
+    LIVE = "kept from the live index"
+    SHIPPED = "shipped with the package"
+    OFF = "switched off by an empty setting"
+    MISSING = "not found"

@@ -47,9 +47,12 @@ class Settings:
     sources: str = field(default="corpus", metadata=_about("Comma-separated files and folders `kb reindex` reads when "
         "given no paths."))
     canaries: str = field(default="corpus/canaries.yaml", metadata=_about("Canary queries of the quality gate (empty: "
-        "no gate). The file is configuration, never ingested."))
+        "no gate). An absolute path is used as it is; else a file of this name beside the ingested folder, then this "
+        "path, then the package's own. The file is configuration, never ingested."))
     projects: str = field(default="corpus/projects.yaml", metadata=_about("The projects catalogue linked to sources "
-        "at each ingest and shown on /projects (empty: none). Configuration, never ingested."))
+        "at each ingest and shown on /projects (empty: none). An absolute path is used as it is; else a file of this "
+        "name beside the ingested folder, then this path, then the live index's catalogue, then the package's own. "
+        "Configuration, never ingested."))
     gate_max_regressions: int = field(default=0, metadata=_about("How many canaries may stop finding their source "
         "before a new generation is refused."))
     gate_max_removed_share: float = field(default=0.25, metadata=_about("Largest share of the live sources (0 to 1) a "

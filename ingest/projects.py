@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from index.records import Project, ProjectMention
 from index.search.facets import slugify
 
 FIELDS = {"name", "slug", "aliases", "weak_aliases", "context", "councils", "partners", "themes", "years",
-          "description", "links"}
+          "description", "links", "based_on", "version_of"}
 MAX_DESCRIPTION = 800
 logger = logging.getLogger(__name__)
 EXCERPT_CHARS = 110
@@ -111,6 +111,17 @@ def load_catalogue(path: str | Path | None) -> Catalogue:
             raise CatalogueError(f"{path}: entry {number} ({project.name}): slug {project.slug!r} is also entry "
                                  f"{seen[project.slug]}'s; give one of them a different 'slug'.")
         seen[project.slug] = number
+    names = {p.name.lower(): p.slug for p in projects}
+    for number, project in enumerate(projects, start=1):
+        for key in ("based_on", "version_of"):
+            named = getattr(project, key)
+            slugs = tuple(names.get(n.lower(), n) for n in named)
+            for given, slug in zip(named, slugs, strict=True):
+                if slug not in seen or slug == project.slug:
+                    raise CatalogueError(f"{path}: entry {number} ({project.name}): '{key}' has {given!r}, which is "
+                                         "not another project of this catalogue; give its slug or name.")
+            projects[number - 1] = (replace(projects[number - 1], based_on=slugs) if key == "based_on"
+                                    else replace(projects[number - 1], version_of=slugs))
     return Catalogue(tuple(projects), hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
 
 
@@ -167,7 +178,8 @@ def _project(path: Path, number: int, entry: Any) -> Project:
     return Project(slug=slug, name=name.strip(), description=" ".join(description.split()), aliases=aliases,
                    weak_aliases=weak, context=context, councils=councils, partners=strings("partners"),
                    themes=themes, years=tuple(years),
-                   links=tuple({"title": link["title"], "url": link["url"]} for link in links))
+                   links=tuple({"title": link["title"], "url": link["url"]} for link in links),
+                   based_on=strings("based_on"), version_of=strings("version_of"))
 
 
 def _council(label: str, name: str) -> str:

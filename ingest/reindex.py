@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from index.errors import KBError
 from index.records import SourceRecord
@@ -28,38 +28,27 @@ from index.settings import Settings
 from index.storage import generations as generation_backend
 from index.storage.contract import GenerationBackend
 from index.storage.layout import PROJECTS_FILE
-from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, report_dict, source_file
+from ingest.build import BuildRequest, RebuildReason, build_and_publish, chunking, source_file
 from ingest.discover import discover, file_hash
-from ingest.failures import Failure
 from ingest.gate import GateFailedError, GateResult
 from ingest.projects import current_catalogue
+from ingest.run_report import RunReport
+from ingest.setup_files import find_setup
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class ReindexReport:
-    """What one re-index did; ``to_dict`` is the ``--json`` contract."""
+@dataclass(kw_only=True)
+class ReindexReport(RunReport):
+    """What one re-index did; ``to_dict`` is the ``--json`` contract (shared fields: ingest/run_report.py)."""
 
-    run_id: str
-    generation: str | None
-    published: bool
+    kind: ClassVar[str] = "reindex"
     added: int
     changed: int
     removed: int
     unchanged: int
-    failed: int
-    passages_embedded: int
-    passages_reused: int
-    duration_s: float
     full: bool
     full_reason: str | None
-    gate: GateResult | None = None
-    failures: list[Failure] = field(default_factory=list)
-    stages: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return report_dict({**asdict(self), "failures": self.failures, "gate": self.gate})
 
     def summary(self) -> str:
         outcome = f"published generation {self.generation}" if self.published else "nothing published"
@@ -69,7 +58,7 @@ class ReindexReport:
         return (f"Re-index{full}: {self.added} added, {self.changed} changed, {self.removed} removed, "
                 f"{self.unchanged} unchanged, {self.failed} failed files; {self.passages_embedded} passages "
                 f"embedded, {self.passages_reused} reused; {self.duration_s:.1f} s ({stages}); gate {gate}; "
-                f"{outcome}.")
+                f"{outcome}.\nSet-up: {self.setup_summary()}.")
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -88,6 +77,8 @@ class _LiveState:
     files: dict[str, str]
     rebuild: RebuildReason | None
     catalogue_changed: bool
+    sources: int = 0
+    passages: int = 0
     # file of a near-duplicate copy (indexed without passages) → file of the original it was folded into
     copies: dict[str, str] = field(default_factory=dict)
 
@@ -113,7 +104,8 @@ def _live_state(backend: GenerationBackend, settings: Settings) -> _LiveState:
                 copies[source_file(record)] = source_file(by_id[record.duplicate_of])
     finally:
         live.store.close()
-    return _LiveState(files, rebuild, catalogue_changed, copies)
+    return _LiveState(files, rebuild, catalogue_changed, sources=live.manifest.sources,
+                      passages=live.manifest.passages, copies=copies)
 
 
 @dataclass
@@ -180,6 +172,8 @@ def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | No
     started = time.perf_counter()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     roots_given = list(paths) if paths else configured_sources(settings)
+    setup = find_setup(settings, roots_given)
+    settings = setup.applied_to(settings)
     files = discover(roots_given, exclude=[settings.canaries, settings.projects])
     roots = [Path(p).resolve() for p in roots_given]
     live = _live_state(backend, settings)
@@ -192,10 +186,11 @@ def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | No
     # A changed projects catalogue alone publishes: every source is carried over and linked again.
     if not plan.rebuild and not plan.todo and not plan.removed and not live.catalogue_changed:
         report = ReindexReport(
-            run_id=run_id, generation=backend.current_id(), published=False, added=0, changed=0, removed=0,
-            unchanged=len(plan.unchanged), failed=0, passages_embedded=0, passages_reused=0, duration_s=elapsed(),
-            full=False, full_reason=None, gate=GateResult("skipped", reason="nothing changed"))
-        backend.write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
+            run_id=run_id, generation=backend.current_id(), published=False, files=len(files), added=0, changed=0,
+            removed=0, unchanged=len(plan.unchanged), failed=0, sources=live.sources, passages=live.passages,
+            passages_embedded=0, passages_reused=0, duration_s=elapsed(), full=False, full_reason=None, setup=setup,
+            gate=GateResult("skipped", reason="nothing changed"))
+        backend.write_run_report(run_id, report.to_dict())
         return report
 
     # With only removals the pipeline runs on no files, so every build goes through one path.
@@ -205,21 +200,22 @@ def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | No
                                                relearn_boilerplate=plan.rebuild is not None), settings, backend)
     except GateFailedError as exc:
         refused = ReindexReport(
-            run_id=run_id, generation=None, published=False, added=len(plan.added), changed=len(plan.changed),
-            removed=len(plan.removed), unchanged=len(plan.unchanged), failed=0, passages_embedded=0,
-            passages_reused=0, duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason,
-            gate=exc.result)
-        backend.write_run_report(run_id, {"kind": "reindex", **refused.to_dict()})
+            run_id=run_id, generation=None, published=False, files=len(files), added=len(plan.added),
+            changed=len(plan.changed), removed=len(plan.removed), unchanged=len(plan.unchanged), failed=0,
+            sources=live.sources, passages=live.passages, passages_embedded=0, passages_reused=0,
+            duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason, setup=setup, gate=exc.result)
+        backend.write_run_report(run_id, refused.to_dict())
         raise exc.with_report(refused) from None
     failed = {f.path for f in built.failures}
     report = ReindexReport(
-        run_id=run_id, generation=built.generation, published=True,
+        run_id=run_id, generation=built.generation, published=True, files=len(files),
         added=sum(1 for f in plan.added if f not in failed), changed=sum(1 for f in plan.changed if f not in failed),
         removed=len(plan.removed), unchanged=len(plan.unchanged) if not plan.rebuild else 0, failed=len(failed),
-        passages_embedded=built.embedded, passages_reused=built.reused_embeddings + built.carried_passages,
-        duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason,
+        sources=built.manifest.sources, passages=built.manifest.passages, passages_embedded=built.embedded,
+        passages_reused=built.reused_embeddings + built.carried_passages, duplicates=built.duplicates,
+        duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason, setup=setup,
         gate=built.gate, failures=built.failures, stages=built.stages,
     )
-    backend.write_run_report(run_id, {"kind": "reindex", **report.to_dict()})
+    backend.write_run_report(run_id, report.to_dict())
     logger.info("%s", report.summary())
     return report

@@ -10,39 +10,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from index.errors import IngestError
 from index.records import SourceRecord
 from index.settings import Settings
 from index.storage import generations
-from ingest.build import BuildRequest, build_and_publish, report_dict, source_file
+from ingest.build import BuildRequest, build_and_publish, source_file
 from ingest.discover import discover
-from ingest.failures import Failure
 from ingest.formats import FORMATS
-from ingest.gate import GateResult
+from ingest.run_report import RunReport
+from ingest.setup_files import find_setup
 
 
-@dataclass
-class IngestReport:
-    """What one ingest run did; ``to_dict`` is what the run report file holds."""
+@dataclass(kw_only=True)
+class IngestReport(RunReport):
+    """What one ingest run did; ``to_dict`` is what the run report file holds (ingest/run_report.py)."""
 
-    run_id: str
-    generation: str | None
-    files: int
-    sources: int
-    passages: int
-    carried_sources: int
-    embedded: int
-    reused_embeddings: int
-    seconds: float
-    duplicates: int = 0
-    gate: GateResult | None = None
-    stages: dict[str, float] = field(default_factory=dict)
-    failures: list[Failure] = field(default_factory=list)
+    kind: ClassVar[str] = "ingest"
+    # sources of the live index not among the paths, carried into the new generation as they were
+    carried_sources: int = 0
 
     @property
     def ok(self) -> bool:
@@ -52,12 +42,11 @@ class IngestReport:
         failed = f"{len(self.failures)} failed (see above)" if self.failures else "0 failed"
         kept = f", {self.carried_sources} kept from the previous index" if self.carried_sources else ""
         kept += f", {self.duplicates} near-duplicates folded into their originals" if self.duplicates else ""
+        gate = self.gate.status if self.gate else "not run"
         return (f"Indexed {self.sources} sources ({self.passages} passages) from {self.files} files in "
-                f"{self.seconds:.1f} s{kept}; {failed}; {self.embedded} passages embedded, "
-                f"{self.reused_embeddings} reused; generation {self.generation}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return report_dict({**asdict(self), "failures": self.failures, "gate": self.gate})
+                f"{self.duration_s:.1f} s{kept}; {failed}; {self.passages_embedded} passages embedded, "
+                f"{self.passages_reused} reused; generation {self.generation}.\n"
+                f"Set-up: {self.setup_summary()}; gate {gate}.")
 
 
 def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool = False,
@@ -73,6 +62,8 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
     started = time.perf_counter()
     if force_format is not None and force_format not in FORMATS:
         raise IngestError(f"Unknown format {force_format!r}. Use one of: {', '.join(sorted(FORMATS))}.")
+    setup = find_setup(settings, paths)
+    settings = setup.applied_to(settings)
     files = discover(paths, exclude=[settings.canaries, settings.projects])
     if not files:
         raise IngestError(f"No files found under {', '.join(map(str, paths))}. Give files or directories with "
@@ -88,10 +79,11 @@ def run_ingest(paths: Sequence[str | Path], settings: Settings, progress: bool =
         built = build_and_publish(BuildRequest(files, keep=keep, progress=progress, force_format=force_format,
                                                relearn_boilerplate=replace or live is None), settings, backend)
     report = IngestReport(
-        run_id=run_id, generation=built.generation, files=len(files), sources=built.manifest.sources,
-        passages=built.manifest.passages, carried_sources=built.carried_sources, embedded=built.embedded,
-        reused_embeddings=built.reused_embeddings, duplicates=built.duplicates,
-        seconds=time.perf_counter() - started, failures=built.failures, gate=built.gate, stages=built.stages,
+        run_id=run_id, generation=built.generation, published=True, files=len(files), failed=len(built.failures),
+        sources=built.manifest.sources, passages=built.manifest.passages, carried_sources=built.carried_sources,
+        passages_embedded=built.embedded, passages_reused=built.reused_embeddings + built.carried_passages,
+        duplicates=built.duplicates, duration_s=round(time.perf_counter() - started, 3), setup=setup,
+        failures=built.failures, gate=built.gate, stages=built.stages,
     )
     backend.write_run_report(run_id, report.to_dict())
     return report

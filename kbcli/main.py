@@ -339,15 +339,18 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
           dev: bool) -> None:
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
-    from webapp.server import missing_assets_message, multiprocess_metrics, run_gunicorn
+    from webapp.pasted import held_texts_dir
+    from webapp.server import PrivateRequestHandler, missing_assets_message, multiprocess_metrics, run_gunicorn
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
     if dev:
-        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True)
+        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True,
+                                   request_handler=PrivateRequestHandler)
         return
-    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there.
-    with multiprocess_metrics(settings.metrics):
+    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there, and
+    # share the pasted texts they hold (in memory) there.
+    with multiprocess_metrics(settings.metrics), held_texts_dir():
         run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
 
 
@@ -410,9 +413,12 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     age_h = manifest.age_seconds() / 3600
     outcome = None
     if last:
+        setup = last.get("setup") or {}
         outcome = {"run_id": last.get("run_id"), "kind": last.get("kind", "ingest"),
                    "published": last.get("published", last.get("generation") is not None),
-                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status")}
+                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status"),
+                   # which projects catalogue and canaries the run used (ingest/setup_files.py); None before 0.1.0
+                   "catalogue": setup.get("catalogue"), "canaries": setup.get("canaries")}
     info = {"generation": manifest.generation, "created": manifest.created, "age_hours": round(age_h, 1),
             "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome}
     if as_json:
@@ -424,6 +430,14 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
         click.echo(f"last run {outcome['run_id']} ({outcome['kind']}): "
                    f"{'published' if outcome['published'] else 'not published'}, {outcome['failed_files']} files "
                    f"failed, gate {outcome['gate'] or 'not run'}")
+        for what, used in (("projects catalogue", outcome["catalogue"]), ("canaries", outcome["canaries"])):
+            if used is None:
+                click.echo(f"{what}: not recorded by that run")
+            elif used.get("path"):
+                click.echo(f"{what}: {used['entries']} entries from {used['path']} ({used['found']})")
+            else:
+                click.echo(f"warning: {what}: none ({used['found']})" if used["found"] != "kept from the live index"
+                           else f"{what}: {used['entries']} entries ({used['found']})")
 
 
 @cli.command()

@@ -131,3 +131,56 @@ def test_status_against_an_unreachable_store_is_one_line(tmp_path):
     assert "cannot be reached" in result.output and "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_ingest_finds_the_same_catalogue_and_gate_from_any_directory(runner, tmp_path, corpus_copy, monkeypatch):
+    """Issue 26, deliverable 5: `kb ingest` run from the repository or from a temporary directory builds the
+    same projects and runs the same gate, whether the folder carries its own catalogue or not."""
+    import shutil
+
+    from index.storage import open_generation
+    from index.storage.layout import PROJECTS_FILE
+    from tests.conftest import ROOT, make_settings
+
+    bare = tmp_path / "bare"  # a corpus folder without projects.yaml and canaries.yaml beside it
+    shutil.copytree(corpus_copy, bare)
+    (bare / "projects.yaml").unlink()
+    (bare / "canaries.yaml").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    runs = {}
+    for where in (ROOT, elsewhere):
+        monkeypatch.chdir(where)
+        for folder in (corpus_copy, bare):
+            data = tmp_path / f"data-{where.name}-{folder.name}"
+            result = runner.invoke(cli, ["ingest", str(folder), "--data-dir", str(data), "-q"], obj={})
+            assert result.exit_code == 0, result.output
+            assert "Set-up: projects catalogue: " in result.output and "; canaries: " in result.output
+            report = json.loads(next((data / "runs").glob("*.json")).read_text(encoding="utf-8"))
+            catalogue = json.loads(open_generation(make_settings(data)).read_text(PROJECTS_FILE))
+            runs[where, folder] = (report, catalogue)
+    for folder in (corpus_copy, bare):
+        (here, here_projects), (there, there_projects) = runs[ROOT, folder], runs[elsewhere, folder]
+        assert here["kind"] == there["kind"] == "ingest"
+        assert here_projects["projects"] and here_projects == there_projects
+        assert here["setup"]["catalogue"]["entries"] == there["setup"]["catalogue"]["entries"] > 0
+        assert here["gate"]["status"] == there["gate"]["status"] == "passed"
+        assert here["gate"]["canaries"] == there["gate"]["canaries"] > 0
+    # With the files beside the folder, both runs read those; without, the repository's copy or the package's.
+    assert runs[ROOT, corpus_copy][0]["setup"] == runs[elsewhere, corpus_copy][0]["setup"]
+    assert runs[ROOT, corpus_copy][0]["setup"]["catalogue"]["found"] == "beside the ingested folder"
+    assert runs[ROOT, bare][0]["setup"]["catalogue"]["found"] == "configured"
+    assert runs[elsewhere, bare][0]["setup"]["catalogue"]["found"] == "shipped with the package"
+
+    # Switched off, it says so: in the run's summary and in `kb status`.
+    data = tmp_path / f"data-{elsewhere.name}-{corpus_copy.name}"
+    result = runner.invoke(cli, ["ingest", str(corpus_copy), "--data-dir", str(data), "-q"], obj={},
+                           env={"KB_CANARIES": ""})
+    assert result.exit_code == 0, result.output
+    assert "canaries: none (switched off by an empty setting); gate not configured" in result.output
+    status = runner.invoke(cli, ["status", "--data-dir", str(data)], obj={})
+    assert "projects catalogue: " in status.output and str(corpus_copy / "projects.yaml") in status.output
+    assert "warning: canaries: none (switched off by an empty setting)" in status.output
+    info = json.loads(runner.invoke(cli, ["status", "--data-dir", str(data), "--json"], obj={}).output)
+    assert info["last_run"]["catalogue"]["found"] == "beside the ingested folder"
+    assert info["last_run"]["canaries"]["found"] == "switched off by an empty setting"

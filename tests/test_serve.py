@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,8 @@ import time
 import urllib.request
 
 import pytest
+
+from tests.helpers import strict_media_type
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,11 +40,17 @@ def metrics_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(corpus_settings, tmp_path_factory, metrics_dir):
+def serve_log(tmp_path_factory):
+    """Everything `kb serve` writes (its access log goes to stdout)."""
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def server(corpus_settings, serve_log, metrics_dir):
     port = _free_port()
     env = {**os.environ, "KB_CANARIES": "", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
            "KB_STORE_URL": corpus_settings.store_url}  # on PostgreSQL, the replica's data directory is empty
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log_path = serve_log
     log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
         [sys.executable, "-c", "from kbcli.main import main; main()", "serve", "--data-dir",
@@ -102,7 +111,7 @@ def test_metrics_add_up_across_workers(server, metrics_dir):
 
     def answered() -> float:
         _, headers, body = _get(server + "/metrics")
-        assert headers["Content-Type"].startswith("text/plain")
+        assert strict_media_type(headers["Content-Type"]) == ("text/plain", {"version": "0.0.4", "charset": "utf-8"})
         return sum(s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples
                    if s.name == "kb_http_requests_total" and s.labels == {"endpoint": "/api/themes", "status": "2xx"})
 
@@ -121,3 +130,35 @@ def test_metrics_add_up_across_workers(server, metrics_dir):
     # Whichever worker answers the scrape, it reports what both answered.
     for _ in range(4):
         assert answered() - before == made
+
+
+def test_no_access_log_line_holds_what_was_searched(server, serve_log):
+    """Issue 26 item 6: searches typed, pasted, suggested and exported, and a page opened from the
+    results (its Referer holds the search), leave their paths in the log, never their words."""
+    import urllib.parse
+
+    from tests.conftest import CORPUS
+
+    secret = "Zebedee"  # a name no source holds
+    typed = f"{secret} neglect adolescents"
+    words = (CORPUS / "003_9ee0817c87de1d62.txt").read_text(encoding="utf-8").split()
+    pasted = f"{secret} Quillfeather, aged 9. " + " ".join(words[200:320])
+    status, _, _ = _get(server + "/search?" + urllib.parse.urlencode({"q": typed}))
+    assert status == 200
+    form = urllib.parse.urlencode({"q": pasted}).encode()
+    with urllib.request.urlopen(urllib.request.Request(server + "/search", data=form), timeout=30) as response:
+        landed = response.url  # after the 303, on either worker
+        assert response.status == 200 and b"Results for the text you pasted" in response.read()
+    assert secret not in landed and "/search?r=" in landed
+    for path in ("/api/suggest?" + urllib.parse.urlencode({"q": secret[:4]}),
+                 "/api/search?" + urllib.parse.urlencode({"q": typed}),
+                 "/search.atom?" + urllib.parse.urlencode({"q": typed})):
+        assert _get(server + path)[0] == 200, path
+    _get(server + "/themes", Referer=server + "/search?" + urllib.parse.urlencode({"q": typed}))
+    time.sleep(0.5)  # each line is flushed as it is written; let the last one land
+    log = serve_log.read_text(encoding="utf-8", errors="replace")
+    assert re.search(r'"POST /search HTTP/1\.1" 303', log) and '"GET /api/suggest HTTP/1.1" 200' in log
+    assert '"GET /search HTTP/1.1" 200' in log
+    for word in (secret, secret[:4], "Quillfeather", "neglect", "aged"):
+        assert word.lower() not in log.lower(), f"{word!r} is in the access log"
+    assert "q=" not in log and "r=" not in log

@@ -108,7 +108,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.bp)
     app.register_blueprint(service.api)
     takeaway.init_app(app)
-    from webapp import ops  # rate limits, trusted proxies and /metrics
+    from webapp import ops, pasted  # rate limits, trusted proxies and /metrics; pasted texts held under an id
+
+    pasted.init_app(app)
 
     ops.init_app(app, settings)
     return app

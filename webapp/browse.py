@@ -12,13 +12,24 @@ from typing import Any, ClassVar
 from flask import Blueprint, abort, request, url_for
 from markupsafe import Markup
 
-from index.browse.catalogue import UNDATED, Browse, CouncilUse, CouncilView, Neighbour, ProjectView, YearCounts
+from index.browse.catalogue import (
+    UNDATED,
+    Browse,
+    CouncilUse,
+    CouncilView,
+    Neighbour,
+    ProjectView,
+    YearCounts,
+    catalogue_projects,
+)
+from index.browse.pages import date_key
+from index.browse.related import RelatedProject, related_projects
 from index.browse.taxonomy import Theme, theme_labels
 from index.errors import QueryError
 from index.params import checked_value, checked_year, single
-from index.records import JUDGEMENT_AREAS, ProjectMention, SourceRecord
+from index.records import JUDGEMENT_AREAS, Inspection, ProjectMention, SourceRecord
 from index.search.facets import FacetSelection, slugify
-from webapp.charts import colours, grade_chart, type_order, year_chart
+from webapp.charts import GRADE_ROWS, colours, grade_chart, type_order, year_chart
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 
@@ -132,7 +143,8 @@ def external_links(links: list[dict[str, str]]) -> Markup:
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
     return {"council_links": council_links, "theme_links": theme_links, "external_links": external_links,
-            "judgement_areas": JUDGEMENT_AREAS}
+            "judgement_areas": JUDGEMENT_AREAS, "judgement_facet": judgement_facet, "grade_slug": grade_slug,
+            "grade_rows": GRADE_ROWS}
 
 
 # -- inspections: who uses a model, and how they were judged -------------------------------------
@@ -167,7 +179,50 @@ class InspectionTable:
     @classmethod
     def of(cls, caption: str, rows: list[tuple[str | None, SourceRecord]]) -> InspectionTable:
         given = {j.area for _, r in rows if r.inspection for j in r.inspection.judgements}
+        # A joint "children in care and care leavers" judgement (ILACS 2018-2023) fills the care leavers column too.
+        if any(r.inspection and joint_care_leavers(r.inspection) for _, r in rows):
+            given.add("care_leavers")
         return cls(caption, rows, [(a, label) for a, label in JUDGEMENT_AREAS.items() if a in given])
+
+    def cells(self, record: SourceRecord) -> list[GradeCell]:
+        """A report's judgements, one cell per column; a joint judgement is one cell spanning both its columns."""
+        inspection = record.inspection
+        out: list[GradeCell] = []
+        areas = [area for area, _ in self.areas]
+        skip = False
+        for at, (area, label) in enumerate(self.areas):
+            if skip:
+                skip = False
+                continue
+            grade = inspection.grade(area) if inspection is not None else None
+            joint = inspection is not None and area == "in_care" and joint_care_leavers(inspection)
+            if joint and at + 1 < len(areas) and areas[at + 1] == "care_leavers":
+                out.append(GradeCell((grade or "Not given").capitalize(), 2, "Children in care and care leavers",
+                                     "judged together"))
+                skip = True
+            elif joint:
+                out.append(GradeCell((grade or "Not given").capitalize(), 1, label, "with care leavers"))
+            else:
+                out.append(GradeCell((grade or "Not given").capitalize(), 1, label, ""))
+        return out
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    """One judgement as the inspection table shows it: the grade, how many columns it spans, the column's
+    name (for the narrow layout), and a note ("judged together")."""
+
+    grade: str
+    span: int
+    label: str
+    note: str
+
+
+def joint_care_leavers(inspection: Inspection) -> bool:
+    """Whether a report judged children in care and care leavers together (ILACS 2018-2023: "The experiences and
+    progress of children in care and care leavers"), which it records under children in care only."""
+    return inspection.grade("care_leavers") is None and any(
+        j.area == "in_care" and "care leaver" in j.label.lower() for j in inspection.judgements)
 
 
 def _grades(uses: list[CouncilUse], title_id: str) -> Markup:
@@ -196,6 +251,10 @@ class ProjectsPage(Resource):
     councils: list[CouncilView]
     themes: list[tuple[Theme, list[str]]]
     years: list[int]
+    catalogue_size: int  # projects in the index's catalogue: 0 means it was built without one
+
+    def context(self) -> dict[str, Any]:
+        return {**super().context(), "filtered": any(self.chosen[name] for name in ("theme", "council", "year"))}
 
     def to_json(self) -> dict[str, Any]:
         return {"projects": [_project_summary(p) for p in self.projects]}
@@ -204,8 +263,9 @@ class ProjectsPage(Resource):
 def build_projects() -> ProjectsPage:
     listing, chosen = _projects_listing()
     browse = _browse()
+    every = browse.projects()
     return ProjectsPage(listing, chosen, SORTS, [c for c in browse.councils() if c.projects], browse.themes(),
-                        sorted({y for p in browse.projects() for y in p.year_range()}))
+                        sorted({y for p in every for y in p.year_range()}), len(every))
 
 
 @dataclass
@@ -213,7 +273,7 @@ class ProjectPage(Resource):
     template: ClassVar[str] = "browse/project.html"
     project: ProjectView
     sources: list[tuple[SourceRecord, ProjectMention | None]]
-    related: list[tuple[ProjectView, float, str]]
+    related: list[RelatedProject]
     chart: Chart
     project_facet: FacetSelection
     using: list[CouncilUse]  # councils whose inspection reports say they use it
@@ -231,8 +291,8 @@ class ProjectPage(Resource):
                                        passage_url=document_url(record.id, ordinal) if mention else None))
         return {**_project_summary(p), "description": p.description, "partners": p.partners, "links": p.links,
                 "aliases": p.aliases, "sources": sources,
-                "related": [project_ref(other.slug, other.name, reason=reason, score=score)
-                            for other, score, reason in self.related],
+                "related": [project_ref(r.project.slug, r.project.name, reason=r.reason, reasons=list(r.reasons),
+                                        score=r.score) for r in self.related],
                 **self.chart.to_json(),
                 "councils_using": [_use_json(u) for u in self.using],
                 "councils_mentioning": [_use_json(u) for u in self.mentioning]}
@@ -246,7 +306,8 @@ def build_project(slug: str) -> ProjectPage:
     uses = browse.project_councils(slug)
     using = [u for u in uses if u.uses]
     return ProjectPage(item, [(browse.sources[s], browse.mention(slug, s)) for s in item.sources],
-                       browse.related_projects(slug), _chart(item.sources, "chart-title"),
+                       related_projects(browse, catalogue_projects(get_index().served().generation), slug),
+                       _chart(item.sources, "chart-title"),
                        FacetSelection({"project": (slug,)}), using, [u for u in uses if not u.uses],
                        _grades(using, "grades-title"),
                        InspectionTable.of("Inspection judgements of the councils using it, oldest first",
@@ -255,17 +316,72 @@ def build_project(slug: str) -> ProjectPage:
 
 @dataclass
 class CouncilsPage(Resource):
+    """Every council, by region; or with ``?judged=inadequate`` (any of Ofsted's four grades, hyphenated) the
+    councils whose latest overall effectiveness is that grade, with the models their reports say they use."""
+
     template: ClassVar[str] = "browse/councils.html"
     councils: list[CouncilView]
     regions: list[tuple[str, list[CouncilView]]]
+    judged: list[Judged]  # every council with a known latest judgement
+    grade: str  # the grade chosen (Ofsted's words), or ""
+
+    def context(self) -> dict[str, Any]:
+        by_grade = {g: [j for j in self.judged if j.grade == g] for g in GRADE_ROWS}
+        return {**super().context(), "by_grade": by_grade, "chosen": by_grade.get(self.grade, [])}
 
     def to_json(self) -> dict[str, Any]:
+        if self.grade:
+            return {"judged": self.grade, "councils": [
+                {**_council_summary(j.council), "overall_effectiveness": j.grade, "published": j.published,
+                 "judged_from": "index" if j.source_id else "ofsted-overview",
+                 "report_url": document_url(j.source_id) if j.source_id else None,
+                 "projects_used": [project_ref(p.slug, p.name) for p in j.uses]}
+                for j in self.judged if j.grade == self.grade]}
         return {"councils": [_council_summary(c) for c in self.councils]}
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A council's latest overall effectiveness: from its newest report in the index, or from Ofsted's overview
+    when that knows a newer graded inspection or none is indexed; and the models its reports say it uses."""
+
+    council: CouncilView
+    grade: str
+    published: str | None
+    source_id: str | None  # the report in the index, or None (Ofsted's overview)
+    uses: list[ProjectView]
+
+
+def grade_slug(grade: str) -> str:
+    return grade.replace(" ", "-")
+
+
+def judgement_facet(grade: str) -> FacetSelection:
+    """The search filter of the inspection reports judging overall effectiveness ``grade`` (/search?judgement=…)."""
+    return FacetSelection({"judgement": (f"overall-effectiveness-{grade_slug(grade)}",)})
+
+
+def judged_councils(browse: Browse) -> list[Judged]:
+    out = []
+    for council in browse.councils():
+        reports = browse.inspections(council.name)
+        latest = reports[-1].inspection if reports else None
+        grade, published = council.ofsted.get("overall_effectiveness") or None, council.ofsted.get("published")
+        source_id = None
+        newer = grade is None or date_key(latest.published if latest else None) >= date_key(published)
+        if latest is not None and latest.overall and newer:
+            grade, published, source_id = latest.overall, latest.published, reports[-1].id
+        if grade in GRADE_ROWS:
+            uses = [p for p in (browse.project(slug) for slug in browse.uses(council.name)) if p is not None]
+            out.append(Judged(council, grade, published, source_id, uses))
+    return out
 
 
 def build_councils() -> CouncilsPage:
     browse = _browse()
-    return CouncilsPage(browse.councils(), browse.councils_by_region())
+    judged = _arg("judged", {grade_slug(g): g for g in GRADE_ROWS})
+    return CouncilsPage(browse.councils(), browse.councils_by_region(), judged_councils(browse),
+                        judged.replace("-", " "))
 
 
 @dataclass
@@ -276,7 +392,9 @@ class CouncilPage(Resource):
     mentioned: list[ProjectView]
     sources: list[SourceRecord]
     chart: Chart
-    council_facet: FacetSelection
+    council_facet: FacetSelection  # the sources naming it ("mentions"), as listed on the page
+    about_facet: FacetSelection  # the sources about it ("council": its inspections, its publications, titles)
+    about_count: int
     inspections: list[SourceRecord]  # its inspection reports, oldest first
     uses: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports say it uses
     named: list[tuple[ProjectView, list[tuple[SourceRecord, ProjectMention]]]]  # models its reports only mention
@@ -326,7 +444,9 @@ def build_council(slug: str) -> CouncilPage:
     neighbours = browse.neighbours(slug)
     neighbour_projects = {s: p for n in neighbours for s in n.uses if (p := browse.project(s)) is not None}
     return CouncilPage(item, led, mentioned, [browse.sources[s] for s in item.sources],
-                       _chart(item.sources, "chart-title"), FacetSelection({"council": (slug,)}),
+                       _chart(item.sources, "chart-title"), FacetSelection({"mentions": (slug,)}),
+                       FacetSelection({"council": (slug,)}),
+                       len(get_index().searcher().facet_table.postings["council"].get(slug, ())),
                        browse.inspections(item.name), uses, [pm for pm in models if pm not in uses], neighbours,
                        neighbour_projects,
                        InspectionTable.of(f"Ofsted inspections of {item.name}, oldest first",

@@ -32,8 +32,9 @@ from flask_limiter import Limit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.errors import ConfigurationError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -214,7 +215,11 @@ def init_metrics(app: Flask) -> RequestMetrics:
     app.after_request_funcs.setdefault(None, []).insert(0, count)
 
     def scrape() -> Response:
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        # The format the scraper asks for (OpenMetrics, or Prometheus text 0.0.4 by default), and its
+        # Content-Type as prometheus_client writes it, given whole: Flask's ``mimetype=`` appends a second
+        # ``charset``, which strict parsers (Go's mime.ParseMediaType, in Prometheus) reject.
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return Response(encoder(registry), headers={"Content-Type": content_type})
 
     app.add_url_rule("/metrics", "metrics", scrape)
     app.extensions["kb_metrics"] = metrics

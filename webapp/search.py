@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from index.errors import QueryError
 from index.params import SORTS, checked_value, single
@@ -18,28 +19,35 @@ from index.search.query import parse_query
 from index.search.results import SearchResponse
 from webapp.gaps import record_search
 from webapp.index_handle import get_index
+from webapp.pasted import ExpiredTextError, is_pasted, query_args, text_for
 from webapp.resource import Resource, document_url, route
 from webapp.views import facet_args, search_args, settings, sort_arg
 
 bp = Blueprint("search", __name__)
 api = Blueprint("search_api", __name__, url_prefix="/api")
 
-FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council", "theme": "Theme", "project": "Project",
-                "judgement": "Inspection judgement"}
-# How a chosen value reads in the heading of a list without words ("Sources naming Hackney, on Early help").
-FACET_PHRASES = {"type": "of type", "year": "from", "council": "naming", "theme": "on", "project": "about",
-                 "judgement": "judged"}
+FACET_TITLES = {"type": "Type", "year": "Year", "council": "Council it is about", "mentions": "Councils it mentions",
+                "theme": "Theme", "project": "Project", "judgement": "Inspection judgement"}
+# Under a facet's title: what its values mean, where that is not plain.
+FACET_HINTS = {"council": "The council inspected, the council that published it, or one its title names.",
+               "mentions": "Every council its text names, even in passing."}
+# How a chosen value reads in the heading of a list without words ("Sources about Hackney, on Early help").
+FACET_PHRASES = {"type": "of type", "year": "from", "council": "about", "mentions": "mentioning", "theme": "on",
+                 "project": "about", "judgement": "judged"}
 # What a facet's values are called, in "Show all 143 councils" and "Find a council".
 FACET_NOUNS = {"type": ("type", "types"), "year": ("year", "years"), "council": ("council", "councils"),
-               "theme": ("theme", "themes"), "project": ("project", "projects"),
+               "mentions": ("council", "councils"), "theme": ("theme", "themes"), "project": ("project", "projects"),
                "judgement": ("judgement", "judgements")}
 # Values listed per facet, the most frequent first (selected values are always listed), before "Show all":
 # a short list keeps the first result within a few Tab presses and a phone's screen.
 FACET_SHOWN = 8
 # A facet with at most this many more values lists them all: "Show all 9" to reveal one is no help.
 FACET_SLACK = 2
+# A query longer than this shows cut short in the page's heading and title, the whole of it behind "Show".
+HEADING_CHARS = 60
+NO_WORDS = "Enter some words to search for, for example: adolescents edge of care."
 # Parameters a results page is made of, carried to a source's page so that "Back to results" returns to it.
-STATE_PARAMS = ("q", "page", "top_k", "sort", "from", "to", *FACETS)
+STATE_PARAMS = ("q", "r", "page", "top_k", "sort", "from", "to", *FACETS)
 
 
 def results_url(q: str, page: int | None = None, facets: FacetSelection | None = None,
@@ -52,7 +60,8 @@ def results_url(q: str, page: int | None = None, facets: FacetSelection | None =
     """
     if not q and not facets:
         return url_for("search.home")
-    args: dict[str, Any] = {"q": q}
+    # Pasted text travels as an id (``r``), never in the URL (webapp/pasted.py).
+    args: dict[str, Any] = query_args(q) or {"q": ""}
     if page and page > 1:
         args["page"] = page
     if top_k:
@@ -72,7 +81,7 @@ def back_to_results_url() -> str | None:
     """On a source's page, the results page it was opened from (query, filters, sort and page), from the
     parameters the result's link carried; None when it was not opened from results."""
     args: dict[str, Any] = {name: request.args.getlist(name) for name in STATE_PARAMS if request.args.getlist(name)}
-    if not args.get("q") and not any(facet in args for facet in FACETS):
+    if not args.get("q") and not args.get("r") and not any(facet in args for facet in FACETS):
         return None
     return url_for("search.results", **args)
 
@@ -135,7 +144,9 @@ def _form_page(q: str, message: str | None = None, status: int = 200):
 
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
-    return {"results_url": results_url, "facet_titles": FACET_TITLES, "back_to_results_url": back_to_results_url}
+    return {"results_url": results_url, "facet_titles": FACET_TITLES, "facet_hints": FACET_HINTS,
+            "back_to_results_url": back_to_results_url,
+            "query_args": query_args}
 
 
 @bp.get("/")
@@ -148,7 +159,7 @@ def search_json(response: SearchResponse) -> dict[str, Any]:
     and each passage."""
     data = response.to_dict()
     for suggestion in data["suggestions"]:
-        suggestion["page_url"] = url_for("search.results", q=suggestion["query"])
+        suggestion["page_url"] = url_for("search.results", **query_args(suggestion["query"]))
     for result in data["results"]:
         source_id = result["source_id"]
         result["page_url"] = document_url(source_id)
@@ -174,6 +185,7 @@ class SearchPage(Resource):
         return {**super().context(), "message": None, "max_chars": settings().max_query_chars,
                 "facet_list": facet_views(self.response.facets, self.facets, self.table, self.show, self.find),
                 "heading": self.heading(), "state": self.state(), "query_words": self.query_words(),
+                "pasted": self.pasted, "query_short": self.query_short(), "query_word_count": len(self.q.split()),
                 "year_range": year_range_text(self.facets) if self.facets.has_range else "",
                 "sort_urls": {sort: results_url(self.q, None, self.facets, self.top_k_arg, sort) for sort in SORTS}}
 
@@ -188,9 +200,22 @@ class SearchPage(Resource):
         # A pasted paragraph is not listed word by word.
         return [] if parsed.is_long else [term.text for term in parsed.content_terms()]
 
+    @property
+    def pasted(self) -> bool:
+        """Whether the query is pasted text (held under an id, never in a URL, the page title or the heading)."""
+        return is_pasted(self.q)
+
+    def query_short(self) -> str:
+        """The query as the page's title and heading name it: a pasted text as such, a long query cut short."""
+        if not self.response.query:
+            return ""
+        if self.pasted:
+            return "the text you pasted"
+        return f"“{shortened(self.response.query)}”"
+
     def heading(self) -> str:
         if self.response.query:
-            return f"Results for “{self.response.query}”"
+            return f"Results for {self.query_short()}"
         chosen = [f"{FACET_PHRASES[facet]} {self.table.label(facet, value)}" for facet, value in self.facets.as_args()]
         chosen = [("with no known date" if phrase == f"from {UNKNOWN_YEAR_LABEL}" else phrase) for phrase in chosen]
         if self.facets.has_range:
@@ -199,7 +224,7 @@ class SearchPage(Resource):
 
     def state(self) -> dict[str, Any]:
         """The parameters of this results page, for the links to sources (so that they can come back to it)."""
-        args: dict[str, Any] = {"q": self.q}
+        args: dict[str, Any] = query_args(self.q) or {"q": self.q}
         if self.response.page > 1:
             args["page"] = self.response.page
         if self.top_k_arg:
@@ -216,6 +241,15 @@ class SearchPage(Resource):
         return data
 
 
+def shortened(text: str, limit: int = HEADING_CHARS) -> str:
+    """``text`` cut at a word before ``limit`` characters, with "…" when it was cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(",;:.") + "…"
+
+
 def year_range_text(facets: FacetSelection) -> str:
     """'2014 to 2016', 'from 2014', 'up to 2016'."""
     if facets.year_from is not None and facets.year_to is not None:
@@ -230,13 +264,16 @@ def build_search() -> SearchPage:
     :raises QueryError: for a parameter or query the user must change (no words and no filter included).
     """
     q, top_k, page = search_args()
+    ref = single("r", request.args.getlist("r"))
+    if ref and not q:
+        q = text_for(ref)
     facets = facet_args()
     sort = sort_arg()
     show = single("show", request.args.getlist("show"))
     show = show if show in FACETS else None
     find = checked_value("find", (single("find", request.args.getlist("find")) or "").strip())
     if not q.strip() and not facets:
-        raise QueryError("Enter some words to search for, for example: adolescents edge of care.")
+        raise QueryError(NO_WORDS)
     served = get_index().served()
     response = (served.searcher.search(q, top_k=top_k, page=page, facets=facets, sort=sort) if q.strip()
                 else served.listing(facets, top_k=top_k, page=page))
@@ -245,10 +282,40 @@ def build_search() -> SearchPage:
                       sort if q.strip() else "date", show, find)
 
 
+def _redirect_holding(q: str, args: MultiDict[str, str]):
+    """303 to the results page of ``q`` with ``args``' other parameters: pasted text as an id (``r``)."""
+    target: dict[str, Any] = query_args(q) or {"q": ""}
+    target.update({name: args.getlist(name) for name in (*STATE_PARAMS, "show", "find")
+                   if name not in ("q", "r") and args.getlist(name)})
+    return redirect(url_for("search.results", **target), 303)
+
+
+@bp.post("/search")
+def submit():
+    """The search box posts its words, so that a pasted text never enters a URL (browser history, proxy
+    logs): words typed come back as ``/search?q=…``, pasted text as ``/search?r=<id>`` (webapp/pasted.py)."""
+    form = request.form
+    q = single("q", form.getlist("q")) or ""
+    if not q.strip() and not any(form.getlist(facet) for facet in FACETS):
+        return _form_page("", NO_WORDS, 400)
+    try:
+        if q.strip():
+            parse_query(q, settings().max_query_chars)
+    except QueryError as exc:
+        return _form_page(q[: settings().max_query_chars * 2], str(exc), 400)
+    return _redirect_holding(q, form)
+
+
 @bp.get("/search")
 def results():
+    q = request.args.get("q", "")
+    if is_pasted(q) and len(q) <= settings().max_query_chars:
+        # Already in this URL (a link, a bookmark): at least the results page and its links hold an id.
+        return _redirect_holding(q, request.args)
     try:
         found = build_search()
+    except ExpiredTextError as exc:
+        return _form_page("", str(exc), 410)
     except QueryError as exc:
         # The page answers a mistake with the search box, the words kept and the message beside it.
         q = request.args.get("q", "")

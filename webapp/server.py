@@ -18,6 +18,8 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+from werkzeug.serving import WSGIRequestHandler
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,53 @@ def _worker_exited(server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
+# The access log's atoms that hold a URL (or the query string itself): each is logged without its query.
+# A search's words are in the query string; so are the referring page's, and a redirect's Location's.
+URL_ATOMS = ("r", "f", "{referer}i", "{location}o", "{raw_uri}e", "{request_uri}e", "{http_referer}e")
+QUERY_ATOMS = ("q", "{query_string}e")
+
+
+def without_query(url: str) -> str:
+    """``url`` (or a request line) without its query string and fragment: ``GET /search?q=x HTTP/1.1`` →
+    ``GET /search HTTP/1.1``."""
+    head, space, tail = url.partition(" ")
+    if space and tail:  # a request line: method, target, protocol
+        target, _, protocol = tail.rpartition(" ")
+        return f"{head} {without_query(target)} {protocol}" if target else f"{head} {without_query(tail)}"
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+class PrivateAccessLogger(Logger):
+    """gunicorn's logger with every query string left out of the access log, whatever its format: the
+    log keeps the path, status, size and time of each request, never the words searched for."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in URL_ATOMS:
+            if isinstance(atoms.get(name), str):
+                atoms[name] = without_query(atoms[name])
+        for name in QUERY_ATOMS:
+            if name in atoms:
+                atoms[name] = "-"
+        return atoms
+
+
+class PrivateRequestHandler(WSGIRequestHandler):
+    """Flask's own server (``kb serve --dev``) logging each request's path without its query string."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        line, path = self.requestline, getattr(self, "path", None)
+        self.requestline = without_query(line)
+        if path is not None:
+            self.path = without_query(path)
+        try:
+            super().log_request(code, size)
+        finally:
+            self.requestline = line
+            if path is not None:
+                self.path = path
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
@@ -106,8 +155,10 @@ def _warm_worker(worker: Any) -> None:
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
-                    "timeout": 60, "accesslog": "-", "post_worker_init": _warm_worker,
+                    "timeout": 60, "accesslog": "-", "logger_class": PrivateAccessLogger,
+                    "post_worker_init": _warm_worker,
                     "child_exit": _worker_exited,
-                    # A pasted paragraph travels in the URL (GET form): 6,000 characters of prose, encoded,
-                    # need more than the default 4,094 bytes of request line; 8,190 is the most gunicorn allows.
+                    # The search form posts, but a link may still carry a pasted paragraph (/search?q=…, moved
+                    # to an id at once): 6,000 characters of prose, encoded, need more than the default 4,094
+                    # bytes of request line; 8,190 is the most gunicorn allows.
                     "limit_request_line": 8190}).run()

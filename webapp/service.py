@@ -9,9 +9,12 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import psycopg
 from flask import Blueprint, current_app, jsonify, render_template
 
 from index.errors import KBError
+from index.records import Found
+from index.storage import generations
 from webapp import gaps
 from webapp.index_handle import get_index
 from webapp.resource import Resource, route
@@ -36,15 +39,38 @@ def helpers() -> dict[str, Any]:
     return {"contact_email": contact_email, "statement_prepared": STATEMENT_PREPARED}
 
 
+# What the live index was built without (issue 26; ingest/setup_files.py), in words for anyone: no paths
+# or settings, which the run reports and `kb status` give to the people running the service.
+NO_CATALOGUE = ("The index was built without a projects catalogue: no source is linked to a project, and the "
+                "Projects pages are empty.")
+NO_GATE = ("The last update of the index ran without its quality check (the searches that must still find "
+           "their sources before a new index is published).")
+
+
+def setup_warnings() -> list[str]:
+    """What the live index, or the last run that built or checked it, went without."""
+    served = get_index().served()
+    out = [] if served.browse.projects() else [NO_CATALOGUE]
+    try:
+        last = generations(served.settings).last_run() or {}
+    except (KBError, OSError, psycopg.Error):  # the status page never fails over a run report
+        last = {}
+    canaries = (last.get("setup") or {}).get("canaries")
+    if canaries and canaries.get("found") in (Found.OFF.value, Found.MISSING.value):
+        out.append(NO_GATE)
+    return out
+
+
 def status_json() -> dict[str, Any]:
-    """What /healthz says: the live generation, when it was built and how many sources and passages.
+    """What /healthz says: the live generation, when it was built and how many sources and passages; and
+    ``warnings``, what the index was built without (an empty list when nothing).
 
     :raises KBError: when no index can be served (the error pages say what to do).
     """
     manifest = get_index().searcher().generation.manifest
     return {"status": "ok", "generation": manifest.generation, "created": manifest.created,
             "age_seconds": round(manifest.age_seconds()), "sources": manifest.sources,
-            "passages": manifest.passages}
+            "passages": manifest.passages, "warnings": setup_warnings()}
 
 
 @bp.get("/status")

@@ -43,6 +43,7 @@ from index.records import SourceRecord
 from index.search.facets import FACETS, FacetSelection
 from index.search.results import SourceResult
 from webapp.index_handle import get_index
+from webapp.pasted import text_for
 from webapp.resource import FORMATS
 from webapp.views import http_url, settings
 
@@ -402,6 +403,8 @@ def search_state() -> SearchState:
             raise QueryError(f"search must be at most {MAX_SEARCH_CHARS} characters: export from the results page.")
         args = MultiDict(parse_qsl(packed, keep_blank_values=True))
     q = args.get("q", "")
+    if not q and args.get("r"):  # pasted text, held under an id (webapp/pasted.py)
+        q = text_for(args.get("r", ""))
     if len(q) > settings().max_query_chars:
         raise QueryError(f"q must be at most {settings().max_query_chars} characters long.")
     facets = FacetSelection.parse({facet: args.getlist(facet) for facet in FACETS}, args.get("from"), args.get("to"))

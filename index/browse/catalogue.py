@@ -181,7 +181,7 @@ class Browse:
                 if project is not None:
                     project.sources.append(source_id)
             via = index.council_via.get(source_id, {})
-            for slug in by_facet["council"]:
+            for slug in by_facet["mentions"]:  # every council it names ("council" is the one it is about)
                 if slug in via:
                     council_through[slug].append((source_id, via[slug]))
                 else:

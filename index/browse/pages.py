@@ -46,7 +46,7 @@ from index.storage.layout import PAGES_FILE, SOURCE_VECTORS_FILE
 logger = logging.getLogger(__name__)
 
 # pages.json's format: a file of another format is ignored (the pages are computed as for an older generation).
-FORMAT = 2
+FORMAT = 3  # 3: the "mentions" facet beside "council" (the councils a source is about), issue 26
 # Sources whose passage vectors are read at once when filling in missing mean vectors.
 _VECTOR_BATCH = 256
 # Source records read in one query (SQLite limits the parameters of one statement).
@@ -167,7 +167,8 @@ def compute(store: PassageStore) -> tuple[PageIndex, dict[str, SourceRecord]]:
 def _facet_row(record: SourceRecord) -> FacetRow:
     return FacetRow(id=record.id, type=record.type, date=record.date, councils=record.council_names,
                     themes=record.theme_ids, projects=tuple((p.slug, p.name) for p in record.projects),
-                    judgements=record.inspection.facet_values() if record.inspection is not None else ())
+                    judgements=record.inspection.facet_values() if record.inspection is not None else (),
+                    about=record.about_council_names)
 
 
 def mean_vectors(groups: Sequence[Sequence[np.ndarray]]) -> np.ndarray:

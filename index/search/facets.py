@@ -8,7 +8,7 @@ A year range (``from``/``to``, either open) narrows like a facet; undated source
 Usage::
 
     table = FacetTable.from_rows(store.facet_rows())
-    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]}, year_from="2010")
+    selection = FacetSelection.parse({"council": ["hackney"], "year": ["2014"]}, year_from="2010")  # about Hackney
     allowed = table.matching(selection)          # source ids, or None when nothing is selected
     table.counts(source_ids_of_the_results)      # {"type": {"article": 3}, "council": {...}, ...}
     # Disjunctive counts: each selected facet's values counted over the results without that facet's own choice.
@@ -28,7 +28,9 @@ from index.errors import QueryError
 from index.params import checked_value, checked_year, checked_year_range
 from index.records import FacetRow
 
-FACETS = ("type", "year", "council", "theme", "project", "judgement")
+# "council" is the council a source is *about* (inspected, publishing, or named in the title); "mentions" every
+# council its text names (issue 26: ticking North Yorkshire no longer finds Dorset's inspection, which names it).
+FACETS = ("type", "year", "council", "mentions", "theme", "project", "judgement")
 # Most values a user may select in one facet (each is a URL parameter).
 MAX_VALUES = 20
 # The year of an undated source: a value of the year facet (it is not stored with the source).
@@ -140,7 +142,8 @@ class FacetTable:
             values: dict[str, list[tuple[str, str]]] = {
                 "type": [(row.type, str(row.type).capitalize())] if row.type else [],
                 "year": [(row.date[:4], row.date[:4])] if row.date else [],
-                "council": [(slugify(name), name) for name in row.councils],
+                "council": [(slugify(name), name) for name in row.about],
+                "mentions": [(slugify(name), name) for name in row.councils],
                 "theme": [(theme_id, themes.get(theme_id, theme_id)) for theme_id in row.themes],
                 "project": list(row.projects),
                 "judgement": list(row.judgements),

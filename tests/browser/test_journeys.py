@@ -99,18 +99,18 @@ def test_leader_goes_from_home_to_council_project_related_and_narrowed_search(pa
     # Related projects come with their reasons, and lead on.
     related = page.locator("h2:has-text('Related projects') + ul li")
     assert related.count() >= 2
-    assert "shares:" in related.first.inner_text()
+    assert "same theme" in related.first.inner_text() or "named together" in related.first.inner_text()
     related.first.locator("a").click()
     page.wait_for_url("**/projects/**")
     assert page.locator("h2:has-text('Sources that mention it')").count() == 1
     page.go_back()
     # The sources behind the project, then a search narrowed by council and theme, all by clicking.
     page.get_by_role("link", name="Hackney").first.click()
-    page.get_by_role("link", name="Search and filter the sources about Hackney").click()
-    page.wait_for_url("**council=hackney*")
+    page.get_by_role("link", name="Search and filter the sources that name Hackney").click()
+    page.wait_for_url("**mentions=hackney*")
     page.locator("input[name=theme]").first.check()
     page.wait_for_url("**theme=*")
-    expect(page.locator("h1")).to_contain_text("Sources naming Hackney, on")
+    expect(page.locator("h1")).to_contain_text("Sources mentioning Hackney, on")
     assert int(page.locator("#results-count").inner_text().split()[0]) >= 1
     page.locator("ol.app-results h2 a").first.click()
     expect(page.locator("#related-heading")).to_be_visible()
@@ -189,31 +189,31 @@ def test_a_long_facet_shows_all_and_finds_a_value(browser, live_server, javascri
     try:
         page = context.new_page()
         page.goto(live_server + "/search?q=care")
-        councils = page.locator("input[name=council]")
+        councils = page.locator("input[name=mentions]")  # the councils the sources name: a long list
         shown = councils.count()
         page.get_by_role("link", name=re.compile(r"Show all \d+ councils")).click()
-        page.wait_for_url("**show=council*")
+        page.wait_for_url("**show=mentions*")
         assert councils.count() > shown
         if javascript:  # axe runs as a script
             assert axe_violations(page) == []
         if javascript:
             # Narrows as you type, without a request.
-            page.fill("#find-council", "upon")
-            visible = [label for label in page.locator("#facet-council label.govuk-checkboxes__label").all_inner_texts()
-                       if label]
-            expect(page.locator("#facet-council .govuk-checkboxes__item:visible")).not_to_have_count(councils.count())
+            page.fill("#find-mentions", "upon")
+            labels = page.locator("#facet-mentions label.govuk-checkboxes__label")
+            visible = [label for label in labels.all_inner_texts() if label]
+            expect(page.locator("#facet-mentions .govuk-checkboxes__item:visible")).not_to_have_count(councils.count())
             assert all("upon" in label.lower() for label in page.locator(
-                "#facet-council .govuk-checkboxes__item:visible label").all_inner_texts()), visible
+                "#facet-mentions .govuk-checkboxes__item:visible label").all_inner_texts()), visible
         else:
-            page.fill("#find-council", "upon")
+            page.fill("#find-mentions", "upon")
             page.click("button:has-text('Find')")
             page.wait_for_url("**find=upon*")
-            labels = page.locator("#facet-council label.govuk-checkboxes__label").all_inner_texts()
+            labels = page.locator("#facet-mentions label.govuk-checkboxes__label").all_inner_texts()
             assert labels and all("upon" in label.lower() for label in labels)
-        page.locator("#facet-council .govuk-checkboxes__item:visible input").first.check()
+        page.locator("#facet-mentions .govuk-checkboxes__item:visible input").first.check()
         if not javascript:
             page.click("button:has-text('Apply filters')")
-        page.wait_for_url("**council=*")
+        page.wait_for_url("**mentions=*")
         assert int(page.locator("#results-count").inner_text().split()[0]) >= 1
     finally:
         context.close()

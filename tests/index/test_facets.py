@@ -10,8 +10,8 @@ from index.search.facets import FacetSelection, FacetTable, slugify
 
 ROWS = [
     FacetRow("a", "report", "2016-04-26", ("Hackney", "Richmond upon Thames"), ("workforce",),
-             (("reclaiming-social-work", "Reclaiming Social Work"),)),
-    FacetRow("b", "blog", "2014-02-12", ("Hackney",), (), ()),
+             (("reclaiming-social-work", "Reclaiming Social Work"),), about=("Hackney",)),
+    FacetRow("b", "blog", "2014-02-12", ("Hackney",), (), ()),  # names Hackney, is about no council
     FacetRow("c", "blog", None, (), ("workforce", "early-help"), ()),
 ]
 
@@ -32,10 +32,11 @@ def test_counts_and_labels():
     # Undated sources are counted as "Date not known", after every year.
     assert counts["year"] == {"2016": 1, "2014": 1, "unknown": 1} and list(counts["year"])[-1] == "unknown"
     assert table.label("year", "unknown") == "Date not known"
-    assert counts["council"] == {"hackney": 2, "richmond-upon-thames": 1}
+    assert counts["council"] == {"hackney": 1}  # about
+    assert counts["mentions"] == {"hackney": 2, "richmond-upon-thames": 1}
     assert counts["theme"] == {"workforce": 2, "early-help": 1}
     assert counts["project"] == {"reclaiming-social-work": 1}
-    assert table.label("council", "richmond-upon-thames") == "Richmond upon Thames"
+    assert table.label("mentions", "richmond-upon-thames") == "Richmond upon Thames"
     assert table.label("theme", "early-help") == "Early help"
 
 
@@ -44,8 +45,28 @@ def test_values_widen_and_facets_narrow():
     table = FacetTable.from_rows(ROWS)
     assert table.matching(FacetSelection()) is None
     assert table.matching(FacetSelection.parse({"type": ["blog", "report"]})) == {"a", "b", "c"}
-    assert table.matching(FacetSelection.parse({"type": ["blog"], "council": ["hackney"]})) == {"b"}
+    assert table.matching(FacetSelection.parse({"type": ["blog"], "mentions": ["hackney"]})) == {"b"}
+    assert table.matching(FacetSelection.parse({"type": ["blog"], "council": ["hackney"]})) == set()
     assert table.matching(FacetSelection.parse({"council": ["nowhere"]})) == set()
+
+
+@pytest.mark.unit
+def test_a_council_is_what_a_source_is_about_not_every_council_it_names():
+    """Issue 26: Dorset's inspection names North Yorkshire's model; ticking North Yorkshire ("about") finds
+    North Yorkshire's own report, not Dorset's, which "mentions" finds."""
+    from index.records import Inspection, about_councils
+
+    dorset = Inspection("Dorset", "ILACS")
+    assert about_councils(("Dorset", "North Yorkshire"), dorset, "Ofsted", "Dorset inspection") == ("Dorset",)
+    assert about_councils(("Hackney", "Leeds"), None, "London Borough of Hackney", "Our year") == ("Hackney",)
+    assert about_councils(("Hackney", "Leeds"), None, "Community Care", "Hackney's model, a decade on") == ("Hackney",)
+    assert about_councils(("York",), None, "North Yorkshire County Council", "No Wrong Door") == ()
+    table = FacetTable.from_rows([
+        FacetRow("dorset", "report", "2021-11-19", ("Dorset", "North Yorkshire"), (), (), about=("Dorset",)),
+        FacetRow("north-yorkshire", "report", "2023-08-18", ("North Yorkshire",), (), (), about=("North Yorkshire",)),
+    ])
+    assert table.matching(FacetSelection.parse({"council": ["north-yorkshire"]})) == {"north-yorkshire"}
+    assert table.matching(FacetSelection.parse({"mentions": ["north-yorkshire"]})) == {"dorset", "north-yorkshire"}
 
 
 @pytest.mark.unit
@@ -87,7 +108,7 @@ def test_a_chosen_facet_keeps_its_other_values_listed():
     assert set(lifted) == {"type"}
     counts = table.counts(sorted(blogs), lifted)
     assert counts["type"] == {"blog": 2, "report": 1}
-    assert counts["council"] == {"hackney": 1} and counts["year"] == {"2014": 1, "unknown": 1}
+    assert counts["mentions"] == {"hackney": 1} and counts["year"] == {"2014": 1, "unknown": 1}
     # Without the lifted sources, the unticked type would vanish (the old behaviour).
     assert table.counts(sorted(blogs))["type"] == {"blog": 2}
 
@@ -110,10 +131,14 @@ def test_facets_narrow_results_and_total(corpus_searcher):
     blogs = corpus_searcher.search("social work", top_k=10, facets=FacetSelection.parse({"type": ["blog"]}))
     assert blogs.total == everything.facets["type"]["blog"] < everything.total
     assert {r.type for r in blogs.results} == {"blog"}
-    hackney = corpus_searcher.search("innovation", facets=FacetSelection.parse({"council": ["hackney"]}))
-    assert hackney.total >= 1 and all("hackney" in corpus_searcher.facet_table.by_source[r.document_id]["council"]
+    hackney = corpus_searcher.search("innovation", facets=FacetSelection.parse({"mentions": ["hackney"]}))
+    assert hackney.total >= 1 and all("hackney" in corpus_searcher.facet_table.by_source[r.document_id]["mentions"]
                                       for r in hackney.results)
-    assert hackney.facets["council"]["hackney"] == hackney.total
+    assert hackney.facets["mentions"]["hackney"] == hackney.total
+    # None of the sample's articles and posts is about Hackney (none is an inspection of it, published by it
+    # or titled with its name): "about" finds none of them.
+    about = corpus_searcher.search("innovation", facets=FacetSelection.parse({"council": ["hackney"]}))
+    assert about.total == 0
 
 
 @pytest.mark.integration

@@ -170,7 +170,7 @@ def test_the_sample_corpus_ingests_with_the_onnx_backend(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_embedding, "_SESSIONS", {})  # as in a fresh `kb ingest` process
     settings = make_settings(tmp_path / "data", embedding_backend="onnx")
     report = run_ingest([CORPUS], settings)
-    assert report.ok and report.embedded > 5
+    assert report.ok and report.passages_embedded > 5
     assert list((tmp_path / "data" / "cache" / "onnx").glob("fp32-*/model.onnx")), "exported into the data dir"
     passages = open_generation(settings).store.filter_documents()
     reference = torch_document_embedder(settings)

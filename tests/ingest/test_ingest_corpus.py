@@ -99,9 +99,10 @@ def test_nothing_already_indexed_is_lost(tmp_path, corpus_copy):
     second = run_ingest([broken], settings)
     assert second.sources == first.sources + 1
     assert second.carried_sources == first.sources
-    assert second.reused_embeddings == 0 and second.embedded == 1
+    # Only the new file's passage is embedded; the carried sources' passages count as reused.
+    assert second.passages_embedded == 1 and second.passages_reused == first.passages
     third = run_ingest([corpus_copy / "003_9ee0817c87de1d62.txt"], settings)
-    assert third.embedded == 0, "unchanged text is not embedded again"
+    assert third.passages_embedded == 0, "unchanged text is not embedded again"
 
 
 def test_missing_path_is_a_clear_error(tmp_path):

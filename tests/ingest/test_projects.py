@@ -186,3 +186,17 @@ def test_shipped_catalogue_links_the_models_the_reports_name():
         "Referrals reflect the council’s ‘no wrong door’ principle.")
     assert set(linker.find("The Harbour programme, based on North Yorkshire’s ‘No wrong door’ model, working with "
                            "children on the edge of care")) == {"dorset-harbour", "north-yorkshire-no-wrong-door"}
+
+
+def test_based_on_names_another_project_of_the_catalogue(tmp_path):
+    path = tmp_path / "projects.yaml"
+    path.write_text("projects:\n"
+                    "  - name: No Wrong Door\n    description: A model.\n"
+                    "  - name: Harbour\n    description: Its version.\n    based_on: [No Wrong Door]\n",
+                    encoding="utf-8")
+    harbour = load_catalogue(path).by_slug()["harbour"]
+    assert harbour.based_on == ("no-wrong-door",)  # a name becomes the slug
+    path.write_text("projects:\n  - name: Harbour\n    description: Its version.\n    based_on: [Nowhere]\n",
+                    encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"'based_on' has 'Nowhere', which is not another project"):
+        load_catalogue(path)

@@ -28,9 +28,12 @@ def test_related_projects_have_reasons(client):
     related = client.get("/api/projects/reclaiming-social-work").get_json()["related"]
     assert related and all(r["reason"] for r in related)
     evolve = next(r for r in related if r["slug"] == "evolve-yp-social-work-practice")
-    assert "shares: social work practice models and workforce" in evolve["reason"]
-    assert "1 source in common" in evolve["reason"]
+    assert "same themes: social work practice models and workforce" in evolve["reason"]
+    assert "named together in 1 source" in evolve["reason"]
     assert [r["score"] for r in related] == sorted((r["score"] for r in related), reverse=True)
+    # Issue 26: every reason is one a person would give, never how alike the sources read.
+    assert not [r for r in related if "much the same" in r["reason"] or "similar subjects" in r["reason"]
+                or "a little in common" in r["reason"]]
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -112,8 +115,9 @@ def _chart_total(page: str) -> int:
     cells = [int(n) for n in re.findall(r">(\d+)</td>", row.group(1))]
     if svg:
         drawn = sum(int(n) for n in re.findall(r"<title>[^<]+: (\d+) in \d{4}</title>", svg.group(0)))
-        assert drawn + _undated(page) == cells[-1], "the bars count each dated source once"
-    return cells[-1]
+        assert drawn + _undated(page) == cells[0], "the bars count each dated source once"
+    assert cells[0] == sum(cells[1:]), "the total (first, so never scrolled out of sight) adds up the years"
+    return cells[0]
 
 
 def _undated(page: str) -> int:
@@ -204,7 +208,12 @@ def test_related_projects_are_ordered_and_explained_in_words(client):
     section = page[page.index("Related projects"):]
     positions = [section.index(f'href="/projects/{r["slug"]}"') for r in related]
     assert positions == sorted(positions), "the page lists them best first"
-    assert "sources" in section and not re.search(r"\(\d\.\d+\)", section)
+    assert "same theme: social work practice models" in section and not re.search(r"\(\d\.\d+\)", section)
+    # Signs of Safety's related projects are the other practice models of the catalogue first.
+    models = {p["slug"] for p in client.get("/api/projects?theme=practice-models").get_json()["projects"]}
+    models.discard("signs-of-safety")
+    assert models and {r["slug"] for r in related[: len(models)]} == models
+    assert all("social work practice models" in r["reason"] for r in related[: len(models)])
 
 
 def test_service_status_is_a_page_and_its_json_under_api(client):
@@ -212,7 +221,9 @@ def test_service_status_is_a_page_and_its_json_under_api(client):
     assert "The service is working" in page and "Sources you can search" in page and "{" not in page.split(
         "<main", 1)[1].split("</main>")[0]
     data = client.get("/api/status").get_json()
-    assert data == {**client.get("/healthz").get_json(), "age_seconds": data["age_seconds"]}
+    # /healthz's figures, and what the index was built without (tests/webapp/test_setup_warnings.py)
+    assert data == {**client.get("/healthz").get_json(), "age_seconds": data["age_seconds"],
+                    "warnings": data["warnings"]}
     home = client.get("/").get_data(as_text=True)
     footer = home[home.index('class="govuk-footer"'):]
     for href in ('href="/status"', 'href="/accessibility"', 'href="/privacy"', 'href="/gaps"'):
@@ -222,15 +233,17 @@ def test_service_status_is_a_page_and_its_json_under_api(client):
 
 def test_a_council_leads_to_a_filtered_search_by_links(client):
     council = client.get("/councils/hackney").get_data(as_text=True)
-    link = re.search(r'href="(/search\?q=&amp;council=hackney)"', council).group(1).replace("&amp;", "&")
+    # The council page lists the sources naming it: its link searches those ("mentions"); none is about it.
+    link = re.search(r'href="(/search\?q=&amp;mentions=hackney)"', council).group(1).replace("&amp;", "&")
+    assert "council=hackney" not in council
     listing = client.get(link)
     page = listing.get_data(as_text=True)
-    assert listing.status_code == 200 and "Sources naming Hackney" in page
+    assert listing.status_code == 200 and "Sources mentioning Hackney" in page
     theme = re.search(r'name="theme" type="checkbox" value="([^"]+)"', page).group(1)
     narrowed = client.get(link + f"&theme={theme}").get_data(as_text=True)
-    assert "Sources naming Hackney, on" in narrowed
-    api = client.get(f"/api/search?council=hackney&theme={theme}").get_json()
-    assert api["total"] >= 1 and api["facets"]["council"]["hackney"] == api["total"]
+    assert "Sources mentioning Hackney, on" in narrowed
+    api = client.get(f"/api/search?mentions=hackney&theme={theme}").get_json()
+    assert api["total"] >= 1 and api["facets"]["mentions"]["hackney"] == api["total"]
 
 
 @pytest.mark.parametrize("url", ["/projects/nope", "/councils/nowhere", "/themes/nothing"])

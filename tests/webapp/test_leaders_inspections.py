@@ -107,3 +107,38 @@ def test_a_council_without_inspections_still_has_its_page(client, schema):
     schema("CouncilDetail", data)
     assert data["inspections"] == [] and data["projects_used"] == []
     assert client.get("/councils/hackney").status_code == 200
+
+
+def test_ticking_north_yorkshire_finds_its_reports_not_dorsets_which_mentions_it(client):
+    """Issue 26, deliverable 2: "council" is the council a source is about, "mentions" every council it names."""
+    def sources(**facets):
+        data = client.get("/api/search", query_string={"top_k": 50, **facets}).get_json()
+        return {r["source"].rsplit("/", 1)[-1] for r in data["results"]}, data["facets"]
+
+    about, facets = sources(council="north-yorkshire")
+    assert about == {"north-yorkshire_2023-08-18.pdf", "north-yorkshire_2018-08-06.pdf"}
+    assert facets["council"]["north-yorkshire"] == 2 and facets["council"]["dorset"] == 1
+    mentioning, _ = sources(mentions="north-yorkshire")
+    assert "dorset_2021-11-19.pdf" in mentioning and about < mentioning
+    assert sources(council="dorset")[0] == {"dorset_2021-11-19.pdf"}
+    # The same with words, and on the page: the filter says which it means.
+    found = client.get("/api/search", query_string={"q": "No Wrong Door", "council": "north-yorkshire"}).get_json()
+    assert found["total"] >= 1 and all("north-yorkshire_" in r["source"] for r in found["results"])
+    page = client.get("/search", query_string={"q": "No Wrong Door"}).get_data(as_text=True)
+    assert "Council it is about" in page and "Councils it mentions" in page
+    assert page.index("Council it is about") < page.index("Councils it mentions")
+
+
+def test_related_projects_give_the_reasons_a_person_would(client):
+    """Issue 26, deliverable 4: Dorset's Harbour, based on No Wrong Door, comes first and says so."""
+    related = client.get(f"/api/projects/{NWD}").get_json()["related"]
+    first = related[0]
+    assert first["slug"] == "dorset-harbour"
+    assert "based on North Yorkshire's approach to adolescents in care" in first["reasons"]
+    assert "used by the same council (Dorset), their inspections say" in first["reasons"]
+    assert any(r.startswith("same theme") for r in first["reasons"])
+    back = client.get("/api/projects/dorset-harbour").get_json()["related"]
+    assert back[0]["slug"] == NWD and "Dorset's Harbour is based on it" in back[0]["reasons"]
+    page = client.get(f"/projects/{NWD}").get_data(as_text=True)
+    section = page[page.index("Related projects"):]
+    assert "much the same things" not in section and "based on North Yorkshire" in section

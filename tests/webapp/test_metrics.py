@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_settings
+from tests.helpers import strict_media_type
 from webapp import create_app
 
 pytestmark = pytest.mark.integration
@@ -125,3 +126,34 @@ def test_an_app_made_after_the_directory_appears_still_counts(corpus_settings, m
     client = create_app({"TESTING": True, "KB_SETTINGS": corpus_settings}).test_client()
     client.get("/api/themes")
     assert requests_total(scrape(client), "/api/themes", "2xx") == 1
+
+
+@pytest.mark.parametrize("value", ["text/plain; version=1.0.0; charset=utf-8; charset=utf-8", "text/plain;",
+                                   "text/plain; charset"])
+def test_the_strict_parse_refuses_what_prometheus_refuses(value):
+    with pytest.raises(AssertionError):
+        strict_media_type(value)
+
+
+@pytest.mark.parametrize("accept, media_type, version", [
+    (None, "text/plain", "0.0.4"),  # what Prometheus parses, and what curl gets
+    ("text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "text/plain", "0.0.4"),
+    ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "application/openmetrics-text",
+     "1.0.0"),
+])
+def test_metrics_have_one_well_formed_content_type(client, accept, media_type, version):
+    """Issue 26 item 7: one Content-Type, that a strict parser accepts, naming the format of the body."""
+    response = client.get("/metrics", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert len(response.headers.getlist("Content-Type")) == 1
+    kind, params = strict_media_type(response.headers["Content-Type"])
+    assert (kind, params.get("version"), params.get("charset")) == (media_type, version, "utf-8")
+    body = response.get_data(as_text=True)
+    if kind == "text/plain":
+        families = {family.name for family in text_string_to_metric_families(body)}
+    else:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+
+        assert body.endswith("# EOF\n")
+        families = {family.name for family in openmetrics_families(body)}
+    assert {"kb_http_requests", "kb_index_available"} <= families

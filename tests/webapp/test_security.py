@@ -114,7 +114,7 @@ def test_suggestions_and_api_facets(client):
     assert projects[0] == {"text": "Tri-Borough", "kind": "project", "slug": "tri-borough", "name": "Tri-Borough",
                            "url": None, "page_url": "/projects/tri-borough"}
     api = client.get("/api/search?q=social work&type=blog").get_json()
-    assert set(api["facets"]) == {"type", "year", "council", "theme", "project", "judgement"}
+    assert set(api["facets"]) == {"type", "year", "council", "mentions", "theme", "project", "judgement"}
     # The ticked facet keeps its other values (counted without its own choice); the rest count the blogs.
     assert api["facets"]["type"]["blog"] == api["total"] and len(api["facets"]["type"]) > 1
     assert sum(api["facets"]["year"].values()) == api["total"]

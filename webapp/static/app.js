@@ -72,7 +72,9 @@ function suggestions(input) {
   input.addEventListener("input", () => {
     window.clearTimeout(timer);
     const text = input.value.trim();
-    if (text.length < 2) { close(); return; }
+    // Suggestions are for a few words typed, not for a pasted text (which /api/suggest refuses anyway):
+    // a case note pasted into the box is never sent until the form is.
+    if (text.length < 2 || text.length > 100) { close(); return; }
     timer = window.setTimeout(async () => {
       controller?.abort();
       controller = new AbortController();

@@ -323,13 +323,12 @@ class KBDocumentStore:
         """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._conn().execute(
             "SELECT id, type, date, json_extract(meta, '$.councils'), json_extract(meta, '$.themes'), "
-            "json_extract(meta, '$.projects'), json_extract(meta, '$.inspection') FROM sources "
+            "json_extract(meta, '$.projects'), json_extract(meta, '$.inspection'), publisher, title FROM sources "
             "WHERE json_extract(meta, '$.duplicate_of') IS NULL"
         )
-        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(json.loads(r[3] or "[]")),
-                         themes=tuple(json.loads(r[4] or "[]")),
-                         projects=tuple((p["slug"], p["name"]) for p in json.loads(r[5] or "[]")),
-                         judgements=Inspection.from_dict(json.loads(r[6])).facet_values() if r[6] else ())
+        return [FacetRow.of(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), tuple(json.loads(r[4] or "[]")),
+                           json.loads(r[5] or "[]"), Inspection.from_dict(json.loads(r[6])) if r[6] else None,
+                           r[7], r[8])
                 for r in rows]
 
     def source_ids(self) -> list[str]:

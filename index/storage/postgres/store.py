@@ -153,12 +153,10 @@ class PgDocumentStore:
     def facet_rows(self) -> list[FacetRow]:
         """Each source that has passages (not a collapsed duplicate), with its facet values."""
         rows = self._rows(
-            "SELECT id, type, date, meta->'councils', meta->'themes', meta->'projects', meta->'inspection' "
-            "FROM {s}.sources WHERE meta->>'duplicate_of' IS NULL ORDER BY pos")
-        return [FacetRow(id=r[0], type=r[1], date=r[2], councils=tuple(r[3] or ()), themes=tuple(r[4] or ()),
-                         projects=tuple((p["slug"], p["name"]) for p in (r[5] or ())),
-                         judgements=Inspection.from_dict(r[6]).facet_values() if r[6] else ())
-                for r in rows]
+            "SELECT id, type, date, meta->'councils', meta->'themes', meta->'projects', meta->'inspection', "
+            "publisher, title FROM {s}.sources WHERE meta->>'duplicate_of' IS NULL ORDER BY pos")
+        return [FacetRow.of(r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5] or [],
+                            Inspection.from_dict(r[6]) if r[6] else None, r[7], r[8]) for r in rows]
 
     def source_ids(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT id FROM {s}.sources ORDER BY pos")]
