@@ -207,6 +207,8 @@ class FeedConverter(FileConverter):
             documents.append(Document(content=text, meta={
                 "source": entry["link"] or f"{path}#{entry['id']}",
                 "from_page": bool(pages.get(link)),
+                # The entry's author is the byline the publisher gives the post (ingest/authors.py).
+                "authors_stated": "the feed entry's author",
                 **({"notes": "feed recovered: " + "; ".join(notes)} if notes else {}),
                 "embedded": {"title": entry["title"], "authors": entry["authors"], "date": entry["date"],
                              "publisher": entry["publisher"], "url": entry["link"], "type": "blog"},

@@ -132,7 +132,9 @@ def _published(text: str, path: str) -> str | None:
 
 
 def _lead_inspector(text: str) -> str | None:
-    match = re.search(r"Lead inspector:\s*([^\n,]{3,60})", text)
+    """The lead inspector the report names: under its title in ILACS reports, in "The inspection team"
+    at the end of SIF reports ("Lead inspector: Nick Stacey"; never the deputy lead inspector)."""
+    match = re.search(r"(?<![Dd]eputy )Lead inspector:\s*([^\n,]{3,60})", text)
     return " ".join(match[1].split()) if match else None
 
 
@@ -175,8 +177,11 @@ def match(text: str, path: str) -> TemplateMatch | None:
     start, end_date = _dates(head)
     published = _published(head, path)
     inspection = Inspection(council=council, framework=framework, start=start, end=end_date, published=published,
-                            lead_inspector=_lead_inspector(head), judgements=_judgements(table))
+                            lead_inspector=_lead_inspector(head) or _lead_inspector(text.replace("\r", "")),
+                            judgements=_judgements(table))
     year = (published or end_date or start or "")[:4]
     title = f"Inspection of {council} local authority children’s services" + (f", {year}" if year else "")
+    # Ofsted is the corporate author: an inspection is Ofsted's judgement, whoever led it (the lead
+    # inspector is named as such, from the report's own text; never from the file's metadata).
     return TemplateMatch(template="ofsted-inspection", publisher=PUBLISHER, type="inspection", title=title,
                          date=published, url=original_url(council, published), inspection=inspection)
