@@ -255,7 +255,8 @@ def test_one_document_exports_and_wrong_formats_say_what_to_do(client, corpus_se
     assert data["source_id"] == source_id and data["first_indexed"] == corpus_searcher.store.get_source(
         source_id).first_indexed
     wrong = client.get(f"/api/documents/{source_id}", query_string={"format": "xml"})
-    assert wrong.status_code == 400 and "format must be one of ris, bibtex, csv, csljson" in wrong.get_json()["error"]["message"]
+    assert wrong.status_code == 400
+    assert "format must be one of ris, bibtex, csv, csljson" in wrong.get_json()["error"]["message"]
     assert client.get("/api/documents/no-such-source", query_string={"format": "ris"}).status_code == 404
     gone = client.get("/search/export", query_string={"q": "care", "format": "ris", "id": "no-such-source"})
     assert gone.status_code == 400 and "ticked" in gone.get_data(as_text=True)
