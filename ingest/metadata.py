@@ -108,10 +108,17 @@ def title_problem(title: str, publisher: str | None = None) -> str | None:
     return None
 
 
+# Scripts one language writes together: Japanese mixes kanji, hiragana and katakana; Korean hangul and hanja.
+_SCRIPT_GROUPS = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "KATAKANA-HIRAGANA": "CJK", "HANGUL": "CJK", "CJK": "CJK",
+                  "HALFWIDTH": "CJK",
+                  "FULLWIDTH": "CJK"}
+
+
 def _script_of(ch: str) -> str:
     import unicodedata
 
-    return unicodedata.name(ch, "?").split(" ", 1)[0]
+    script = unicodedata.name(ch, "?").split(" ", 1)[0]
+    return _SCRIPT_GROUPS.get(script, script)
 
 
 _SITE = re.compile(r"\bwww\.|\b[\w-]+\.(?:org|gov|co|com|ac|net)(?:\.uk)?\b|@", re.IGNORECASE)
