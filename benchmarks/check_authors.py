@@ -8,7 +8,7 @@ for each source:
   comes from a sidecar a person wrote, or a publisher template vouches for it;
 * the **corporate author** (the publisher, cited when no person is) is named in the text or set by
   a template or sidecar;
-* an inspection's **lead inspector** is named in the text after "Lead inspector:";
+* an inspection's **lead inspector** is named in the text after "Lead inspector:" (2013: "Reporting inspector");
 * no author is a software, scanner or account name, and no title is a file name's shape or the
   file's name used as a default.
 
@@ -95,7 +95,7 @@ def main() -> int:
                 counts["inspections"] += 1
             if lead:
                 counts["lead inspectors shown"] += 1
-                if re.search(r"Lead inspector:\s*" + re.escape(lead).replace(r"\ ", r"\s+"), text):
+                if re.search(r"(?:Lead|Reporting) inspector:?\s*" + re.escape(lead).replace(r"\ ", r"\s+"), text):
                     counts["lead inspectors stated in the text"] += 1
                 else:
                     failures.append(f"{name}: lead inspector {lead!r} is not stated in the text")

@@ -22,7 +22,14 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.failures import Failure
-from ingest.publication import Vocabulary, back_matter_start, contents_lines, tidy_line
+from ingest.publication import (
+    FRONT_MATTER_PAGES,
+    Vocabulary,
+    back_matter_start,
+    contents_lines,
+    copyright_page,
+    tidy_line,
+)
 
 _I = re.IGNORECASE
 
@@ -149,11 +156,12 @@ def clean_pages(raw: str) -> tuple[str, int, list[int]]:
         removed += sum(1 for line in pages[back_page][back_line:] if line)
         last = [*pages[back_page][:back_line], pages[back_page][back_line][:column].rstrip()]
         pages = [*pages[:back_page], last, *([[""]] * (len(pages) - back_page - 1))]
-    for lines in pages:
+    for number, lines in enumerate(pages):
         page_lines.append(len(kept))
         if ended:
             continue
-        contents = contents_lines(lines)
+        front = number < FRONT_MATTER_PAGES and copyright_page(lines)
+        contents = set(range(len(lines))) if front else contents_lines(lines)
         for index, line in enumerate(lines):
             if index in contents and line:
                 removed += 1

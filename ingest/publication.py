@@ -8,6 +8,7 @@ counted, so citations keep their pages:
   publication can be obtained from", the complaints address and telephone numbers) to the end, when
   two or more such lines are there. Publisher boilerplate learning (``ingest/boilerplate.py``) removes
   what one publisher repeats; this catches a back page it has too few documents to learn.
+* **copyright pages** in the front matter (:func:`copyright_page`);
 * **contents pages** (:func:`contents_lines`): dot-leader lines, and runs of four or more "Heading 7"
   lines whose page numbers never go down (a table of data rarely climbs like page numbers), with the
   "Contents" heading above them;
@@ -41,13 +42,25 @@ _BACK_MATTER = re.compile(
     r"^Interested in our work\?|subscribe to our (?:monthly )?newsletter|^Piccadilly Gate$|^Store Street$|"
     r"^Textphone:?\s|^T:\s*0\d{3}|^Reference no\.?\s*:?\s*\d{6}|^The Office for Standards in Education, Children.s "
     r"Services and Skills \(Ofsted\) regulates|^Please quote ref|^Any enquiries regarding this publication|"
+    r"^This document may be reproduced in whole or in part|^Further copies of this (?:report|document)|"
+    r"^Website:\s*www\.|This publication \(not including logos\) is licensed|"
     # Ofsted's complaints paragraph, in SIF reports glued to the line before it
     r"Any complaints about the inspection or the report should be made",
     re.IGNORECASE)
-# How far from the end back matter may start (pages).
+# Cues that start back matter on their own (one is enough at the end of a document): the rest of a back
+# page may have gone already with the publisher's learned boilerplate.
+_STRONG = re.compile(r"©\s*Crown copyright|Any complaints about the inspection or the report|Interested in our work\?|"
+                     r"copy of this (?:document|publication|report) in a different format|"
+                     r"This publication (?:\(not including logos\) )?is licensed", re.IGNORECASE)
+# A front page of copyright and licence lines (Ofsted's 2013 reports, page 2) has at most this many lines.
+COPYRIGHT_PAGE_LINES = 12
+# How far from the end back matter may start (pages), and the pages before it that are front matter.
 BACK_MATTER_PAGES = 2
+FRONT_MATTER_PAGES = 3
 
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}$|…{2,}\s*\d{1,3}$")
+# A contents page flattened into one line: "Contents ........ 3 Executive Summary ........ 4"
+_LEADERS = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\b")
 _CONTENTS_ENTRY = re.compile(r"^(?:(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Appendix \w+|Annex \w+|Section \w+)\s+)?"
                              r"[A-Z(‘“'\"][^.!?]{1,140}?[^\d\s.]\s*(?:\.{2,}\s*)?(?P<page>\d{1,3})$")
 _CONTENTS_HEADING = re.compile(r"^(?:table of )?contents(?: page)?$|^list of (?:figures|tables|charts)$", re.IGNORECASE)
@@ -110,16 +123,32 @@ def back_matter_start(pages: list[list[str]]) -> tuple[int, int, int] | None:
     """(page, line, column) where the back matter on the last pages starts, or None: the first back-matter
     line of the last :data:`BACK_MATTER_PAGES` pages (from the column its cue starts at, for a cue glued to
     the line before it), when two or more back-matter lines follow from it."""
-    first_page = max(0, len(pages) - BACK_MATTER_PAGES)
+    # Never the front matter (title, copyright and contents pages): a short report's last pages may be those.
+    first_page = max(min(FRONT_MATTER_PAGES, len(pages) - 1), len(pages) - BACK_MATTER_PAGES)
     hits = [(p, i, match.start()) for p in range(first_page, len(pages)) for i, line in enumerate(pages[p])
             if (match := _BACK_MATTER.search(line))]
-    return hits[0] if len(hits) >= 2 else None
+    if len(hits) >= 2:
+        return hits[0]
+    if hits:
+        page, line, _ = hits[0]
+        after = sum(1 for text in pages[page][line + 1:] if text.strip())
+        after += sum(1 for later in pages[page + 1:] for text in later if text.strip())
+        if _STRONG.search(pages[page][line]) and after <= 3:
+            return hits[0]
+    return None
+
+
+def copyright_page(lines: list[str]) -> bool:
+    """Whether a page is a copyright page (two or more back-matter lines and little else): in the front
+    matter, where back matter's rule does not look."""
+    nonblank = [line for line in lines if line.strip()]
+    return len(nonblank) <= COPYRIGHT_PAGE_LINES and sum(bool(_BACK_MATTER.search(line)) for line in nonblank) >= 2
 
 
 def contents_lines(lines: list[str]) -> set[int]:
     """Indexes of a page's contents-page lines: dot leaders, runs of entries with climbing page numbers
     (one wrapped line inside a run allowed), and the "Contents" heading just above a run."""
-    doomed = {i for i, line in enumerate(lines) if _DOT_LEADER.search(line)}
+    doomed = {i for i, line in enumerate(lines) if _DOT_LEADER.search(line) or len(_LEADERS.findall(line)) >= 2}
     entries = [(i, int(m["page"])) for i, line in enumerate(lines) if (m := _CONTENTS_ENTRY.match(line.strip()))]
     run: list[tuple[int, int]] = []
 

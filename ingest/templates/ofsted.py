@@ -133,8 +133,11 @@ def _published(text: str, path: str) -> str | None:
 
 def _lead_inspector(text: str) -> str | None:
     """The lead inspector the report names: under its title in ILACS reports, in "The inspection team"
-    at the end of SIF reports ("Lead inspector: Nick Stacey"; never the deputy lead inspector)."""
+    at the end of SIF reports ("Lead inspector: Nick Stacey"; never the deputy lead inspector), "Reporting
+    inspector" in 2013's inspections of services for looked after children."""
     match = re.search(r"(?<![Dd]eputy )Lead inspector:\s*([^\n,]{3,60})", text)
+    if match is None:  # the 2013 looked-after children inspections: "Reporting inspector Helen Cawston HMI"
+        match = re.search(r"Reporting inspector:?\s+([A-Z][^\n,]{2,60}?)(?:\s+HMI)?\s*$", text, re.M)
     return " ".join(match[1].split()) if match else None
 
 

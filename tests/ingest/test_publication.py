@@ -24,8 +24,20 @@ def test_the_back_page_goes_from_its_first_line_and_the_pages_keep_their_offsets
     assert text[starts[2]:].startswith("Social workers know")
 
 
-def test_one_copyright_line_alone_is_not_a_back_page():
-    assert back_matter_start([["Body"], ["Text", "© Crown copyright 2017"]]) is None
+def test_one_line_is_back_matter_only_when_it_is_a_strong_cue_at_the_very_end():
+    # What boilerplate learning left of a back page: its copyright line.
+    assert back_matter_start([["Body"], ["Text", "© Crown copyright 2017"]]) == (1, 1, 0)
+    # A telephone number on the last page is a report's content unless more back matter is around it.
+    assert back_matter_start([["Body"], ["Contact the team", "T: 0300 123 4567"]]) is None
+    # A copyright line followed by more of the report is not the start of its back page.
+    assert back_matter_start([["Body"], ["© Crown copyright 2017", "One", "Two", "Three", "Four"]]) is None
+
+
+def test_a_copyright_page_in_the_front_matter_goes():
+    text, _, _ = clean_pages("Inspection of looked after children services\fKent\f© Crown copyright 2013\n"
+                             "Website: www.ofsted.gov.uk\nThis document may be reproduced in whole or in part.\f"
+                             "About this inspection\nThe inspection found good practice.")
+    assert "copyright" not in text and "reproduced" not in text and "good practice" in text
 
 
 def test_a_contents_page_goes_but_a_table_of_counts_stays():
