@@ -58,9 +58,11 @@ COPYRIGHT_PAGE_LINES = 12
 BACK_MATTER_PAGES = 2
 FRONT_MATTER_PAGES = 3
 
-_DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}$|…{2,}\s*\d{1,3}$")
+# Word's broken cross-reference where a page number should be.
+_NO_BOOKMARK = r"Error! Bookmark not defined\."
+_DOT_LEADER = re.compile(rf"(?:\.\s?){{4,}}\s*(?:\d{{1,3}}|{_NO_BOOKMARK})$|…{{2,}}\s*\d{{1,3}}$")
 # A contents page flattened into one line: "Contents ........ 3 Executive Summary ........ 4"
-_LEADERS = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\b")
+_LEADERS = re.compile(rf"(?:\.\s?){{4,}}\s*(?:\d{{1,3}}\b|{_NO_BOOKMARK})")
 _CONTENTS_ENTRY = re.compile(r"^(?:(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Appendix \w+|Annex \w+|Section \w+)\s+)?"
                              r"[A-Z(‘“'\"][^.!?]{1,140}?[^\d\s.]\s*(?:\.{2,}\s*)?(?P<page>\d{1,3})$")
 _CONTENTS_HEADING = re.compile(r"^(?:table of )?contents(?: page)?$|^list of (?:figures|tables|charts)$", re.IGNORECASE)
@@ -167,6 +169,10 @@ def contents_lines(lines: list[str]) -> set[int]:
         close()
         run = [(index, page)]
     close()
+    for index in sorted(doomed):  # the "Contents" heading above dot-leader lines
+        above = [j for j in range(index - 1, -1, -1) if lines[j].strip()][:1]
+        if above and _CONTENTS_HEADING.match(lines[above[0]].strip()):
+            doomed.add(above[0])
     return doomed
 
 
