@@ -135,10 +135,15 @@ def _lead_inspector(text: str) -> str | None:
     """The lead inspector the report names: under its title in ILACS reports, in "The inspection team"
     at the end of SIF reports ("Lead inspector: Nick Stacey"; never the deputy lead inspector), "Reporting
     inspector" in 2013's inspections of services for looked after children."""
-    match = re.search(r"(?<![Dd]eputy )Lead inspector:\s*([^\n,]{3,60})", text)
+    match = re.search(r"(?<![Dd]eputy )Lead inspectors?:\s*([^\n]{3,200})", text)
     if match is None:  # the 2013 looked-after children inspections: "Reporting inspector Helen Cawston HMI"
-        match = re.search(r"Reporting inspector:?\s+([A-Z][^\n,]{2,60}?)(?:\s+HMI)?\s*$", text, re.M)
-    return " ".join(match[1].split()) if match else None
+        match = re.search(r"Reporting inspector:?\s+([A-Z][^\n]{2,80})$", text, re.M)
+    if match is None:
+        return None
+    # "Rebecca Quested, His Majesty’s Inspector, and Matthew Reed, His Majesty’s Inspector" → both names
+    named = re.sub(r",?\s*(?:(?:His|Her) Majesty[’']s Inspector|HMI)\b", "", match[1])
+    names = [" ".join(n.split()) for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", named) if n.strip()]
+    return " and ".join(names[:3]) or None
 
 
 def _council(title_block: str, path: str) -> tuple[str, str] | None:
