@@ -95,8 +95,8 @@ def main() -> int:
                 counts["inspections"] += 1
             if lead:
                 counts["lead inspectors shown"] += 1
-                if all(re.search(r"(?:Lead|Reporting) inspectors?:?[^\n]{0,120}?" + re.escape(name).replace(r"\ ", r"\s+"),
-                                 text) for name in lead.split(" and ")):
+                stated = r"(?:Lead|Reporting) inspectors?:?[^\n]{0,120}?"
+                if all(re.search(stated + re.escape(name).replace(r"\ ", r"\s+"), text) for name in lead.split(" and ")):
                     counts["lead inspectors stated in the text"] += 1
                 else:
                     failures.append(f"{name}: lead inspector {lead!r} is not stated in the text")
