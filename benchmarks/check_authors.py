@@ -96,7 +96,8 @@ def main() -> int:
             if lead:
                 counts["lead inspectors shown"] += 1
                 stated = r"(?:Lead|Reporting) inspectors?:?[^\n]{0,120}?"
-                if all(re.search(stated + re.escape(name).replace(r"\ ", r"\s+"), text) for name in lead.split(" and ")):
+                names = lead.split(" and ")
+                if all(re.search(stated + re.escape(n).replace(r"\ ", r"\s+"), text) for n in names):
                     counts["lead inspectors stated in the text"] += 1
                 else:
                     failures.append(f"{name}: lead inspector {lead!r} is not stated in the text")
