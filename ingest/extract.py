@@ -33,6 +33,8 @@ _BY = re.compile(r"^[Bb]y\s+(?P<who>[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,3}
 # "Report written by Dr Niamh O’Brien and Faye Acton (Anglia Ruskin University)": several writers.
 _WRITTEN_BY = re.compile(r"^(?:[A-Z]\w+\s+){0,2}(?:written|prepared|compiled|authored)\s+by:?\s+(?P<who>[^()|]{4,160}?)"
                          r"\s*(?:\(.*\))?\.?$", re.IGNORECASE)
+# "Report Author: Alistair Herbert, Data to Insight", "Authors: A and B": the persons named.
+_AUTHORS_LINE = re.compile(r"^(?:report\s+)?(?:authors?|written by)\s*:\s*(?P<who>.{4,200})$", re.IGNORECASE)
 # "Produced by the Department for Education and Skills", "Published by Ofsted": the publisher.
 _PUBLISHED_BY = re.compile(r"^(?i:produced|published)\s+(?i:and\s+\w+\s+)?(?i:by)\s+(?i:the\s+)?"
                            r"(?P<org>[A-Z][\w’'&,. -]{2,90}?)\.?$")
@@ -83,7 +85,7 @@ def extract_metadata(text: str) -> dict[str, Any]:
         if "authors" not in found and len(line) < 200:
             if any(_FOREWORD.search(above) for above in lines[max(0, index - 2): index]):
                 continue  # "Ministerial Foreword / By Margaret Hodge MP": the foreword's, not the guide's
-            if (match := _WRITTEN_BY.match(line)) and (names := _writers(match["who"])):
+            if (match := _WRITTEN_BY.match(line) or _AUTHORS_LINE.match(line)) and (names := _writers(match["who"])):
                 found["authors"] = names
                 continue
             match = _BYLINE.match(line) or _BY.match(line)

@@ -56,6 +56,8 @@ def test_initials_are_expanded_as_the_text_defines_them():
 
 def test_bylines_in_the_text():
     assert extract_metadata(REPORT)["authors"] == ["Niamh O’Brien", "Faye Acton"]
+    assert extract_metadata("DDSF Project 1a\nReport Author: Alistair Herbert, Data to Insight\n")["authors"] == [
+        "Alistair Herbert"]
     foreword = "Guidance\nMinisterial Foreword\n\nBy Margaret Hodge MP\nMinister for Children\n\nText."
     assert "authors" not in extract_metadata(foreword)
     assert extract_metadata("Guide\n\n© Crown copyright 2004\nProduced by the Department for Education and "
