@@ -1,0 +1,234 @@
+"""Check it at the source: a passage's page of the original PDF, as the publisher laid it out, with the
+passage's sentence marked (issue 25, item 5).
+
+- ``/documents/<id>/source?passage=N``: the page (a page of the site, not a file): the rendered page
+  as an SVG holding the image and a box over each line of the sentence, its number, the passage as the
+  text alternative, links to the full-size image and the original;
+- ``/documents/<id>/source/<page>.png``: the page rendered by PDFium (pypdfium2), at most
+  :data:`MAX_WIDTH_PX` wide, cached per generation under ``<data dir>/cache/source-pages/<generation>/``.
+
+Rendering and finding the sentence run in the ingest's sandbox (a child process with a time and memory
+limit: ``ingest/sandbox.py``), on request only. Only a PDF whose text states the Open Government Licence
+(``record.licence``) is shown: for any other the page says why and links the original. Word, HTML and
+feed sources keep their passage in context on the document page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+
+from index.records import SourceRecord
+from ingest.failures import ConversionError
+from ingest.sandbox import run_limited
+from webapp.index_handle import get_index
+from webapp.views import http_url, settings
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("source", __name__)
+
+MAX_WIDTH_PX = 1400
+# Licences under which the site may show a page of the original.
+SHOWN_LICENCES = frozenset({"OGL-3.0"})
+RENDER_TIMEOUT_S = 20.0
+RENDER_MEMORY_MB = 1024
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“'\"(])")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on the page, in PDF points from the page's top left."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """A page's size in points and the boxes of the sentence found on it (none when it was not found)."""
+
+    width: float
+    height: float
+    boxes: tuple[Box, ...]
+
+
+def _squash(text: str) -> str:
+    """Text without spaces or line breaks, in compatibility form (ligatures split), for matching."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace()).lower()
+
+
+def locate(path: str, page_number: int, sentence: str) -> PageLayout:
+    """The page's size and the line boxes of ``sentence`` on it (module-level: runs in the sandbox).
+
+    The sentence is matched without spaces and line breaks, in compatibility form, so a line break, a
+    hyphen's space or a ligature does not hide it; the boxes are PDFium's rectangles over its characters.
+    """
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        page = pdf[page_number - 1]
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count) if count else ""
+        kept: list[int] = []
+        squashed: list[str] = []
+        for index, ch in enumerate(text[:count]):
+            piece = _squash(ch)
+            for part in piece:
+                kept.append(index)
+                squashed.append(part)
+        haystack = "".join(squashed)
+        wanted = _squash(sentence)
+        boxes: tuple[Box, ...] = ()
+        # The whole sentence, else its first 80 characters (a page break may cut it).
+        for needle in (wanted, wanted[:80]):
+            at = haystack.find(needle) if len(needle) >= 12 else -1
+            if at >= 0:
+                first, last = kept[at], kept[at + len(needle) - 1]
+                rects = [textpage.get_rect(i) for i in range(textpage.count_rects(first, last - first + 1))]
+                boxes = tuple(Box(left, height - top, right - left, top - bottom)
+                              for left, bottom, right, top in rects if right > left and top > bottom)
+                break
+        return PageLayout(width, height, boxes)
+    finally:
+        pdf.close()
+
+
+def render(path: str, page_number: int, target: str) -> str:
+    """Render one page to a PNG at ``target``, at most :data:`MAX_WIDTH_PX` wide (runs in the sandbox)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        page = pdf[page_number - 1]
+        width, _ = page.get_size()
+        scale = min(2.0, MAX_WIDTH_PX / max(width, 1.0))
+        image = page.render(scale=scale).to_pil()
+        partial = Path(target).with_suffix(".part")
+        image.save(partial, format="PNG", optimize=True)
+        partial.replace(target)
+        return target
+    finally:
+        pdf.close()
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What the page shows: the record, the passage, its page, and why the page cannot be shown (or None)."""
+
+    record: SourceRecord
+    ordinal: int
+    passage: str
+    sentence: str
+    page: int | None
+    refusal: str | None
+    layout: PageLayout | None = None
+
+
+def _pdf_path(record: SourceRecord) -> str | None:
+    path = record.file or record.source.split("#", 1)[0]
+    return path if path and path.lower().endswith(".pdf") and Path(path).is_file() else None
+
+
+def cited_sentence(text: str, query: str = "") -> tuple[int, str]:
+    """(offset in ``text``, sentence) of the passage's sentence to mark: the one holding most of the query's
+    distinct words (three letters or more), else the first of six words or more."""
+    wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) >= 3}
+    spans, start = [], 0
+    for cut in _SENTENCE.finditer(text):
+        spans.append((start, text[start:cut.start()]))
+        start = cut.end()
+    spans.append((start, text[start:]))
+    spans = [(at, " ".join(s.split())) for at, s in spans if s.strip()]
+    long = [span for span in spans if len(span[1].split()) >= 6] or spans or [(0, " ".join(text.split())[:300])]
+    if wanted:
+        best = max(long, key=lambda span: len(wanted & set(re.findall(r"\w+", span[1].lower()))))
+        if wanted & set(re.findall(r"\w+", best[1].lower())):
+            return best
+    return long[0]
+
+
+def _page_at(meta: dict[str, Any], offset: int) -> int | None:
+    """The page of a character of a passage: its first page, or the last page begun before the offset."""
+    page = meta.get("page")
+    for number, begins in meta.get("page_offsets") or []:
+        if begins <= offset:
+            page = number
+    return page
+
+
+def check(document_id: str, ordinal: int, query: str = "") -> SourceCheck:
+    searcher = get_index().searcher()
+    record = searcher.store.get_source(document_id)
+    if record is None:
+        abort(404)
+    passage = next((p for p in searcher.store.source_passages(document_id) if p.meta.get("ordinal") == ordinal), None)
+    if passage is None:
+        abort(404)
+    text = record.content[int(passage.meta["start"]): int(passage.meta["end"])]
+    offset, sentence = cited_sentence(text, query)
+    page = _page_at(passage.meta, offset)
+    path = _pdf_path(record)
+    if path is None or page is None:
+        return SourceCheck(record, ordinal, text, sentence, page,
+                           "This source is not a PDF we hold, so there is no page to show: the passage is "
+                           "marked in the text on its page here.")
+    if record.licence not in SHOWN_LICENCES:
+        return SourceCheck(record, ordinal, text, sentence, page,
+                           "The document does not say it is published under a licence that lets us show its "
+                           "pages, so we do not: open the original to check the passage.")
+    try:
+        layout = run_limited(locate, path, int(page), sentence, timeout=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
+    except ConversionError as exc:
+        logger.warning("could not read page %s of %s: %s", page, document_id, exc.reason)
+        return SourceCheck(record, ordinal, text, sentence, page,
+                           "The page could not be read just now: open the original to check the passage.")
+    return SourceCheck(record, ordinal, text, sentence, int(page), None, layout)
+
+
+@bp.get("/documents/<document_id>/source")
+def show(document_id: str) -> str:
+    try:
+        ordinal = int(request.args.get("passage", "0"))
+    except ValueError:
+        abort(404)
+    found = check(document_id, ordinal, (request.args.get("q") or "")[:settings().max_query_chars])
+    return render_template("documents/source.html", found=found, original=http_url(found.record.url),
+                           image_url=url_for("source.image", document_id=document_id, page=found.page)
+                           if found.layout else None)
+
+
+@bp.get("/documents/<document_id>/source/<int:page>.png")
+def image(document_id: str, page: int) -> Response:
+    searcher = get_index().searcher()
+    record = searcher.store.get_source(document_id)
+    path = _pdf_path(record) if record is not None else None
+    if record is None or path is None or record.licence not in SHOWN_LICENCES or page < 1:
+        abort(404)
+    generation = searcher.generation.manifest.generation
+    folder = Path(settings().data_dir) / "cache" / "source-pages" / generation
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", document_id)[:80]
+    target = folder / f"{safe}-{page}.png"
+    if not target.is_file():
+        try:
+            run_limited(render, path, page, str(target), timeout=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
+        except ConversionError:
+            abort(404)
+    response = send_file(target, mimetype="image/png", max_age=86400)
+    return response
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
