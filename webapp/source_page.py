@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ MAX_WIDTH_PX = 1400
 # Licences under which the site may show a page of the original.
 SHOWN_LICENCES = frozenset({"OGL-3.0"})
 RENDER_TIMEOUT_S = 20.0
+# Rendered pages kept per generation (about 0.3 MB each).
+MAX_CACHED_PAGES = 2000
 RENDER_MEMORY_MB = 1024
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“'\"(])")
 
@@ -217,17 +220,25 @@ def image(document_id: str, page: int) -> Response:
     if record is None or path is None or record.licence not in SHOWN_LICENCES or page < 1:
         abort(404)
     generation = searcher.generation.manifest.generation
-    folder = Path(settings().data_dir) / "cache" / "source-pages" / generation
-    folder.mkdir(parents=True, exist_ok=True)
+    root = Path(settings().data_dir) / "cache" / "source-pages"
+    folder = root / generation
+    if not folder.is_dir():
+        # A new generation: the pages cached for older ones go (their files may have changed).
+        for old in root.glob("*") if root.is_dir() else []:
+            if old.is_dir() and old.name != generation:
+                shutil.rmtree(old, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", document_id)[:80]
     target = folder / f"{safe}-{page}.png"
     if not target.is_file():
+        cached = sorted(folder.glob("*.png"), key=lambda f: f.stat().st_mtime)
+        for stale in cached[: max(0, len(cached) - MAX_CACHED_PAGES + 1)]:
+            stale.unlink(missing_ok=True)  # bounded: the least recently rendered go first
         try:
             run_limited(render, path, page, str(target), timeout=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
         except ConversionError:
             abort(404)
-    response = send_file(target, mimetype="image/png", max_age=86400)
-    return response
+    return send_file(target, mimetype="image/png", max_age=86400)
 
 
 def init_app(app: Any) -> None:
