@@ -4,8 +4,8 @@ passage's sentence marked (issue 25, item 5).
 - ``/documents/<id>/source?passage=N``: the page (a page of the site, not a file): the rendered page
   as an SVG holding the image and a box over each line of the sentence, its number, the passage as the
   text alternative, links to the full-size image and the original;
-- ``/documents/<id>/source/<page>.png``: the page rendered by PDFium (pypdfium2), at most
-  :data:`MAX_WIDTH_PX` wide, cached per generation under ``<data dir>/cache/source-pages/<generation>/``.
+- ``/documents/<id>/source/<page>.png``: the page rendered by PDFium (``ingest/source_pages.py``), bounded
+  in width, cached per generation under ``<data dir>/cache/source-pages/<generation>/``.
 
 Rendering and finding the sentence run in the ingest's sandbox (a child process with a time and memory
 limit: ``ingest/sandbox.py``), on request only. Only a PDF whose text states the Open Government Licence
@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 from index.records import SourceRecord
 from ingest.failures import ConversionError
 from ingest.sandbox import run_limited
+from ingest.source_pages import PageLayout, locate, render
 from webapp.index_handle import get_index
 from webapp.views import http_url, settings
 
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("source", __name__)
 
-MAX_WIDTH_PX = 1400
 # Licences under which the site may show a page of the original.
 SHOWN_LICENCES = frozenset({"OGL-3.0"})
 RENDER_TIMEOUT_S = 20.0
@@ -43,87 +42,6 @@ RENDER_TIMEOUT_S = 20.0
 MAX_CACHED_PAGES = 2000
 RENDER_MEMORY_MB = 1024
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘“'\"(])")
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle on the page, in PDF points from the page's top left."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-@dataclass(frozen=True)
-class PageLayout:
-    """A page's size in points and the boxes of the sentence found on it (none when it was not found)."""
-
-    width: float
-    height: float
-    boxes: tuple[Box, ...]
-
-
-def _squash(text: str) -> str:
-    """Text without spaces or line breaks, in compatibility form (ligatures split), for matching."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace()).lower()
-
-
-def locate(path: str, page_number: int, sentence: str) -> PageLayout:
-    """The page's size and the line boxes of ``sentence`` on it (module-level: runs in the sandbox).
-
-    The sentence is matched without spaces and line breaks, in compatibility form, so a line break, a
-    hyphen's space or a ligature does not hide it; the boxes are PDFium's rectangles over its characters.
-    """
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        page = pdf[page_number - 1]
-        width, height = page.get_size()
-        textpage = page.get_textpage()
-        count = textpage.count_chars()
-        text = textpage.get_text_range(0, count) if count else ""
-        kept: list[int] = []
-        squashed: list[str] = []
-        for index, ch in enumerate(text[:count]):
-            piece = _squash(ch)
-            for part in piece:
-                kept.append(index)
-                squashed.append(part)
-        haystack = "".join(squashed)
-        wanted = _squash(sentence)
-        boxes: tuple[Box, ...] = ()
-        # The whole sentence, else its first 80 characters (a page break may cut it).
-        for needle in (wanted, wanted[:80]):
-            at = haystack.find(needle) if len(needle) >= 12 else -1
-            if at >= 0:
-                first, last = kept[at], kept[at + len(needle) - 1]
-                rects = [textpage.get_rect(i) for i in range(textpage.count_rects(first, last - first + 1))]
-                boxes = tuple(Box(left, height - top, right - left, top - bottom)
-                              for left, bottom, right, top in rects if right > left and top > bottom)
-                break
-        return PageLayout(width, height, boxes)
-    finally:
-        pdf.close()
-
-
-def render(path: str, page_number: int, target: str) -> str:
-    """Render one page to a PNG at ``target``, at most :data:`MAX_WIDTH_PX` wide (runs in the sandbox)."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        page = pdf[page_number - 1]
-        width, _ = page.get_size()
-        scale = min(2.0, MAX_WIDTH_PX / max(width, 1.0))
-        image = page.render(scale=scale).to_pil()
-        partial = Path(target).with_suffix(".part")
-        image.save(partial, format="PNG", optimize=True)
-        partial.replace(target)
-        return target
-    finally:
-        pdf.close()
 
 
 @dataclass(frozen=True)
