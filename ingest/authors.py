@@ -127,7 +127,11 @@ def byline_evidence(name: str, text: str) -> str | None:
         # A name in a list of references ("Baginsky, M., Manthorpe, J. (2024)") is a cited author.
         if re.search(r"\(\d{4}\)|\bet al\b|\d{4}[a-z]?\)", line):
             continue
-        if _AUTHOR_CUE.search(line[: found.start()]) or any(_AUTHOR_CUE.fullmatch(a.rstrip(":").strip()) or
+        cue = _AUTHOR_CUE.search(line[: found.start()])
+        # A bare "by" is a byline only on a short line ("By Jane Smith"), not in a sentence ("funded by ...").
+        if cue and cue.group().strip(" :").lower() == "by" and len(line) > 80:
+            cue = None
+        if cue or any(_AUTHOR_CUE.fullmatch(a.rstrip(":").strip()) or
                                                              re.match(r"^(?:authors?|written by|by)\s*:?$", a, re.I)
                                                              for a in above):
             return line[:200]
