@@ -34,7 +34,14 @@ _ORGANISATION = re.compile(
     r"commission|board|partnership|network|consortium|group|team|unit|company|limited|ltd|plc|llp|inc|"
     r"ofsted|nhs|charity|alliance|federation|committee|directors|research|insight|finance|programme|project|"
     r"department for|children's|childrens|cafcass|barnardo'?s|nspcc)\b", re.IGNORECASE)
-_NAME_WORD = re.compile(r"^(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|Mc[A-Z][a-z]+|Mac[A-Z][a-z]+|O[’'][A-Z][a-z]+)$")
+
+
+def _name_word(word: str) -> bool:
+    """A word of a person's name: a capital, then letters (any script's: "Zoë", "Álvarez"), with hyphens or
+    apostrophes between parts ("Thomson-Jones", "O’Brien", "McInerney"), and some lower case (not "ICHANDA")."""
+    parts = re.split(r"[-'’]", word)
+    return word[:1].isupper() and all(p.isalpha() for p in parts) and any(c.islower() for c in word)
+
 _HONORIFIC = re.compile(r"^(?:dr|prof|professor|mr|mrs|ms|miss|sir|dame|lord|lady|rt hon|cllr)\.?\s+",
                         re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z][A-Za-z]{1,7}$")
@@ -90,8 +97,8 @@ def kind_of(name: str) -> tuple[str | None, str]:
                 value.isupper() and 2 <= len(value) <= 5):
             return "organisation", "an organisation's initials"
         return None, "a user name or single word, not a person's full name"
-    if all(_NAME_WORD.match(w) or re.fullmatch(r"[A-Z]\.?", w) for w in words) and 2 <= len(words) <= 4:
-        if sum(bool(_NAME_WORD.match(w)) for w in words) < 2:
+    if all(_name_word(w) or re.fullmatch(r"[A-Z]\.?", w) for w in words) and 2 <= len(words) <= 4:
+        if sum(_name_word(w) for w in words) < 2:
             return None, "initials, not a person's full name"
         return "person", "a person's name"
     return None, "not written as a person's name"

@@ -430,3 +430,37 @@ def test_every_export_of_a_multi_source_search_parses_back_with_the_sources_fiel
     for text in rendered:  # Cite Them Right: "Who (Year) Title." with "Available at" only for an original
         assert re.match(r"^.+ \((\d{4}|no date)\) .+", text), text
         assert "/documents/" not in text
+
+
+def test_fifty_varied_sources_export_and_parse_back_in_every_format():
+    """Fifty sources of every kind the corpora hold (persons, a corporate author, neither; an original's
+    address or none; dated or not; names with apostrophes, hyphens and accents) parse back whole."""
+    from citeproc import Citation as CslCitation
+    from citeproc import CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    people = [(), ("Niamh O’Brien", "Faye Acton"), ("Mary-Jane Thomson-Jones",), ("Zoë Álvarez", "Li Wei", "Sam Hart")]
+    publishers = [None, "Ofsted", "Department for Education", "Children & Young People Now"]
+    kinds = ("report", "inspection", "blog", "news", "article")
+    entries = [_entry(n, authors=people[n % 4], publisher=publishers[(n // 4) % 4], type=kinds[n % 5],
+                      date=None if n % 7 == 0 else f"{2010 + n % 15}-0{1 + n % 9}-1{n % 9}",
+                      url=None if n % 3 == 0 else f"https://example.org/r/{n}?a=1&b=2",
+                      title=f"Report {n}: {{care}} & 50%") for n in range(50)]
+    records = rispy.loads(ris(entries, ACCESSED))
+    database = bibtexparser.loads(bibtex(entries, ACCESSED))
+    items = json.loads(csl_json(entries, ACCESSED))
+    assert len(records) == len(database.entries) == len(items) == 50
+    style = CitationStylesStyle("harvard-cite-them-right", locale="en-GB", validate=False)
+    bibliography = CitationStylesBibliography(style, CiteProcJSON(items), formatter.plain)
+    for entry, record, bib, item in zip(entries, records, database.entries, items, strict=True):
+        assert record["title"] == item["title"] == entry.title and record["id"] == item["id"] == entry.source_id
+        expected = [" ".join(reversed(a.split(", ", 1))) for a in record.get("authors", []) if not a.endswith(",")]
+        assert expected == list(entry.authors)
+        if not entry.authors and entry.publisher:
+            assert record["authors"] == [entry.publisher + ","] and bib["author"] == "{" + bib["author"][1:-1] + "}"
+        assert record.get("urls", [None])[0] == item.get("URL") == entry.url
+        assert ("url" in bib) == bool(entry.url) and "Unknown" not in str(bib)
+        bibliography.register(CslCitation([CitationItem(entry.source_id)]))
+    rendered = [str(r) for r in bibliography.bibliography()]
+    assert len(rendered) == 50 and not any("kb.example" in r for r in rendered)
+    assert sum("Available at: https://example.org/r/" in r for r in rendered) == sum(bool(e.url) for e in entries)
