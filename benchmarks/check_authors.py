@@ -54,6 +54,7 @@ def main() -> int:
     counts: Counter[str] = Counter()
     failures: list[str] = []
     refused: list[str] = []
+    shown: list[str] = []
     for root in args.paths:
         documents, _ = _read(discover([root]), False, None)
         raw = {d.meta["source"]: d.content or "" for d in documents}
@@ -66,6 +67,7 @@ def main() -> int:
             counts["sources"] += 1
             for author in meta["authors"]:
                 counts["person authors shown"] += 1
+                shown.append(f"{name}: {author} ({where.get('authors')})")
                 if kind_of(author)[0] is None:
                     failures.append(f"{name}: author {author!r} is not a name ({kind_of(author)[1]})")
                 elif where.get("authors") == "template":
@@ -118,6 +120,8 @@ def main() -> int:
             print("FAIL", line)
         for line in refused:
             print("REFUSED", line)
+        for line in shown:
+            print("AUTHOR", line)
     return 1 if failures else 0
 
 
