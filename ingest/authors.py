@@ -33,7 +33,8 @@ _ORGANISATION = re.compile(
     r"trust|foundation|university|college|school|institute|institution|association|society|centre|center|"
     r"commission|board|partnership|network|consortium|group|team|unit|company|limited|ltd|plc|llp|inc|"
     r"ofsted|nhs|charity|alliance|federation|committee|directors|research|insight|finance|programme|project|"
-    r"department for|children's|childrens|cafcass|barnardo'?s|nspcc)\b", re.IGNORECASE)
+    r"department for|children[’']?s|national|bureau|cafcass|barnardo[’']?s|nspcc|economics)\b",
+    re.IGNORECASE)
 
 
 def _name_word(word: str) -> bool:

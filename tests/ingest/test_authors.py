@@ -26,6 +26,7 @@ Baginsky, M. and Manthorpe, J. (2024) Social work practice. London.
     ("Scanning Station", None), ("Microsoft Word", None), ("Administrator", None), ("user", None),
     ("slee", None), ("ICHANDA", None), ("J. S.", None), ("Joy Howick", "person"), ("Acton, Faye", "person"),
     ("Department for Education", "organisation"), ("DfE", "organisation"), ("Rees Centre", "organisation"),
+    ("National Children’s", "organisation"), ("Zoë Álvarez", "person"),
 ])
 def test_kind_of_a_metadata_name(name, kind):
     assert kind_of(name)[0] == kind
@@ -58,6 +59,8 @@ def test_bylines_in_the_text():
     assert extract_metadata(REPORT)["authors"] == ["Niamh O’Brien", "Faye Acton"]
     assert extract_metadata("DDSF Project 1a\nReport Author: Alistair Herbert, Data to Insight\n")["authors"] == [
         "Alistair Herbert"]
+    # Organisations in an authors line, one broken over two lines, are not persons.
+    assert "authors" not in extract_metadata("Evaluation\n\nAuthors: Verian, National Children’s\nBureau (NCB)\n")
     foreword = "Guidance\nMinisterial Foreword\n\nBy Margaret Hodge MP\nMinister for Children\n\nText."
     assert "authors" not in extract_metadata(foreword)
     assert extract_metadata("Guide\n\n© Crown copyright 2004\nProduced by the Department for Education and "
