@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / ".." / "shared" / "realfiles"
+# Real feeds in legacy encodings with no declared charset (feedparser's test suite; tests/fixtures/legacy-feeds).
+LEGACY_FEEDS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "legacy-feeds"
 
 
 @dataclass
@@ -41,6 +43,7 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     precision: float | None = None
     recall: float | None = None
+    mojibake: float | None = None  # feeds: charset-normalizer's mess of the decoded text (0 clean; > 0.2 mojibake)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -57,15 +60,16 @@ def precision_recall(got: str, expected: str) -> tuple[float, float]:
     return overlap / max(1, sum(a.values())), overlap / max(1, sum(b.values()))
 
 
-def read_all(root: Path) -> list[FileResult]:
+def read_all(root: Path, extra: tuple[Path, ...] = ()) -> list[FileResult]:
     from ingest.clean import BoilerplateCleaner
+    from ingest.converters.feed import mojibake
     from ingest.discover import discover
     from ingest.extract import TextMetadataExtractor
     from ingest.formats import FORMATS
     from ingest.metadata import MetadataResolver
     from ingest.router import FormatRouter
 
-    kinds = [p for p in sorted(root.iterdir()) if p.is_dir() and p.name != "html-expected"]
+    kinds = [p for p in sorted(root.iterdir()) if p.is_dir() and p.name != "html-expected"] + list(extra)
     results: list[FileResult] = []
     for kind_dir in kinds:
         files = discover([kind_dir])
@@ -97,6 +101,9 @@ def read_all(root: Path) -> list[FileResult]:
                                 notes=[str(n) for n in (meta.get("notes") or [])] if isinstance(
                                     meta.get("notes"), list) else ([str(meta["notes"])] if meta.get("notes") else []))
             expected = root / "html-expected" / (Path(name).stem + ".expected.txt")
+            if "feed" in kind_dir.name:
+                decoded = "\n".join(f"{d.meta.get('title') or ''}\n{d.content}" for d in docs)
+                result.mojibake = round(mojibake(decoded), 3)
             if kind_dir.name == "html" and expected.exists():
                 result.precision, result.recall = precision_recall(text, expected.read_text(encoding="utf-8"))
             results.append(result)
@@ -120,6 +127,7 @@ def report(results: list[FileResult]) -> str:
             if r.status == "indexed":
                 extra = f"  P={r.precision:.3f} R={r.recall:.3f}" if r.precision is not None else ""
                 note = f"  notes: {'; '.join(r.notes)}" if r.notes else ""
+                note += f"  mojibake {r.mojibake:.3f}" if r.mojibake is not None else ""
                 many = f" in {r.sources} sources" if r.sources > 1 else ""
                 many += f" (by {r.extractor})" if r.extractor else ""
                 lines.append(f"  indexed  {r.file}: {r.chars} chars{many}; title ({r.title_from}) "
@@ -137,6 +145,10 @@ def report(results: list[FileResult]) -> str:
         line = (f"  {kind}: {len(rows)} files, {n_ok} indexed" + (f" (+{merged} pages merged into them)" if merged
                                                                   else "")
                 + f", {len(rows) - n_ok - merged} refused, {chars} chars")
+        measured = [r.mojibake for r in rows if r.mojibake is not None]
+        if measured:
+            line += (f"; decoded text's mojibake (charset-normalizer mess): max {max(measured):.3f}, "
+                     f"{sum(m > 0.2 for m in measured)} of {len(measured)} above 0.2")
         scored = [r for r in rows if r.precision is not None]
         if scored:
             p = sum(r.precision for r in scored) / len(scored)  # type: ignore[misc]
@@ -150,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--json", type=Path, help="also write the per-file results as JSON")
+    parser.add_argument("--extra", type=Path, nargs="*", default=[LEGACY_FEEDS],
+                        help="more folders read as kinds of their own (default: the legacy-encoding feeds)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     started = time.perf_counter()
-    results = read_all(args.root.resolve())
+    results = read_all(args.root.resolve(), tuple(p.resolve() for p in args.extra))
     print(report(results))
     print(f"\n({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     if args.json:

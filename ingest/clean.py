@@ -22,6 +22,14 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.failures import Failure
+from ingest.publication import (
+    FRONT_MATTER_PAGES,
+    Vocabulary,
+    back_matter_start,
+    contents_lines,
+    copyright_page,
+    tidy_line,
+)
 
 _I = re.IGNORECASE
 
@@ -128,7 +136,9 @@ def clean_text(raw: str) -> tuple[str, int]:
 
 
 def clean_pages(raw: str) -> tuple[str, int, list[int]]:
-    """As :func:`clean_text`, for text whose pages are separated by form feeds (PDF converters).
+    """As :func:`clean_text`, for text whose pages are separated by form feeds (PDF converters). What is not
+    the publication (back matter, contents pages, paragraph numbers, footnote marks, words broken in
+    table cells: ``ingest/publication.py``) goes too, page by page, before the pages' offsets are counted.
 
     :returns: the cleaned text (no form feeds), lines removed, and the offset in the cleaned text
         where each page starts (page ``n`` starts at ``starts[n - 1]``).
@@ -137,13 +147,26 @@ def clean_pages(raw: str) -> tuple[str, int, list[int]]:
     removed = 0
     page_lines: list[int] = []
     ended = False
-    pages = raw.split(PAGE_BREAK)
-    for page in pages:
+    vocabulary = Vocabulary.of(raw)
+    pages = [normalise(page).split("\n") for page in raw.split(PAGE_BREAK)]
+    back = back_matter_start(pages)
+    if back is not None:  # the publisher's back page: not the publication (ingest/publication.py)
+        back_page, back_line, column = back
+        removed += sum(1 for page in pages[back_page + 1:] for line in page if line)
+        removed += sum(1 for line in pages[back_page][back_line:] if line)
+        last = [*pages[back_page][:back_line], pages[back_page][back_line][:column].rstrip()]
+        pages = [*pages[:back_page], last, *([[""]] * (len(pages) - back_page - 1))]
+    for number, lines in enumerate(pages):
         page_lines.append(len(kept))
         if ended:
             continue
-        lines = normalise(page).split("\n")
+        front = number < FRONT_MATTER_PAGES and copyright_page(lines)
+        contents = set(range(len(lines))) if front else contents_lines(lines)
         for index, line in enumerate(lines):
+            if index in contents and line:
+                removed += 1
+                continue
+            line = tidy_line(line, vocabulary) if line else line
             if not line:
                 if kept and kept[-1]:
                     kept.append("")

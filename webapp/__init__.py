@@ -72,7 +72,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from webapp import api, browse, documents, errors, gaps, index_handle, search, security, service, takeaway, views
+    from webapp import (
+        api,
+        browse,
+        documents,
+        errors,
+        gaps,
+        index_handle,
+        search,
+        security,
+        service,
+        source_page,
+        takeaway,
+        views,
+    )
 
     # Static files are read whole and then compressed (they are small, and browsers cache them for
     # a week under content-hashed URLs); flask-compress's streaming path leaves the file open.
@@ -108,6 +121,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.bp)
     app.register_blueprint(service.api)
     takeaway.init_app(app)
+    source_page.init_app(app)
     from webapp import ops, pasted  # rate limits, trusted proxies and /metrics; pasted texts held under an id
 
     pasted.init_app(app)

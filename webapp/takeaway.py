@@ -1,9 +1,9 @@
-"""Taking sources away: a citation to copy, exports (RIS, BibTeX, CSV) and an Atom feed per search.
+"""Taking sources away: a citation to copy, exports (RIS, BibTeX, CSV, CSL-JSON) and an Atom feed per search.
 
 - ``/search/export?q=...&format=ris`` (the results page's form; ``id=`` for the ticked sources) and
-  ``/api/search?...&format=ris|bibtex|csv|atom``: the first :data:`EXPORT_LIMIT` sources of the
+  ``/api/search?...&format=ris|bibtex|csv|csljson|atom``: the first :data:`EXPORT_LIMIT` sources of the
   search, in its order, or the ticked ones;
-- ``/api/documents/<id>?format=ris|bibtex|csv``: one source;
+- ``/api/documents/<id>?format=ris|bibtex|csv|csljson``: one source;
 - ``/search.atom?q=...``: the search's sources, newest *first indexed* first, for alert subscriptions
   (Outlook, Teams, any feed reader): a source indexed tonight is new tomorrow whatever its publication date.
 
@@ -13,7 +13,8 @@ API endpoint to its exporter.
 Usage::
 
     citation_for(record).text()  # "Ofsted (2019) Title. Available at: https://... (Accessed: 24 November 2026)."
-    ris([entry, ...]); bibtex([...]); csv_text([...]); atom_feed(entries, ...)
+    citation_for(record, page=5).in_text()  # "(Ofsted, 2019, p. 5)"
+    ris([entry, ...]); bibtex([...]); csv_text([...]); csl_json([...]); atom_feed(entries, ...)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -38,6 +40,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from index.errors import QueryError
+from index.names import kind_of
 from index.params import checked_sort, paging_args
 from index.records import SourceRecord
 from index.search.facets import FACETS, FacetSelection
@@ -62,6 +65,7 @@ EXPORT_FORMATS = {
     "ris": ("application/x-research-info-systems; charset=utf-8", "ris"),
     "bibtex": ("application/x-bibtex; charset=utf-8", "bib"),
     "csv": ("text/csv; charset=utf-8", "csv"),
+    "csljson": ("application/vnd.citationstyles.csl+json; charset=utf-8", "json"),
 }
 FEED_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -75,7 +79,12 @@ BIBTEX_TYPES = {"report": "techreport", "inspection": "techreport", "evaluation"
 
 @dataclass(frozen=True)
 class Entry:
-    """One source as exports, citations and feeds describe it."""
+    """One source as exports, citations and feeds describe it.
+
+    ``authors`` are the persons the source names as its authors (ingest/authors.py); with none, the
+    publisher is the corporate author. ``url`` is the original publication's address only; ``page_url``
+    is our copy, never cited as the original.
+    """
 
     source_id: str
     title: str
@@ -86,18 +95,26 @@ class Entry:
     url: str | None  # the original publication (http(s) only)
     page_url: str  # our page for it, absolute
     first_indexed: str | None = None
+    lead_inspector: str | None = None  # an inspection's, as the report names them
 
     @property
     def year(self) -> str | None:
         return self.date[:4] if self.date and self.date[:4].isdigit() else None
 
+    @property
+    def corporate(self) -> str | None:
+        """The organisation cited as author: the publisher, when no person is named."""
+        return None if self.authors else self.publisher
+
     @classmethod
     def of(cls, item: SourceRecord | SourceResult) -> Entry:
         source_id = item.id if isinstance(item, SourceRecord) else item.document_id
         first = item.first_indexed if isinstance(item, SourceRecord) else None
+        lead = item.inspection.lead_inspector if item.inspection else None
         return cls(source_id=source_id, title=item.title, type=item.type, authors=tuple(item.authors),
                    publisher=item.publisher, date=item.date, url=http_url(item.url),
-                   page_url=url_for("documents.show", document_id=source_id, _external=True), first_indexed=first)
+                   page_url=url_for("documents.show", document_id=source_id, _external=True), first_indexed=first,
+                   lead_inspector=lead)
 
 
 def long_date(value: date) -> str:
@@ -105,27 +122,63 @@ def long_date(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def split_name(name: str) -> tuple[str, str] | None:
+    """(family, given) of a person's name ("Niamh O’Brien" → ("O’Brien", "Niamh")), or None for an
+    organisation's name or one not written as a person's."""
+    if kind_of(name)[0] != "person":
+        return None
+    words = name.split()
+    return words[-1], " ".join(words[:-1])
+
+
+def harvard_name(name: str) -> str:
+    """A person as Cite Them Right lists them, "O’Brien, N." ("Mary-Jane Smith" → "Smith, M.-J."); an
+    organisation as it is."""
+    split = split_name(name)
+    if split is None:
+        return name
+    family, given = split
+    initials = " ".join("-".join(part[0] + "." for part in word.split("-") if part) for word in given.split())
+    return f"{family}, {initials}"
+
+
+def pages_text(page: int | None, page_end: int | None = None) -> str | None:
+    """'p. 5' or 'pp. 5–6'."""
+    if page is None:
+        return None
+    return f"pp. {page}–{page_end}" if page_end is not None and page_end != page else f"p. {page}"
+
+
 @dataclass(frozen=True)
 class Citation:
-    """A Harvard reference (Cite Them Right): author (or publisher) (year) *title*. Publisher. Available at: URL
-    (Accessed: date)."""
+    """A Harvard reference in the Cite Them Right form: Author (Year) *Title*, p. N. Publisher. Available at:
+    URL (Accessed: date).
+
+    ``who`` is the persons (surname first) or else the corporate author (the publisher); empty when
+    neither is known, and then the title leads. ``url`` is the original's address only: where none is
+    known the reference has no "Available at" (our copy is not the publication). ``pages`` is the page
+    (or range) of the passage cited, for a reference made from a passage.
+    """
 
     who: str
     year: str
     title: str
     publisher: str | None
-    url: str
+    url: str | None
     accessed: str
+    pages: str | None = None
+    short_who: str = ""  # for the citation in the text: "Ofsted", "O’Brien and Acton"
 
     def _parts(self) -> tuple[str, str, str]:
         """(before the title, the title, after it); without an author the title leads."""
         title = self.title.strip()
-        stop = "" if title.endswith((".", "?", "!")) else "."
+        pages = f", {self.pages}" if self.pages else ""
         publisher = f" {self.publisher}." if self.publisher else ""
-        after = f"{publisher} Available at: {self.url} (Accessed: {self.accessed})."
+        available = f" Available at: {self.url} (Accessed: {self.accessed})." if self.url else ""
         if not self.who:  # then there is no publisher either
-            return "", title.rstrip("."), f" ({self.year}).{after}"
-        return f"{self.who} ({self.year}) ", title, stop + after
+            return "", title.rstrip("."), f" ({self.year}){pages}.{publisher}{available}"
+        stop = "" if title.endswith((".", "?", "!")) and not pages else "."
+        return f"{self.who} ({self.year}) ", title.rstrip(".") if pages else title, pages + stop + publisher + available
 
     def text(self) -> str:
         return "".join(self._parts())
@@ -135,6 +188,12 @@ class Citation:
         before, title, after = self._parts()
         return escape(before) + Markup("<i>{}</i>").format(title) + escape(after)
 
+    def in_text(self) -> str:
+        """The citation in the text: "(Ofsted, 2019, p. 5)"; the title stands in for a missing author."""
+        who = self.short_who or self.who or self.title.strip().rstrip(".")
+        pages = f", {self.pages}" if self.pages else ""
+        return f"({who}, {self.year}{pages})"
+
 
 def _names(authors: Sequence[str]) -> str:
     if len(authors) <= 1:
@@ -142,14 +201,37 @@ def _names(authors: Sequence[str]) -> str:
     return ", ".join(authors[:-1]) + " and " + authors[-1]
 
 
-def citation_for(item: SourceRecord | SourceResult | Entry, accessed: date | None = None) -> Citation:
-    """The Harvard reference of a source: its original's URL when known, else our page's."""
+def _short_names(authors: Sequence[str]) -> str:
+    """Surnames as the citation in the text gives them: one, two ("A and B"), three, or the first "et al."."""
+    family = [split[0] if (split := split_name(a)) else a for a in authors]
+    return family[0] + " et al." if len(family) > 3 else _names(family)
+
+
+def citation_for(item: SourceRecord | SourceResult | Entry, accessed: date | None = None,
+                 page: int | None = None, page_end: int | None = None) -> Citation:
+    """The Harvard reference of a source (with the page of the passage cited, when given): its persons, else
+    its publisher as corporate author; its original's address only."""
     entry = item if isinstance(item, Entry) else Entry.of(item)
-    who = _names(entry.authors) or entry.publisher or ""
+    who = _names([harvard_name(a) for a in entry.authors]) or entry.publisher or ""
+    short = _short_names(entry.authors) if entry.authors else who
     # The publisher is named once when it is also the author.
-    publisher = entry.publisher if entry.publisher and entry.publisher != who else None
+    publisher = entry.publisher if entry.authors and entry.publisher else None
     return Citation(who=who, year=entry.year or "no date", title=entry.title, publisher=publisher,
-                    url=entry.url or entry.page_url, accessed=long_date(accessed or datetime.now(UTC).date()))
+                    url=entry.url, accessed=long_date(accessed or datetime.now(UTC).date()),
+                    pages=pages_text(page, page_end), short_who=short)
+
+
+def passage_citation(result: SourceResult) -> Citation:
+    """The reference of a search result, with the page of its first passage shown."""
+    first = result.passages[0] if result.passages else None
+    return citation_for(result, page=first.page if first else None, page_end=first.page_end if first else None)
+
+
+def _notes(e: Entry) -> list[str]:
+    """What a reference manager keeps as notes: the lead inspector, and our copy (never as the URL)."""
+    notes = [f"Lead inspector: {e.lead_inspector}"] if e.lead_inspector else []
+    notes.append(f"Copy consulted in innovation-kb: {e.page_url}")
+    return notes
 
 
 # -- formats ---------------------------------------------------------------------------------------
@@ -161,23 +243,35 @@ class _RisWriter(rispy.RisWriter):
         return ""
 
 
+def ris_name(name: str) -> str:
+    """A person as RIS writes one, "Family, Given"; an organisation with a trailing comma ("Ofsted,"), the
+    convention EndNote and Zotero read as one name that is not to be split into first and last."""
+    split = split_name(name)
+    return f"{split[0]}, {split[1]}" if split else name.rstrip(",") + ","
+
+
 def ris(entries: Sequence[Entry], accessed: date | None = None) -> str:
-    """RIS (EndNote, Zotero, Mendeley, RefWorks), written by rispy."""
+    """RIS (EndNote, Zotero, Mendeley, RefWorks), written by rispy. ``AU`` holds persons as "Family,
+    Given"; with none, the corporate author (the publisher, with RIS's trailing comma), and ``PB`` the
+    publisher. ``UR`` is the original only; our copy is a note."""
     when = (accessed or datetime.now(UTC).date()).strftime("%Y/%m/%d")
     records = []
     for e in entries:
         record: dict[str, Any] = {"type_of_reference": RIS_TYPES.get(e.type, "GEN"), "title": e.title,
-                                  "urls": [e.url or e.page_url], "access_date": when, "id": e.source_id}
+                                  "id": e.source_id, "notes": _notes(e)}
+        if e.url:
+            record["urls"] = [e.url]
+            record["access_date"] = when
         if e.authors:
-            record["authors"] = list(e.authors)
+            record["authors"] = [ris_name(a) for a in e.authors]
+        elif e.corporate:  # an organisation, whatever its name looks like ("Community Care")
+            record["authors"] = [e.corporate.rstrip(",") + ","]
         if e.publisher:
             record["publisher"] = e.publisher
         if e.year:
             record["year"] = e.year
         if e.date:
             record["date"] = e.date[:10].replace("-", "/")
-        if e.url:
-            record["notes"] = [f"Found with innovation-kb: {e.page_url}"]
         records.append(record)
     return rispy.dumps(records, implementation=_RisWriter)
 
@@ -210,33 +304,80 @@ def _bibtex_key(entry: Entry, taken: set[str]) -> str:
     return key
 
 
+def bibtex_name(name: str) -> str:
+    """A person as "Family, Given"; an organisation in a second pair of braces, so BibTeX reads it as one
+    name and never as a person surnamed "Education"."""
+    split = split_name(name)
+    if split:
+        return f"{latex_escape(split[0])}, {latex_escape(split[1])}"
+    return "{" + latex_escape(name) + "}"
+
+
 def bibtex(entries: Sequence[Entry], accessed: date | None = None) -> str:
     """BibTeX (biblatex's ``url`` and ``urldate`` fields, read by BibTeX's ``url`` styles too), written by
-    bibtexparser with every value escaped here."""
+    bibtexparser with every value escaped here. Only what is known is written: no placeholder values."""
     when = (accessed or datetime.now(UTC).date()).isoformat()
     database = BibDatabase()
     taken: set[str] = set()
     for e in entries:
-        kind = BIBTEX_TYPES.get(e.type, "misc")
+        # A report whose institution is not known is a @misc: @techreport requires one, and "Unknown" is not one.
+        kind = BIBTEX_TYPES.get(e.type, "misc") if e.publisher else "misc"
         fields = {"ENTRYTYPE": kind, "ID": _bibtex_key(e, taken), "title": latex_escape(e.title),
-                  "url": latex_escape(e.url or e.page_url), "urldate": when, "note": f"Accessed: {when}"}
+                  "note": latex_escape(". ".join(_notes(e)))}
+        if e.url:
+            fields.update(url=latex_escape(e.url), urldate=when)
         if e.authors:
-            # ``and`` separates BibTeX names; braces keep an organisation's name whole.
-            fields["author"] = " and ".join("{" + latex_escape(a) + "}" if len(a.split()) > 3 else latex_escape(a)
-                                            for a in e.authors)
+            # ``and`` separates BibTeX names; the extra braces keep an organisation's name whole.
+            fields["author"] = " and ".join(bibtex_name(a) for a in e.authors)
+        elif e.corporate:
+            fields["author"] = "{" + latex_escape(e.corporate) + "}"
         if e.publisher:
             fields["institution" if kind == "techreport" else "publisher"] = latex_escape(e.publisher)
         if e.year:
             fields["year"] = e.year
         if e.date:
             fields["date"] = e.date[:10]
-        if kind == "techreport" and "institution" not in fields:
-            fields["institution"] = "Unknown"  # required by BibTeX's techreport
         database.entries.append(fields)
     writer = BibTexWriter()
     writer.order_entries_by = None  # the search's order
     writer.indent = "  "
     return writer.write(database)
+
+
+# Our source types as CSL item types (what Zotero, Mendeley and citeproc read).
+CSL_TYPES = {"report": "report", "inspection": "report", "evaluation": "report", "article": "webpage",
+             "news": "article-newspaper", "blog": "post-weblog", "storify": "webpage"}
+
+
+def _date_parts(value: str) -> dict[str, Any]:
+    parts = [int(p) for p in value[:10].split("-") if p.isdigit()]
+    return {"date-parts": [parts]}
+
+
+def csl_item(e: Entry, accessed: date | None = None) -> dict[str, Any]:
+    """One source as a CSL-JSON item: persons as family/given, an organisation as a ``literal`` name."""
+    item: dict[str, Any] = {"id": e.source_id, "type": CSL_TYPES.get(e.type, "document"), "title": e.title,
+                            "note": "\n".join(_notes(e))}
+    if e.authors:
+        item["author"] = [{"family": split[0], "given": split[1]} if (split := split_name(a)) else {"literal": a}
+                          for a in e.authors]
+    elif e.corporate:
+        item["author"] = [{"literal": e.corporate}]
+    if e.publisher:
+        item["publisher"] = e.publisher
+    if e.date and e.date[:4].isdigit():
+        item["issued"] = _date_parts(e.date)
+    if e.url:
+        item["URL"] = e.url
+        item["accessed"] = _date_parts((accessed or datetime.now(UTC).date()).isoformat())
+    if e.type == "inspection":
+        item["genre"] = "Inspection report"
+    return item
+
+
+def csl_json(entries: Sequence[Entry], accessed: date | None = None) -> str:
+    """CSL-JSON: the list of items Zotero, Mendeley and every CSL processor (citeproc-js, citeproc-py) read."""
+    return json.dumps([csl_item(e, accessed) for e in entries], ensure_ascii=False, indent=2)
 
 
 CSV_COLUMNS = ("title", "authors", "publisher", "published", "type", "original_url", "page_url", "first_indexed",
@@ -263,7 +404,7 @@ def csv_text(entries: Sequence[Entry], accessed: date | None = None) -> str:
     return out.getvalue()
 
 
-WRITERS = {"ris": ris, "bibtex": bibtex, "csv": csv_text}
+WRITERS = {"ris": ris, "bibtex": bibtex, "csv": csv_text, "csljson": csl_json}
 
 
 def _timestamp(value: str) -> datetime:
@@ -307,7 +448,8 @@ def atom_feed(entries: Sequence[Entry], *, title: str, self_url: str, page_url: 
         when = _timestamp(e.first_indexed or fallback)
         item.published(when)
         item.updated(when)
-        item.author({"name": _xml_safe(_names(e.authors) or e.publisher or "Unknown")})
+        if e.authors or e.publisher:  # else the feed's own author stands (Atom's rule), not "Unknown"
+            item.author({"name": _xml_safe(_names(e.authors) or e.publisher or "")})
         item.category(term=e.type, label=e.type.capitalize())
         published = f"published {_human_date(e.date)}" if e.date else "publication date not known"
         by = f" by {e.publisher}" if e.publisher else ""
@@ -502,7 +644,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     FORMATS["search_api.search"] = lambda **_: export_search()
     FORMATS["documents_api.show"] = lambda document_id: export_document(document_id)
-    app.jinja_env.globals.update(citation_for=citation_for, feed_url=feed_url, export_limit=EXPORT_LIMIT,
+    app.jinja_env.globals.update(citation_for=citation_for, passage_citation=passage_citation, feed_url=feed_url,
+                                 export_limit=EXPORT_LIMIT,
                                  html_id=html_id, first_indexed=first_indexed)
 
 

@@ -21,7 +21,7 @@ from ingest.formats import Format, register
 from ingest.sandbox import preload, run_limited
 
 # Imported once in the sandbox's fork server, not by every child.
-preload(__name__, "feedparser", "defusedxml.ElementTree", "lxml.html", "ingest.converters.html")
+preload(__name__, "feedparser", "defusedxml.ElementTree", "lxml.html", "ingest.converters.html", "charset_normalizer")
 
 _DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"'][^>]*\?>")
 _BARE_AMP = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z_][\w.-]*;)")
@@ -31,9 +31,9 @@ def recover_xml(data: bytes) -> tuple[bytes, list[str]]:
     """Repair what feedparser's loose parser tolerates, as UTF-8 bytes, and say what was repaired.
 
     Whitespace before ``<?xml``; bytes in the declared multi-byte encoding (GB2312, Big5, Shift_JIS:
-    expat reads none of them) or, with no declaration, not UTF-8 (ISO-8859-1 assumed, as feedparser
-    does); and a bare ``&`` not starting an entity. Entity *declarations* are not touched: the
-    defusedxml check still refuses them.
+    expat reads none of them) or, with no declaration, not UTF-8 (the encoding detected, KOI8-R or
+    Shift_JIS for instance: :func:`detect_encoding`); and a bare ``&`` not starting an entity.
+    Entity *declarations* are not touched: the defusedxml check still refuses them.
     """
     notes: list[str] = []
     if data[:1].isspace() or data.startswith(b"\xef\xbb\xbf\n"):
@@ -54,12 +54,55 @@ def recover_xml(data: bytes) -> tuple[bytes, list[str]]:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            data = data.decode("latin-1").encode("utf-8")
-            notes.append("no encoding declared and not UTF-8: read as ISO-8859-1")
+            text, found = detect_encoding(data)
+            data = text.encode("utf-8")
+            notes.append(f"no encoding declared and not UTF-8: read as {found}")
     if _BARE_AMP.search(data):
         data = _BARE_AMP.sub(b"&amp;", data)
         notes.append("unescaped & characters escaped")
     return data, notes
+
+
+# Decoded text whose charset-normalizer "mess" (odd accents, symbols inside words, mixed scripts) is above
+# this reads as mojibake (its own threshold for a plausible decoding).
+MOJIBAKE_MESS = 0.2
+# The text read to choose an encoding: enough for any feed's charset to show, bounded for a huge file.
+_DETECT_CHARS = 200_000
+
+
+def mojibake(text: str) -> float:
+    """How much a decoded text looks mis-decoded (0 for clean text; above :data:`MOJIBAKE_MESS` it is
+    mojibake), as charset-normalizer measures it."""
+    from charset_normalizer.md import mess_ratio
+
+    return float(mess_ratio(text[:_DETECT_CHARS], maximum_threshold=1.0))
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of bytes that declare no encoding and are not UTF-8: the decoding that reads
+    cleanest of Windows-1252 (what feedparser and browsers assume) and charset-normalizer's detection
+    (KOI8-R, Shift_JIS, EUC-KR, GB2312...); on a tie, Windows-1252, so a feed of mostly ASCII with a
+    few accents is not read as some other Latin charset."""
+    from charset_normalizer import from_bytes
+
+    candidates: list[tuple[float, int, str, str]] = []
+    for priority, name in enumerate(("cp1252", "latin-1")):
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((mojibake(text), priority, "ISO-8859-1" if name == "latin-1" else "WINDOWS-1252", text))
+        break
+    best = from_bytes(data[: _DETECT_CHARS * 2]).best()
+    if best is not None and best.encoding not in ("cp1252", "latin_1"):
+        try:
+            text = data.decode(best.encoding)
+        except (LookupError, UnicodeDecodeError):
+            text = ""
+        if text:
+            candidates.append((mojibake(text), 2, best.encoding.upper().replace("_", "-"), text))
+    _, _, name, text = min(candidates)
+    return text, name
 
 
 def _known(encoding: str) -> bool:
@@ -214,6 +257,8 @@ class FeedConverter(FileConverter):
             documents.append(Document(content=text, meta={
                 "source": entry["link"] or f"{path}#{entry['id']}",
                 "from_page": bool(pages.get(link)),
+                # The entry's author is the byline the publisher gives the post (ingest/authors.py).
+                "authors_stated": "the feed entry's author",
                 **({"notes": "feed recovered: " + "; ".join(notes)} if notes else {}),
                 "embedded": {"title": entry["title"], "authors": entry["authors"], "date": entry["date"],
                              "publisher": entry["publisher"], "url": entry["link"], "type": "blog"},

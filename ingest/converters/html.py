@@ -28,6 +28,8 @@ def extract_html(html: str) -> dict[str, Any]:
     return {k: data.get(k) for k in ("text", "title", "author", "date", "sitename", "url", "hostname")}
 
 
+# The page text kept to check its metadata's author against (a byline sits near the top).
+BYLINE_TEXT_CHARS = 20_000
 # Below this, a page whose main content trafilatura cannot find is not read as a whole either.
 MIN_FRAGMENT_CHARS = 200
 _BLOCKS = ("p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre", "section",
@@ -68,7 +70,9 @@ def _extract(data: bytes) -> tuple[str, dict[str, Any]]:
     authors = [a.strip() for a in (page.get("author") or "").split(";") if a.strip()]
     embedded = {"title": page.get("title"), "authors": authors, "date": page.get("date"),
                 "publisher": page.get("sitename"), "url": page.get("url"), "type": "article"}
-    return text, {"embedded": embedded}
+    # The page's visible text, bylines included (the main text often leaves them out): what a name in
+    # the page's metadata is checked against before it is cited as an author (ingest/authors.py).
+    return text, {"embedded": embedded, "byline_text": fragment_text(html)[:BYLINE_TEXT_CHARS]}
 
 
 @component

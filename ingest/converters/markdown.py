@@ -55,7 +55,9 @@ class MarkdownConverter(FileConverter):
         text = _MARKDOWN.render(source)
         if not text.strip():
             raise ConversionError("the Markdown has no text", "remove it or replace it with the full file")
-        return [Document(content=text, meta={"embedded": embedded})]
+        # Front matter is written by the page's own author, as a sidecar is: its authors are a byline.
+        stated = {"authors_stated": "the file's front matter"} if embedded.get("authors") else {}
+        return [Document(content=text, meta={"embedded": embedded, **stated})]
 
 
 def _front_matter(values: dict[str, Any]) -> dict[str, Any]:

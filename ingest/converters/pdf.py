@@ -66,7 +66,8 @@ LINE_STEP = 1.2
 def _script(ch: str) -> str:
     name = unicodedata.name(ch, "")
     first = name.split(" ", 1)[0]
-    if first in ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH"):
+    # "KATAKANA-HIRAGANA PROLONGED SOUND MARK" (ー) is in most Japanese words.
+    if first in ("CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH"):
         return "CJK"
     return first
 

@@ -59,7 +59,7 @@ class TemplateReader:
                 continue
             meta = {**doc.meta, "template": {"name": found.template, "title": found.title,
                                              "publisher": found.publisher, "type": found.type, "date": found.date,
-                                             "url": found.url}}
+                                             "url": found.url, "authors": list(found.authors)}}
             if found.inspection is not None:
                 meta["inspection"] = found.inspection.to_dict()
             out.append(Document(id=doc.id, content=doc.content, meta=meta))

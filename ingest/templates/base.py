@@ -21,6 +21,8 @@ class TemplateMatch:
     date: str | None = None
     url: str | None = None
     inspection: Inspection | None = None
+    # Persons the template vouches for as authors; none means the publisher is the corporate author.
+    authors: tuple[str, ...] = ()
 
 
 def council_named(text: str) -> str | None:

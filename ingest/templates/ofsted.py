@@ -123,8 +123,18 @@ def _published(text: str, path: str) -> str | None:
 
 
 def _lead_inspector(text: str) -> str | None:
-    match = re.search(r"Lead inspector:\s*([^\n,]{3,60})", text)
-    return " ".join(match[1].split()) if match else None
+    """The lead inspector the report names: under its title in ILACS reports, in "The inspection team"
+    at the end of SIF reports ("Lead inspector: Nick Stacey"; never the deputy lead inspector), "Reporting
+    inspector" in 2013's inspections of services for looked after children."""
+    match = re.search(r"(?<![Dd]eputy )Lead inspectors?:\s*([^\n]{3,200})", text)
+    if match is None:  # the 2013 looked-after children inspections: "Reporting inspector Helen Cawston HMI"
+        match = re.search(r"Reporting inspector:?\s+([A-Z][^\n]{2,80})$", text, re.M)
+    if match is None:
+        return None
+    # "Rebecca Quested, His Majesty’s Inspector, and Matthew Reed, His Majesty’s Inspector" → both names
+    named = re.sub(r",?\s*(?:(?:His|Her) Majesty[’']s Inspector|HMI)\b", "", match[1])
+    names = [" ".join(n.split()) for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", named) if n.strip()]
+    return " and ".join(names[:3]) or None
 
 
 def _council(title_block: str, path: str) -> tuple[str, str] | None:
@@ -166,8 +176,11 @@ def match(text: str, path: str) -> TemplateMatch | None:
     start, end_date = _dates(head)
     published = _published(head, path)
     inspection = Inspection(council=council, framework=framework, start=start, end=end_date, published=published,
-                            lead_inspector=_lead_inspector(head), judgements=_judgements(table))
+                            lead_inspector=_lead_inspector(head) or _lead_inspector(text.replace("\r", "")),
+                            judgements=_judgements(table))
     year = (published or end_date or start or "")[:4]
     title = f"Inspection of {council} local authority children’s services" + (f", {year}" if year else "")
+    # Ofsted is the corporate author: an inspection is Ofsted's judgement, whoever led it (the lead
+    # inspector is named as such, from the report's own text; never from the file's metadata).
     return TemplateMatch(template="ofsted-inspection", publisher=PUBLISHER, type="inspection", title=title,
                          date=published, url=original_url(council, published), inspection=inspection)

@@ -17,6 +17,7 @@ ARTICLE_HTML = """<!doctype html>
 <link rel="canonical" href="https://news.example.org/fgc-teenagers">
 </head><body>
 <nav><a href="/">Home</a> | <a href="/news">News</a> | <a href="/about">About</a></nav>
+<p class="byline">By Priya Shah</p>
 <article>
 <h1>Family group conferencing keeps teenagers at home</h1>
 <p>Leeds City Council says family group conferencing helped dozens of teenagers on the edge of care to stay

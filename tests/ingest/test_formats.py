@@ -54,7 +54,11 @@ def test_pdf_pages_and_metadata(formats_index):
     _, generation, searcher = formats_index
     record = sources_by_file_name(generation.store)["report.pdf"]
     assert record.title == "Evaluation of the Hertfordshire Family Safeguarding model"
-    assert record.authors == ("Rees Centre",) and record.provenance["title"] == "embedded"
+    assert record.provenance["title"] == "embedded"
+    # The PDF's Author field names an organisation the text never names: not cited as its author.
+    assert record.authors == () and record.publisher is None
+    assert "'Rees Centre' from the file's metadata: an organisation the text does not name" in \
+        record.provenance["authors_rejected"]
     assert record.type == "report"
     response = searcher.search("days in care fell by almost half")
     top = response.results[0]
@@ -68,7 +72,8 @@ def test_docx_text_tables_and_properties(formats_index):
     _, generation, searcher = formats_index
     record = sources_by_file_name(generation.store)["mockingbird.docx"]
     assert record.title == "Mockingbird family model: interim report"
-    assert record.authors == ("The Fostering Network",)
+    # Word's creator names an organisation the document's text never names: refused, with the reason kept.
+    assert record.authors == () and "'The Fostering Network'" in record.provenance["authors_rejected"]
     assert "Placement stability; Improved in constellations" in record.content
     assert searcher.search("hub home carer respite").results[0].document_id == record.id
 

@@ -6,6 +6,8 @@
 //    phone, filters opened from "Filter results" stay open until "Back to the results".
 // 3. A long filter's "Find a ..." box narrows its list as you type (without this file, its button
 //    asks the server for the narrowed list).
+// 4. A "Copy reference" button beside each reference copies its plain text and says so through the
+//    live region (without this file there is no button, and the reference is plain text to select).
 import { initAll } from "./build/govuk-frontend.min.js";
 
 initAll();
@@ -146,6 +148,7 @@ function liveFilters(form) {
       const newForm = document.querySelector("[data-app-filters]");
       if (newForm) liveFilters(newForm);
       facetFinders(document);
+      copyButtons(document);
       document.getElementById(focusedId)?.focus();
     } catch {
       window.location.assign(url);
@@ -153,7 +156,48 @@ function liveFilters(form) {
   });
 }
 
-document.addEventListener("click", (event) => {
+function copyButtons(root) {
+  for (const box of root.querySelectorAll(".app-copy[data-copy-target]")) {
+    if (box.querySelector(".app-copy__button")) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "govuk-button govuk-button--secondary govuk-!-margin-bottom-1 app-copy__button";
+    button.dataset.copyTarget = box.dataset.copyTarget;
+    const hidden = document.createElement("span");
+    hidden.className = "govuk-visually-hidden";
+    hidden.textContent = `: ${box.dataset.copyTitle || ""}`;
+    button.append("Copy reference", hidden);
+    box.append(button);
+  }
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard API (an insecure origin, an old browser): copy a selection the old way.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "govuk-visually-hidden";
+    document.body.append(area);
+    area.select();
+    const done = document.execCommand("copy");
+    area.remove();
+    return done;
+  }
+}
+
+document.addEventListener("click", async (event) => {
+  const copy = event.target.closest(".app-copy__button");
+  if (copy) {
+    const target = document.getElementById(copy.dataset.copyTarget);
+    if (!target) return;
+    const text = target.textContent.replace(/\s+/g, " ").trim();
+    announce(await copyText(text) ? "Reference copied." : "Could not copy: select the reference and copy it.");
+    return;
+  }
   if (event.target.closest(".app-filters-hide a")) {
     document.getElementById("app-filters")?.classList.remove("app-filters--open");
   }
@@ -164,6 +208,7 @@ if (query) suggestions(query);
 const filters = document.querySelector("[data-app-filters]");
 if (filters) liveFilters(filters);
 facetFinders(document);
+copyButtons(document);
 // Back and Forward between filtered result lists reload the list the URL names; a change of
 // #fragment only (the skip link, "Go to the matching passage") does not.
 let shown = window.location.pathname + window.location.search;
