@@ -65,10 +65,6 @@ class ServedGeneration:
         """Every source's facet values."""
         return self.pages.facet_table
 
-    def newest_first(self, source_ids: Iterable[str]) -> list[str]:
-        """``source_ids`` newest first (undated last, then by title), as ``sort=date`` lists them."""
-        return self.searcher.newest_first(source_ids)
-
     def listing(self, facets: FacetSelection, top_k: int | None = None, page: int = 1) -> SearchResponse:
         """Sources with the chosen facet values, newest first, without a query (``/search?council=hackney``).
 

@@ -20,6 +20,7 @@ from index.search.query import ParsedQuery, Term, word_tokens
 from index.search.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
 from index.search.results import SynonymUse, Why, WordMatch
 from index.settings import Settings
+from index.storage.analysis import holds as phrase_in
 from index.storage.analysis import within
 from index.storage.contract import PassageHit
 
@@ -118,11 +119,8 @@ def how_found(share: float) -> str:
 
 
 def holds(tokens: Sequence[str], wanted: Sequence[str]) -> bool:
-    """Whether ``wanted`` (a word, or a phrase word for word) occurs in ``tokens``."""
-    if not wanted:
-        return False
-    size = len(wanted)
-    return any(list(tokens[at : at + size]) == list(wanted) for at, token in enumerate(tokens) if token == wanted[0])
+    """Whether ``wanted`` (a word, or a phrase word for word) occurs in ``tokens`` (nothing wanted: no)."""
+    return bool(wanted) and phrase_in(tokens, wanted)
 
 
 @dataclass(frozen=True)
