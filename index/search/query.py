@@ -60,6 +60,32 @@ STOPWORDS = frozenset({
 })
 
 
+# Words that carry no topic however a question is put (issue 23): never required, reported missing or
+# highlighted, though the embedding model still reads them. Pronouns matter in a pasted case note.
+FUNCTION_WORDS = STOPWORDS | frozenset({
+    "am", "any", "being", "could", "did", "doing", "he", "her", "hers", "herself", "him", "himself", "his", "me",
+    "might", "mine", "must", "my", "myself", "ours", "ourselves", "shall", "she", "should", "some", "than",
+    "theirs", "themselves", "those", "us", "yours", "yourself", "yourselves",
+})
+# Question frames (issue 23): words at the start of a query that say how it is asked, not what about:
+# "what works for neglect" is a search for neglect. Each is matched as the query's first words (after
+# any of LEADS), optionally followed by function words; only frames whose words are not already function
+# words need listing. Chosen on the sector's own questions (eval/csc-reports kinds "question" and "leader").
+LEADS = (("show", "me"), ("find",), ("looking", "for"), ("search", "for"), ("is", "there"), ("are", "there"))
+FRAMES: tuple[tuple[str, ...], ...] = (
+    ("what", "works"), ("what", "helps"), ("what", "help"), ("what", "is", "the", "evidence"),
+    ("what", "does", "the", "evidence", "say"), ("what", "do", "we", "know"),
+    ("how", "do", "councils"), ("how", "does", "a", "council"), ("how", "are", "councils"),
+    ("how", "do", "local", "authorities"), ("how", "can", "councils"), ("how", "should", "councils"),
+    ("evidence", "on"), ("evidence", "about"), ("evidence", "for"), ("any", "evidence"),
+    ("examples", "of"), ("example", "of"), ("research", "on"), ("research", "into"), ("research", "about"),
+    ("studies", "on"), ("studies", "of"), ("best", "practice", "for"), ("best", "practice", "in"),
+    ("best", "practice", "on"), ("good", "practice", "for"), ("good", "practice", "in"), ("good", "practice", "on"),
+    ("ways", "to"), ("tips", "for"), ("tips", "on"), ("guidance", "on"), ("guidance", "for"), ("guidance", "about"),
+    ("information", "on"), ("information", "about"),
+)
+
+
 @dataclass(frozen=True)
 class Term:
     """A word (one token) or a phrase (several tokens), lower-cased; ``quoted`` if the user quoted it."""
@@ -107,6 +133,8 @@ class ParsedQuery:
     # For a long query, the informative terms its lexical side searches for (set by the store with
     # :meth:`focused`); None: the first MAX_LONG_QUERY_WORDS of them.
     focus: tuple[Term, ...] | None = None
+    # The question frame the query opened with ("what works for"): read by the embedding model only.
+    frame: tuple[Term, ...] = ()
 
     @property
     def is_long(self) -> bool:
@@ -142,9 +170,15 @@ class ParsedQuery:
         kept = {t.tokens for t in self.focus}
         return [t for t in content if t.tokens in kept]
 
+    def required_clauses(self) -> tuple[tuple[Term, ...], ...]:
+        """The clauses a strict match requires: those whose word carries a topic (a phrase, or a word that is not
+        a function word), or every clause when none does ("what is it")."""
+        topical = tuple(c for c in self.clauses if c and (c[0].is_phrase or c[0].text not in FUNCTION_WORDS))
+        return topical or self.clauses
+
     def strict_match(self) -> str:
-        """Every clause must match: the FTS5 expression for "all of these words"."""
-        return self._with_exclusions(" AND ".join(_group(c) for c in self.clauses))
+        """Every required clause must match: the FTS5 expression for "all of these words"."""
+        return self._with_exclusions(" AND ".join(_group(c) for c in self.required_clauses()))
 
     def relaxed_match(self) -> str | None:
         """Any (non-stopword) word may match, required phrases must; None when it equals strict."""
@@ -174,14 +208,15 @@ class ParsedQuery:
         return f"NEAR({' '.join(t.fts() for t in terms)}, {self.proximity_gap()})"
 
     def content_terms(self) -> tuple[Term, ...]:
-        """The query's words and phrases that carry meaning: each clause's first term, little words left out."""
-        return tuple(c[0] for c in self.clauses if c and (c[0].is_phrase or c[0].text not in STOPWORDS))
+        """The query's words and phrases that carry meaning: each required clause's first term (function words
+        and the question frame left out, unless the query has nothing else)."""
+        return tuple(c[0] for c in self.required_clauses() if c and (c[0].is_phrase or c[0].text not in STOPWORDS))
 
     def proximity_terms(self) -> tuple[Term, ...]:
         """The content words and phrases the proximity match looks for close together (none: no match)."""
         if self.is_long or any(len(c) > 1 for c in self.clauses):
             return ()
-        terms = tuple(c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in STOPWORDS)
+        terms = tuple(c[0] for c in self.clauses if c[0].is_phrase or c[0].text not in FUNCTION_WORDS)
         return terms if len(terms) >= 2 else ()
 
     def proximity_gap(self) -> int:
@@ -194,15 +229,16 @@ class ParsedQuery:
 
     def highlight_match(self) -> str:
         """Every positive word and phrase (stopwords only when there is nothing else), for marking matches."""
-        terms = [t for c in self.clauses for t in c]
+        terms = [t for c in self.clauses for t in c if t.is_phrase or t.text not in FUNCTION_WORDS]
+        terms = terms or [t for c in self.clauses for t in c]
         if self.is_long:  # the words searched for, not every word of a paragraph
             terms = [c[0] for c in self.clauses if _is_required_phrase(c)] + self._relaxed_terms()
         content = [t for t in terms if t.is_phrase or t.text not in STOPWORDS] or terms
         return " OR ".join(dict.fromkeys(t.fts() for t in content))
 
     def strict_plan(self) -> MatchPlan:
-        """What :meth:`strict_match` matches: every clause."""
-        return MatchPlan(self.clauses, self.exclusions)
+        """What :meth:`strict_match` matches: every required clause."""
+        return MatchPlan(self.required_clauses(), self.exclusions)
 
     def relaxed_plan(self) -> MatchPlan | None:
         """What :meth:`relaxed_match` matches: any non-stopword word, and every required phrase; None when strict."""
@@ -232,12 +268,36 @@ class ParsedQuery:
         return MatchPlan((self.exclusions,)) if self.exclusions else None
 
     def dense_text(self) -> str:
-        """The positive words and phrases as plain text, for the embedding model."""
-        return " ".join(t.text for c in self.clauses for t in c)
+        """The positive words and phrases as plain text (the question frame too), for the embedding model."""
+        return " ".join([t.text for t in self.frame] + [t.text for c in self.clauses for t in c])
 
     def _with_exclusions(self, expression: str) -> str:
         excluded = self.exclusion_match()
         return f"({expression}) NOT ({excluded})" if excluded else expression
+
+
+def _frame_length(clauses: list[list[Term]]) -> int:
+    """How many of the first clauses are a question frame (a lead, then a frame, then function words), when
+    a word that carries a topic follows them; 0 otherwise."""
+    words: list[str] = []
+    for clause in clauses:
+        if len(clause) != 1 or clause[0].quoted or clause[0].is_phrase:
+            break
+        words.append(clause[0].tokens[0])
+    at = 0
+    for lead in LEADS:
+        if tuple(words[: len(lead)]) == lead:
+            at = len(lead)
+            break
+    for frame in sorted(FRAMES, key=len, reverse=True):
+        if tuple(words[at : at + len(frame)]) == frame:
+            end = at + len(frame)
+            while end < len(words) and words[end] in FUNCTION_WORDS:
+                end += 1
+            rest = clauses[end:]
+            topical = any(c[0].is_phrase or c[0].text not in FUNCTION_WORDS for c in rest)
+            return end if topical else 0
+    return 0
 
 
 def _group(clause: tuple[Term, ...]) -> str:
@@ -298,7 +358,10 @@ def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         if exclusions:
             raise QueryError("Add at least one word to search for; a query cannot be only exclusions (-word).")
         raise QueryError("The query has no words to search for. Use letters or numbers.")
-    parsed = ParsedQuery(raw=text, clauses=tuple(tuple(c) for c in clauses), exclusions=tuple(exclusions))
+    frame_length = _frame_length(clauses)
+    frame = tuple(c[0] for c in clauses[:frame_length])
+    parsed = ParsedQuery(raw=text, clauses=tuple(tuple(c) for c in clauses[frame_length:]),
+                         exclusions=tuple(exclusions), frame=frame)
     if parsed.is_long:
         # A pasted paragraph is text, not syntax: its quotation marks, dashes and "or"s are its writer's, and
         # read as operators they required quoted phrases of every result (arguana lexical nDCG@10 0.51 → 0.58).

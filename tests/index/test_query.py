@@ -44,10 +44,24 @@ def test_quoted_phrase_is_required():
     assert parsed.dense_text() == "edge of care adolescents"
 
 
-def test_relaxed_query_drops_stopwords_only_there():
+def test_function_words_are_not_required():
     parsed = parse_query("the power of innovation")
-    assert '"the"' in parsed.strict_match()
+    assert parsed.strict_match() == '"power" AND "innovation"'
     assert parsed.relaxed_match() == '("power" OR "innovation")'
+    # a query of function words alone still searches for them
+    assert parse_query("what is it").strict_match() == '"what" AND "is" AND "it"'
+
+
+def test_question_frame_is_read_by_the_model_only():
+    parsed = parse_query("what works for neglect")
+    assert [t.text for t in parsed.content_terms()] == ["neglect"]
+    assert parsed.strict_match() == '"neglect"'
+    assert parsed.dense_text() == "what works for neglect"
+    assert "works" not in parsed.highlight_match()
+    assert [t.text for t in parse_query("show me examples of Mockingbird").content_terms()] == ["mockingbird"]
+    # a frame with nothing after it is the query itself; a quoted frame is a phrase
+    assert [t.text for t in parse_query("what works").content_terms()] == ["works"]
+    assert [t.text for t in parse_query('"what works" neglect').content_terms()] == ["what works", "neglect"]
 
 
 def test_stemming_matches_other_forms(fts):
@@ -113,7 +127,7 @@ def test_operator_soup_parses_or_fails_cleanly(fts, pieces):
 def test_plans_carry_the_same_clauses_as_the_match_expressions():
     parsed = parse_query('the power "edge of care" OR innovation -Trafford -"section 75"')
     strict = parsed.strict_plan()
-    assert [[t.text for t in c] for c in strict.clauses] == [["the"], ["power"], ["edge of care", "innovation"]]
+    assert [[t.text for t in c] for c in strict.clauses] == [["power"], ["edge of care", "innovation"]]
     assert [t.text for t in strict.exclusions] == ["trafford", "section 75"] and not strict.any_word
     relaxed = parsed.relaxed_plan()
     assert relaxed is not None and relaxed.any_word
