@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from index.search.matching import SourceHolding
 from index.search.query import ParsedQuery, Term, word_tokens
 from index.search.ranking import above_meaning_floor, dense_weight_for, lexical_ranking, scaled
 from index.search.results import SynonymUse, Why, WordMatch
@@ -135,14 +136,19 @@ class SourceTexts:
 
 def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None,
             parts: dict[int, tuple[float, float]], analyze: Callable[[Term], list[str]],
-            analyze_text: Analyzer) -> Why:
+            analyze_text: Analyzer, holding: SourceHolding | None = None) -> Why:
     """Why one source is shown: its words by place, synonyms found, keyword share and its passage's reason.
 
     :param chosen: the first passage shown (None when none is).
     :param analyze: a query term's tokens as the index holds them; ``analyze_text`` a text's.
+    :param holding: what the source holds of the query, from the account of the whole match
+        (:mod:`index.search.matching`): the words are then said of the whole source, never of its shown
+        passages alone. None (an older generation): judged from the candidate passages, as before.
     """
     places = {"title": analyze_text(texts.title), "publisher": analyze_text(texts.publisher),
               "author": analyze_text(" ; ".join(texts.authors))}
+    if holding is not None:
+        return _explained(evidence, holding, places, chosen, parts, analyze, analyze_text)
     passages = [analyze_text(p) for p in texts.passages]
     terms = list(evidence.terms)
     words = []
@@ -170,12 +176,41 @@ def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None,
     return Why(words, synonyms, share, found, reason, [s for s in summary if s])
 
 
+def _explained(evidence: Evidence, holding: SourceHolding, places: dict[str, list[str]], chosen: PassageHit | None,
+               parts: dict[int, tuple[float, float]], analyze: Callable[[Term], list[str]],
+               analyze_text: Analyzer) -> Why:
+    """:func:`explain` from the account of the whole source. A word the source holds is placed in its title,
+    publisher's or author's name when those hold it, else in its text (the account found it in a passage, and
+    no name holds it); where the title holds it, whether the text does too is not claimed."""
+    words = []
+    for typed, via in holding.units:
+        if via is None:
+            words.append(WordMatch(typed.text, []))
+            continue
+        tokens = analyze(via)
+        where = [place for place in ("title", "publisher", "author") if holds(places[place], tokens)]
+        if not where:
+            where = ["text"]
+        ordered: list[str] = [p for p in ("title", "text", "publisher", "author") if p in where]
+        words.append(WordMatch(typed.text, ordered, None if via == typed else via.text))
+    synonyms = [SynonymUse(word, synonym) for word, synonym in holding.synonyms]
+    share = keyword_share(parts.get(chosen.rowid)) if chosen is not None else 0.0
+    found = how_found(share)
+    terms = [typed for typed, _ in holding.units]
+    reason = passage_reason(evidence, chosen, words, analyze, analyze_text, terms)
+    summary = [_where_sentence(words), *(f"“{s.synonym}” was searched for as a synonym of “{s.word}”."
+                                         for s in synonyms), found, reason]
+    return Why(words, synonyms, share, found, reason, [s for s in summary if s])
+
+
 def passage_reason(evidence: Evidence, chosen: PassageHit | None, words: list[WordMatch],
-                   analyze: Callable[[Term], list[str]], analyze_text: Analyzer) -> str:
-    """Why the first passage shown was chosen, in one sentence."""
+                   analyze: Callable[[Term], list[str]], analyze_text: Analyzer,
+                   terms: Sequence[Term] | None = None) -> str:
+    """Why the first passage shown was chosen, in one sentence (``terms``: the query's words, by default
+    :attr:`Evidence.terms`)."""
     if chosen is None:
         return "No passage of this source could be shown."
-    terms = list(evidence.terms)
+    terms = list(evidence.terms if terms is None else terms)
     tokens = analyze_text(chosen.content)
     held = [t.text for t in terms if holds(tokens, analyze(t))]
     if terms and len(held) == len(terms):
@@ -205,7 +240,10 @@ def _where_sentence(words: list[WordMatch]) -> str:
         if word.where:
             places = [_PLACE_WORDS[p] for p in word.where]
             joined = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
-            parts.append(f"“{word.word}” is in its {joined}")
+            if word.via:
+                parts.append(f"“{word.word}” is in its {joined} as “{word.via}”")
+            else:
+                parts.append(f"“{word.word}” is in its {joined}")
         else:
             parts.append(f"“{word.word}” is not in it")
     return "; ".join(parts) + "."

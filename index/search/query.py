@@ -170,15 +170,16 @@ class ParsedQuery:
         kept = {t.tokens for t in self.focus}
         return [t for t in content if t.tokens in kept]
 
-    def required_clauses(self) -> tuple[tuple[Term, ...], ...]:
-        """The clauses a strict match requires: those whose word carries a topic (a phrase, or a word that is not
-        a function word), or every clause when none does ("what is it")."""
+    def topic_clauses(self) -> tuple[tuple[Term, ...], ...]:
+        """The clauses whose word carries a topic (a phrase, or a word that is not a function word), or every
+        clause when none does ("what is it"): the words a source is said to hold or lack (issue 23)."""
         topical = tuple(c for c in self.clauses if c and (c[0].is_phrase or c[0].text not in FUNCTION_WORDS))
         return topical or self.clauses
 
     def strict_match(self) -> str:
-        """Every required clause must match: the FTS5 expression for "all of these words"."""
-        return self._with_exclusions(" AND ".join(_group(c) for c in self.required_clauses()))
+        """Every clause must match: the FTS5 expression for "all of these words" (a question frame is not among
+        the clauses; the ranking's strict candidates keep the little words, as tuned: docs/ranking.md)."""
+        return self._with_exclusions(" AND ".join(_group(c) for c in self.clauses))
 
     def relaxed_match(self) -> str | None:
         """Any (non-stopword) word may match, required phrases must; None when it equals strict."""
@@ -210,7 +211,7 @@ class ParsedQuery:
     def content_terms(self) -> tuple[Term, ...]:
         """The query's words and phrases that carry meaning: each required clause's first term (function words
         and the question frame left out, unless the query has nothing else)."""
-        return tuple(c[0] for c in self.required_clauses() if c and (c[0].is_phrase or c[0].text not in STOPWORDS))
+        return tuple(c[0] for c in self.topic_clauses() if c and (c[0].is_phrase or c[0].text not in STOPWORDS))
 
     def proximity_terms(self) -> tuple[Term, ...]:
         """The content words and phrases the proximity match looks for close together (none: no match)."""
@@ -237,8 +238,8 @@ class ParsedQuery:
         return " OR ".join(dict.fromkeys(t.fts() for t in content))
 
     def strict_plan(self) -> MatchPlan:
-        """What :meth:`strict_match` matches: every required clause."""
-        return MatchPlan(self.required_clauses(), self.exclusions)
+        """What :meth:`strict_match` matches: every clause."""
+        return MatchPlan(self.clauses, self.exclusions)
 
     def relaxed_plan(self) -> MatchPlan | None:
         """What :meth:`relaxed_match` matches: any non-stopword word, and every required phrase; None when strict."""

@@ -31,6 +31,9 @@ class WordMatch:
 
     word: str
     where: list[str]
+    # The word or phrase the source holds in its place (an OR alternative, or a synonym as specific as the word;
+    # issue 23), where it does not hold the word as typed; ``where`` is then where it holds that.
+    via: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from index.search.citations import Citation, best_citation
 from index.search.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
 from index.search.facets import FacetSelection, FacetTable
 from index.search.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
+from index.search.matching import SourceAccount, match_sources
 from index.search.query import ParsedQuery, parse_query
 from index.search.ranking import (
     Found,
@@ -44,6 +45,7 @@ from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
 from index.storage.contract import Generation, PassageHit
+from index.storage.filters import source_ids_of
 from index.storage.lexical_retrieval import focus
 
 logger = logging.getLogger(__name__)
@@ -116,11 +118,13 @@ class Searcher:
     def search(self, raw: str, top_k: int | None = None, page: int = 1, filters: dict[str, Any] | None = None,
                fusion: str | None = None, facets: FacetSelection | None = None,
                sort: str = "relevance") -> SearchResponse:
-        """Search and return one page of ranked sources, with facet counts over all of them.
+        """Search and return one page of the sources it matches, with facet counts over all of them.
 
-        ``facets`` narrows the search to sources with the chosen values, before ranking; each chosen facet's
-        values are counted over the sources found without that facet's own choice (so that its other values
-        stay listed). ``sort="date"`` lists the ranked sources newest first (undated last) instead of best first.
+        Every source the search matches is counted, listed and filtered (:mod:`index.search.matching`); the
+        ranking orders the first of them. ``facets`` narrows the match to sources with the chosen values; each
+        chosen facet's values are counted over the match without that facet's own choice (so that its other
+        values stay listed with the total a tick gives). ``sort="date"`` lists the matched sources newest first
+        (undated last) instead of best first.
 
         :raises QueryError: for a query, paging or sort parameter a user must change.
         """
@@ -129,32 +133,87 @@ class Searcher:
         top_k, page = checked_paging(top_k, page, self.settings)
         sort = checked_sort(sort)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
-        # Sorted by date, every page sorts the same candidates (more for a deeper page would bring in sources
-        # newer than those already shown on earlier pages).
         n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
         widened = self.widened(parsed)
-        found, evidence = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
-        grouped = self._sources(parsed, found, fusion)
+        method = fusion or settings.fusion
+        found, evidence, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
+        account = self.account(parsed, widened, method, vector)
+        grouped = self._sources(parsed, found, fusion, account)
+        within = self._within(filters, facets)
+        order = self._order(grouped, account, within, method)
         if sort == "date":
-            # The same sources as ranked, in another order: ranking is untouched, so the total and counts agree.
-            order = {source_id: at for at, source_id in enumerate(self.newest_first(s for s, _, _ in grouped))}
-            grouped.sort(key=lambda ranked: order[ranked[0]])
-        window = grouped[(page - 1) * top_k : page * top_k]
-        results = self._results(parsed, window, found, evidence)
+            order = self.newest_first(order)
+        window = self._window(order[(page - 1) * top_k : page * top_k], grouped, widened, account)
+        results = self._results(parsed, window, found, evidence, account)
         lifted: dict[str, Iterable[str]] = {}
         if facets:
             for facet, without in self.facet_table.lifted_selections(facets).items():
-                # Found without this facet's choice: the reranker only reorders, so it is skipped here.
-                lifted_found = self._retrieve(parsed, widened, n, self._narrowed(filters, without), fusion,
-                                              rerank=False)[0]
-                lifted[facet] = [source_id for source_id, _, _ in group_by_source(lifted_found.passages)]
-        honesty = self._honesty(parsed, widened, grouped, found)
+                # The match does not depend on the filters: without a facet's choice it is the same sources,
+                # within the other choices (the total a tick of one of its values gives).
+                lifted[facet] = self._order(grouped, account, self._within(filters, without), method,
+                                            ranked_only=account is None)
+        honesty = self._honesty(parsed, widened, order, found, account)
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=parsed.raw, total=len(grouped), page=page, top_k=top_k, results=results,
-                              took_ms=round(took, 2), generation=self.generation.id, fusion=fusion or settings.fusion,
-                              facets=self.facet_table.counts((source_id for source_id, _, _ in grouped), lifted),
+        return SearchResponse(query=parsed.raw, total=len(order), page=page, top_k=top_k, results=results,
+                              took_ms=round(took, 2), generation=self.generation.id, fusion=method,
+                              facets=self.facet_table.counts(order, lifted),
                               matched=honesty.matched, missing_words=honesty.missing_words,
                               suggestions=honesty.suggestions)
+
+    def account(self, parsed: ParsedQuery, widened: ParsedQuery, method: str,
+                vector: list[float] | None) -> SourceAccount | None:
+        """The search's whole match and what each source holds (None: a generation without a lexical engine)."""
+        return match_sources(self.store, parsed, widened, self.settings, method, vector, self.source_count,
+                             self.synonyms.broader if self.synonyms else ())
+
+    @functools.cached_property
+    def source_count(self) -> int:
+        """How many sources the generation holds."""
+        return len(self.facet_table.by_source) or self.store.count_sources()
+
+    def _within(self, filters: dict[str, Any] | None, facets: FacetSelection | None) -> set[str] | None:
+        """The sources the filters and facet choices allow (None: all)."""
+        allowed = self.facet_table.matching(facets) if facets else None
+        named = source_ids_of(filters) if filters else None
+        if named is not None:
+            allowed = set(named) if allowed is None else allowed & set(named)
+        return allowed
+
+    def _order(self, grouped: list[RankedSource], account: SourceAccount | None, within: set[str] | None,
+               method: str, ranked_only: bool = False) -> list[str]:
+        """Every source the search matches within ``within``, in order: the ranked ones, then the rest
+        (:meth:`SourceAccount.order`). Without an account, or for the dense method alone (nearness has no
+        floor there), the ranked candidates' sources."""
+        ranked = [source_id for source_id, _, _ in grouped]
+        if account is None or ranked_only or method == "dense":
+            return [s for s in ranked if within is None or s in within]
+        return account.order(ranked, within)
+
+    def _window(self, source_ids: list[str], grouped: list[RankedSource], widened: ParsedQuery,
+                account: SourceAccount | None) -> list[RankedSource]:
+        """The page's sources with their passages: those the ranking reached as ranked; the others with their
+        passages that hold the words best (by bm25, within the source), or their closest in meaning."""
+        ranked = {r.source_id: r for r in grouped}
+        lowest = min((r.score for r in grouped), default=0.0)
+        engine = self.store.lexical_index()
+        plan = (widened.relaxed_plan() or widened.strict_plan()) if account is not None else None
+        if plan is not None and account is not None:
+            plan = (account.marked(widened).relaxed_plan() or account.marked(widened).strict_plan())
+        window = []
+        for source_id in source_ids:
+            if source_id in ranked:
+                window.append(ranked[source_id])
+                continue
+            hits: list[PassageHit] = []
+            if engine is not None and plan is not None:
+                found = engine.search(plan, CONSIDERED_PASSAGES, source_ids=[source_id],
+                                      title_weight=self.settings.title_weight)
+                hits = self.store.hits(found, with_content=False)
+            if not hits and account is not None and source_id in account.near:
+                rowid, cosine = account.near[source_id]
+                hits = self.store.hits([(rowid, cosine)], with_content=False)
+            window.append(RankedSource(source_id, lowest - 1.0, hits))
+        return window
 
     def widened(self, parsed: ParsedQuery) -> ParsedQuery:
         """The query as the lexical side searches it: widened with the sector's synonyms, and a long query
@@ -163,14 +222,19 @@ class Searcher:
         expanded = self.synonyms.expand(parsed) if self.synonyms else parsed
         return focus(expanded, self.store.lexical_index())
 
-    def _honesty(self, parsed: ParsedQuery, widened: ParsedQuery, grouped: list[RankedSource],
-                 found: Found) -> Honesty:
+    def _honesty(self, parsed: ParsedQuery, widened: ParsedQuery, order: list[str], found: Found,
+                 account: SourceAccount | None) -> Honesty:
         """How the sources found match the query's words, the words the index lacks, and other searches to try
         (issue 14: never confident nonsense)."""
-        ids = {source_id for source_id, _, _ in grouped}
-        matched = ("all" if ids & found.all_words else "some" if ids & found.some_words
-                   else "meaning" if ids else "none")
-        missing = self.missing_words(parsed)
+        ids = set(order)
+        if account is not None:
+            matched = ("all" if ids & account.all_words else "some" if ids & account.some_words
+                       else "meaning" if ids else "none")
+            missing = [] if parsed.is_long else account.missing()
+        else:
+            matched = ("all" if ids & found.all_words else "some" if ids & found.some_words
+                       else "meaning" if ids else "none")
+            missing = self.missing_words(parsed)
         return Honesty(matched, missing,
                        self.suggestions(parsed, missing, widened) if missing or matched != "all" else [])
 
@@ -223,27 +287,42 @@ class Searcher:
 
     def rank(self, raw: str, depth: int, filters: dict[str, Any] | None = None, fusion: str | None = None,
              rerank: bool = True, candidates: int | None = None) -> list[tuple[str, float]]:
-        """The first ``depth`` sources as ``(document_id, score)``, best first, without building results.
+        """The first ``depth`` sources the search matches as ``(document_id, score)``, in :meth:`search`'s
+        order, without building results: for run files, ``kb eval``, exports and feeds.
 
-        The same ranking as :meth:`search` (for ``depth`` up to ``candidates`` sources of one
-        passage each, exactly the same), for run files and ``kb eval``. ``rerank=False`` skips the
-        cross-encoder, to measure a single retriever on its own. ``candidates``: passages each
-        retriever returns (default ``max(settings.candidates, depth)``); the settings' own gives
-        exactly a first results page's sources, all of them (exports, feeds).
+        ``rerank=False`` skips the cross-encoder, to measure a single retriever on its own. ``candidates``:
+        passages each retriever returns (default ``max(settings.candidates, depth)``). Sources the ranking's
+        candidates did not reach follow the ranked ones (:meth:`SourceAccount.order`), with scores below theirs.
 
         :raises QueryError: for a query that cannot be searched.
         """
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
-        found, _ = self._retrieve(parsed, self.widened(parsed), candidates or max(self.settings.candidates, depth),
-                                  filters, fusion, rerank)
-        return [(source_id, score) for source_id, score, _ in self._sources(parsed, found, fusion)[:depth]]
+        widened = self.widened(parsed)
+        method = fusion or self.settings.fusion
+        found, _, vector = self._retrieve(parsed, widened, candidates or max(self.settings.candidates, depth),
+                                          filters, fusion, rerank)
+        account = self.account(parsed, widened, method, vector)
+        grouped = self._sources(parsed, found, fusion, account)
+        scores = {source_id: score for source_id, score, _ in grouped}
+        lowest = min(scores.values(), default=0.0)
+        order = self._order(grouped, account, self._within(filters, None), method)[:depth]
+        return [(s, scores[s] if s in scores else lowest - 1.0 - at * 1e-6) for at, s in enumerate(order)]
 
-    def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None) -> list[RankedSource]:
-        """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first."""
-        return words_first(group_by_source(found.passages), found.all_words, parsed, self.settings, fusion)
+    def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None,
+                 account: SourceAccount | None = None) -> list[RankedSource]:
+        """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first; only
+        the sources the search matches (:mod:`index.search.matching`)."""
+        grouped = group_by_source(found.passages)
+        if account is None:
+            return words_first(grouped, found.all_words, parsed, self.settings, fusion)
+        if (fusion or self.settings.fusion) != "dense":
+            grouped = [r for r in grouped if r.source_id in account.sources]
+        # Step 8 puts first the sources with a passage holding every word (a strict match, as tuned), of those
+        # the account says hold every word: a broad synonym in that passage does not count (issue 23, 4).
+        return words_first(grouped, found.all_words & account.all_words, parsed, self.settings, fusion)
 
     def _retrieve(self, parsed: ParsedQuery, widened: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                  fusion: str | None, rerank: bool = True) -> tuple[Found, Evidence]:
+                  fusion: str | None, rerank: bool = True) -> tuple[Found, Evidence, list[float] | None]:
         """The retrievers' ``n`` best passages each, ranked as one list (:mod:`index.search.ranking`), with the
         retrievers' own lists kept beside the ranking (to explain it).
 
@@ -257,6 +336,7 @@ class Searcher:
         lexical_future = (_LEXICAL_POOL.submit(self._lexical_candidates, parsed, widened, filters, n)
                           if method != "dense" else None)
         dense: list[PassageHit] = []
+        vector: list[float] | None = None
         if method != "lexical":
             vector = self.embedder.embed(parsed.dense_text())
             dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
@@ -270,7 +350,8 @@ class Searcher:
             passages = reranked(self.reranker.score(parsed.dense_text(), head, texts), others)
         found = Found(passages, {h.source_id for h in lexical["hits"] if h.source_id},
                       {h.source_id for h in lexical["relaxed_hits"] if h.source_id})
-        return found, Evidence(parsed, widened, lexical["hits"], lexical["relaxed_hits"], dense, method, self.settings)
+        evidence = Evidence(parsed, widened, lexical["hits"], lexical["relaxed_hits"], dense, method, self.settings)
+        return found, evidence, vector
 
     def _lexical_candidates(self, parsed: ParsedQuery, widened: ParsedQuery, filters: dict[str, Any] | None,
                             n: int) -> dict[str, list[PassageHit]]:
@@ -285,7 +366,7 @@ class Searcher:
         return found
 
     def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found,
-                 evidence: Evidence) -> list[SourceResult]:
+                 evidence: Evidence, account: SourceAccount | None = None) -> list[SourceResult]:
         """The page's sources, each with the passages that hold the query's words (a synonym's too), best first,
         or, for a source found by meaning alone, its one closest passage; and why it is shown."""
         # Each source's best few passages are read, marked and explained: a long report can hold dozens of
@@ -295,7 +376,8 @@ class Searcher:
         full, records = self.store.shown(rowids, [source_id for source_id, _, _ in window])
         # A long query marks the words it searched for, not every word of the paragraph; a short one its
         # words and the synonyms searched for.
-        marked = self.store.highlight_query(evidence.widened, rowids, OPEN, CLOSE,
+        marked = self.store.highlight_query(account.marked(evidence.widened) if account else evidence.widened,
+                                            rowids, OPEN, CLOSE,
                                             {rowid: hit.content for rowid, hit in full.items()})
         shown: dict[str, list[PassageHit]] = {}
         marks: dict[int, str] = {}
@@ -326,7 +408,7 @@ class Searcher:
             texts = SourceTexts(title, [full[h.rowid].content for h in candidates if h.rowid in full],
                                 (record.publisher or "") if record else "", tuple(record.authors) if record else ())
             why = explain(evidence, texts, shown[source_id][0] if shown[source_id] else None, parts,
-                          analyze, analyze_text)
+                          analyze, analyze_text, account.view(source_id) if account else None)
             results.append(SourceResult(
                 document_id=source_id,
                 title=title,
@@ -339,7 +421,7 @@ class Searcher:
                 authors=list(record.authors) if record else [],
                 inspection=record.inspection if record else None,
                 passages=shown_passages,
-                match=found.match(source_id),
+                match=account.tier(source_id) if account else found.match(source_id),
                 why=why,
             ))
         return results

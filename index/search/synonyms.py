@@ -29,7 +29,7 @@ class Synonyms:
     :raises ValueError: for an entry with no words, or one listed in two groups.
     """
 
-    def __init__(self, groups: Iterable[Iterable[str]]) -> None:
+    def __init__(self, groups: Iterable[Iterable[str]], broader: Iterable[str] = ()) -> None:
         self._groups: list[tuple[tuple[str, ...], ...]] = []
         self._lookup: dict[tuple[str, ...], int] = {}
         for number, group in enumerate(groups, start=1):
@@ -42,13 +42,18 @@ class Synonyms:
                 self._lookup[entry] = len(self._groups)
             self._groups.append(entries)
         self._longest = max((len(e) for e in self._lookup), default=0)
+        self.broader = frozenset(word_tokens(str(e)) for e in broader)
+        unknown = [" ".join(e) for e in self.broader if e not in self._lookup]
+        if unknown:
+            raise ValueError(f"broader entries not in any group: {', '.join(sorted(unknown))}")
 
     @classmethod
     @functools.cache
     def default(cls) -> Synonyms:
         """The groups shipped in ``index/data/synonyms.yaml``."""
         text = resources.files("index").joinpath("data/synonyms.yaml").read_text(encoding="utf-8")
-        return cls(yaml.safe_load(text)["groups"])
+        data = yaml.safe_load(text)
+        return cls(data["groups"], data.get("broader") or ())
 
     def __len__(self) -> int:
         return len(self._groups)

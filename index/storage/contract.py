@@ -104,6 +104,10 @@ class LexicalEngine(Protocol):
     def sources_matching(self, words: tuple[Term, ...], among: Collection[str]) -> set[str]:
         """Which of the sources ``among`` have a passage holding any of ``words`` (exclusions)."""
 
+    def source_counts(self, terms: Sequence[Term]) -> list[dict[str, int]]:
+        """For each word or phrase, every source holding it (a phrase word for word) in a passage's text, title or
+        byline, and how many of its passages do: over the whole index (issue 23: whole result sets)."""
+
     def document_frequencies(self, terms: Sequence[Term]) -> list[int]:
         """How many passages hold each word (a phrase: its rarest adjacent pair)."""
 
@@ -137,6 +141,8 @@ class PassageStore(Protocol):
     def passages_by_rowid(self, rowids: Iterable[int]) -> dict[int, PassageHit]: ...
     def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """``{rowid: (text, title)}`` of the given passages."""
+    def sources_near(self, query_embedding: Sequence[float], floor: float) -> dict[str, tuple[int, float]]:
+        """Every source with a passage at cosine ``floor`` or above, and its closest passage ``(rowid, cosine)``."""
 
     def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         """``(rowid, score)`` pairs as passages, in the same order (rows no longer there are left out)."""

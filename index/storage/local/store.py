@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import shutil
@@ -516,6 +517,40 @@ class KBDocumentStore:
         """Passages nearest to a (normalised) query vector by inner product; filters apply before ranking
         (:meth:`FaissVectors.search`)."""
         return self.hits(self.vectors.search(query_embedding, top_k, filters), with_content)
+
+    def sources_near(self, query_embedding: Sequence[float], floor: float) -> dict[str, tuple[int, float]]:
+        """Every source with a passage at cosine ``floor`` or above, with its closest passage ``(rowid, cosine)``."""
+        found = self.vectors.above(query_embedding, floor)
+        if not found:
+            return {}
+        sources = self.rowid_sources([rowid for rowid, _ in found])
+        best: dict[str, tuple[int, float]] = {}
+        for rowid, score in found:
+            source = sources.get(rowid)
+            if source is not None and (source not in best or score > best[source][1]):
+                best[source] = (rowid, score)
+        return best
+
+    def rowid_sources(self, rowids: Sequence[int]) -> dict[int, str]:
+        """The source of each passage row, from the sources' rowid ranges (no passage is read when each source's
+        rows are consecutive, as a build writes them)."""
+        ranges = self.vectors.source_rowid_ranges()
+        spans = sorted((span[0], span[1], source) for source, span in ranges.items() if span is not None)
+        starts = [start for start, _, _ in spans]
+        out: dict[int, str] = {}
+        rest: list[int] = []
+        for rowid in rowids:
+            at = bisect.bisect_right(starts, rowid) - 1
+            if at >= 0 and spans[at][0] <= rowid <= spans[at][1]:
+                out[rowid] = spans[at][2]
+            else:
+                rest.append(rowid)
+        for start in range(0, len(rest), 900):
+            part = rest[start : start + 900]
+            marks = ",".join("?" for _ in part)
+            out.update(self._conn().execute(f"SELECT rowid, source_id FROM chunks WHERE rowid IN ({marks}) "
+                                            "AND source_id IS NOT NULL", part).fetchall())
+        return out
 
     def vector_index(self) -> faiss.Index:
         """The FAISS index of passage vectors (ids = passage rowids), loaded or built once."""

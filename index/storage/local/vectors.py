@@ -117,6 +117,22 @@ class FaissVectors:
             return self._exact_among(query[0], allowed, top_k)
         return self._search_index(index, query, top_k, allowed)
 
+    def above(self, query_embedding: Sequence[float], floor: float) -> list[tuple[int, float]]:
+        """``(rowid, inner product)`` of every passage at ``floor`` or above (FAISS range search: an IVF index probes
+        as a search does), in no order: the whole set a meaning search finds, not its best ``top_k``."""
+        index = self.index()
+        if index.ntotal == 0:
+            return []
+        query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
+        ivf = self._ivf_of(index)
+        params: Any = faiss.SearchParametersIVF() if ivf is not None else faiss.SearchParameters()
+        if ivf is not None:
+            params.nprobe = min(ivf.nlist, self.nprobe)
+        # range_search keeps scores above the radius: a hair below the floor keeps a passage exactly at it.
+        limits, scores, ids = index.range_search(query, float(floor) - 1e-6, params=params)
+        return [(int(i), float(sc)) for i, sc in zip(ids[limits[0]:limits[1]], scores[limits[0]:limits[1]], strict=True)
+                if sc >= floor]
+
     def _search_index(self, index: faiss.Index, query: np.ndarray, top_k: int,
                       allowed: np.ndarray | None) -> list[tuple[int, float]]:
         ivf = self._ivf_of(index)

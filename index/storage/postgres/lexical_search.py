@@ -360,6 +360,45 @@ class PgLexicalIndex(AnalysedTerms):
                           if source not in found and (holds(content.split(), tokens) or holds(title.split(), tokens))}
         return found
 
+    def source_counts(self, terms: Sequence[Term]) -> list[dict[str, int]]:
+        """For each word or phrase, every source holding it in a passage's text, title or byline, with how many of
+        its passages do, as :meth:`LexicalIndex.source_counts`: a word from its postings grouped by source, a
+        phrase's candidates (passages holding all its pairs) checked on their tokens. One connection."""
+        fields = [CONTENT, TITLE] + ([BYLINE] if self.has_byline else [])
+        pair_fields = [CONTENT_PAIRS, TITLE_PAIRS] + ([BYLINE_PAIRS] if self.has_byline else [])
+        out: list[dict[str, int]] = []
+        with self._pool.connection() as conn:
+            for tokens in (self.analyze(t) for t in terms):
+                if not tokens:
+                    out.append({})
+                elif len(tokens) == 1:
+                    out.append({source: int(n) for source, n in conn.execute(sql.SQL(
+                        "SELECT d.source_id, count(DISTINCT p.rowid) FROM {} p JOIN {} d ON d.rowid = p.rowid "
+                        "WHERE p.field = ANY(%s::smallint[]) AND p.term = %s GROUP BY d.source_id"
+                    ).format(self._postings, self._docs), (fields, tokens[0]))})
+                else:
+                    pairs = sorted(set(token_pairs(tokens)))
+                    rows = conn.execute(sql.SQL(
+                        "SELECT d.source_id, d.content, d.title, d.rowid FROM {docs} d WHERE d.rowid IN ("
+                        "SELECT p.rowid FROM {postings} p WHERE p.field = ANY(%s::smallint[]) "
+                        "AND p.term = ANY(%s::text[]) "
+                        "GROUP BY p.rowid, p.field HAVING count(*) = %s)"
+                    ).format(docs=self._docs, postings=self._postings), (pair_fields, pairs, len(pairs)))
+                    counts: dict[str, int] = {}
+                    bylines = self._bylines_holding(conn, tokens) if self.has_byline else set()
+                    for source, content, title, rowid in rows:
+                        if rowid in bylines or holds(content.split(), tokens) or holds(title.split(), tokens):
+                            counts[source] = counts.get(source, 0) + 1
+                    out.append(counts)
+        return out
+
+    def _bylines_holding(self, conn: psycopg.Connection, tokens: list[str]) -> set[int]:
+        """Passages whose byline holds every pair of a phrase (bylines are a few words: the pairs are the phrase)."""
+        pairs = sorted(set(token_pairs(tokens)))
+        return {int(r[0]) for r in conn.execute(sql.SQL(
+            "SELECT p.rowid FROM {} p WHERE p.field = %s AND p.term = ANY(%s::text[]) GROUP BY p.rowid "
+            "HAVING count(*) = %s").format(self._postings), (BYLINE_PAIRS, pairs, len(pairs)))}
+
     # -- statistics and tokens ------------------------------------------------------------------
 
     def document_frequencies(self, terms: Sequence[Term]) -> list[int]:

@@ -292,6 +292,17 @@ class PgDocumentStore:
         found.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
         return self.hits(found, with_content)
 
+    def sources_near(self, query_embedding: Sequence[float], floor: float) -> dict[str, tuple[int, float]]:
+        """Every source with a passage at cosine ``floor`` or above, with its closest passage ``(rowid, cosine)``:
+        one statement, an exact scan (a range is not what an HNSW graph answers)."""
+        query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
+        sql = (f"SELECT DISTINCT ON (c.source_id) c.source_id, c.rowid, -(c.embedding <#> %s) AS cosine "
+               f"FROM {self.schema}.chunks c WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL "
+               f"AND -(c.embedding <#> %s) >= %s ORDER BY c.source_id, c.embedding <#> %s")
+        with self._pool.connection() as conn:
+            rows = conn.execute(sql, [query, query, float(floor), query]).fetchall()
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
+
     def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         rows = self._rows("SELECT rowid, content, title FROM {s}.chunks WHERE rowid = ANY(%s)",
                           ([int(r) for r in rowids],))
