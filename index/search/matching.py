@@ -3,8 +3,8 @@
 The ranking (:mod:`index.search.ranking`) reads a bounded number of candidate passages to order the first
 pages. What a search *matches* is decided here, over the whole index, independently of those candidates:
 
-- **Words.** The query's topic words (:meth:`~index.search.query.ParsedQuery.content_terms`, after the
-  sector's synonyms: one unit per clause of the widened query) are looked up in every passage's text,
+- **Words.** The query's topic words as typed (:func:`units_of`: function words and a question frame left
+  out; a synonym added for a typed word beside it) are looked up in every passage's text,
   title and byline (:meth:`~index.storage.contract.LexicalEngine.source_counts`: the engine's aggregation of
   the whole match by source). A source *holds* a unit when it holds the word as typed (whole word, its stem
   as the index analyses it; a phrase word for word), an alternative the user typed with ``OR``, or a
@@ -158,20 +158,19 @@ class SourceAccount:
 
 
 def units_of(parsed: ParsedQuery, widened: ParsedQuery) -> tuple[Unit, ...]:
-    """The query's topic words as units: each required clause of the widened query with a topic word (for a
-    pasted paragraph, each word it searched for)."""
+    """The query's topic words as units: each word (or quoted phrase) as typed, with the alternatives the user
+    joined to it with ``OR``, and the synonyms the search added for that one word ("lac", "adolescents"). A
+    run of typed words that the synonyms widened as a whole ("edge of care") stays its words, each held or
+    not by itself. For a pasted paragraph, each word it searched for."""
     if parsed.is_long:
         return tuple(Unit(t) for t in (widened.focus or parsed.informative_candidates()))
-    typed = set(parsed.clauses)
+    added = {clause[0]: clause[1:] for clause in widened.clauses if clause not in parsed.clauses}
     units = []
-    for clause in widened.topic_clauses():
+    for clause in parsed.topic_clauses():
         first = clause[0]
         if not (first.is_phrase or first.text not in FUNCTION_WORDS):
             continue
-        if clause in typed:  # as the user typed it: OR alternatives are theirs
-            units.append(Unit(first, clause[1:]))
-        else:
-            units.append(Unit(first, (), clause[1:]))
+        units.append(Unit(first, clause[1:], added.get(first, ()) if len(clause) == 1 else ()))
     return tuple(units)
 
 
