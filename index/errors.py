@@ -31,3 +31,24 @@ class LockHeldError(IngestError):
 
 class StoreUnavailableError(KBError):
     """The shared store (PostgreSQL) cannot be reached or refused the connection."""
+
+
+class PageOutOfRangeError(QueryError):
+    """A results page past the last one: a 404 that links to the last page (issue 23, 7)."""
+
+    def __init__(self, page: int, pages: int) -> None:
+        self.page, self.pages = page, pages
+        super().__init__(f"page {page} is past the last page of these results ({pages}); "
+                         f"ask for page {pages} or fewer.")
+
+
+class UnknownValueError(QueryError):
+    """A filter value that no source has: a 400 naming the parameter and some values it may take."""
+
+    def __init__(self, name: str, value: str, known: list[tuple[str, str]], label: str | None = None) -> None:
+        self.name, self.value, self.known = name, value, known
+        what = label or name
+        listed = ", ".join(slug for slug, _ in known[:8])
+        more = f" (and {len(known) - 8} more)" if len(known) > 8 else ""
+        super().__init__(f"There is no {what} called {value!r}; {name} may be one of: {listed}{more}."
+                         if known else f"There is no {what} called {value!r}, and no source has any {what}.")

@@ -35,6 +35,9 @@ from typing import Any
 GROUP_EVIDENCE = " (group)"
 
 
+# What a source may be (a sidecar's "type", the type filter's values).
+SOURCE_TYPES = ("report", "inspection", "evaluation", "article", "news", "blog", "storify", "other")
+
 @dataclass(frozen=True)
 class CouncilMention:
     """A council the source's text names, with the words that named it."""
@@ -119,6 +122,15 @@ JUDGEMENT_AREAS = {"overall_effectiveness": "Overall effectiveness", "impact_of_
                    "care_leavers": "Care leavers", "adoption": "Adoption"}
 
 
+# Ofsted's grades, best first.
+GRADES = ("outstanding", "good", "requires improvement", "inadequate")
+
+
+def judgement_slug(area: str, grade: str) -> str:
+    """The judgement facet's value: ``overall-effectiveness-inadequate``."""
+    return f"{area.replace('_', '-')}-{grade.replace(' ', '-')}"
+
+
 @dataclass(frozen=True)
 class Judgement:
     """One inspection judgement: the area (a key shared by inspection frameworks), the report's wording, the grade."""
@@ -150,8 +162,7 @@ class Inspection:
     def facet_values(self) -> tuple[tuple[str, str], ...]:
         """``(slug, label)`` of each judgement for the search facet: ("overall-effectiveness-inadequate",
         "Overall effectiveness: inadequate")."""
-        return tuple((f"{j.area.replace('_', '-')}-{j.grade.replace(' ', '-')}",
-                      f"{JUDGEMENT_AREAS.get(j.area, j.area)}: {j.grade}") for j in self.judgements)
+        return tuple((judgement_slug(j.area, j.grade), f"{JUDGEMENT_AREAS.get(j.area, j.area)}: {j.grade}") for j in self.judgements)
 
     def to_dict(self) -> dict[str, Any]:
         return {"council": self.council, "framework": self.framework, "start": self.start, "end": self.end,

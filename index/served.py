@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from index.browse.catalogue import Browse
 from index.browse.pages import GenerationPages
 from index.embedding.encoders import QueryEmbedder
+from index.errors import PageOutOfRangeError
 from index.params import checked_paging
 from index.search.facets import FacetSelection, FacetTable
 from index.search.highlight import plain_html
@@ -73,8 +74,12 @@ class ServedGeneration:
         """
         started = time.perf_counter()
         top_k, page = checked_paging(top_k, page, self.settings)
+        self.facet_table.check_known(facets)
         allowed = self.facet_table.matching(facets) or set()
         ordered = [s for s in self.browse.sources if s in allowed]
+        pages = max(1, -(-len(ordered) // top_k))
+        if page > pages:
+            raise PageOutOfRangeError(page, pages)
         window = ordered[(page - 1) * top_k : page * top_k]
         projects = facets.values.get("project", ())
         results = []

@@ -17,13 +17,13 @@ from typing import Any
 
 from haystack import Document, component
 
+from index.records import SOURCE_TYPES
 from ingest.authors import NameVerdict
 from ingest.discover import sidecar_for
 from ingest.failures import Failure
 
 logger = logging.getLogger(__name__)
 
-SOURCE_TYPES = ("report", "inspection", "evaluation", "article", "news", "blog", "storify", "other")
 FIELDS = ("title", "authors", "publisher", "date", "url", "type", "language")
 
 

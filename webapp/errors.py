@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from index.errors import IndexIncompatibleError, IndexNotFoundError, KBError, QueryError, StoreUnavailableError
+from index.errors import (
+    IndexIncompatibleError,
+    IndexNotFoundError,
+    KBError,
+    PageOutOfRangeError,
+    QueryError,
+    StoreUnavailableError,
+    UnknownValueError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +26,32 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_response(status: int, code: str, message: str, title: str, headers: dict[str, str] | None = None):
+def error_response(status: int, code: str, message: str, title: str, headers: dict[str, str] | None = None,
+                   link: tuple[str, str] | None = None, extra: dict[str, object] | None = None):
+    """The error as JSON under /api/ (``extra`` beside code and message) or as a page (with ``link``: its text
+    and address, e.g. the last page of results)."""
     if _wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), status, headers or {}
-    return render_template("errors/error.html", status=status, title=title, message=message), status, headers or {}
+        return jsonify({"error": {"code": code, "message": message, **(extra or {})}}), status, headers or {}
+    return (render_template("errors/error.html", status=status, title=title, message=message, link=link),
+            status, headers or {})
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(PageOutOfRangeError)
+    def past_the_last_page(exc: PageOutOfRangeError):
+        args = request.args.to_dict(flat=False)
+        args["page"] = [str(exc.pages)]
+        last = url_for(request.endpoint or "search.results", **args)  # type: ignore[arg-type]  # repeated parameters
+        return error_response(404, "page_not_found", str(exc).capitalize(), "There is no such page of results",
+                              link=(f"Go to the last page (page {exc.pages})", last),
+                              extra={"pages": exc.pages, "last_page_url": last})
+
+    @app.errorhandler(UnknownValueError)
+    def unknown_value(exc: UnknownValueError):
+        return error_response(400, "unknown_value", str(exc), "Check your filters",
+                              extra={"parameter": exc.name, "value": exc.value,
+                                     "known": [slug for slug, _ in exc.known[:50]]})
+
     @app.errorhandler(QueryError)
     def bad_query(exc: QueryError):
         return error_response(400, "bad_request", str(exc), "Check your search")

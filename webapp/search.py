@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from index.errors import QueryError
+from index.errors import PageOutOfRangeError, QueryError
 from index.params import SORTS, checked_value, single
 from index.search.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
 from index.search.query import parse_query
@@ -316,6 +316,8 @@ def results():
         found = build_search()
     except ExpiredTextError as exc:
         return _form_page("", str(exc), 410)
+    except PageOutOfRangeError:
+        raise  # a 404 linking to the last page (webapp/errors.py)
     except QueryError as exc:
         # The page answers a mistake with the search box, the words kept and the message beside it.
         q = request.args.get("q", "")

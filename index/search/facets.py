@@ -24,13 +24,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.browse.taxonomy import theme_labels
-from index.errors import QueryError
+from index.errors import QueryError, UnknownValueError
 from index.params import checked_value, checked_year, checked_year_range
-from index.records import FacetRow
+from index.records import GRADES, JUDGEMENT_AREAS, SOURCE_TYPES, FacetRow, judgement_slug
 
 # "council" is the council a source is *about* (inspected, publishing, or named in the title); "mentions" every
 # council its text names (issue 26: ticking North Yorkshire no longer finds Dorset's inspection, which names it).
 FACETS = ("type", "year", "council", "mentions", "theme", "project", "judgement")
+# How a facet's values are named in a message ("There is no council called 'narnia'").
+FACET_NOUNS = {"type": "type", "year": "year", "council": "council", "mentions": "council",
+               "theme": "theme", "project": "project", "judgement": "judgement"}
 # Most values a user may select in one facet (each is a URL parameter).
 MAX_VALUES = 20
 # The year of an undated source: a value of the year facet (it is not stored with the source).
@@ -65,8 +68,8 @@ class FacetSelection:
     @classmethod
     def parse(cls, raw: Mapping[str, Sequence[str]], year_from: str | None = None,
               year_to: str | None = None) -> FacetSelection:
-        """Check what a user sent. A well-formed value that no source has is kept: it selects
-        nothing (an old link after a re-index gives "0 results" and a way to remove the filter).
+        """Check what a user sent: the form of each value (whether a source has it is
+        :meth:`FacetTable.check_known`'s to say).
 
         :raises QueryError: for too many values, an over-long value, a malformed year or a year range
             that ends before it starts, naming the parameter.
@@ -207,6 +210,36 @@ class FacetTable:
             else:
                 out[facet] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
         return out
+
+    def check_known(self, selection: FacetSelection) -> None:
+        """Refuse a chosen value that no source of this generation has (a mistyped or made-up value would
+        otherwise read as "nothing matched").
+
+        :raises UnknownValueError: naming the parameter, the value and the values it may take, most common first.
+        """
+        for facet, chosen in selection.values.items():
+            if facet == "year":  # any well-formed year is a year (FacetSelection.parse checks the form)
+                continue
+            postings = self.postings.get(facet, {})
+            for value in chosen:
+                if value not in postings and value not in self.valid(facet):
+                    known = sorted(postings, key=lambda v: (-len(postings[v]), v))
+                    raise UnknownValueError(facet, value, [(v, self.label(facet, v)) for v in known],
+                                            FACET_NOUNS.get(facet, facet))
+
+    def valid(self, facet: str) -> set[str]:
+        """Values of ``facet`` that are real though no source of this generation may have them: every type, every
+        theme, every area and grade of an inspection; a council any source is about or names (``council=hackney`` where only Dorset's
+        report names Hackney finds nothing, truly; ``council=narnia`` is a mistake)."""
+        if facet == "type":
+            return set(SOURCE_TYPES)
+        if facet == "theme":
+            return set(theme_labels())
+        if facet == "judgement":
+            return {judgement_slug(area, grade) for area in JUDGEMENT_AREAS for grade in GRADES}
+        if facet in ("council", "mentions"):
+            return set(self.postings.get("council", {})) | set(self.postings.get("mentions", {}))
+        return set()
 
     def lifted_selections(self, selection: FacetSelection) -> dict[str, FacetSelection]:
         """For each facet the user chose values of, the selection without that facet (what its counts are over)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 OPEN, CLOSE = "\x02", "\x03"
 _MARK = re.compile(r"<mark>.*?</mark>", re.S)
@@ -23,12 +24,30 @@ def plain_html(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def excerpt(highlighted: str, words: int = 60) -> str:
-    """A window of about ``words`` words of highlighted HTML around its first mark, with ellipses."""
+_MARKED_WORD = re.compile(r"<mark>(.*?)(?:</mark>|$)", re.S)
+_WORD_CHARS = re.compile(r"[^\W_]+")
+
+
+def excerpt(highlighted: str, words: int = 60, weights: Callable[[str], float] | None = None) -> str:
+    """A window of about ``words`` words of highlighted HTML, with ellipses: the window holding the most weight
+    of distinct marked words (``weights`` of a marked word, e.g. its idf in the index: the rarest matched words
+    first, so an excerpt never shows a common word of the query and leaves out a rare one; issue 23, 6), a
+    quarter of it before its first mark; without ``weights``, around the first mark."""
     tokens = highlighted.split()
     if len(tokens) <= words:
         return highlighted
     first = next((i for i, t in enumerate(tokens) if "<mark>" in t), 0)
+    if weights is not None:
+        marked = [(i, word) for i, t in enumerate(tokens) if "<mark>" in t
+                  for word in _marked_words(t)]
+        best: tuple[float, int] | None = None
+        for at, _ in marked:  # windows opening at a mark: the best one opens at one of them
+            held = {word for i, word in marked if at <= i < at + words}
+            value = sum(weights(word) for word in held)
+            if best is None or value > best[0] + 1e-9:
+                best = (value, at)
+        if best is not None:
+            first = best[1]
     start = max(0, min(first - words // 4, len(tokens) - words))
     window = tokens[start : start + words]
     text = " ".join(window)
@@ -38,6 +57,11 @@ def excerpt(highlighted: str, words: int = 60) -> str:
     if text.count("</mark>") > text.count("<mark>"):
         text = "<mark>" + text
     return ("… " if start > 0 else "") + text + (" …" if start + words < len(tokens) else "")
+
+
+def _marked_words(token: str) -> list[str]:
+    """The lower-cased words marked in one whitespace token of highlighted HTML."""
+    return [w.lower() for part in _MARKED_WORD.findall(html.unescape(token)) for w in _WORD_CHARS.findall(part)]
 
 
 def unmark_names(marked: str, names: list[str]) -> str:

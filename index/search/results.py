@@ -23,6 +23,8 @@ class Passage:
     page: int | None = None
     page_end: int | None = None  # when the best-matching sentence runs onto the next page
     citation: dict[str, Any] | None = None  # a thread element: author, date, url
+    # About EXCERPT_WORDS words of ``highlighted`` (HTML): the window holding the query's rarest matched words
+    excerpt: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -21,13 +22,14 @@ import faiss
 
 from index.browse.pages import GenerationPages
 from index.embedding.encoders import QueryEmbedder, query_embedder
+from index.errors import PageOutOfRangeError
 from index.params import checked_paging, checked_sort
 from index.search.citations import Citation, best_citation
 from index.search.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
 from index.search.facets import FacetSelection, FacetTable
-from index.search.highlight import CLOSE, OPEN, plain_html, to_html, unmark_names
+from index.search.highlight import CLOSE, OPEN, excerpt, plain_html, to_html, unmark_names
 from index.search.matching import SourceAccount, match_sources
-from index.search.query import ParsedQuery, parse_query
+from index.search.query import ParsedQuery, Term, parse_query
 from index.search.ranking import (
     Found,
     RankedSource,
@@ -44,12 +46,14 @@ from index.search.retrievers import DenseRetriever, LexicalRetriever, match_answ
 from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
-from index.storage.contract import Generation, PassageHit
+from index.storage.contract import Generation, LexicalEngine, PassageHit
 from index.storage.filters import source_ids_of
 from index.storage.lexical_retrieval import focus
 
 logger = logging.getLogger(__name__)
 
+# Words of a passage shown on the results page (the rest behind "more"): about four lines.
+EXCERPT_WORDS = 60
 # Passages of each shown source read to choose those shown and to explain it (its best, in ranked order).
 CONSIDERED_PASSAGES = 8
 
@@ -133,6 +137,8 @@ class Searcher:
         top_k, page = checked_paging(top_k, page, self.settings)
         sort = checked_sort(sort)
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
+        if facets:
+            self.facet_table.check_known(facets)
         n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
         widened = self.widened(parsed)
         method = fusion or settings.fusion
@@ -143,6 +149,9 @@ class Searcher:
         order = self._order(grouped, account, within, method)
         if sort == "date":
             order = self.newest_first(order)
+        pages = max(1, -(-len(order) // top_k))
+        if page > pages:
+            raise PageOutOfRangeError(page, pages)
         window = self._window(order[(page - 1) * top_k : page * top_k], grouped, widened, account)
         results = self._results(parsed, window, found, evidence, account)
         lifted: dict[str, Iterable[str]] = {}
@@ -365,6 +374,20 @@ class Searcher:
         found: dict[str, list[PassageHit]] = self.lexical.run(query=widened, filters=filters, top_k=n)
         return found
 
+    def _rarity(self, lexical: LexicalEngine | None) -> Callable[[str], float] | None:
+        """A marked word's weight for choosing excerpts: its idf in the index (each word looked up once)."""
+        if lexical is None:
+            return None
+        total = len(lexical)
+        known: dict[str, float] = {}
+
+        def weigh(word: str) -> float:
+            if word not in known:
+                known[word] = _idf(lexical.document_frequencies([Term((word,))])[0], total)
+            return known[word]
+
+        return weigh
+
     def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found,
                  evidence: Evidence, account: SourceAccount | None = None) -> list[SourceResult]:
         """The page's sources, each with the passages that hold the query's words (a synonym's too), best first,
@@ -400,10 +423,11 @@ class Searcher:
         lexical = self.store.lexical_index()
         analyze = lexical.analyze if lexical is not None else (lambda term: simple_tokens(term.text))
         analyze_text = lexical.analyze_text if lexical is not None else simple_tokens
+        weigh = self._rarity(lexical)
         results = []
         for source_id, score, candidates in window:
             record = records.get(source_id)
-            shown_passages = [_passage(h, marks.get(h.rowid)) for h in shown[source_id]]
+            shown_passages = [_passage(h, marks.get(h.rowid), weigh) for h in shown[source_id]]
             title = record.title if record else str(shown_passages[0].text[:80]) if shown_passages else source_id
             texts = SourceTexts(title, [full[h.rowid].content for h in candidates if h.rowid in full],
                                 (record.publisher or "") if record else "", tuple(record.authors) if record else ())
@@ -427,6 +451,10 @@ class Searcher:
         return results
 
 
+def _idf(frequency: int, total: int) -> float:
+    return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
+
 def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
     """``raw`` with each typed word replaced by its suggestion (its first whole-word occurrence, case ignored)."""
     for typed, suggested in changes:
@@ -435,13 +463,16 @@ def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
     return raw
 
 
-def _passage(hit: PassageHit, marked: str | None) -> Passage:
-    """A shown passage, citing the page (or pages) and thread element of its best-matching sentence."""
+def _passage(hit: PassageHit, marked: str | None, weigh: Callable[[str], float] | None = None) -> Passage:
+    """A shown passage, citing the page (or pages) and thread element of its best-matching sentence, with its
+    excerpt (the window holding the rarest of the words it matched)."""
     cited = best_citation(hit.meta, marked) or Citation()
     element = cited.element()
+    highlighted = to_html(marked) if marked is not None else plain_html(hit.content)
     return Passage(
         text=hit.content,
-        highlighted=to_html(marked) if marked is not None else plain_html(hit.content),
+        highlighted=highlighted,
+        excerpt=excerpt(highlighted, EXCERPT_WORDS, weigh),
         start=int(hit.meta.get("start", 0)),
         end=int(hit.meta.get("end", len(hit.content))),
         chunk_id=hit.id,

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from index.errors import KBError
+from index.records import SOURCE_TYPES
 from index.search.facets import slugify
-from ingest.metadata import SOURCE_TYPES
 
 # What a source lists its items in: exactly one of these per entry.
 KINDS = ("feed", "sitemap", "page")

@@ -71,7 +71,7 @@ def test_hostile_text_is_escaped_everywhere(client, query):
     ("/search?q=care&top_k=-1", 400),
     ("/search?q=care&year=20166", 400),
     ("/search?q=care&council=" + "x" * 101, 400),
-    ("/search?q=care&council=nowhere", 200),
+    ("/search?q=care&council=nowhere", 400),
     ("/api/search?q=care&type=" + "&type=".join(f"t{i}" for i in range(21)), 400),
     ("/api/suggest?q=a", 400),
     ("/api/suggest?q=" + "a" * 101, 400),
@@ -85,10 +85,31 @@ def test_bounds_give_clear_4xx_never_5xx(client, url, status):
     assert "Traceback" not in body and "werkzeug" not in body.lower()
 
 
-def test_unknown_filter_value_shows_zero_results_and_a_way_out(client):
-    page = client.get("/search?q=care&council=nowhere").get_data(as_text=True)
-    assert "<strong>0</strong> results" in page
-    assert 'href="/search?q=care">Remove filter' in page
+def test_unknown_filter_value_is_named_with_the_values_there_are(client):
+    """Issue 23, 7: a made-up value is a mistake to say, not "nothing matched"."""
+    response = client.get("/search?q=care&council=narnia")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "no council called &#39;narnia&#39;" in page
+    api = client.get("/api/search?q=care&type=podcast")
+    error = api.get_json()["error"]
+    assert api.status_code == 400 and error["parameter"] == "type" and "blog" in error["known"]
+    assert "type may be one of" in error["message"]
+    assert client.get("/api/search?q=care&judgement=inadequate").status_code == 400
+    # a real value that no source here has finds nothing, truly
+    real = client.get("/api/search?q=care&judgement=overall-effectiveness-inadequate")
+    assert real.status_code == 200 and real.get_json()["total"] == 0
+
+
+def test_a_page_past_the_last_is_a_404_linking_to_the_last(client):
+    total = client.get("/api/search?q=care&top_k=2").get_json()
+    pages = total["pages"]
+    assert pages >= 2
+    assert client.get(f"/api/search?q=care&top_k=2&page={pages}").status_code == 200
+    past = client.get(f"/api/search?q=care&top_k=2&page={pages + 1}")
+    assert past.status_code == 404 and past.get_json()["error"]["pages"] == pages
+    page = client.get(f"/search?q=care&top_k=2&page={pages + 1}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 404 and f"page={pages}" in text and "Go to the last page" in text
 
 
 def test_no_debug_in_production_app(corpus_settings):
