@@ -8,7 +8,9 @@ for example the one benchmarks/bench_search.py leaves in bench-data/msmarco):
 
 It creates the app, warms it with every query, then times `/api/search?q=…&top_k=10` for the
 first 50 msmarco-5k queries, three rounds, clearing the query-embedding cache each round, and
-prints the median. Figures: docs/benchmarks.md ("After the restructuring").
+prints the median. Figures: docs/benchmarks.md ("After the restructuring"). Other query files (JSON lines with
+"text") may follow: ``bench_ab_search.py DATA new eval/csc-reports/queries.jsonl eval/csc-practice/queries.jsonl``
+times every query of those on an index of the real reports.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from webapp import create_app
 QUERIES = Path(__file__).resolve().parent.parent / "eval" / "msmarco-5k" / "queries.jsonl"
 
 
-def main(data_dir: str, label: str) -> None:
+def main(data_dir: str, label: str, *query_files: str) -> None:
     settings = load_settings(env={}, overrides={"data_dir": data_dir, "max_top_k": 100})
     app = create_app({"KB_SETTINGS": settings})
     client = app.test_client()
-    queries = [json.loads(line)["text"] for line in QUERIES.open()][:50]
+    files = [Path(f) for f in query_files] or [QUERIES]
+    queries = [json.loads(line)["text"] for f in files for line in f.open()][: 50 if not query_files else None]
     for q in queries:
         client.get("/api/search", query_string={"q": q})
     handle = app.extensions["kb_index"]
@@ -47,4 +50,4 @@ def main(data_dir: str, label: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *sys.argv[3:])

@@ -162,7 +162,8 @@ class Inspection:
     def facet_values(self) -> tuple[tuple[str, str], ...]:
         """``(slug, label)`` of each judgement for the search facet: ("overall-effectiveness-inadequate",
         "Overall effectiveness: inadequate")."""
-        return tuple((judgement_slug(j.area, j.grade), f"{JUDGEMENT_AREAS.get(j.area, j.area)}: {j.grade}") for j in self.judgements)
+        return tuple((judgement_slug(j.area, j.grade), f"{JUDGEMENT_AREAS.get(j.area, j.area)}: {j.grade}")
+                     for j in self.judgements)
 
     def to_dict(self) -> dict[str, Any]:
         return {"council": self.council, "framework": self.framework, "start": self.start, "end": self.end,
