@@ -229,8 +229,9 @@ class FacetTable:
 
     def valid(self, facet: str) -> set[str]:
         """Values of ``facet`` that are real though no source of this generation may have them: every type, every
-        theme, every area and grade of an inspection; a council any source is about or names (``council=hackney`` where only Dorset's
-        report names Hackney finds nothing, truly; ``council=narnia`` is a mistake)."""
+        theme, every area and grade of an inspection; a council any source is about or names
+        (``council=hackney`` where only Dorset's report names Hackney finds nothing, truly; ``council=narnia`` is
+        a mistake)."""
         if facet == "type":
             return set(SOURCE_TYPES)
         if facet == "theme":
