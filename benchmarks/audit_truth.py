@@ -138,13 +138,14 @@ def audit_words(sources: dict[str, Source], count: int) -> list[str]:
     return [surface[s] for s in ranked[: len(ranked) // 2 : step]][:count]
 
 
-def all_results(get: Get, params: dict[str, Any]) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
+def all_results(get: Get, params: dict[str, Any], page_size: int = PAGE_SIZE
+                ) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
     """Every result of a search, over all its pages: ``(total, results, first page's JSON)``."""
     results: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
     page = 1
     while True:
-        status, data = get("/api/search", {**params, "top_k": PAGE_SIZE, "page": page})
+        status, data = get("/api/search", {**params, "top_k": page_size, "page": page})
         if status != 200:
             raise RuntimeError(f"{params}: HTTP {status} {data}")
         first = first or data
@@ -154,22 +155,24 @@ def all_results(get: Get, params: dict[str, Any]) -> tuple[int, list[dict[str, A
         page += 1
 
 
-def audit(get: Get, words: int = 30, queries: Iterable[str] = QUERIES, values: int | None = None
-          ) -> dict[str, Check]:
+def audit(get: Get, words: int = 30, queries: Iterable[str] = QUERIES, values: int | None = None,
+          page_size: int = PAGE_SIZE) -> dict[str, Check]:
     """The three checks (see the module's docstring); ``values``: at most this many values of each facet ticked
-    per query (its most and least frequent halves), None for all."""
+    per query (its most and least frequent halves), None for all; ``page_size``: results per page read (every
+    page is read: each source must be on exactly one)."""
     sources = sources_of(get)
     sets, facets, statements, labels = Check("sets"), Check("facet counts"), Check("why statements"), Check("labels")
     chosen = audit_words(sources, words)
     for query in [*chosen, *queries]:
-        total, results, first = all_results(get, {"q": query})
+        total, results, first = all_results(get, {"q": query}, page_size)
         found = {r["document_id"] for r in results}
         sets_check = query in chosen
         if sets_check:
             holders = {s.id for s in sources.values() if held(s, query)}
             missed = holders - found
-            sets.record(not missed and total == len(found), f"{query!r}: {len(missed)} of {len(holders)} sources "
-                        f"holding it not found (total {total}, listed {len(found)})")
+            sets.record(not missed and total == len(found) == len(results),
+                        f"{query!r}: {len(missed)} of {len(holders)} sources holding it not found (total {total}, "
+                        f"listed {len(found)} sources in {len(results)} results)")
         for facet, shown in first.get("facets", {}).items():
             listed = list(shown.items())
             if values is not None and len(listed) > values:

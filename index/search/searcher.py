@@ -139,7 +139,9 @@ class Searcher:
         parsed = parse_query(raw, max_chars=settings.max_query_chars)
         if facets:
             self.facet_table.check_known(facets)
-        n = max(settings.candidates, (1 if sort == "date" else page) * top_k * 3)
+        # The same candidates for every page, so that every page cuts one order: sources past the ranked ones
+        # follow in the account's order (index/search/matching.py), and no source is on two pages or none.
+        n = max(settings.candidates, top_k * 3)
         widened = self.widened(parsed)
         method = fusion or settings.fusion
         found, evidence, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
