@@ -194,12 +194,13 @@ class PassageTagger:
 # paragraph of at least MIN_PARAGRAPH_WORDS words. That is how reports are written: "Disabled children
 # receive…", "Private fostering arrangements are…", "The response to domestic abuse…" open the
 # paragraph about them, while a theme named in passing sits later in a sentence about something else.
-# A long document (LONG_WORDS or more: guidance, data specifications, evaluations) needs
-# MIN_PARAGRAPHS_LONG such paragraphs, because its glossaries and code lists open paragraphs with every
-# topic once. Tuned on the tuning half of eval/theme-tags/recall-judged.tsv only; the held-out figures
-# are in docs/corpus.md ("Themes"). The earlier rule (keywords 8 times and once per 1,000 words) had
-# precision 0.95 but recall 0.37 there. Similarity to a theme's description tags passages, never
-# sources: as a filter on these paragraphs it moved precision by 0.01 at most (the same bench).
+# A keyword just after "including" or "such as" names a member of a list, not the subject. A long
+# document (LONG_WORDS or more: guidance, data specifications, evaluations) needs MIN_PARAGRAPHS_LONG
+# such paragraphs, because its glossaries and code lists open paragraphs with every topic once.
+# Tuned on the tuning half of eval/theme-tags/recall-judged.tsv (benchmarks/bench_theme_recall.py);
+# the figures, held out too, are in docs/corpus.md ("Themes"). The earlier rule (keywords 8 times and
+# once per 1,000 words) had precision 0.95 but recall 0.37 there. Similarity to a theme's description
+# tags passages, never sources: as a filter on these paragraphs it moved precision by 0.01 at most.
 TOPIC_WORDS = 16
 MIN_PARAGRAPH_WORDS = 8
 LONG_WORDS = 7500
@@ -207,6 +208,7 @@ MIN_PARAGRAPHS_LONG = 3
 EVIDENCE_CHARS = 220
 
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[^\S\n]*\n|\Z)", re.DOTALL)
+_LIST_CUE = re.compile(r"(?:\bincluding|\bsuch as|\bfor example|\be\.g\.)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘'\"(◼•])")
 
 
@@ -239,9 +241,14 @@ def topic_paragraphs(text: str) -> dict[str, list[TopicParagraph]]:
             exclude = excludes.get(theme_id)
             # Blank the excluded phrases (same length, so word positions hold) before looking.
             sentence = exclude.sub(lambda m: " " * len(m.group(0)), first) if exclude else first
-            hit = pattern.search(sentence)
-            if hit and len(sentence[:hit.start()].split()) <= TOPIC_WORDS:
-                found.setdefault(theme_id, []).append(TopicParagraph(paragraph.start(), _excerpt(first)))
+            for hit in pattern.finditer(sentence):
+                before = sentence[:hit.start()]
+                if len(before.split()) > TOPIC_WORDS:
+                    break
+                # "Assessments, including those for disabled children, are…": a member of a list, not the subject.
+                if not _LIST_CUE.search(before):
+                    found.setdefault(theme_id, []).append(TopicParagraph(paragraph.start(), _excerpt(first)))
+                    break
     return found
 
 
