@@ -1,7 +1,8 @@
 """Draw the recall sample of issue 26: documents of ../shared/corpora split by a seeded draw into a
 tuning half and a held-out half, and print a reading aid for judging every theme on each of them.
 
-    .venv/bin/python eval/theme-tags/draw_recall_sample.py --data-dir /tmp/shall-data > eval/theme-tags/recall-sample.tsv
+    .venv/bin/python eval/theme-tags/draw_recall_sample.py --data-dir /tmp/shall-data \
+        > eval/theme-tags/recall-sample.tsv
     .venv/bin/python eval/theme-tags/draw_recall_sample.py --data-dir /tmp/shall-data --aid tuning > /tmp/aid.txt
 
 The draw: every source of the index that is an inspection or a report/guidance/web page of
@@ -27,24 +28,75 @@ SEED = 26
 SIZES = {"inspection": (49, 50), "other": (11, 10)}
 
 BROAD = {
-    "adolescents-edge-of-care": r"adolescen|teenage|edge of care|young people at risk|no wrong door|youth justice|youth offending|entering care|extra-?familial|risk outside the home|contextual safeguarding|older children",
-    "practice-models": r"practice model|model of practice|practice framework|signs of safety|systemic|restorative|family safeguarding|strengths-based|relationship-based|family group conferenc|reclaiming social work",
-    "workforce": r"workforce|recruit|retention|caseload|supervision|agency (?:staff|social|worker)|turnover|newly qualified|ASYE|frontline|step up|academy|training",
-    "early-help": r"early help|early intervention|prevention|family hub|children.s centre|troubled families|supporting families|family support",
-    "residential-foster-care": r"residential|children.s homes?|foster|kinship|placement|sufficiency|looked after|mockingbird",
-    "family-courts": r"\bcourts?\b|proceedings|cafcass|public law outline|\bPLO\b|guardian|legal planning|legal gateway|judiciary|judge",
-    "legislation-regulation": r"legislation|statutory|\bAct\b|\bBill\b|regulation|power to innovate|statutory guidance",
-    "funding-commissioning": r"funding|budget|grant|£|commission|value for money|spend|investment|financial",
-    "trusts-alternative-delivery": r"\btrusts?\b|mutual|social enterprise|alternative delivery|achieving for children|outsourc|private sector|third sector|voluntary sector",
-    "evaluation-evidence": r"evaluat|research|what works|randomi[sz]ed|evidence base|trial",
-    "exploitation-missing": r"exploit|county lines|traffick|missing|return home interview|\bgangs?\b|serious youth violence|\bCSE\b|\bCCE\b",
-    "care-leavers": r"care leaver|leaving care|pathway plan|personal advis|staying put|staying close|local offer|care.experienced",
-    "neglect": r"neglect|graded care profile|\bGCP\b|home conditions",
-    "domestic-abuse": r"domestic abuse|domestic violence|marac|coercive|perpetrator|safe and together|\bIDVA",
-    "disabled-children": r"disab|\bSEND\b|special educational needs|short breaks|\bEHCP|education, health and care plan",
-    "unaccompanied-children": r"unaccompanied|asylum|\bUASC|refugee|national transfer|age assessment|immigration",
-    "private-fostering": r"private(?:ly)? foster",
-    "mental-health": r"mental health|emotional (?:health|well-?being)|camhs|strengths and difficulties|\bSDQ|therapeutic|self-harm|trauma",
+    "adolescents-edge-of-care": (
+        r"adolescen|teenage|edge of care|young people at risk|no wrong door|youth justice"
+        r"|youth offending|entering care|extra-?familial|risk outside the home"
+        r"|contextual safeguarding|older children"
+    ),
+    "practice-models": (
+        r"practice model|model of practice|practice framework|signs of safety|systemic"
+        r"|restorative|family safeguarding|strengths-based|relationship-based"
+        r"|family group conferenc|reclaiming social work"
+    ),
+    "workforce": (
+        r"workforce|recruit|retention|caseload|supervision|agency (?:staff|social|worker)"
+        r"|turnover|newly qualified|ASYE|frontline|step up|academy|training"
+    ),
+    "early-help": (
+        r"early help|early intervention|prevention|family hub|children.s centre"
+        r"|troubled families|supporting families|family support"
+    ),
+    "residential-foster-care": (
+        r"residential|children.s homes?|foster|kinship|placement|sufficiency|looked after"
+        r"|mockingbird"
+    ),
+    "family-courts": (
+        r"\bcourts?\b|proceedings|cafcass|public law outline|\bPLO\b|guardian"
+        r"|legal planning|legal gateway|judiciary|judge"
+    ),
+    "legislation-regulation": (
+        r"legislation|statutory|\bAct\b|\bBill\b|regulation|power to innovate"
+        r"|statutory guidance"
+    ),
+    "funding-commissioning": (
+        r"funding|budget|grant|£|commission|value for money|spend|investment|financial"
+    ),
+    "trusts-alternative-delivery": (
+        r"\btrusts?\b|mutual|social enterprise|alternative delivery|achieving for children"
+        r"|outsourc|private sector|third sector|voluntary sector"
+    ),
+    "evaluation-evidence": (
+        r"evaluat|research|what works|randomi[sz]ed|evidence base|trial"
+    ),
+    "exploitation-missing": (
+        r"exploit|county lines|traffick|missing|return home interview|\bgangs?\b"
+        r"|serious youth violence|\bCSE\b|\bCCE\b"
+    ),
+    "care-leavers": (
+        r"care leaver|leaving care|pathway plan|personal advis|staying put|staying close"
+        r"|local offer|care.experienced"
+    ),
+    "neglect": (
+        r"neglect|graded care profile|\bGCP\b|home conditions"
+    ),
+    "domestic-abuse": (
+        r"domestic abuse|domestic violence|marac|coercive|perpetrator|safe and together"
+        r"|\bIDVA"
+    ),
+    "disabled-children": (
+        r"disab|\bSEND\b|special educational needs|short breaks|\bEHCP"
+        r"|education, health and care plan"
+    ),
+    "unaccompanied-children": (
+        r"unaccompanied|asylum|\bUASC|refugee|national transfer|age assessment|immigration"
+    ),
+    "private-fostering": (
+        r"private(?:ly)? foster"
+    ),
+    "mental-health": (
+        r"mental health|emotional (?:health|well-?being)|camhs|strengths and difficulties"
+        r"|\bSDQ|therapeutic|self-harm|trauma"
+    ),
 }
 
 
@@ -111,7 +163,7 @@ def main() -> None:
                 print("-", p[:700])
         return
     if args.aid:
-        for stem, kind, content in rows:
+        for stem, _kind, content in rows:
             if drawn.get(stem, ("", ""))[1] == args.aid:
                 print(aid(stem, content))
         return
