@@ -54,10 +54,15 @@ class CouncilMention:
 
 @dataclass(frozen=True)
 class ThemeTag:
-    """A theme the source is about, with why (the keywords found, or how many passages are alike)."""
+    """A theme the source is about, with why: ``reason`` in a few words ("3 paragraphs about it"),
+    ``evidence`` the opening of the first paragraph about it (what the pages show as "tagged because")
+    and ``passage`` the ordinal of the passage that holds it (None for generations written before
+    evidence was kept)."""
 
     id: str
     reason: str = ""
+    evidence: str = ""
+    passage: int | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,7 @@ class SourceRecord:
             "council_evidence": {c.name: c.evidence for c in tags.councils},
             "themes": [t.id for t in tags.themes],
             "theme_reasons": {t.id: t.reason for t in tags.themes},
+            "theme_evidence": {t.id: {"excerpt": t.evidence, "ordinal": t.passage} for t in tags.themes if t.evidence},
             "projects": [{"slug": p.slug, "name": p.name} for p in self.projects],
             "project_evidence": {p.slug: {"ordinal": p.ordinal, "excerpt": p.excerpt, "relation": p.relation}
                                  for p in self.projects},
@@ -311,6 +317,7 @@ class SourceRecord:
         meta = json.loads(meta_json or "{}")
         evidence = meta.get("council_evidence") or {}
         reasons = meta.get("theme_reasons") or {}
+        theme_evidence = meta.get("theme_evidence") or {}
         project_evidence = meta.get("project_evidence") or {}
         return cls(
             id=id, source=source, title=title, type=type, content=content, content_hash=content_hash, date=date,
@@ -323,7 +330,10 @@ class SourceRecord:
             tags=SourceTags(
                 councils=tuple(CouncilMention(name, evidence.get(name, "")) for name in meta.get("councils") or ()),
                 council_groups=tuple(meta.get("council_groups") or ()),
-                themes=tuple(ThemeTag(theme_id, reasons.get(theme_id, "")) for theme_id in meta.get("themes") or ()),
+                themes=tuple(ThemeTag(theme_id, reasons.get(theme_id, ""),
+                                      str(theme_evidence.get(theme_id, {}).get("excerpt") or ""),
+                                      theme_evidence.get(theme_id, {}).get("ordinal"))
+                             for theme_id in meta.get("themes") or ()),
             ),
             projects=tuple(
                 ProjectMention(p["slug"], p["name"], int(project_evidence.get(p["slug"], {}).get("ordinal", 0)),

@@ -27,9 +27,10 @@ from index.browse.related import RelatedProject, related_projects
 from index.browse.taxonomy import Theme, theme_labels
 from index.errors import QueryError
 from index.params import checked_value, checked_year, single
-from index.records import JUDGEMENT_AREAS, Inspection, ProjectMention, SourceRecord
+from index.records import JUDGEMENT_AREAS, Inspection, ProjectMention, SourceRecord, ThemeTag
 from index.search.facets import FacetSelection, slugify
 from webapp.charts import GRADE_ROWS, colours, grade_chart, type_order, year_chart
+from webapp.documents import theme_evidence_html, theme_evidence_url
 from webapp.index_handle import get_index
 from webapp.resource import Resource, council_ref, document_url, project_ref, route, source_json, theme_json
 
@@ -483,13 +484,21 @@ class ThemePage(Resource):
     projects: list[ProjectView]
     chart: Chart
     theme_facet: FacetSelection
+    # Source id → "tagged because: …" (the paragraph that shows the theme), for the list.
+    evidence: dict[str, Markup]
 
     def to_json(self) -> dict[str, Any]:
-        theme_id = self.theme.id
+        sources = []
+        for record in self.sources:
+            tag = _tag_of(record, self.theme.id)
+            sources.append(source_json(record, reason=tag.reason, evidence=tag.evidence,
+                                       evidence_url=theme_evidence_url(record.id, tag)))
         return {**_theme_summary(self.theme, [r.id for r in self.sources]),
-                "projects": [_project_summary(p) for p in self.projects],
-                "sources": [source_json(r, reason=next((t.reason for t in r.tags.themes if t.id == theme_id), ""))
-                            for r in self.sources]}
+                "projects": [_project_summary(p) for p in self.projects], "sources": sources}
+
+
+def _tag_of(record: SourceRecord, theme_id: str) -> ThemeTag:
+    return next((t for t in record.tags.themes if t.id == theme_id), ThemeTag(theme_id))
 
 
 def build_theme(theme_id: str) -> ThemePage:
@@ -498,8 +507,10 @@ def build_theme(theme_id: str) -> ThemePage:
     if found is None:
         abort(404)
     item, source_ids = found
-    return ThemePage(item, [browse.sources[s] for s in source_ids], browse.projects_with_theme(theme_id),
-                     _chart(source_ids, "chart-title"), FacetSelection({"theme": (theme_id,)}))
+    records = [browse.sources[s] for s in source_ids]
+    return ThemePage(item, records, browse.projects_with_theme(theme_id),
+                     _chart(source_ids, "chart-title"), FacetSelection({"theme": (theme_id,)}),
+                     {r.id: theme_evidence_html(r.id, _tag_of(r, theme_id)) for r in records})
 
 
 route(bp, api, "/projects", "projects", build_projects)

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, jsonify, url_for
 from markupsafe import Markup, escape
 
 from index.browse.taxonomy import theme_labels
-from index.records import JUDGEMENT_AREAS, CouncilMention, Inspection, SourceRecord
+from index.records import JUDGEMENT_AREAS, CouncilMention, Inspection, SourceRecord, ThemeTag
 from index.search.facets import slugify
 from index.storage.contract import PassageHit
 from webapp.index_handle import get_index
@@ -55,7 +55,8 @@ class DocumentPage(Resource):
             **source_json(record), "authors": list(record.authors), "language": record.language,
             "format": record.format, "notes": record.notes, "provenance": dict(record.provenance),
             "councils": [council_ref(slugify(c.name), c.name, evidence=c.evidence) for c in record.tags.councils],
-            "themes": [theme_json(t.id, labels.get(t.id, t.id), reason=t.reason) for t in record.tags.themes],
+            "themes": [theme_json(t.id, labels.get(t.id, t.id), reason=t.reason, evidence=t.evidence,
+                                  evidence_url=theme_evidence_url(record.id, t)) for t in record.tags.themes],
             "projects": [project_ref(p.slug, p.name, ordinal=p.ordinal, excerpt=p.excerpt,
                                      passage_url=document_url(record.id, p.ordinal)) for p in record.projects],
             "duplicate_of": source_json(self.original) if self.original else None,
@@ -220,7 +221,23 @@ def _theme_html(record: SourceRecord) -> Markup:
     labels = theme_labels()
     return _list([Markup('<a class="govuk-link" href="{}">{}</a>').format(url_for("browse.theme", theme_id=t.id),
                                                                           labels.get(t.id, t.id))
-                  + _note(theme_reason(t.reason)) for t in record.tags.themes])
+                  + _note(theme_reason(t.reason)) + theme_evidence_html(record.id, t) for t in record.tags.themes])
+
+
+def theme_evidence_url(source_id: str, tag: ThemeTag) -> str | None:
+    """Our page for the source, scrolled to the passage that shows the theme (None when not known)."""
+    return document_url(source_id, tag.passage) if tag.passage is not None else None
+
+
+def theme_evidence_html(source_id: str, tag: ThemeTag) -> Markup:
+    """"tagged because: “<the paragraph's opening>”", linked to its passage; nothing for tags without evidence
+    (generations written before it was kept)."""
+    if not tag.evidence:
+        return Markup()
+    url = theme_evidence_url(source_id, tag)
+    quote = (Markup('<a class="govuk-link" href="{}">{}</a>').format(url, tag.evidence) if url
+             else escape(tag.evidence))
+    return Markup('<br><span class="govuk-body-s app-theme-evidence">tagged because: “') + quote + Markup("”</span>")
 
 
 _KEYWORDS = re.compile(r"keywords: (?P<words>.+?)(?: \((?P<n>\d+) mentions\))?$")

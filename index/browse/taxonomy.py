@@ -15,12 +15,16 @@ class Theme:
     label: str
     description: str
     keywords: tuple[str, ...]
+    # Phrases that hold a keyword but are not the theme ("child and adolescent mental health" is not
+    # adolescents on the edge of care; "a position of trust" is not a children's trust).
+    exclude: tuple[str, ...] = ()
 
 
 @cache
 def themes() -> tuple[Theme, ...]:
     data = json.loads(resources.files("index").joinpath("data", "themes.json").read_text(encoding="utf-8"))
-    return tuple(Theme(t["id"], t["label"], t["description"], tuple(t["keywords"])) for t in data)
+    return tuple(Theme(t["id"], t["label"], t["description"], tuple(t["keywords"]), tuple(t.get("exclude", ())))
+                 for t in data)
 
 
 @cache

@@ -21,7 +21,7 @@ PAGES = {
     "council through a project": "/councils/windsor-and-maidenhead",
     "council chart": "/councils/kingston-upon-thames",
     "themes chart with undated sources": "/themes",
-    "theme with an undated source": "/themes/trusts-alternative-delivery",
+    "theme with an undated source": "/themes/legislation-regulation",
     "project chart and related": "/projects/signs-of-safety",
 }
 

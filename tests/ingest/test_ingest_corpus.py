@@ -147,7 +147,12 @@ def test_sources_and_passages_carry_council_and_theme_tags(corpus_settings):
     minister = records["003"]
     assert {"Hackney", "Staffordshire", "Doncaster", "Richmond upon Thames"} <= set(minister.council_names)
     assert "adolescents-edge-of-care" in minister.theme_ids
-    assert next(t.reason for t in minister.tags.themes if t.id == "adolescents-edge-of-care").startswith("keywords:")
+    tag = next(t for t in minister.tags.themes if t.id == "adolescents-edge-of-care")
+    assert tag.reason == "1 paragraph about it"
+    # The evidence is the opening of that paragraph, and the passage it names holds it.
+    assert tag.evidence.startswith("We also have an opportunity to make a big difference with adolescents")
+    held = next(p for p in store.source_passages(minister.id) if p.meta["ordinal"] == tag.passage)
+    assert tag.evidence.rstrip("…") in " ".join(held.content.split())
     assert records["004"].council_names == ("Trafford",)
     assert "Reading" not in records["002"].council_names
     passage = next(p for p in store.source_passages(minister.id) if "Hackney" in p.content)

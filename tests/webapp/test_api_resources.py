@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from jinja2 import UndefinedError
@@ -173,3 +174,23 @@ def test_a_misspelt_template_variable_fails_loudly(app):
         html = render_template_string('{% from "govuk_frontend_jinja/components/back-link/macro.html" '
                                       'import govukBackLink %}{{ govukBackLink({"text": "Back", "href": "/"}) }}')
         assert 'href="/"' in html
+
+
+def test_a_theme_says_why_each_source_has_it_and_the_passage_shows_it(client, schema):
+    """"tagged because: …" on the theme page and the source page: the opening of a paragraph about the theme,
+    read back through the API from the passage it links to."""
+    data = client.get("/api/themes/funding-commissioning").get_json()
+    schema("ThemeDetail", data)
+    assert data["source_count"] == len(data["sources"]) >= 2
+    page = unescape(client.get("/themes/funding-commissioning").get_data(as_text=True))
+    words = re.sub(r"<[^>]+>", "", page)
+    for source in data["sources"]:
+        assert source["evidence"] and f"tagged because: “{source['evidence']}”" in words
+        assert f'href="{source["evidence_url"]}"' in page, "the quote links to its passage"
+        ordinal = int(parse_qs(urlsplit(source["evidence_url"]).query)["passage"][0])
+        document = client.get(f"/api/documents/{source['document_id']}").get_json()
+        held = next(p for p in document["passages"] if p["ordinal"] == ordinal)
+        assert source["evidence"].rstrip("…") in " ".join(document["text"][held["start"]:held["end"]].split())
+        tag = next(t for t in document["themes"] if t["id"] == "funding-commissioning")
+        assert (tag["evidence"], tag["evidence_url"]) == (source["evidence"], source["evidence_url"])
+        assert source["evidence"] in unescape(client.get(source["page_url"]).get_data(as_text=True))

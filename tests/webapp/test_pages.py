@@ -43,7 +43,8 @@ def test_results_page_ranks_sources_with_highlighted_passages(client):
     assert '<mark id="match"' in text
     assert re.search(r'<dt class="govuk-summary-list__key">\s*Councils named\s*</dt>', text) and "Hackney" in text
     assert '12 Feb 2014</time>' in text and "metadata file" not in text  # where a field came from is ingest's
-    assert 'Adolescents and edge of care</a> <span class="govuk-body-s app-result__meta">(mentions ' in text
+    assert 'Adolescents and edge of care</a> <span class="govuk-body-s app-result__meta">(1 paragraph about it)' in text
+    assert "tagged because: “" in text and "make a big difference with adolescents" in text
     assert 'href="/councils/hackney"' in text and 'href="/projects/reclaiming-social-work"' in text
 
 
