@@ -63,6 +63,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -214,6 +215,20 @@ def group_by_source(hits: list[PassageHit]) -> list[RankedSource]:
               for source_id, passages in by_source.items()]
     ranked.sort(key=lambda source: (-source.score, source.source_id))
     return ranked
+
+
+def about(sources: list[RankedSource], passages: dict[str, int], weight: float) -> list[RankedSource]:
+    """Step 7b: + ``weight`` × log(1 + n) / log(1 + the largest n) for each source, n its passages holding the
+    query's words (over the whole source, :class:`index.search.matching.SourceAccount`); re-sorted."""
+    if not weight or not sources or not passages:
+        return sources
+    most = math.log1p(max(passages.values()))
+    if most <= 0:
+        return sources
+    lifted = [RankedSource(s.source_id, s.score + weight * math.log1p(passages.get(s.source_id, 0)) / most,
+                           s.passages) for s in sources]
+    lifted.sort(key=lambda source: (-source.score, source.source_id))
+    return lifted
 
 
 def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], settings: Settings) -> float:

@@ -33,6 +33,7 @@ from index.search.query import ParsedQuery, Term, parse_query
 from index.search.ranking import (
     Found,
     RankedSource,
+    about,
     fuse_candidates,
     group_by_source,
     match_questions,
@@ -328,6 +329,8 @@ class Searcher:
             return words_first(grouped, found.all_words, parsed, self.settings, fusion)
         if (fusion or self.settings.fusion) != "dense":
             grouped = [r for r in grouped if r.source_id in account.sources]
+        if (fusion or self.settings.fusion) not in ("dense", "lexical"):
+            grouped = about(grouped, account.passages, self.settings.about_weight)
         # Step 8 puts first the sources with a passage holding every word (a strict match, as tuned), of those
         # the account says hold every word: a broad synonym in that passage does not count (issue 23, 4).
         return words_first(grouped, found.all_words & account.all_words, parsed, self.settings, fusion)
