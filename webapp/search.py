@@ -16,7 +16,7 @@ from index.errors import PageOutOfRangeError, QueryError
 from index.params import SORTS, checked_value, single
 from index.search.facets import FACETS, UNKNOWN_YEAR_LABEL, FacetSelection, FacetTable
 from index.search.query import parse_query
-from index.search.results import SearchResponse
+from index.search.results import SearchResponse, SuggestedFilter
 from webapp.gaps import record_search
 from webapp.index_handle import get_index
 from webapp.pasted import ExpiredTextError, is_pasted, query_args, text_for
@@ -160,6 +160,9 @@ def search_json(response: SearchResponse) -> dict[str, Any]:
     data = response.to_dict()
     for suggestion in data["suggestions"]:
         suggestion["page_url"] = url_for("search.results", **query_args(suggestion["query"]))
+    for offered in data["suggested_filters"]:
+        offered["page_url"] = url_for("search.results", **query_args(data["query"]),
+                                      **{offered["facet"]: offered["value"]})
     for result in data["results"]:
         source_id = result["source_id"]
         result["page_url"] = document_url(source_id)
@@ -187,7 +190,15 @@ class SearchPage(Resource):
                 "heading": self.heading(), "state": self.state(), "query_words": self.query_words(),
                 "pasted": self.pasted, "query_short": self.query_short(), "query_word_count": len(self.q.split()),
                 "year_range": year_range_text(self.facets) if self.facets.has_range else "",
-                "sort_urls": {sort: results_url(self.q, None, self.facets, self.top_k_arg, sort) for sort in SORTS}}
+                "sort_urls": {sort: results_url(self.q, None, self.facets, self.top_k_arg, sort) for sort in SORTS},
+                "suggested_url": self.suggested_url}
+
+    def suggested_url(self, offered: SuggestedFilter) -> str:
+        """The results with an offered filter taken (issue 24: names in the query as filters)."""
+        values = dict(self.facets.values)
+        values[offered.facet] = (*values.get(offered.facet, ()), offered.value)
+        return results_url(self.q, None, FacetSelection(values, self.facets.year_from, self.facets.year_to),
+                           self.top_k_arg, self.sort)
 
     def query_words(self) -> list[str]:
         """The words and phrases searched for (little words left out), as the page names them."""

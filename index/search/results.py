@@ -69,6 +69,16 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class SuggestedFilter:
+    """A filter the query's words name (issue 24): the facet, its value as the URL carries it, the words offered
+    ("Only sources about Hertfordshire")."""
+
+    facet: str
+    value: str
+    text: str
+
+
+@dataclass(frozen=True)
 class SourceResult:
     document_id: str
     title: str
@@ -113,6 +123,8 @@ class SearchResponse:
     matched: str = ""
     missing_words: list[str] = field(default_factory=list)  # query words no passage, title or byline holds
     suggestions: list[Suggestion] = field(default_factory=list)
+    # Filters the query's words name (a council, a project, a grade, a year), offered, not applied
+    suggested_filters: list[SuggestedFilter] = field(default_factory=list)
 
     @property
     def has_words(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 import faiss
 
+from index.browse.catalogue import catalogue_projects
 from index.browse.pages import GenerationPages
 from index.embedding.encoders import QueryEmbedder, query_embedder
 from index.errors import PageOutOfRangeError
@@ -44,6 +45,7 @@ from index.search.ranking import (
 from index.search.rerank import Reranker
 from index.search.results import Honesty, Passage, SearchResponse, SourceResult, Suggestion
 from index.search.retrievers import DenseRetriever, LexicalRetriever, match_answers
+from index.search.suggested import suggested_filters
 from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
@@ -170,13 +172,20 @@ class Searcher:
                               took_ms=round(took, 2), generation=self.generation.id, fusion=method,
                               facets=self.facet_table.counts(order, lifted),
                               matched=honesty.matched, missing_words=honesty.missing_words,
-                              suggestions=honesty.suggestions)
+                              suggestions=honesty.suggestions,
+                              suggested_filters=[] if parsed.is_long else suggested_filters(
+                                  parsed.raw, self.facet_table, facets, self.project_names))
 
     def account(self, parsed: ParsedQuery, widened: ParsedQuery, method: str,
                 vector: list[float] | None) -> SourceAccount | None:
         """The search's whole match and what each source holds (None: a generation without a lexical engine)."""
         return match_sources(self.store, parsed, widened, self.settings, method, vector, self.source_count,
                              self.synonyms.broader if self.synonyms else ())
+
+    @functools.cached_property
+    def project_names(self) -> dict[str, tuple[str, ...]]:
+        """Each catalogue project's aliases (strong and weak), for offering it as a filter."""
+        return {p.slug: (*p.aliases, *p.weak_aliases) for p in catalogue_projects(self.generation)}
 
     @functools.cached_property
     def source_count(self) -> int:
