@@ -220,20 +220,25 @@ class Searcher:
         plan = (widened.relaxed_plan() or widened.strict_plan()) if account is not None else None
         if plan is not None and account is not None:
             plan = (account.marked(widened).relaxed_plan() or account.marked(widened).strict_plan())
+        beyond = [s for s in source_ids if s not in ranked]
+        found: dict[str, list[PassageHit]] = {}
+        if beyond and engine is not None and plan is not None:
+            # One search for all of them (a long report may take more than its share: each keeps its best few).
+            hits = self.store.hits(engine.search(plan, CONSIDERED_PASSAGES * len(beyond), source_ids=beyond,
+                                                 title_weight=self.settings.title_weight), with_content=False)
+            for hit in hits:
+                if hit.source_id and len(found.setdefault(hit.source_id, [])) < CONSIDERED_PASSAGES:
+                    found[hit.source_id].append(hit)
+        nearest = [account.near[s] for s in beyond if not found.get(s) and account is not None and s in account.near]
+        for hit in self.store.hits(nearest, with_content=False) if nearest else ():
+            if hit.source_id:
+                found[hit.source_id] = [hit]
         window = []
         for source_id in source_ids:
             if source_id in ranked:
                 window.append(ranked[source_id])
-                continue
-            hits: list[PassageHit] = []
-            if engine is not None and plan is not None:
-                found = engine.search(plan, CONSIDERED_PASSAGES, source_ids=[source_id],
-                                      title_weight=self.settings.title_weight)
-                hits = self.store.hits(found, with_content=False)
-            if not hits and account is not None and source_id in account.near:
-                rowid, cosine = account.near[source_id]
-                hits = self.store.hits([(rowid, cosine)], with_content=False)
-            window.append(RankedSource(source_id, lowest - 1.0, hits))
+            else:
+                window.append(RankedSource(source_id, lowest - 1.0, found.get(source_id, [])))
         return window
 
     def widened(self, parsed: ParsedQuery) -> ParsedQuery:

@@ -362,42 +362,58 @@ class PgLexicalIndex(AnalysedTerms):
 
     def source_counts(self, terms: Sequence[Term]) -> list[dict[str, int]]:
         """For each word or phrase, every source holding it in a passage's text, title or byline, with how many of
-        its passages do, as :meth:`LexicalIndex.source_counts`: a word from its postings grouped by source, a
-        phrase's candidates (passages holding all its pairs) checked on their tokens. One connection."""
+        its passages do, as :meth:`LexicalIndex.source_counts`: the words from their postings grouped by term and
+        source in one statement; the phrases' candidates (passages holding all of a phrase's pairs) in another,
+        checked on their tokens. One connection, two statements at most."""
         fields = [CONTENT, TITLE] + ([BYLINE] if self.has_byline else [])
         pair_fields = [CONTENT_PAIRS, TITLE_PAIRS] + ([BYLINE_PAIRS] if self.has_byline else [])
+        analysed = [self.analyze(t) for t in terms]
+        words = sorted({tokens[0] for tokens in analysed if len(tokens) == 1})
+        by_word: dict[str, dict[str, int]] = {w: {} for w in words}
         out: list[dict[str, int]] = []
         with self._pool.connection() as conn:
-            for tokens in (self.analyze(t) for t in terms):
+            if words:
+                for term, source, n in conn.execute(sql.SQL(
+                        "SELECT p.term, d.source_id, count(DISTINCT p.rowid) FROM {} p JOIN {} d ON d.rowid = p.rowid "
+                        "WHERE p.field = ANY(%s::smallint[]) AND p.term = ANY(%s::text[]) GROUP BY p.term, d.source_id"
+                ).format(self._postings, self._docs), (fields, words)):
+                    by_word[term][source] = int(n)
+            phrases = [tokens for tokens in analysed if len(tokens) > 1]
+            by_phrase: dict[int, dict[str, int]] = {n: {} for n in range(len(phrases))}
+            if phrases:
+                numbers, wanted, need = [], [], []
+                for number, tokens in enumerate(phrases):
+                    pairs = sorted(set(token_pairs(tokens)))
+                    numbers += [number] * len(pairs)
+                    wanted += pairs
+                    need += [len(pairs)] * len(pairs)
+                rows = conn.execute(sql.SQL(
+                    "WITH wanted(no, term, need) AS (SELECT * FROM unnest(%s::int[], %s::text[], %s::int[])), "
+                    "m AS (SELECT w.no, p.rowid, p.field FROM wanted w JOIN {postings} p ON p.term = w.term "
+                    "AND p.field = ANY(%s::smallint[]) GROUP BY w.no, w.need, p.rowid, p.field "
+                    "HAVING count(*) = w.need) "
+                    "SELECT m.no, d.source_id, d.content, d.title, d.rowid, bool_or(m.field = %s) FROM m "
+                    "JOIN {docs} d ON d.rowid = m.rowid GROUP BY m.no, d.source_id, d.content, d.title, d.rowid"
+                ).format(docs=self._docs, postings=self._postings),
+                    (numbers, wanted, need, pair_fields, BYLINE_PAIRS))
+                seen: set[tuple[int, int]] = set()
+                for number, source, content, title, rowid, in_byline in rows:
+                    tokens = phrases[number]
+                    # A byline is a few words: holding every pair of a phrase there is holding the phrase.
+                    if (number, rowid) not in seen and (in_byline or holds(content.split(), tokens)
+                                                        or holds(title.split(), tokens)):
+                        seen.add((number, rowid))
+                        by_phrase[number][source] = by_phrase[number].get(source, 0) + 1
+            at = 0
+            for tokens in analysed:
                 if not tokens:
                     out.append({})
                 elif len(tokens) == 1:
-                    out.append({source: int(n) for source, n in conn.execute(sql.SQL(
-                        "SELECT d.source_id, count(DISTINCT p.rowid) FROM {} p JOIN {} d ON d.rowid = p.rowid "
-                        "WHERE p.field = ANY(%s::smallint[]) AND p.term = %s GROUP BY d.source_id"
-                    ).format(self._postings, self._docs), (fields, tokens[0]))})
+                    out.append(dict(by_word[tokens[0]]))
                 else:
-                    pairs = sorted(set(token_pairs(tokens)))
-                    rows = conn.execute(sql.SQL(
-                        "SELECT d.source_id, d.content, d.title, d.rowid FROM {docs} d WHERE d.rowid IN ("
-                        "SELECT p.rowid FROM {postings} p WHERE p.field = ANY(%s::smallint[]) "
-                        "AND p.term = ANY(%s::text[]) "
-                        "GROUP BY p.rowid, p.field HAVING count(*) = %s)"
-                    ).format(docs=self._docs, postings=self._postings), (pair_fields, pairs, len(pairs)))
-                    counts: dict[str, int] = {}
-                    bylines = self._bylines_holding(conn, tokens) if self.has_byline else set()
-                    for source, content, title, rowid in rows:
-                        if rowid in bylines or holds(content.split(), tokens) or holds(title.split(), tokens):
-                            counts[source] = counts.get(source, 0) + 1
-                    out.append(counts)
+                    out.append(by_phrase[at])
+                    at += 1
         return out
-
-    def _bylines_holding(self, conn: psycopg.Connection, tokens: list[str]) -> set[int]:
-        """Passages whose byline holds every pair of a phrase (bylines are a few words: the pairs are the phrase)."""
-        pairs = sorted(set(token_pairs(tokens)))
-        return {int(r[0]) for r in conn.execute(sql.SQL(
-            "SELECT p.rowid FROM {} p WHERE p.field = %s AND p.term = ANY(%s::text[]) GROUP BY p.rowid "
-            "HAVING count(*) = %s").format(self._postings), (BYLINE_PAIRS, pairs, len(pairs)))}
 
     # -- statistics and tokens ------------------------------------------------------------------
 
