@@ -63,12 +63,13 @@ class Settings:
     model_id: str = field(default="sentence-transformers/all-MiniLM-L6-v2", metadata=_about("Name recorded in each "
         "generation's manifest; a generation built with another model is refused."))
     embedding_dim: int = field(default=384, metadata=_about("Dimension of the embedding model's vectors.", low=1))
-    query_int8: bool = field(default=True, metadata=_about("Embed queries with the model's linear layers in int8 "
-        "(about 2.5x faster per query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are "
-        "embedded as embedding_backend says."))
-    query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
-        "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
-        "docs/benchmarks.md.", low=1))
+    query_int8: bool = field(default=False, metadata=_about("Embed queries with torch's model, its linear layers in "
+        "int8 (the encoder before ONNX serving; its vectors agree with the passages' to a cosine of 0.91 at worst). "
+        "Off (the default), queries are embedded by ONNX Runtime with the graph the build exported: the passages' "
+        "own fp32 vectors, and no torch in the server (docs/benchmarks.md)."))
+    query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the query model "
+        "(ONNX Runtime's, or torch's process-wide). 1 lets the lexical lookup run on another core while the query is "
+        "embedded; measured in docs/benchmarks.md.", low=1))
     embedding_backend: str = field(default="onnx", metadata=_about("What embeds passages at ingest: onnx (ONNX "
         "Runtime in the model's fp32: torch's vectors, 2.2x torch), onnx-int8 (most matrix products in int8: 3.4x "
         "torch, cosine to torch's vectors 0.99 or more, but 0.01 less nDCG@10 on the real reports) or torch "
