@@ -171,7 +171,20 @@ def keep_torch_out(settings: Settings) -> bool:
     return no_torch.forbid()
 
 
+def _load_encoder_before_fork(app: Flask) -> None:
+    """Load the ONNX query encoder in the master when it runs on one thread: ONNX Runtime then starts no thread
+    pool (nothing for fork to break), and the workers share the graph's ~90 MB of weights copy-on-write instead of
+    loading a copy each. torch, or more threads, still load in each worker after the fork."""
+    handle = app.extensions.get("kb_index")
+    if handle is None or handle.settings.query_threads != 1:
+        return
+    embedder = handle.embedder
+    if embedder.engine == "onnx":
+        embedder.warm_up()
+
+
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
+    _load_encoder_before_fork(app)
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
                     "timeout": 60, "accesslog": "-", "logger_class": PrivateAccessLogger,
                     "post_worker_init": _warm_worker,
