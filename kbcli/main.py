@@ -339,22 +339,29 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
           dev: bool) -> None:
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
-    from webapp.server import keep_torch_out
-
-    keep_torch_out(settings)  # before the app (and Haystack, which imports torch when it can) is imported
-    from webapp.pasted import held_texts_dir
-    from webapp.server import PrivateRequestHandler, missing_assets_message, multiprocess_metrics, run_gunicorn
+    from webapp.server import missing_assets_message
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
-    if dev:
-        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True,
-                                   request_handler=PrivateRequestHandler)
-        return
-    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there, and
-    # share the pasted texts they hold (in memory) there.
-    with multiprocess_metrics(settings.metrics), held_texts_dir():
-        run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+    from index.embedding import no_torch
+    from webapp.server import keep_torch_out
+
+    kept_out = keep_torch_out(settings)  # before the app (and Haystack, which imports torch when it can)
+    try:
+        from webapp.pasted import held_texts_dir
+        from webapp.server import PrivateRequestHandler, multiprocess_metrics, run_gunicorn
+
+        if dev:
+            _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True,
+                                       request_handler=PrivateRequestHandler)
+            return
+        # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there, and
+        # share the pasted texts they hold (in memory) there.
+        with multiprocess_metrics(settings.metrics), held_texts_dir():
+            run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+    finally:
+        if kept_out:  # the server has stopped: a caller that goes on (a test) may import torch again
+            no_torch.allow(quietly=True)
 
 
 def _serving_app(settings: Settings) -> Any:

@@ -57,11 +57,14 @@ def forbid() -> bool:
     return True
 
 
-def allow() -> None:
-    """Let torch and sentence-transformers be imported again (a fallback that needs them)."""
+def allow(quietly: bool = False) -> None:
+    """Let torch and sentence-transformers be imported again (a fallback that needs them; ``quietly`` when the
+    server has stopped)."""
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-        logger.warning("torch is being loaded in a serving process (a query encoder fallback); see `kb status`.")
+        if not quietly:
+            logger.warning("torch is being loaded in a serving process (a query encoder fallback); see "
+                           "`kb status`.")
 
 
 def forbidden() -> bool:
