@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 importlib.import_module("index.offline")
 
 import faiss  # noqa: E402
-from serving import query_pool  # noqa: E402
+from serving import query_files, query_pool  # noqa: E402
 
 from index.embedding.encoders import model_dir  # noqa: E402
 from index.embedding.onnx_encoder import OnnxDocumentEmbedder  # noqa: E402
@@ -78,10 +78,13 @@ def real_vectors(args: argparse.Namespace, embedder: OnnxDocumentEmbedder) -> tu
         counts = json.loads(str(saved["counts"]))
         return saved["vectors"], counts
     parts, counts = [], {}
-    if args.corpora_data_dir:
-        parts.append(corpora_vectors(Path(args.corpora_data_dir)))
-        counts["shared corpora (a generation's passages)"] = len(parts[-1])
+    for data_dir in filter(None, (args.corpora_data_dir or "").split(",")):
+        parts.append(corpora_vectors(Path(data_dir)))
+        counts[f"{data_dir} (a generation's passages)"] = len(parts[-1])
+    wanted = None if args.collections is None else set(filter(None, args.collections.split(",")))
     for name, corpus in collections().items():
+        if wanted is not None and name not in wanted:
+            continue
         docs = [json.loads(line) for line in corpus.read_text(encoding="utf-8").split("\n") if line.strip()]
         texts = [f"{d.get('title') or ''} {d.get('text') or ''}".strip() for d in docs]
         started = time.perf_counter()
@@ -155,7 +158,10 @@ def synthetic(real: np.ndarray, size: int, clusters: int = 512, seed: int = 2) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpora-data-dir", help="a data directory built from ../shared/corpora")
+    parser.add_argument("--corpora-data-dir", help="data directories (comma-separated) whose live generation's "
+                        "passage vectors are taken as they are, e.g. one built from ../shared/corpora")
+    parser.add_argument("--query-collections", help="only the queries of these collections (comma-separated)")
+    parser.add_argument("--collections", help="only these collections are embedded (comma-separated; default all)")
     parser.add_argument("--work-dir", default="/tmp/kb-ann")
     parser.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic vectors (0: skip)")
     parser.add_argument("--shares", default="0.5,1,2,4", help="probed share, as multiples of 128/4096")
@@ -169,6 +175,11 @@ def main() -> None:
                                     variant="fp32", threads=args.threads)
     real, counts = real_vectors(args, embedder)
     texts = query_pool()
+    if args.query_collections:  # only the queries of these collections (e.g. the product's own)
+        names = set(args.query_collections.split(","))
+        own = {" ".join(json.loads(line)["text"].split()) for path in query_files() if path.parent.name in names
+               for line in path.read_text(encoding="utf-8").split("\n") if line.strip()}
+        texts = [t for t in texts if t in own]
     queries = embedder.embed(texts)
     out: dict[str, object] = {"real_vectors": len(real), "collections": counts, "queries": len(texts)}
     exact = faiss.IndexFlatIP(real.shape[1])
