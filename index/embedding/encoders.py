@@ -275,9 +275,9 @@ def query_graph_file(settings: Settings, manifest: Manifest) -> tuple[Path | Non
 
     folder = DataLayout.of(settings.data_dir).onnx_cache / manifest.query_graph
     if not valid_export(folder):
-        return None, (f"the live generation's query graph ({manifest.query_graph}) is missing or damaged in this "
-                      "data directory's cache/onnx, so queries are embedded by torch; a kb ingest or kb reindex "
-                      "from this data directory exports it again")
+        return None, (f"the live generation's query graph ({manifest.query_graph}) is missing from this data "
+                      "directory's cache/onnx (or fails its checksum), so queries are embedded by torch; a kb ingest "
+                      "or kb reindex from this data directory exports it again, or copy it from the writer's")
     return folder / "model.onnx", ""
 
 

@@ -64,7 +64,7 @@ def test_generations_without_a_usable_graph_fall_back_to_torch_and_say_why(local
     # A replica's (or a cleaned) data directory without the graph the generation names.
     elsewhere = local_corpus_settings.replace(data_dir=str(tmp_path))
     graph, why_not = query_graph_file(elsewhere, manifest)
-    assert graph is None and "missing or damaged" in why_not
+    assert graph is None and "is missing from" in why_not
     # A damaged copy: its checksum no longer matches.
     folder = tmp_path / "cache" / "onnx" / manifest.query_graph
     folder.mkdir(parents=True)
@@ -110,4 +110,4 @@ def test_without_the_graph_a_server_lets_torch_in_and_still_answers(local_corpus
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["engine"] == "torch" and seen["results"] > 0 and "torch" in seen["loaded"]
-    assert "missing or damaged" in done.stderr
+    assert "is missing from" in done.stderr
