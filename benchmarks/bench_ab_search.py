@@ -41,7 +41,7 @@ def main(data_dir: str, label: str, *query_files: str) -> None:
     handle = app.extensions["kb_index"]
     times = []
     for _ in range(3):
-        handle.embedder._cache.clear()
+        handle.embedder.clear_cache()
         for q in queries:
             started = time.perf_counter()
             client.get("/api/search", query_string={"q": q, "top_k": 10})

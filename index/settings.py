@@ -63,12 +63,13 @@ class Settings:
     model_id: str = field(default="sentence-transformers/all-MiniLM-L6-v2", metadata=_about("Name recorded in each "
         "generation's manifest; a generation built with another model is refused."))
     embedding_dim: int = field(default=384, metadata=_about("Dimension of the embedding model's vectors.", low=1))
-    query_int8: bool = field(default=True, metadata=_about("Embed queries with the model's linear layers in int8 "
-        "(about 2.5x faster per query on a CPU; the measured ranking cost is in docs/benchmarks.md). Passages are "
-        "embedded as embedding_backend says."))
-    query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the model (torch, "
-        "process-wide). 1 lets the lexical lookup run on another core while the query is embedded; measured in "
-        "docs/benchmarks.md.", low=1))
+    query_int8: bool = field(default=False, metadata=_about("Embed queries with torch's model, its linear layers in "
+        "int8 (the encoder before ONNX serving; its vectors agree with the passages' to a cosine of 0.91 at worst). "
+        "Off (the default), queries are embedded by ONNX Runtime with the graph the build exported: the passages' "
+        "own fp32 vectors, and no torch in the server (docs/benchmarks.md)."))
+    query_threads: int = field(default=1, metadata=_about("CPU threads the serving process gives the query model "
+        "(ONNX Runtime's, or torch's process-wide). 1 lets the lexical lookup run on another core while the query is "
+        "embedded; measured in docs/benchmarks.md.", low=1))
     embedding_backend: str = field(default="onnx", metadata=_about("What embeds passages at ingest: onnx (ONNX "
         "Runtime in the model's fp32: torch's vectors, 2.2x torch), onnx-int8 (most matrix products in int8: 3.4x "
         "torch, cosine to torch's vectors 0.99 or more, but 0.01 less nDCG@10 on the real reports) or torch "
@@ -90,8 +91,9 @@ class Settings:
     faiss_factory: str = field(default="auto", metadata=_about("FAISS index factory string: auto (exact below "
         "150,000 passages, an IVF index of 8-bit codes above), Flat (always exact), or an ANN such as "
         "IVF4096,SQ8 or HNSW32."))
-    ann_nprobe: int = field(default=128, metadata=_about("Lists an IVF vector index searches per query (more is "
-        "slower and nearer exact search; recall measured in docs/benchmarks.md). Filtered searches widen it.",
+    ann_nprobe: int = field(default=1024, metadata=_about("Lists an IVF vector index searches per query (more is "
+        "slower and nearer exact search; 1024 is a quarter of the lists at a million passages, where real vectors "
+        "give recall@10 of 0.92-0.96: docs/benchmarks.md). Filtered searches widen it.",
         low=1))
     hnsw_ef_search: int = field(default=400, metadata=_about("With store_url and a generation large enough for "
         "approximate search: candidates pgvector's HNSW index looks at per query, at least (more is slower and "

@@ -37,6 +37,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from tqdm import tqdm
 
 from index.browse.pages import prepare as prepare_pages
+from index.embedding.encoders import export_query_graph
 from index.errors import IngestError, KBError
 from index.records import Inspection, OriginalGone, SourceRecord
 from index.settings import Settings
@@ -412,6 +413,7 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
         chunking=chunking(settings), faiss_factory=store.vector_factory(), sources=store.count_sources(),
         passages=store.count_documents(), source_hashes=store.source_hashes(),
         created=datetime.now(UTC).isoformat(timespec="seconds"), projects_hash=catalogue.digest,
+        query_graph=export_query_graph(settings),
     )
     gate = check_gate(settings, Generation(build.id, build.path, manifest, store), live)
     stages.done("quality_gate")

@@ -339,19 +339,29 @@ def serve(ctx: click.Context, data_dir: str | None, host: str | None, port: int 
           dev: bool) -> None:
     """Serve the search site and JSON API (gunicorn; --dev for Flask's server)."""
     settings = _settings(ctx, data_dir=data_dir, host=host, port=port)
-    from webapp.pasted import held_texts_dir
-    from webapp.server import PrivateRequestHandler, missing_assets_message, multiprocess_metrics, run_gunicorn
+    from webapp.server import missing_assets_message
 
     if (problem := missing_assets_message()) is not None:
         raise click.ClickException(problem)
-    if dev:
-        _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True,
-                                   request_handler=PrivateRequestHandler)
-        return
-    # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there, and
-    # share the pasted texts they hold (in memory) there.
-    with multiprocess_metrics(settings.metrics), held_texts_dir():
-        run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+    from index.embedding import no_torch
+    from webapp.server import keep_torch_out
+
+    kept_out = keep_torch_out(settings)  # before the app (and Haystack, which imports torch when it can)
+    try:
+        from webapp.pasted import held_texts_dir
+        from webapp.server import PrivateRequestHandler, multiprocess_metrics, run_gunicorn
+
+        if dev:
+            _serving_app(settings).run(host=settings.host, port=settings.port, threaded=True,
+                                       request_handler=PrivateRequestHandler)
+            return
+        # Around loading the app (and prometheus_client): gunicorn's workers add up their counts there, and
+        # share the pasted texts they hold (in memory) there.
+        with multiprocess_metrics(settings.metrics), held_texts_dir():
+            run_gunicorn(_serving_app(settings), settings.host, settings.port, workers)
+    finally:
+        if kept_out:  # the server has stopped: a caller that goes on (a test) may import torch again
+            no_torch.allow(quietly=True)
 
 
 def _serving_app(settings: Settings) -> Any:
@@ -419,13 +429,19 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
                    "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status"),
                    # which projects catalogue and canaries the run used (ingest/setup_files.py); None before 0.1.0
                    "catalogue": setup.get("catalogue"), "canaries": setup.get("canaries")}
+    from index.embedding.encoders import query_graph_file
+
+    graph, why_not = query_graph_file(settings, manifest)
     info = {"generation": manifest.generation, "created": manifest.created, "age_hours": round(age_h, 1),
-            "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome}
+            "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome,
+            "query_encoder": {"engine": "onnx" if graph else "torch", "graph": manifest.query_graph or None,
+                              "warning": why_not or None}}
     if as_json:
         click.echo(json.dumps(info))
         return
     click.echo(f"live generation {manifest.generation}, built {manifest.created} ({age_h:.1f} h ago), "
                f"{manifest.sources} sources, {manifest.passages} passages")
+    click.echo(f"query encoder: ONNX Runtime, graph {manifest.query_graph}" if graph else f"warning: {why_not}")
     if outcome:
         click.echo(f"last run {outcome['run_id']} ({outcome['kind']}): "
                    f"{'published' if outcome['published'] else 'not published'}, {outcome['failed_files']} files "

@@ -105,6 +105,12 @@ def test_status_shows_live_generation_and_last_run(runner, corpus_settings):
     info = json.loads(result.output)
     assert info["sources"] == 5 and info["age_hours"] >= 0
     assert info["last_run"]["published"] is True and info["last_run"]["failed_files"] == 0
+    # The build exported the query graph; a PostgreSQL replica's empty data directory lacks it, and says so.
+    assert info["query_encoder"]["graph"]
+    if corpus_settings.store_url:
+        assert info["query_encoder"]["engine"] == "torch" and "missing" in info["query_encoder"]["warning"]
+    else:
+        assert info["query_encoder"] == {"engine": "onnx", "graph": info["query_encoder"]["graph"], "warning": None}
 
 
 def test_serve_refuses_a_wrong_rerank_model(runner, corpus_settings, tmp_path):

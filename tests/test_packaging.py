@@ -75,6 +75,8 @@ def no_server(monkeypatch):
     """Record a server start instead of starting one."""
     started: list[str] = []
     monkeypatch.setattr(webapp.server, "run_gunicorn", lambda *args: started.append("gunicorn"))
+    # Nor keep torch out of the test process (Haystack would remember it as missing for later tests).
+    monkeypatch.setattr(webapp.server, "keep_torch_out", lambda settings: False)
     monkeypatch.setattr(Flask, "run", lambda *args, **kwargs: started.append("flask"))
     return started
 

@@ -31,6 +31,9 @@ def _get(url: str, **headers: str):
         return response.status, dict(response.headers), response.read()
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> the gunicorn master's pid
+
+
 @pytest.fixture(scope="module")
 def metrics_dir(tmp_path_factory):
     """Where the workers' metric files go, seen by the test; kb serve must clear a past run's files."""
@@ -69,6 +72,7 @@ def server(corpus_settings, serve_log, metrics_dir):
         process.wait(timeout=30)
         log.close()
         pytest.fail("kb serve did not answer /healthz within 120 s: " + log_path.read_text()[-2000:])
+    SERVER_PIDS[base] = process.pid
     yield base
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
@@ -162,3 +166,22 @@ def test_no_access_log_line_holds_what_was_searched(server, serve_log):
     for word in (secret, secret[:4], "Quillfeather", "neglect", "aged"):
         assert word.lower() not in log.lower(), f"{word!r} is in the access log"
     assert "q=" not in log and "r=" not in log
+
+
+def test_the_server_answers_without_torch_in_any_process(server, corpus_settings):
+    """`kb serve` embeds queries with the generation's exported ONNX graph: neither the master nor a worker maps
+    torch's library (sentence-transformers cannot run without it). A PostgreSQL replica's empty data directory
+    holds no graph, so its workers fall back to torch, as `kb status` warns."""
+    for _ in range(4):  # both workers answer a search
+        assert _get(server + "/api/search?q=adolescents+edge+of+care")[0] == 200
+    master = SERVER_PIDS[server]
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
+                                              text=True).stdout.split()]
+    assert len(workers) == 2
+
+    def maps_torch(pid: int) -> bool:
+        with open(f"/proc/{pid}/maps", encoding="utf-8") as maps:
+            return "libtorch" in maps.read()
+
+    assert not maps_torch(master)
+    assert [maps_torch(w) for w in workers] == [bool(corpus_settings.store_url)] * 2

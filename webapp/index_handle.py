@@ -18,6 +18,7 @@ from index.search.searcher import Searcher
 from index.served import ServedGeneration
 from index.settings import Settings
 from index.storage import generations
+from index.storage.contract import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +30,27 @@ class IndexHandle:
         self.settings = settings
         self.backend = generations(settings)
         self._embedder: QueryEmbedder | None = None
+        self._embedder_key: str | None = None  # the query graph it was made for
         self._served: ServedGeneration | None = None
         self._stamp: Hashable | None = None
         self._lock = threading.Lock()
 
     @property
     def embedder(self) -> QueryEmbedder:
+        """The process's query embedder, for the live generation's exported query graph (on torch when it has
+        none, or before any generation is open)."""
         if self._embedder is None:
-            self._embedder = query_embedder(self.settings)
+            served = self._served
+            self._embedder = query_embedder(self.settings, served.generation.manifest if served else None)
+        return self._embedder
+
+    def _embedder_for(self, generation: Generation) -> QueryEmbedder:
+        # Shared by every generation whose build exported the same query graph (the same model: a model change
+        # rebuilds everything); a generation naming another graph, or none, gets its own.
+        key = generation.manifest.query_graph
+        if self._embedder is None or key != self._embedder_key:
+            self._embedder = query_embedder(self.settings, generation.manifest)
+            self._embedder_key = key
         return self._embedder
 
     def served(self) -> ServedGeneration:
@@ -52,7 +66,7 @@ class IndexHandle:
             with self._lock:
                 if self._served is None or stamp != self._stamp:
                     generation = self.backend.open(self.settings)
-                    self._served = ServedGeneration(self.settings, generation, self.embedder)
+                    self._served = ServedGeneration(self.settings, generation, self._embedder_for(generation))
                     self._stamp = stamp
                     logger.info("Serving generation %s", generation.id)
                 served = self._served

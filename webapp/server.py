@@ -1,7 +1,9 @@
 """Production serving with gunicorn.
 
-The app is preloaded, but the embedding model is loaded in each worker after the fork (torch's
-thread pools do not survive fork), warmed before the worker takes requests.
+The app is preloaded, but the query encoder is loaded in each worker after the fork (thread pools do
+not survive fork), warmed before the worker takes requests. It runs on ONNX Runtime with the graph the
+generation's build exported, so neither process imports torch (``index.embedding.no_torch``,
+:func:`keep_torch_out`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from werkzeug.serving import WSGIRequestHandler
+
+from index.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +143,8 @@ def _warm_worker(worker: Any) -> None:
 
     handle = worker.app.application.extensions["kb_index"]
     try:
-        handle.embedder.warm_up()
         served = handle.served()
+        handle.embedder.warm_up()
         # Built once per generation; the first page that needs them would otherwise wait.
         served.facet_table  # noqa: B018
         served.browse  # noqa: B018
@@ -153,7 +157,34 @@ def _warm_worker(worker: Any) -> None:
     gc.freeze()
 
 
+def keep_torch_out(settings: Settings) -> bool:
+    """Before the app is imported: refuse torch and sentence-transformers in the server's processes unless a
+    setting needs them (a cross-encoder, ``rerank_model``; the torch int8 query model, ``query_int8``). A
+    generation without an exported query graph lets torch in again, in the workers, with a warning.
+
+    :returns: whether they are kept out.
+    """
+    if settings.rerank_model or settings.query_int8:
+        return False
+    from index.embedding import no_torch
+
+    return no_torch.forbid()
+
+
+def _load_encoder_before_fork(app: Flask) -> None:
+    """Load the ONNX query encoder in the master when it runs on one thread: ONNX Runtime then starts no thread
+    pool (nothing for fork to break), and the workers share the graph's ~90 MB of weights copy-on-write instead of
+    loading a copy each. torch, or more threads, still load in each worker after the fork."""
+    handle = app.extensions.get("kb_index")
+    if handle is None or handle.settings.query_threads != 1:
+        return
+    embedder = handle.embedder
+    if embedder.engine == "onnx":
+        embedder.warm_up()
+
+
 def run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
+    _load_encoder_before_fork(app)
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": 4, "preload_app": True,
                     "timeout": 60, "accesslog": "-", "logger_class": PrivateAccessLogger,
                     "post_worker_init": _warm_worker,

@@ -8,25 +8,30 @@ Usage::
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from haystack import component
 
-# index/__init__ has set HF_HUB_OFFLINE=1 (nothing is fetched from a hub) before this import.
-from haystack_integrations.components.embedders.sentence_transformers import (
-    SentenceTransformersDocumentEmbedder,
-    SentenceTransformersTextEmbedder,
-)
-
+from index.embedding import no_torch
 from index.errors import SettingsError
 from index.settings import Settings
 from index.storage.layout import DataLayout
+
+if TYPE_CHECKING:
+    # Imported where used: they load sentence-transformers and torch, which a server keeps out (no_torch).
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+        SentenceTransformersTextEmbedder,
+    )
+
+    from index.storage.contract import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ def model_dir(settings: Settings) -> Path:
 
 def stock_query_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
     """Haystack's stock text embedder for queries: only the vanilla baseline in benchmarks/ uses it."""
+    from haystack_integrations.components.embedders.sentence_transformers import SentenceTransformersTextEmbedder
+
     return SentenceTransformersTextEmbedder(
         model=str(model_dir(settings)),
         device=None,
@@ -83,6 +90,10 @@ def document_embedder(settings: Settings, progress_bar: bool = False) -> Any:
 
 def torch_document_embedder(settings: Settings, progress_bar: bool = False) -> SentenceTransformersDocumentEmbedder:
     """The sentence-transformers document embedder: normalised vectors, batched (the reference)."""
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+    )
+
     return SentenceTransformersDocumentEmbedder(
         model=str(model_dir(settings)),
         normalize_embeddings=True,
@@ -97,27 +108,39 @@ class QueryEmbedder:
     """The query embedding model: one query at a time, fast, on the CPU, with a small cache of recent
     queries (a Haystack component; one per process, shared by every generation's searcher).
 
-    With ``quantize=True`` the model's linear layers run in int8 (PyTorch dynamic quantisation):
-    about 2.5x faster per query on a CPU, at the cost measured in docs/benchmarks.md. Passages
-    are embedded at ingest by the engine ``embedding_backend`` names (``document_embedder``).
+    With ``graph`` (the generation's exported ONNX graph, :func:`query_embedder`) the model runs on ONNX
+    Runtime: the passages' own fp32 vectors, and no torch in the process. Without it, on torch
+    (sentence-transformers' model); ``quantize=True`` then runs its linear layers in int8 (PyTorch dynamic
+    quantisation), whose vectors agree with the passages' to a cosine of 0.91 at worst (docs/benchmarks.md).
 
     Usage::
 
-        embedder = QueryEmbedder(model_path, quantize=True)
+        embedder = QueryEmbedder(model_path, graph="data/cache/onnx/fp32-.../model.onnx")
         embedder.run(text="adolescents edge of care")["embedding"]
         embedder.embed("adolescents edge of care")   # the same vector
     """
 
     def __init__(self, model: str, quantize: bool = False, threads: int | None = None,
-                 cache_size: int = 512) -> None:
+                 cache_size: int = 512, graph: str | None = None) -> None:
         self.model = model
         self.quantize = quantize
         self.threads = threads
         self.cache_size = cache_size
+        self.graph = graph
         self._encoder: Any = None
         self._fast: Any = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
+
+    @property
+    def engine(self) -> str:
+        """``onnx`` (the exported graph) or ``torch``."""
+        return "onnx" if self.graph else "torch"
+
+    def clear_cache(self) -> None:
+        """Forget the recent queries' vectors (benchmarks: every request embeds its query)."""
+        with self._lock:
+            self._cache.clear()
 
     def warm_up(self) -> None:
         if self._encoder is not None:
@@ -125,6 +148,15 @@ class QueryEmbedder:
         with self._lock:
             if self._encoder is not None:
                 return
+            if self.graph:
+                from index.embedding.onnx_encoder import OnnxQueryEncoder
+
+                onnx = OnnxQueryEncoder(self.model, self.graph, threads=self.threads or 1)
+                onnx.warm_up()
+                self._fast = onnx
+                self._encoder = onnx
+                return
+            no_torch.allow()
             import torch
             from sentence_transformers import SentenceTransformer
 
@@ -200,6 +232,63 @@ def embedding_cache_id(settings: Settings) -> str:
     return settings.model_id + ("+int8" if settings.embedding_backend == "onnx-int8" else "")
 
 
-def query_embedder(settings: Settings) -> QueryEmbedder:
-    """The query embedder the settings ask for (``query_int8``, ``query_threads``)."""
-    return QueryEmbedder(str(model_dir(settings)), quantize=settings.query_int8, threads=settings.query_threads)
+# The graph a build exports for queries (and records in the manifest): the model's own precision, so that a
+# query's vector is the one sentence-transformers would give, as the passages' are (fp32 or onnx backend).
+QUERY_GRAPH_VARIANT = "fp32"
+
+
+def export_query_graph(settings: Settings) -> str:
+    """At build time: export the query encoder's ONNX graph into the data directory's ``cache/onnx/`` (once per
+    model and tool versions; an ``onnx`` ingest has already made it) and return its name for the manifest
+    (``Manifest.query_graph``); "" when ONNX Runtime is not installed or cannot run the model, in which case the
+    server embeds queries with torch."""
+    from index.embedding import onnx_encoder
+
+    if not onnx_encoder.available():
+        logger.warning("onnxruntime is not installed: the new generation has no query graph, so the server will "
+                       "embed queries with torch.")
+        return ""
+    try:
+        layout = onnx_encoder.read_layout(model_dir(settings))
+    except SettingsError as exc:
+        logger.warning("No query graph exported (%s); the server will embed queries with torch.", exc)
+        return ""
+    if not (layout.path / "tokenizer.json").is_file():
+        logger.warning("No query graph exported: the model has no tokenizer.json; queries will use torch.")
+        return ""
+    model_file = onnx_encoder.ensure_export(layout, QUERY_GRAPH_VARIANT, DataLayout.of(settings.data_dir).onnx_cache)
+    return model_file.parent.name
+
+
+def query_graph_file(settings: Settings, manifest: Manifest) -> tuple[Path | None, str]:
+    """The generation's exported query graph in this data directory, checked against its checksum, or None and
+    why not (a line for ``kb status`` and the server's log: the server then embeds queries with torch)."""
+    if settings.query_int8:
+        return None, "query_int8 is set, so queries are embedded by torch's int8 model"
+    if not manifest.query_graph:
+        return None, ("the live generation was built without an exported query graph (before this version), so "
+                      "queries are embedded by torch (slower start, more memory); the next kb ingest or kb "
+                      "reindex that publishes exports it")
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tokenizers") is None:
+        return None, "onnxruntime is not installed, so queries are embedded by torch"
+    from index.embedding.onnx_encoder import valid_export
+
+    folder = DataLayout.of(settings.data_dir).onnx_cache / manifest.query_graph
+    if not valid_export(folder):
+        return None, (f"the live generation's query graph ({manifest.query_graph}) is missing from this data "
+                      "directory's cache/onnx (or fails its checksum), so queries are embedded by torch; a kb ingest "
+                      "or kb reindex from this data directory exports it again, or copy it from the writer's")
+    return folder / "model.onnx", ""
+
+
+def query_embedder(settings: Settings, manifest: Manifest | None = None) -> QueryEmbedder:
+    """The query embedder for a generation: on ONNX Runtime with the graph its build exported
+    (:func:`query_graph_file`), else on torch (``query_int8``); ``query_threads`` either way.
+    Without a manifest, torch."""
+    graph: Path | None = None
+    if manifest is not None:
+        graph, why = query_graph_file(settings, manifest)
+        if graph is None:
+            logger.warning("Query encoder: %s.", why)
+    return QueryEmbedder(str(model_dir(settings)), quantize=settings.query_int8 and graph is None,
+                         threads=settings.query_threads, graph=str(graph) if graph else None)

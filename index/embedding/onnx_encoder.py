@@ -197,7 +197,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _valid(export_dir: Path) -> bool:
+def valid_export(export_dir: Path) -> bool:
+    """Whether ``export_dir`` holds an exported graph whose checksum matches the one written beside it."""
     try:
         meta = json.loads((export_dir / _META_FILE).read_text(encoding="utf-8"))
         return _sha256(export_dir / _MODEL_FILE) == meta["sha256"]
@@ -219,7 +220,7 @@ def ensure_export(layout: ModelLayout, variant: str, cache_dir: str | Path) -> P
     root = Path(cache_dir)
     final = root / export_key(layout, variant)
     if final.is_dir():
-        if _valid(final):
+        if valid_export(final):
             return final / _MODEL_FILE
         logger.warning("The cached ONNX model in %s is damaged; exporting it again.", final)
         trash = Path(tempfile.mkdtemp(prefix=".damaged-", dir=root))
@@ -237,7 +238,7 @@ def ensure_export(layout: ModelLayout, variant: str, cache_dir: str | Path) -> P
         try:
             work.rename(final)
         except OSError:
-            if not _valid(final):
+            if not valid_export(final):
                 raise
             # Another process finished first with the same export: use it and drop ours.
             shutil.rmtree(work, ignore_errors=True)
@@ -400,6 +401,51 @@ class OnnxDocumentEmbedder:
                             "embedder instead.")
         vectors = self.embed([d.content or "" for d in documents])
         return {"documents": [replace(d, embedding=v.tolist()) for d, v in zip(documents, vectors, strict=True)]}
+
+
+class OnnxQueryEncoder:
+    """A query's vector from an exported graph, one text at a time, without torch or transformers: the
+    tokenizer is the model's own ``tokenizer.json`` run by the ``tokenizers`` library (the word pieces
+    sentence-transformers makes), the graph is the generation's exported one (``Manifest.query_graph``),
+    pooling and normalisation are :func:`_mean_pool`'s, as for passages.
+
+    Usage::
+
+        encode = OnnxQueryEncoder(model_path, "data/cache/onnx/fp32-.../model.onnx", threads=1)
+        encode.warm_up()
+        encode("adolescents edge of care")   # a normalised float32 vector
+    """
+
+    def __init__(self, model: str, model_file: str, threads: int = 1) -> None:
+        self.model = model
+        self.model_file = model_file
+        self.threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._inputs: set[str] = set()
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        from tokenizers import Tokenizer
+
+        layout = read_layout(self.model)
+        tokenizer = Tokenizer.from_file(str(layout.path / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=layout.max_length)
+        session = _session(Path(self.model_file), self.threads)
+        self._inputs = {i.name for i in session.get_inputs()}
+        self._tokenizer = tokenizer
+        self._session = session
+
+    def __call__(self, text: str) -> np.ndarray:
+        self.warm_up()
+        input_ids = np.asarray([self._tokenizer.encode(text).ids], dtype=np.int64)
+        mask = np.ones_like(input_ids)
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        return _mean_pool(self._session.run(None, feeds)[0], mask)[0]
 
 
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

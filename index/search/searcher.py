@@ -89,7 +89,7 @@ class Searcher:
         # machine it made a 100k-passage exact search 4x slower (benchmarks/bench_scale.py).
         faiss.omp_set_num_threads(1)
         self.store = generation.store
-        self.embedder = embedder or query_embedder(settings)
+        self.embedder = embedder or query_embedder(settings, generation.manifest)
         self.lexical = LexicalRetriever(self.store, top_k=settings.candidates, with_content=False,
                                         title_weight=settings.title_weight)
         self.dense = DenseRetriever(self.store, top_k=settings.candidates, with_content=False)

@@ -235,6 +235,9 @@ class Manifest:
     created: str = ""
     format_version: int = SCHEMA_VERSION
     projects_hash: str = ""
+    # The ONNX graph the server embeds queries with: a folder name under the data directory's cache/onnx/
+    # (index.embedding.encoders.export_query_graph); "" for generations built before it was exported.
+    query_graph: str = ""
 
     @classmethod
     def read(cls, path: Path) -> Manifest:

@@ -26,7 +26,12 @@ QUERIES = [
     ("Trafford NHS section 75 agreement", PRIVATE),
     ("private sector safeguarding innovation", PRIVATE),
     ("Localism Act section 81", PRIVATE),
-    ("teenagers at risk of going into care", MINISTER),
+    # A near-tie that the query encoder decides (issue 28): with the passages' own fp32 vectors (ONNX, served
+    # since issue 28) the innovation-programme article scores 0.8971 and the minister's 0.8950; the old torch int8
+    # encoder's error put the minister's first (0.8958 against 0.8883). Strict: if a ranking change brings the
+    # minister's article back first, this fails and the mark must go.
+    pytest.param("teenagers at risk of going into care", MINISTER, marks=pytest.mark.xfail(
+        strict=True, reason="near-tie decided by the query encoder's precision; see the comment above")),
 ]
 
 

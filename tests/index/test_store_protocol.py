@@ -51,7 +51,7 @@ def test_to_dict_round_trip(tmp_path):
     assert data == {
         "type": "index.storage.local.store.KBDocumentStore",
         "init_parameters": {"path": str(tmp_path / "c.sqlite"), "read_only": False, "vectors_path": None,
-                            "faiss_factory": "auto", "nprobe": 128, "lexical_path": None},
+                            "faiss_factory": "auto", "nprobe": 1024, "lexical_path": None},
     }
     assert KBDocumentStore.from_dict(data).path == store.path
 

@@ -31,10 +31,13 @@ import numpy as np
 from index.storage.filters import compile_filters
 
 # Below this many passages an exact scan is fast enough (about 10 ms at 100k on one core) and
-# exact; from here an IVF index scans some of its lists. With 128 of 4096 lists at a million
-# passages, recall@10 against exact search is 0.963 (32 lists: 0.913); benchmarks/bench_scale.py.
+# exact; from here an IVF index scans some of its lists. How many (issue 28, benchmarks/bench_ann_real.py):
+# on 18,026 real passages at a million's 244 passages per list, recall@10 against exact search is 0.60-0.66
+# with 3% of the lists probed (the 128 of 4,096 first chosen on near-copy synthetic vectors, where it read
+# 0.963), 0.92-0.96 with 25% and 0.96-0.99 with 50%; fewer, larger lists at the same share did worse. So
+# 1,024 lists: a quarter of a million's 4,096, half of the 2,048 from 150,000 to about 400,000 passages.
 ANN_MIN_PASSAGES = 150_000
-DEFAULT_NPROBE = 128
+DEFAULT_NPROBE = 1024
 # A filter leaving at most this many passages is searched exactly over just those passages (their
 # vectors read from SQLite); above it the IVF probe is widened instead, which costs 15-20 ms at a
 # million passages whatever the filter (reading 9,000 vectors from SQLite took 30-90 ms).
