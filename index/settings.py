@@ -127,6 +127,9 @@ class Settings:
     about_weight: float = field(default=0.0, metadata=_about("Added to a source's score, times the share (on a log "
         "scale) of the most passages any matched source has holding the query's words: a report about the topic "
         "against one that mentions it (issue 24).", low=0.0, high=1.0))
+    named_boost: float = field(default=0.6, metadata=_about("Added to the score of a source linked to a project "
+        "(practice model) the query names, from the catalogue (issue 24: names in the query as a ranking signal).",
+        low=0.0, high=1.0))
     rrf_k: int = field(default=60, metadata=_about("The k constant of reciprocal rank fusion.", low=1))
     title_weight: float = field(default=0.5, metadata=_about("Weight of a passage's source title against its text "
         "(1.0) in keyword (bm25) matching; measured in docs/ranking.md.", low=0.0, high=10.0))

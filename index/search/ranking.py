@@ -231,6 +231,16 @@ def about(sources: list[RankedSource], passages: dict[str, int], weight: float) 
     return lifted
 
 
+def boosted(sources: list[RankedSource], chosen: set[str], weight: float) -> list[RankedSource]:
+    """Step 7c: + ``weight`` for the sources in ``chosen`` (those linked to a project the query names); re-sorted."""
+    if not weight or not chosen:
+        return sources
+    lifted = [RankedSource(s.source_id, s.score + weight, s.passages) if s.source_id in chosen else s
+              for s in sources]
+    lifted.sort(key=lambda source: (-source.score, source.source_id))
+    return lifted
+
+
 def dense_weight_for(strict: Sequence[PassageHit], dense: Sequence[PassageHit], settings: Settings) -> float:
     """Step 3's dense weight for one query: ``dense_weight``, moved by what the candidates say with
     ``adaptive_weights`` (see the module's docstring)."""

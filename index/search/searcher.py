@@ -35,6 +35,7 @@ from index.search.ranking import (
     Found,
     RankedSource,
     about,
+    boosted,
     fuse_candidates,
     group_by_source,
     match_questions,
@@ -345,6 +346,11 @@ class Searcher:
             grouped = [r for r in grouped if r.source_id in account.sources]
         if (fusion or self.settings.fusion) not in ("dense", "lexical"):
             grouped = about(grouped, account.passages, self.settings.about_weight)
+            if self.settings.named_boost:
+                named = suggested_filters(parsed.raw, self.facet_table, None, self.project_names)
+                linked = {s for f in named if f.facet == "project"
+                          for s in self.facet_table.postings["project"].get(f.value, ())}
+                grouped = boosted(grouped, linked, self.settings.named_boost)
         # Step 8 puts first the sources with a passage holding every word (a strict match, as tuned), of those
         # the account says hold every word: a broad synonym in that passage does not count (issue 23, 4).
         return words_first(grouped, found.all_words & account.all_words, parsed, self.settings, fusion)
