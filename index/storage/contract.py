@@ -316,6 +316,10 @@ class GenerationBackend(Protocol):
     def published(self) -> list[str]:
         """Ids of published generations, oldest first."""
 
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """``generation`` as local files a build may start from (:meth:`BuildStore.derive_from`): itself where it
+        is local, a writer's copy of it, or None where there is none."""
+
     def rollback(self, to: str | None = None) -> str:
         """Make an older generation live; returns its id."""
 

@@ -117,6 +117,10 @@ class DataDir:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """A local generation is its own copy to derive builds from."""
+        return generation if generation.local else None
+
     def begin(self, faiss_factory: str = "auto") -> Build:
         """Start a new generation in a hidden directory; leftovers of crashed runs are removed first."""
         self.ensure()

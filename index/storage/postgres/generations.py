@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg_pool import PoolTimeout
 
@@ -43,11 +42,12 @@ from index.storage.contract import (
     fault_point,
     rollback_target,
 )
-from index.storage.layout import CHUNKS_FILE, MANIFEST_FILE, VECTORS_FILE, DataLayout
-from index.storage.local.datadir import abandon_build, start_build
+from index.storage.layout import CHUNKS_FILE, LEXICAL_DIR, MANIFEST_FILE, VECTORS_FILE, DataLayout
+from index.storage.local.datadir import abandon_build, start_build, write_atomic
 from index.storage.local.store import KBDocumentStore
 from index.storage.local.vectors import choose_factory
-from index.storage.postgres.lexical_write import write_lexical
+from index.storage.postgres.derived import Sent, changes, copy_derived, copy_store
+from index.storage.postgres.lexical_write import LEXICAL_TABLES, write_lexical
 from index.storage.postgres.pool import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.storage.postgres.store import PgDocumentStore
 
@@ -118,9 +118,6 @@ CREATE TABLE {s}.source_vectors (source_id text PRIMARY KEY, passages integer NO
 CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL);
 """
 
-# Files of a local build that are not copied: what the database holds as tables or does not need.
-_NOT_COPIED = {CHUNKS_FILE, VECTORS_FILE, MANIFEST_FILE}
-
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -134,6 +131,8 @@ class PgGenerations:
         self.root = self.layout.root
         self.builds = self.layout.builds
         self.where = redacted(url)
+        # What the last publish sent and copied (for the run's log and the tests).
+        self.last_publish: Sent | None = None
 
     # -- the catalogue --------------------------------------------------------------------------
 
@@ -224,15 +223,29 @@ class PgGenerations:
                     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
     def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
-        """Copy the build into a new schema and make it live, all in one transaction; then prune beyond ``keep``."""
+        """Copy the build into a new schema and make it live; then keep the build as the writer's mirror of the
+        live generation and prune beyond ``keep``.
+
+        When the writer's mirror is the live generation's, the new schema is derived from the live one inside
+        the database and only the rows that differ from the mirror are sent (:mod:`index.storage.postgres.derived`);
+        otherwise every row is.
+        """
         fault_point("before-publish")
-        self._copy_in(build.id, build.path, build.store, manifest, live=True)
+        store = build.store
+        store.save_vectors(build.path / VECTORS_FILE)  # the mirror's: the next build's vectors start from it
+        if not (build.path / LEXICAL_DIR).exists():
+            store.save_lexical(build.path / LEXICAL_DIR)
+        live = self.current_id()
+        mirror = self._mirror(live) if live is not None else None
+        self.last_publish = self._copy_in(build.id, build.path, store, manifest, live=True,
+                                          base=(live, mirror) if live is not None and mirror is not None else None)
         fault_point("after-current")
-        self.abandon(build)
+        self._keep_mirror(build, manifest)
         self.prune(keep)
 
     def import_generation(self, generation: Generation, live: bool) -> None:
-        """Copy a published local generation in under its own id (``kb migrate``); live too when ``live``.
+        """Copy a published local generation in under its own id (``kb migrate``); live too when ``live`` (and
+        its files become the writer's mirror, so that the next build here is derived from them).
 
         :raises IngestError: when the database already holds a generation of that id.
         """
@@ -240,21 +253,78 @@ class PgGenerations:
             raise IngestError(f"Generation {generation.id} is already in {self.where}; nothing was copied.")
         if not isinstance(generation.store, KBDocumentStore):
             raise IngestError(f"Generation {generation.id} is not a local one; `kb migrate` copies local files in.")
-        self._copy_in(generation.id, generation.path, generation.store, generation.manifest, live=live)
+        self.last_publish = self._copy_in(generation.id, generation.path, generation.store, generation.manifest,
+                                          live=live)
+        if live:
+            target = self.layout.mirror / generation.id
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(generation.path, target)
+            self._drop_mirrors(but=generation.id)
 
-    def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool) -> None:
-        """One transaction: the generation's schema, its rows and files, its lexical tables and indexes, its
-        catalogue row and (``live``) the live pointer. Nothing of it is seen before the commit."""
+    # -- the writer's mirror of the live generation ---------------------------------------------------
+
+    def _mirror(self, gen_id: str) -> Path | None:
+        """The writer's local copy of generation ``gen_id`` (the build it published), if it has that one."""
+        path = self.layout.mirror / gen_id
+        return path if (path / MANIFEST_FILE).is_file() and (path / CHUNKS_FILE).is_file() else None
+
+    def _keep_mirror(self, build: Build, manifest: Manifest) -> None:
+        """Keep a published build as the mirror of the live generation (older mirrors go): one generation's
+        local files on the writer, for deriving the next build and its schema from."""
+        build.store.finalise()
+        write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+        self.layout.mirror.mkdir(parents=True, exist_ok=True)
+        target = self.layout.mirror / build.id
+        shutil.rmtree(target, ignore_errors=True)
+        build.path.replace(target)
+        self._drop_mirrors(but=build.id)
+
+    def _drop_mirrors(self, but: str) -> None:
+        if self.layout.mirror.is_dir():
+            for path in self.layout.mirror.iterdir():
+                if path.name != but:
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """The writer's mirror of ``generation`` opened as a local generation (a build may start from a copy of
+        it, as on one machine), or None when the mirror is of another generation or missing."""
+        path = self._mirror(generation.id)
+        if path is None:
+            return None
+        try:
+            manifest = Manifest.read(path / MANIFEST_FILE)
+        except (OSError, ValueError):
+            return None
+        # Not the files the database holds (its vector index kind is its own): never derive from them.
+        if dataclasses.replace(manifest, faiss_factory="") != dataclasses.replace(generation.manifest,
+                                                                                   faiss_factory=""):
+            return None
+        store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE,
+                                faiss_factory=manifest.faiss_factory, lexical_path=path / LEXICAL_DIR)
+        return Generation(generation.id, path, manifest, store)
+
+    def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool,
+                 base: tuple[str, Path] | None = None) -> Sent:
+        """The generation's schema, its rows and files, its lexical tables and indexes; then, in one transaction,
+        its catalogue row and (``live``) the live pointer: nothing of it is seen before that commit.
+
+        ``base``: the live generation's id and the writer's mirror of it, from which the schema is derived
+        inside the database (only the build's rows that differ from the mirror are sent).
+        """
         self._pool()  # the catalogue exists
         schema = gen_schema(gen_id)
         passages = store.count_documents()
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
         manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
+        found = changes(store.connection(), base[1] / CHUNKS_FILE) if base is not None else None
         with connect(self.url) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
             conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
-            _copy_store(conn, schema, store, path)
-            write_lexical(conn, schema, store.lexical_rows())
+            if base is not None and found is not None:
+                sent = copy_derived(conn, schema, gen_schema(base[0]), store, path, found)
+            else:
+                sent = Sent(copy_store(conn, schema, store, path), {}, derived=False)
+                sent.sent["lexical_passages"] = write_lexical(conn, schema, store.lexical_rows())
             conn.execute(f"CREATE INDEX ON {schema}.chunks (source_id)")
             conn.execute(f"CREATE INDEX ON {schema}.sources (pos)")
             if hnsw:
@@ -262,6 +332,17 @@ class PgGenerations:
                              "USING hnsw (embedding vector_ip_ops)")
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
+        if sent.derived:
+            # Rows copied by INSERT ... SELECT are not frozen (COPY FREEZE is for rows sent): VACUUM marks them
+            # visible to all, so that searches read the postings from their index alone, as on a full copy.
+            with connect(self.url) as conn:
+                conn.autocommit = True
+                for table in LEXICAL_TABLES:
+                    conn.execute(f"VACUUM {schema}.{table}")
+        logger.info("Published %s: %s rows sent, %s copied inside the database (%s)", gen_id,
+                    sent.rows_sent(), sum(sent.copied.values()), "derived from the live schema" if sent.derived
+                    else "whole")
+        with connect(self.url) as conn:
             conn.execute(f"INSERT INTO {CATALOGUE}.generations (id, schema_name, manifest) VALUES (%s, %s, %s)",
                          (gen_id, schema, json.dumps(manifest.to_dict(), ensure_ascii=False)))
             fault_point("after-rename")
@@ -269,6 +350,7 @@ class PgGenerations:
                 conn.execute(f"INSERT INTO {CATALOGUE}.live (one, generation) VALUES (true, %s) ON CONFLICT (one) "
                              f"DO UPDATE SET generation = excluded.generation, changes = {CATALOGUE}.live.changes + 1",
                              (gen_id,))
+        return sent
 
     def abandon(self, build: Build) -> None:
         abandon_build(build)
@@ -341,36 +423,3 @@ class PgGenerations:
     def last_run(self) -> dict[str, Any] | None:
         rows = self._rows(f"SELECT report FROM {CATALOGUE}.runs ORDER BY id DESC LIMIT 1")
         return rows[0][0] if rows else None
-
-
-def _text(value: Any) -> Any:
-    # PostgreSQL text holds no NUL character; SQLite's may.
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def _copy_store(conn: psycopg.Connection, schema: str, store: BuildStore, build_path: Path) -> None:
-    """Copy a local build's rows and small files into the generation's schema (COPY, row order kept)."""
-    local = store.connection()
-    with conn.cursor() as cursor:
-        with cursor.copy(f"COPY {schema}.sources (pos, id, source, title, type, date, publisher, url, content, "
-                         "content_hash, meta) FROM STDIN") as copy:
-            for row in local.execute("SELECT rowid, id, source, title, type, date, publisher, url, content, "
-                                     "content_hash, meta FROM sources ORDER BY rowid"):
-                copy.write_row([_text(v) for v in row])
-        with cursor.copy(f"COPY {schema}.chunks (rowid, id, content, title, source_id, meta, embedding) "
-                         "FROM STDIN") as copy:
-            for *row, blob in local.execute("SELECT rowid, id, content, title, source_id, meta, embedding "
-                                            "FROM chunks ORDER BY rowid"):
-                vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-                copy.write_row([*(_text(v) for v in row), vector])
-        with cursor.copy(f"COPY {schema}.source_signatures (id, minhash) FROM STDIN") as copy:
-            for row in local.execute("SELECT id, minhash FROM source_signatures"):
-                copy.write_row(row)
-        if local.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'source_vectors'").fetchone():
-            with cursor.copy(f"COPY {schema}.source_vectors (source_id, passages, vector) FROM STDIN") as copy:
-                for row in local.execute("SELECT source_id, passages, vector FROM source_vectors"):
-                    copy.write_row(row)
-        for path in sorted(build_path.iterdir()):
-            if path.is_file() and path.name not in _NOT_COPIED and not path.name.startswith(CHUNKS_FILE):
-                cursor.execute(f"INSERT INTO {schema}.files (name, data) VALUES (%s, %s)",
-                               (path.name, path.read_bytes()))

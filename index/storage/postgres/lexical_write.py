@@ -81,7 +81,7 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
 
     :returns: how many passages it holds.
     """
-    names = {n: table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
+    names = _names(schema)
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         conn.execute("SELECT 1")  # open the caller's transaction, so that the block below is a savepoint in it
     try:
@@ -92,12 +92,55 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
         with conn.transaction():
             conn.execute(sql.SQL(_DDL).format(**names))
             count, totals = _copy_rows(conn, names, rows, freeze=False)
-    # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in runs
-    # on disk (the default 64 MB); for this transaction only.
-    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     with conn.cursor() as cur:
         cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(names["fields"]),
                         [(f, FIELD_NAMES[f], totals[f], count) for f in range(len(FIELD_NAMES))])
+    _finish(conn, names)
+    return count
+
+
+def derive_lexical(conn: psycopg.Connection, schema: str, base_schema: str, dropped: str,
+                   rows: Iterable[LexicalRow]) -> tuple[int, int]:
+    """The lexical tables of ``schema`` as those of the published ``base_schema`` less the passages whose rowids
+    the table ``dropped`` (one column, ``rowid``) names, plus ``rows`` analysed here: the tables
+    :func:`write_lexical` would write for the whole generation, with only the changed passages sent.
+
+    Unchanged passages' postings are copied inside the database (``INSERT ... SELECT``); the fields' totals
+    and the terms' statistics are computed again from the postings, as they depend on every passage.
+    Rows so inserted are not frozen: the caller VACUUMs the tables once committed.
+
+    :returns: how many passages it holds, and how many of them were sent (``rows``).
+    """
+    names = _names(schema)
+    base = _names(base_schema)
+    conn.execute(sql.SQL(_DDL).format(**names))
+    drop = sql.Identifier(dropped)
+    for name, columns in (("postings", "field, term, rowid, tf, dl"), ("docs", "rowid, source_id, content, title")):
+        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old} o "
+                             "WHERE NOT EXISTS (SELECT 1 FROM {drop} d WHERE d.rowid = o.rowid)").format(
+            new=names[name], old=base[name], cols=sql.SQL(columns), drop=drop))
+    sent, _ = _copy_rows(conn, names, rows, freeze=False)
+    # The totals write_lexical counts while analysing: each field's tokens are the sum of its postings' tf.
+    conn.execute(sql.SQL(
+        "INSERT INTO {fields} SELECT f.code, f.name, coalesce(t.total, 0), (SELECT count(*) FROM {docs}) "
+        "FROM unnest(%s::smallint[], %s::text[]) AS f(code, name) "
+        "LEFT JOIN (SELECT field, sum(tf)::bigint AS total FROM {postings} GROUP BY field) t ON t.field = f.code"
+    ).format(fields=names["fields"], docs=names["docs"], postings=names["postings"]),
+        (list(range(len(FIELD_NAMES))), list(FIELD_NAMES)))
+    _finish(conn, names)
+    count = conn.execute(sql.SQL("SELECT docs FROM {} WHERE field = 0").format(names["fields"])).fetchone()
+    return (int(count[0]) if count else 0), sent
+
+
+def _names(schema: str) -> dict[str, sql.Composed]:
+    return {n: table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
+
+
+def _finish(conn: psycopg.Connection, names: Mapping[str, sql.Composed]) -> None:
+    """The indexes and the terms' statistics of filled postings and fields tables."""
+    # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in runs
+    # on disk (the default 64 MB); for this transaction only.
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (field, term, rowid) INCLUDE (tf, dl)")
                  .format(sql.Identifier("lex_postings_term"), names["postings"]))
     conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} (rowid)").format(sql.Identifier("lex_docs_rowid"),
@@ -117,7 +160,9 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (field, term)").format(names["terms"]))
     for name in ("postings", "docs", "terms", "fields"):
         conn.execute(sql.SQL("ANALYZE {}").format(names[name]))
-    return count
+
+
+LEXICAL_TABLES = ("lex_postings", "lex_docs", "lex_terms", "lex_fields")
 
 
 def _copy_rows(conn: psycopg.Connection, names: Mapping[str, sql.Composed], rows: Iterable[LexicalRow],
