@@ -31,6 +31,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from index.errors import IndexNotFoundError, IngestError, LockHeldError, StoreUnavailableError
+from index.records import RunRecord
 from index.settings import Settings
 from index.storage.contract import (
     Build,
@@ -420,6 +421,6 @@ class PgGenerations:
                          "SET report = excluded.report, written = now()", (run_id, text))
         return f"{CATALOGUE}.runs {run_id}"
 
-    def last_run(self) -> dict[str, Any] | None:
+    def last_run(self) -> RunRecord | None:
         rows = self._rows(f"SELECT report FROM {CATALOGUE}.runs ORDER BY id DESC LIMIT 1")
-        return rows[0][0] if rows else None
+        return RunRecord.from_dict(rows[0][0]) if rows and isinstance(rows[0][0], dict) else None
