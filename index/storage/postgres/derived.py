@@ -3,15 +3,18 @@
 The writer keeps a local copy of the generation it last published (its *mirror*, the build it copied
 in: see :class:`index.storage.postgres.generations.PgGenerations`). A build derived from that copy
 differs from it in a few rows; :func:`changes` finds them by comparing the two SQLite files row by row
-(every column, so it holds whatever the build did), and :func:`copy_derived` writes the new schema as
-the live schema's rows less those that went (``INSERT ... SELECT`` inside the database) plus the build's
-new rows (COPY from the client). The result is, table for table, what copying the whole build
-(:func:`copy_store`) writes; ``tests/index/test_pg_publish.py`` checks it.
+(every column, so it holds whatever the build did). The new schema is written in two halves of one
+transaction: :func:`copy_live` copies every live row inside the database (``INSERT ... SELECT``, the
+postings' index built), which needs nothing of the build and so runs while the build is being made;
+:func:`apply_changes` then deletes the rows that went and sends the build's new ones (COPY from the
+client). The result is, table for table, what copying the whole build (:func:`copy_store`) writes;
+``tests/index/test_pg_publish.py`` checks it.
 
 Usage::
 
+    copy_live(conn, schema, live_schema)                       # while the build is made
     found = changes(build.store.connection(), mirror / CHUNKS_FILE)
-    sent = copy_derived(conn, schema, live_schema, build.store, build.path, found)
+    sent = apply_changes(conn, schema, build.store, build.path, found)
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import psycopg
 
 from index.storage.contract import BuildStore
 from index.storage.layout import CHUNKS_FILE, MANIFEST_FILE, VECTORS_FILE
-from index.storage.postgres.lexical_write import derive_lexical
+from index.storage.postgres.lexical_write import change_lexical, copy_lexical
 
 # Files of a local build that are not copied: what the database holds as tables or does not need.
 NOT_COPIED = {CHUNKS_FILE, VECTORS_FILE, MANIFEST_FILE}
@@ -222,11 +225,25 @@ def copy_store(conn: psycopg.Connection, schema: str, store: BuildStore, build_p
     return sent
 
 
-def copy_derived(conn: psycopg.Connection, schema: str, live_schema: str, store: BuildStore, build_path: Path,
-                 found: Changes) -> Sent:
-    """Write the generation's schema as ``live_schema``'s rows less ``found``'s drops plus the build's rows that
-    ``found`` names; the lexical tables likewise (:func:`derive_lexical`). The schema's tables exist and are
-    empty; nothing is committed here. Returns what was sent and copied."""
+_TABLES = (("sources", _SOURCES_COPY, "pos"), ("chunks", _CHUNKS_COPY, "rowid"),
+           ("source_signatures", "id, minhash", None), ("source_vectors", "source_id, passages, vector", None))
+
+
+def copy_live(conn: psycopg.Connection, schema: str, live_schema: str) -> None:
+    """The first half of deriving a generation: every row of ``live_schema`` copied into ``schema``'s (existing,
+    empty) tables inside the database, the lexical ones with their postings index (:func:`copy_lexical`). It
+    needs nothing of the build, so it may run while the build is being made; not committed."""
+    for table, columns, order in _TABLES:
+        conn.execute(f"INSERT INTO {schema}.{table} ({columns}) SELECT {columns} FROM {live_schema}.{table}"
+                     + (f" ORDER BY {order}" if order else ""))
+    copy_lexical(conn, schema, live_schema)
+
+
+def apply_changes(conn: psycopg.Connection, schema: str, store: BuildStore, build_path: Path, found: Changes
+                  ) -> Sent:
+    """The second half (after :func:`copy_live`, in its transaction): the live rows ``found`` drops are deleted,
+    the build's rows it names are sent, the small files too, and the lexical tables are brought to the build's
+    passages (:func:`change_lexical`). Nothing is committed here. Returns what was sent and what was carried."""
     local = store.connection()
     sent: dict[str, int] = {}
     copied: dict[str, int] = {}
@@ -241,17 +258,13 @@ def copy_derived(conn: psycopg.Connection, schema: str, live_schema: str, store:
             with cursor.copy(f"COPY {name} FROM STDIN") as copy:
                 for key in keys:
                     copy.write_row((key,))
-            cursor.execute(f"ANALYZE {name}")
-        for table, columns, key, drop, order in (
-                ("sources", _SOURCES_COPY, "pos", "kb_drop_sources", "pos"),
-                ("chunks", _CHUNKS_COPY, "rowid", "kb_drop_chunks", "rowid"),
-                ("source_signatures", "id, minhash", "id", "kb_drop_signatures", None),
-                ("source_vectors", "source_id, passages, vector", "source_id", "kb_drop_source_vectors", None)):
+        for (table, _, _), key, drop in zip(_TABLES, ("pos", "rowid", "id", "source_id"),
+                                            ("kb_drop_sources", "kb_drop_chunks", "kb_drop_signatures",
+                                             "kb_drop_source_vectors"), strict=True):
             dropped_key = "rowid" if key in ("pos", "rowid") else "key"
-            cursor.execute(f"INSERT INTO {schema}.{table} ({columns}) SELECT {columns} FROM {live_schema}.{table} o "
-                           f"WHERE NOT EXISTS (SELECT 1 FROM {drop} d WHERE d.{dropped_key} = o.{key})"
-                           + (f" ORDER BY {order}" if order else ""))
-            copied[table] = cursor.rowcount
+            cursor.execute(f"DELETE FROM {schema}.{table} WHERE {key} IN (SELECT {dropped_key} FROM {drop})")
+            kept = cursor.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+            copied[table] = int(kept[0]) if kept else 0
         local.execute("CREATE TEMP TABLE IF NOT EXISTS kb_send (key PRIMARY KEY) WITHOUT ROWID")
         try:
             for table, keys, column in (("sources", found.send_sources, "rowid"),
@@ -278,8 +291,7 @@ def copy_derived(conn: psycopg.Connection, schema: str, live_schema: str, store:
             local.execute("DROP TABLE IF EXISTS temp.kb_send")
             local.commit()  # the temp table's writes opened a transaction; an open one would block the checkpoint
         sent["files"] = _send_files(cursor, schema, build_path)
-    passages, analysed = derive_lexical(conn, schema, live_schema, "kb_drop_lexical",
-                                        store.lexical_rows(found.lexical_sources))
+    passages, analysed = change_lexical(conn, schema, "kb_drop_lexical", store.lexical_rows(found.lexical_sources))
     sent["lexical_passages"] = analysed
     copied["lexical_passages"] = passages - analysed
     return Sent(sent, copied, derived=True)

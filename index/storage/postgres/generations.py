@@ -47,7 +47,7 @@ from index.storage.layout import CHUNKS_FILE, LEXICAL_DIR, MANIFEST_FILE, VECTOR
 from index.storage.local.datadir import abandon_build, start_build, write_atomic
 from index.storage.local.store import KBDocumentStore
 from index.storage.local.vectors import choose_factory
-from index.storage.postgres.derived import Sent, changes, copy_derived, copy_store
+from index.storage.postgres.derived import Sent, apply_changes, changes, copy_live, copy_store
 from index.storage.postgres.lexical_write import LEXICAL_TABLES, write_lexical
 from index.storage.postgres.pool import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.storage.postgres.store import PgDocumentStore
@@ -134,6 +134,8 @@ class PgGenerations:
         self.where = redacted(url)
         # What the last publish sent and copied (for the run's log and the tests).
         self.last_publish: Sent | None = None
+        # Builds whose schema is being copied from the live one while they are made (begin → publish).
+        self._copying: dict[str, _LiveCopy] = {}
 
     # -- the catalogue --------------------------------------------------------------------------
 
@@ -212,7 +214,16 @@ class PgGenerations:
         schemas no generation names) are removed first."""
         self.layout.cache.mkdir(parents=True, exist_ok=True)
         self._drop_orphans()
-        return start_build(self.builds, faiss_factory)
+        build = start_build(self.builds, faiss_factory)
+        live = self.current_id()
+        if live is not None and self._mirror(live) is not None and self._dimension(live) > 0:
+            self._copying[build.id] = _LiveCopy(self.url, gen_schema(build.id), live, self._dimension(live))
+        return build
+
+    def _dimension(self, gen_id: str) -> int:
+        rows = self._rows(f"SELECT (manifest->>'embedding_dim')::int FROM {CATALOGUE}.generations WHERE id = %s",
+                          (gen_id,))
+        return int(rows[0][0]) if rows and rows[0][0] else 0
 
     def _drop_orphans(self) -> None:
         known = {r[0] for r in self._rows(f"SELECT schema_name FROM {CATALOGUE}.generations")}
@@ -236,10 +247,15 @@ class PgGenerations:
         store.save_vectors(build.path / VECTORS_FILE)  # the mirror's: the next build's vectors start from it
         if not (build.path / LEXICAL_DIR).exists():
             store.save_lexical(build.path / LEXICAL_DIR)
+        copying = self._copying.pop(build.id, None)
         live = self.current_id()
         mirror = self._mirror(live) if live is not None else None
+        if copying is not None and (copying.live != live or copying.dimension != manifest.embedding_dim):
+            copying.discard()  # another generation went live meanwhile, or the build's vectors are of another size
+            copying = None
         self.last_publish = self._copy_in(build.id, build.path, store, manifest, live=True,
-                                          base=(live, mirror) if live is not None and mirror is not None else None)
+                                          base=(live, mirror) if live is not None and mirror is not None else None,
+                                          copying=copying)
         fault_point("after-current")
         self._keep_mirror(build, manifest)
         self.prune(keep)
@@ -305,12 +321,13 @@ class PgGenerations:
         return Generation(generation.id, path, manifest, store)
 
     def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool,
-                 base: tuple[str, Path] | None = None) -> Sent:
+                 base: tuple[str, Path] | None = None, copying: _LiveCopy | None = None) -> Sent:
         """The generation's schema, its rows and files, its lexical tables and indexes; then, in one transaction,
         its catalogue row and (``live``) the live pointer: nothing of it is seen before that commit.
 
         ``base``: the live generation's id and the writer's mirror of it, from which the schema is derived
-        inside the database (only the build's rows that differ from the mirror are sent).
+        inside the database (only the build's rows that differ from the mirror are sent); ``copying``: that
+        schema's copy of the live rows, started when the build began (:class:`_LiveCopy`).
         """
         self._pool()  # the catalogue exists
         schema = gen_schema(gen_id)
@@ -318,11 +335,18 @@ class PgGenerations:
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
         manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
         found = changes(store.connection(), base[1] / CHUNKS_FILE) if base is not None else None
-        with connect(self.url) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-            conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
-            if base is not None and found is not None:
-                sent = copy_derived(conn, schema, gen_schema(base[0]), store, path, found)
+        if found is None and copying is not None:
+            copying.discard()
+            copying = None
+        if found is not None and copying is None:
+            assert base is not None
+            copying = _LiveCopy(self.url, schema, base[0], int(manifest.embedding_dim), background=False)
+        with contextlib.closing(copying.connection() if copying is not None else connect(self.url)) as conn:
+            if copying is None:
+                conn.execute(f"CREATE SCHEMA {schema}")
+                conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
+            if found is not None:
+                sent = apply_changes(conn, schema, store, path, found)
             else:
                 sent = Sent(copy_store(conn, schema, store, path), {}, derived=False)
                 sent.sent["lexical_passages"] = write_lexical(conn, schema, store.lexical_rows())
@@ -333,6 +357,7 @@ class PgGenerations:
                              "USING hnsw (embedding vector_ip_ops)")
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
+            conn.commit()
         if sent.derived:
             # Rows copied by INSERT ... SELECT are not frozen (COPY FREEZE is for rows sent): VACUUM marks them
             # visible to all, so that searches read the postings from their index alone, as on a full copy.
@@ -354,6 +379,9 @@ class PgGenerations:
         return sent
 
     def abandon(self, build: Build) -> None:
+        copying = self._copying.pop(build.id, None)
+        if copying is not None:
+            copying.discard()
         abandon_build(build)
 
     def rollback(self, to: str | None = None) -> str:
@@ -424,3 +452,52 @@ class PgGenerations:
     def last_run(self) -> RunRecord | None:
         rows = self._rows(f"SELECT report FROM {CATALOGUE}.runs ORDER BY id DESC LIMIT 1")
         return RunRecord.from_dict(rows[0][0]) if rows and isinstance(rows[0][0], dict) else None
+
+
+class _LiveCopy:
+    """A new generation's schema filled with the live generation's rows inside the database
+    (:func:`index.storage.postgres.derived.copy_live`), in a transaction of its own connection that the publish
+    finishes: started in the background when a build begins (the copy needs nothing of the build), so that the
+    database copies while the writer converts and embeds. Nothing is committed until the publish; a build
+    abandoned, or a writer killed, leaves nothing."""
+
+    def __init__(self, url: str, schema: str, live: str, dimension: int, background: bool = True) -> None:
+        self.live = live
+        self.dimension = dimension
+        self._conn = connect(url)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._args = (schema, gen_schema(live), dimension)
+        if background:
+            self._thread = threading.Thread(target=self._run, name="kb-live-copy", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        schema, live_schema, dimension = self._args
+        try:
+            self._conn.execute(f"CREATE SCHEMA {schema}")
+            self._conn.execute(_GENERATION_DDL.format(s=schema, dim=dimension))
+            copy_live(self._conn, schema, live_schema)
+        except BaseException as exc:  # raised again in the publishing thread
+            self._error = exc
+
+    def connection(self) -> psycopg.Connection:
+        """The copy's connection, its transaction open, once the copy is done.
+
+        :raises: what the copy raised.
+        """
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            self._conn.close()
+            raise self._error
+        return self._conn
+
+    def discard(self) -> None:
+        """Throw the copy away (its transaction rolls back; the schema was never committed)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._conn.cancel_safe()  # a cancel that falls between two statements is lost: ask again
+            self._thread.join(0.5)
+        self._conn.close()

@@ -99,30 +99,36 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
     return count
 
 
-def derive_lexical(conn: psycopg.Connection, schema: str, base_schema: str, dropped: str,
-                   rows: Iterable[LexicalRow]) -> tuple[int, int]:
-    """The lexical tables of ``schema`` as those of the published ``base_schema`` less the passages whose rowids
-    the table ``dropped`` (one column, ``rowid``) names, plus ``rows`` analysed here: the tables
-    :func:`write_lexical` would write for the whole generation, with only the changed passages sent.
-
-    Unchanged passages' postings are copied inside the database (``INSERT ... SELECT``); the fields' totals
-    and the terms' statistics are computed again from the postings, as they depend on every passage.
-    Rows so inserted are not frozen: the caller VACUUMs the tables once committed.
-
-    :returns: how many passages it holds, and how many of them were sent (``rows``).
+def copy_lexical(conn: psycopg.Connection, schema: str, base_schema: str) -> None:
+    """Create ``schema``'s lexical tables as copies of the published ``base_schema``'s postings and passages, with
+    the postings' index: the first half of deriving a generation's lexical tables inside the database (it may run
+    while the build is still being made); :func:`change_lexical` is the second. Not committed.
     """
-    names = _names(schema)
-    base = _names(base_schema)
+    names, base = _names(schema), _names(base_schema)
     conn.execute(sql.SQL(_DDL).format(**names))
-    drop = sql.Identifier(dropped)
-    # In index order (read from the live index alone): sorting them again for the new index is then mostly a
-    # pass over sorted runs, which is most of what publishing a small change costs here.
+    # In index order (read from the live index alone), so that the new index is built from sorted runs.
     for name, columns, order in (("postings", "field, term, rowid, tf, dl", "field, term, rowid"),
                                  ("docs", "rowid, source_id, content, title", "rowid")):
-        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old} o "
-                             "WHERE NOT EXISTS (SELECT 1 FROM {drop} d WHERE d.rowid = o.rowid) ORDER BY {order}"
-                             ).format(new=names[name], old=base[name], cols=sql.SQL(columns), drop=drop,
-                                      order=sql.SQL(order)))
+        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old} ORDER BY {order}").format(
+            new=names[name], old=base[name], cols=sql.SQL(columns), order=sql.SQL(order)))
+    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = '1GB'"))
+    _postings_index(conn, names)
+
+
+def change_lexical(conn: psycopg.Connection, schema: str, dropped: str, rows: Iterable[LexicalRow]) -> tuple[int, int]:
+    """The second half of deriving lexical tables (:func:`copy_lexical`): the passages whose rowids the table
+    ``dropped`` (one column, ``rowid``) names go, ``rows`` are analysed and sent, and what depends on every
+    passage (the fields' totals, the terms' statistics) is computed again from the postings: the tables
+    :func:`write_lexical` writes for the whole generation. Rows so written are not frozen: the caller VACUUMs
+    them once committed.
+
+    :returns: how many passages the tables hold, and how many of them were sent (``rows``).
+    """
+    names = _names(schema)
+    drop = sql.Identifier(dropped)
+    for name in ("postings", "docs"):
+        conn.execute(sql.SQL("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {drop})").format(
+            t=names[name], drop=drop))
     sent, _ = _copy_rows(conn, names, rows, freeze=False)
     # The totals write_lexical counts while analysing: each field's tokens are the sum of its postings' tf.
     conn.execute(sql.SQL(
@@ -131,7 +137,7 @@ def derive_lexical(conn: psycopg.Connection, schema: str, base_schema: str, drop
         "LEFT JOIN (SELECT field, sum(tf)::bigint AS total FROM {postings} GROUP BY field) t ON t.field = f.code"
     ).format(fields=names["fields"], docs=names["docs"], postings=names["postings"]),
         (list(range(len(FIELD_NAMES))), list(FIELD_NAMES)))
-    _finish(conn, names, work_mem="1GB")
+    _finish(conn, names, postings_index=False)
     count = conn.execute(sql.SQL("SELECT docs FROM {} WHERE field = 0").format(names["fields"])).fetchone()
     return (int(count[0]) if count else 0), sent
 
@@ -140,13 +146,18 @@ def _names(schema: str) -> dict[str, sql.Composed]:
     return {n: table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
 
 
-def _finish(conn: psycopg.Connection, names: Mapping[str, sql.Composed], work_mem: str = "256MB") -> None:
-    """The indexes and the terms' statistics of filled postings and fields tables."""
-    # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in runs
-    # on disk (the default 64 MB); for this transaction only.
-    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(work_mem)))
+def _postings_index(conn: psycopg.Connection, names: Mapping[str, sql.Composed]) -> None:
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (field, term, rowid) INCLUDE (tf, dl)")
                  .format(sql.Identifier("lex_postings_term"), names["postings"]))
+
+
+def _finish(conn: psycopg.Connection, names: Mapping[str, sql.Composed], postings_index: bool = True) -> None:
+    """The indexes and the terms' statistics of filled postings and fields tables."""
+    if postings_index:
+        # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in
+        # runs on disk (the default 64 MB); for this transaction only.
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        _postings_index(conn, names)
     conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} (rowid)").format(sql.Identifier("lex_docs_rowid"),
                                                                         names["docs"]))
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (source_id)").format(sql.Identifier("lex_docs_source"),
