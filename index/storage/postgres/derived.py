@@ -239,11 +239,12 @@ def copy_live(conn: psycopg.Connection, schema: str, live_schema: str) -> None:
     copy_lexical(conn, schema, live_schema)
 
 
-def apply_changes(conn: psycopg.Connection, schema: str, store: BuildStore, build_path: Path, found: Changes
-                  ) -> Sent:
+def apply_changes(conn: psycopg.Connection, schema: str, live_schema: str, store: BuildStore, build_path: Path,
+                  found: Changes, mirror: BuildStore) -> Sent:
     """The second half (after :func:`copy_live`, in its transaction): the live rows ``found`` drops are deleted,
     the build's rows it names are sent, the small files too, and the lexical tables are brought to the build's
-    passages (:func:`change_lexical`). Nothing is committed here. Returns what was sent and what was carried."""
+    passages (:func:`change_lexical`; ``mirror``, the writer's copy of the live generation, gives the dropped
+    passages' text). Nothing is committed here. Returns what was sent and what was carried."""
     local = store.connection()
     sent: dict[str, int] = {}
     copied: dict[str, int] = {}
@@ -291,7 +292,9 @@ def apply_changes(conn: psycopg.Connection, schema: str, store: BuildStore, buil
             local.execute("DROP TABLE IF EXISTS temp.kb_send")
             local.commit()  # the temp table's writes opened a transaction; an open one would block the checkpoint
         sent["files"] = _send_files(cursor, schema, build_path)
-    passages, analysed = change_lexical(conn, schema, "kb_drop_lexical", store.lexical_rows(found.lexical_sources))
+    lexical = found.lexical_sources
+    passages, analysed = change_lexical(conn, schema, live_schema, "kb_drop_lexical", mirror.lexical_rows(lexical),
+                                        store.lexical_rows(lexical))
     sent["lexical_passages"] = analysed
     copied["lexical_passages"] = passages - analysed
     return Sent(sent, copied, derived=True)

@@ -346,7 +346,12 @@ class PgGenerations:
                 conn.execute(f"CREATE SCHEMA {schema}")
                 conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
             if found is not None:
-                sent = apply_changes(conn, schema, store, path, found)
+                assert base is not None
+                mirror = KBDocumentStore(base[1] / CHUNKS_FILE, read_only=True)
+                try:
+                    sent = apply_changes(conn, schema, gen_schema(base[0]), store, path, found, mirror)
+                finally:
+                    mirror.close()
             else:
                 sent = Sent(copy_store(conn, schema, store, path), {}, derived=False)
                 sent.sent["lexical_passages"] = write_lexical(conn, schema, store.lexical_rows())
@@ -358,13 +363,6 @@ class PgGenerations:
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
             conn.commit()
-        if sent.derived:
-            # Rows copied by INSERT ... SELECT are not frozen (COPY FREEZE is for rows sent): VACUUM marks them
-            # visible to all, so that searches read the postings from their index alone, as on a full copy.
-            with connect(self.url) as conn:
-                conn.autocommit = True
-                for table in LEXICAL_TABLES:
-                    conn.execute(f"VACUUM {schema}.{table}")
         logger.info("Published %s: %s rows sent, %s copied inside the database (%s)", gen_id,
                     sent.rows_sent(), sum(sent.copied.values()), "derived from the live schema" if sent.derived
                     else "whole")
@@ -480,6 +478,15 @@ class _LiveCopy:
             self._conn.execute(f"CREATE SCHEMA {schema}")
             self._conn.execute(_GENERATION_DDL.format(s=schema, dim=dimension))
             copy_live(self._conn, schema, live_schema)
+            # Committed (no generation names the schema yet: readers never see it, and the next writer drops it if
+            # this one dies), so that VACUUM can mark the copied rows visible to all: searches then read the
+            # postings from their index alone, as on a generation loaded with COPY FREEZE. The publish's
+            # changes touch few pages.
+            self._conn.commit()
+            self._conn.autocommit = True
+            for table in ("sources", "chunks", *LEXICAL_TABLES[:2]):
+                self._conn.execute(f"VACUUM {schema}.{table}")
+            self._conn.autocommit = False
         except BaseException as exc:  # raised again in the publishing thread
             self._error = exc
 
@@ -496,8 +503,16 @@ class _LiveCopy:
         return self._conn
 
     def discard(self) -> None:
-        """Throw the copy away (its transaction rolls back; the schema was never committed)."""
+        """Throw the copy away: its schema is dropped (the next writer's start drops it too, if this fails)."""
         while self._thread is not None and self._thread.is_alive():
             self._conn.cancel_safe()  # a cancel that falls between two statements is lost: ask again
             self._thread.join(0.5)
-        self._conn.close()
+        try:
+            self._conn.rollback()
+            self._conn.autocommit = True
+            self._conn.execute(f"DROP SCHEMA IF EXISTS {self._args[0]} CASCADE")
+        except psycopg.Error as exc:
+            logger.info("The copy of %s for a build that was not published stays until the next run: %s",
+                        self._args[0], exc)
+        finally:
+            self._conn.close()

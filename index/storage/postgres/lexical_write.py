@@ -106,40 +106,60 @@ def copy_lexical(conn: psycopg.Connection, schema: str, base_schema: str) -> Non
     """
     names, base = _names(schema), _names(base_schema)
     conn.execute(sql.SQL(_DDL).format(**names))
-    # In index order (read from the live index alone), so that the new index is built from sorted runs.
-    for name, columns, order in (("postings", "field, term, rowid, tf, dl", "field, term, rowid"),
-                                 ("docs", "rowid, source_id, content, title", "rowid")):
-        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old} ORDER BY {order}").format(
-            new=names[name], old=base[name], cols=sql.SQL(columns), order=sql.SQL(order)))
+    # In the live table's order, which is passage order (rows are written passage by passage, new passages
+    # last): a changed passage's postings then sit together, and deleting them later touches few pages.
+    for name, columns in (("postings", "field, term, rowid, tf, dl"), ("docs", "rowid, source_id, content, title")):
+        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old}").format(
+            new=names[name], old=base[name], cols=sql.SQL(columns)))
     conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = '1GB'"))
     _postings_index(conn, names)
 
 
-def change_lexical(conn: psycopg.Connection, schema: str, dropped: str, rows: Iterable[LexicalRow]) -> tuple[int, int]:
+def change_lexical(conn: psycopg.Connection, schema: str, base_schema: str, dropped: str,
+                   dropped_rows: Iterable[LexicalRow], rows: Iterable[LexicalRow]) -> tuple[int, int]:
     """The second half of deriving lexical tables (:func:`copy_lexical`): the passages whose rowids the table
-    ``dropped`` (one column, ``rowid``) names go, ``rows`` are analysed and sent, and what depends on every
-    passage (the fields' totals, the terms' statistics) is computed again from the postings: the tables
-    :func:`write_lexical` writes for the whole generation. Rows so written are not frozen: the caller VACUUMs
-    them once committed.
+    ``dropped`` (one column, ``rowid``) names go (``dropped_rows``: those passages as the base generation holds
+    them), ``rows`` are analysed and sent, and what depends on every passage is brought up to date: the fields'
+    totals (the base's, less the dropped passages', plus the sent ones': whole numbers, so exactly what counting
+    every passage gives) and the terms' statistics (from the postings). The result is the tables
+    :func:`write_lexical` writes for the whole generation.
 
     :returns: how many passages the tables hold, and how many of them were sent (``rows``).
     """
-    names = _names(schema)
+    names, base = _names(schema), _names(base_schema)
     drop = sql.Identifier(dropped)
     for name in ("postings", "docs"):
         conn.execute(sql.SQL("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {drop})").format(
             t=names[name], drop=drop))
-    sent, _ = _copy_rows(conn, names, rows, freeze=False)
-    # The totals write_lexical counts while analysing: each field's tokens are the sum of its postings' tf.
-    conn.execute(sql.SQL(
-        "INSERT INTO {fields} SELECT f.code, f.name, coalesce(t.total, 0), (SELECT count(*) FROM {docs}) "
-        "FROM unnest(%s::smallint[], %s::text[]) AS f(code, name) "
-        "LEFT JOIN (SELECT field, sum(tf)::bigint AS total FROM {postings} GROUP BY field) t ON t.field = f.code"
-    ).format(fields=names["fields"], docs=names["docs"], postings=names["postings"]),
-        (list(range(len(FIELD_NAMES))), list(FIELD_NAMES)))
+    sent, added = _copy_rows(conn, names, rows, freeze=False)
+    gone, removed = lexical_totals(dropped_rows)
+    before = {int(f): (int(t), int(d)) for f, t, d in conn.execute(
+        sql.SQL("SELECT field, total_tokens, docs FROM {}").format(base["fields"])).fetchall()}
+    docs = (before[CONTENT][1] if CONTENT in before else 0) - gone + sent
+    with conn.cursor() as cur:
+        cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(names["fields"]),
+                        [(f, FIELD_NAMES[f], before.get(f, (0, 0))[0] - removed[f] + added[f], docs)
+                         for f in range(len(FIELD_NAMES))])
     _finish(conn, names, postings_index=False)
-    count = conn.execute(sql.SQL("SELECT docs FROM {} WHERE field = 0").format(names["fields"])).fetchone()
-    return (int(count[0]) if count else 0), sent
+    return docs, sent
+
+
+def lexical_totals(rows: Iterable[LexicalRow]) -> tuple[int, list[int]]:
+    """How many passages ``rows`` are and each field's token total, counted as :func:`write_lexical` counts."""
+    text_analyzer = analyzer()
+    totals = [0] * len(FIELD_NAMES)
+    count = 0
+    for row in rows:
+        title_tokens = text_analyzer.analyze(row.title or "")
+        content_tokens = text_analyzer.analyze(row.content or "")
+        if TITLE_IN_TEXT and title_tokens:
+            content_tokens = title_tokens + content_tokens
+        byline_tokens = text_analyzer.analyze(row.byline) if row.byline else []
+        for field, tokens in ((CONTENT, content_tokens), (TITLE, title_tokens), (BYLINE, byline_tokens)):
+            totals[field] += len(tokens)
+            totals[PAIRS_OF[field]] += len(token_pairs(tokens))
+        count += 1
+    return count, totals
 
 
 def _names(schema: str) -> dict[str, sql.Composed]:
