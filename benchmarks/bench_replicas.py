@@ -10,6 +10,12 @@ both replicas (the ``KB-Generation`` header says which generation answered).
 
     .venv/bin/python benchmarks/bench_replicas.py                       # corpus/, 20 clients, 60 s
     .venv/bin/python benchmarks/bench_replicas.py --corpus tests/fixtures/corpus --duration 20 --json
+    .venv/bin/python benchmarks/bench_replicas.py --distinct --queries eval/csc-reports/queries.jsonl,...
+
+``--distinct``: every request asks a query no request asked before (one shuffled pool of the files' queries,
+each cut to its first 12 words, shared by all clients; ``repeats`` counts any asked again once the pool ran
+out), so no worker's query-embedding cache answers it; without it the clients repeat the 36 csc-seeds
+queries and the cache answers most of them (issue 28).
 
 Prints latency percentiles per phase and the checks; ``--json`` prints one object
 (:class:`ReplicaRun`). The test suite runs it on the tests' corpus (tests/test_replicas.py).
@@ -57,6 +63,9 @@ class ReplicaRun:
     p95_ms: float = 0.0
     p99_ms: float = 0.0
     rps: float = 0.0
+    distinct: bool = False
+    query_pool: int = 0
+    repeats: int = 0
     by_phase: dict[str, dict[str, float]] = field(default_factory=dict)
     generations_seen: list[str] = field(default_factory=list)
     first_generation: str = ""
@@ -169,14 +178,28 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def read_queries(files: list[Path], distinct: bool) -> list[str]:
+    """The queries of ``files``; ``distinct``: each once (cut to 12 words: some collections' queries are
+    paragraphs), shuffled with a fixed seed, so two runs ask the same queries in the same order."""
+    queries = [json.loads(line)["text"] for path in files
+               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not distinct:
+        return queries
+    unique = list(dict.fromkeys(" ".join(q.split()[:12]) for q in queries if q.strip()))
+    random.Random(28).shuffle(unique)
+    return unique
+
+
 def run(corpus: Path, duration: float = 60.0, clients: int = 20, workers: int = 2,
-        queries_file: Path = QUERIES, workdir: Path | None = None, store: str = "postgresql") -> ReplicaRun:
+        queries_file: Path | list[Path] = QUERIES, workdir: Path | None = None, store: str = "postgresql",
+        distinct: bool = False) -> ReplicaRun:
     """The whole run; see the module docstring. ``store="local"``: the same run with both processes serving
     one local data directory (one machine), the baseline."""
-    queries = [json.loads(line)["text"] for line in queries_file.read_text(encoding="utf-8").splitlines() if line]
+    files = queries_file if isinstance(queries_file, list) else [queries_file]
+    queries = read_queries(files, distinct)
     own = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="kb-replicas-")) if workdir is None else workdir
-    result = ReplicaRun(clients=clients, seconds=duration, store=store)
+    result = ReplicaRun(clients=clients, seconds=duration, store=store, distinct=distinct, query_pool=len(queries))
     try:
         with (postgres if store == "postgresql" else _no_postgres)(workdir) as url:
             corpus_copy = workdir / "corpus"
@@ -210,6 +233,7 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
     answers: dict[tuple[str, str], dict[str, tuple[str, ...]]] = defaultdict(dict)
     lock = threading.Lock()
     phase = ["before"]
+    next_query = [0]  # --distinct: the pool's next query, shared by every client
     # Bounded: the clients stop at ``duration``, or, when the re-index publishes late (a loaded machine), a
     # quarter of ``duration`` after it so that the new generation is served too; never after twice ``duration``.
     stop_at = [time.monotonic() + duration]
@@ -230,7 +254,14 @@ def _drive(bases: list[str], queries: list[str], duration: float, clients: int, 
         while going():
             base = bases[turn % len(bases)]
             turn += 1
-            query = rng.choice(queries)
+            if result.distinct:
+                with lock:
+                    query = queries[next_query[0] % len(queries)]
+                    if next_query[0] >= len(queries):
+                        result.repeats += 1
+                    next_query[0] += 1
+            else:
+                query = rng.choice(queries)
             path = "/api/search?" + urllib.parse.urlencode({"q": query})
             started = time.perf_counter()
             try:
@@ -304,14 +335,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica")
     parser.add_argument("--store", choices=("postgresql", "local"), default="postgresql",
                         help="local: both processes serve one local data directory (the one-machine baseline)")
+    parser.add_argument("--queries", default=str(QUERIES),
+                        help="comma-separated queries.jsonl files (default: the 36 csc-seeds queries)")
+    parser.add_argument("--distinct", action="store_true",
+                        help="never ask a query twice (see the module docstring), so no query-embedding cache helps")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.corpus, args.duration, args.clients, args.workers, store=args.store)
+    files = [Path(p) for p in args.queries.split(",") if p.strip()]
+    result = run(args.corpus, args.duration, args.clients, args.workers, queries_file=files, store=args.store,
+                 distinct=args.distinct)
     if args.json:
         print(json.dumps(dataclasses.asdict(result), indent=1))
         return
     print(f"{result.store}: {result.requests} requests in {result.seconds:.0f} s from {result.clients} clients "
           f"over 2 replicas ({result.rps} per second); errors {result.errors}")
+    if result.distinct:
+        print(f"distinct queries: a pool of {result.query_pool}, {result.repeats} asked again")
     print(f"latency p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms")
     for name, figures in result.by_phase.items():
         print(f"  {name}: {figures}")
