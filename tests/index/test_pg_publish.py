@@ -114,3 +114,22 @@ def test_a_writer_without_the_live_generation_copies_the_whole_build(tmp_path, c
     changed.write_text(changed.read_text(encoding="utf-8") + "\nAnother note.\n", encoding="utf-8")
     assert run_reindex([corpus_copy], pg).published
     assert published[-1].derived and published[-1].sent["sources"] == 1
+
+
+def test_a_derived_schema_has_the_vector_index_its_size_calls_for(tmp_path, corpus_copy, pg_url):
+    """The copy of the live rows brings the live schema's indexes along; a generation of exact-search size keeps
+    no HNSW index even when the live one had one (here made by hand: a corpus large enough is too slow)."""
+    url = fresh_database(pg_url)
+    pg = make_settings(tmp_path / "pg", store_url=url)
+    run_reindex([corpus_copy], pg)
+    live = gen_schema(open_generation(pg).id)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {live}.chunks USING hnsw (embedding vector_ip_ops)")
+    changed = corpus_copy / "002_ff5d18d0e2eb88f1.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nA closing note was added.\n", encoding="utf-8")
+    assert run_reindex([corpus_copy], pg).published
+    schema = gen_schema(open_generation(pg).id)
+    with psycopg.connect(url) as conn:
+        names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,))}
+    assert {"chunks_source_id_idx", "sources_pos_idx", "lex_postings_term"} <= names
+    assert "chunks_embedding_hnsw" not in names

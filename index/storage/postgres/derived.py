@@ -37,6 +37,8 @@ NOT_COPIED = {CHUNKS_FILE, VECTORS_FILE, MANIFEST_FILE}
 
 SOURCE_COLUMNS = ("id", "source", "title", "type", "date", "publisher", "url", "content", "content_hash", "meta")
 CHUNK_COLUMNS = ("id", "content", "title", "source_id", "meta", "embedding")
+# pgvector's index over the passages' vectors, for generations above the exact-search size.
+HNSW_INDEX = "chunks_embedding_hnsw"
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,14 @@ def copy_live(conn: psycopg.Connection, schema: str, live_schema: str) -> None:
         conn.execute(f"INSERT INTO {schema}.{table} ({columns}) SELECT {columns} FROM {live_schema}.{table}"
                      + (f" ORDER BY {order}" if order else ""))
     copy_lexical(conn, schema, live_schema)
+    # The indexes the publish makes (the same names), here where they cost the build nothing: the changes are
+    # then a few entries each. The vector index only where the live generation has one (large ones do).
+    conn.execute(f"CREATE INDEX chunks_source_id_idx ON {schema}.chunks (source_id)")
+    conn.execute(f"CREATE INDEX sources_pos_idx ON {schema}.sources (pos)")
+    row = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                       (live_schema, HNSW_INDEX)).fetchone()
+    if row is not None:
+        conn.execute(f"CREATE INDEX {HNSW_INDEX} ON {schema}.chunks USING hnsw (embedding vector_ip_ops)")
 
 
 def apply_changes(conn: psycopg.Connection, schema: str, live_schema: str, store: BuildStore, build_path: Path,

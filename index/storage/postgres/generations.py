@@ -47,7 +47,7 @@ from index.storage.layout import CHUNKS_FILE, LEXICAL_DIR, MANIFEST_FILE, VECTOR
 from index.storage.local.datadir import abandon_build, start_build, write_atomic
 from index.storage.local.store import KBDocumentStore
 from index.storage.local.vectors import choose_factory
-from index.storage.postgres.derived import Sent, apply_changes, changes, copy_live, copy_store
+from index.storage.postgres.derived import HNSW_INDEX, Sent, apply_changes, changes, copy_live, copy_store
 from index.storage.postgres.lexical_write import LEXICAL_TABLES, write_lexical
 from index.storage.postgres.pool import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.storage.postgres.store import PgDocumentStore
@@ -334,7 +334,9 @@ class PgGenerations:
         passages = store.count_documents()
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
         manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
-        found = changes(store.connection(), base[1] / CHUNKS_FILE) if base is not None else None
+        # Derived only when the build started from the writer's copy (a full rebuild shares few rows with it).
+        found = (changes(store.connection(), base[1] / CHUNKS_FILE)
+                 if base is not None and store.derived_from_base else None)
         if found is None and copying is not None:
             copying.discard()
             copying = None
@@ -355,11 +357,14 @@ class PgGenerations:
             else:
                 sent = Sent(copy_store(conn, schema, store, path), {}, derived=False)
                 sent.sent["lexical_passages"] = write_lexical(conn, schema, store.lexical_rows())
-            conn.execute(f"CREATE INDEX ON {schema}.chunks (source_id)")
-            conn.execute(f"CREATE INDEX ON {schema}.sources (pos)")
+            # (A derived schema has them already, made with the copy of the live rows.)
+            conn.execute(f"CREATE INDEX IF NOT EXISTS chunks_source_id_idx ON {schema}.chunks (source_id)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS sources_pos_idx ON {schema}.sources (pos)")
             if hnsw:
-                conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {schema}.chunks "
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON {schema}.chunks "
                              "USING hnsw (embedding vector_ip_ops)")
+            else:
+                conn.execute(f"DROP INDEX IF EXISTS {schema}.{HNSW_INDEX}")  # copied from a live one above the size
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
             conn.commit()
