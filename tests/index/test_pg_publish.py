@@ -29,6 +29,20 @@ def _rows(url: str, gen_id: str) -> dict[str, list[str]]:
         return {t: [r[0] for r in conn.execute(f"SELECT t::text FROM {schema}.{t} t ORDER BY 1")] for t in TABLES}
 
 
+@pytest.fixture
+def published(monkeypatch) -> list:
+    """What each PostgreSQL publish of the test sent and copied (``PgGenerations.last_publish``), in order."""
+    seen = []
+    original = PgGenerations.publish
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.last_publish)
+
+    monkeypatch.setattr(PgGenerations, "publish", spy)
+    return seen
+
+
 def _results(settings) -> list[list[tuple]]:
     searcher = Searcher(settings, open_generation(settings))
     out = []
@@ -39,19 +53,12 @@ def _results(settings) -> list[list[tuple]]:
     return out
 
 
-def test_a_one_file_reindex_sends_only_that_file_and_matches_a_full_build(tmp_path, corpus_copy, pg_url,
-                                                                         monkeypatch):
+def test_a_one_file_reindex_sends_only_that_file_and_matches_a_full_build(tmp_path, corpus_copy, pg_url, published):
     url = fresh_database(pg_url)
     pg = make_settings(tmp_path / "pg", store_url=url)
     run_reindex([corpus_copy], pg)
-    published = []
-    original = PgGenerations.publish
-
-    def spy(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        published.append(self.last_publish)
-
-    monkeypatch.setattr(PgGenerations, "publish", spy)
+    assert [p.derived for p in published] == [False]  # the first build has no live generation to derive from
+    published.clear()
     changed = corpus_copy / "002_ff5d18d0e2eb88f1.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\nA closing note on kinship care was added.\n",
                        encoding="utf-8")
@@ -89,21 +96,14 @@ def test_a_one_file_reindex_sends_only_that_file_and_matches_a_full_build(tmp_pa
     assert _results(pg) == _results(full)
 
 
-def test_a_writer_without_the_live_generation_copies_the_whole_build(tmp_path, corpus_copy, pg_url, monkeypatch):
+def test_a_writer_without_the_live_generation_copies_the_whole_build(tmp_path, corpus_copy, pg_url, published):
     """A writer whose copy is not of the live generation (another machine published, or it was lost) sends every
     row, and the result is the same."""
     url = fresh_database(pg_url)
     pg = make_settings(tmp_path / "pg", store_url=url)
     run_reindex([corpus_copy], pg)
     shutil.rmtree(tmp_path / "pg" / "postgresql-mirror")
-    published = []
-    original = PgGenerations.publish
-
-    def spy(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        published.append(self.last_publish)
-
-    monkeypatch.setattr(PgGenerations, "publish", spy)
+    published.clear()
     changed = corpus_copy / "002_ff5d18d0e2eb88f1.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\nA closing note was added.\n", encoding="utf-8")
     assert run_reindex([corpus_copy], pg).published
