@@ -127,10 +127,10 @@ def ranking(args: argparse.Namespace) -> None:
                               methods=("dense", "production"))
             for method, scores in report.methods.items():
                 if backend == "torch":
-                    reference[method] = scores["nDCG@10"]
-                delta = f"{scores['nDCG@10'] - reference[method]:+.4f}" if method in reference else "-"
-                print(f"| {name} | {backend} | {method} | {scores['nDCG@10']:.4f} | {scores['Recall@100']:.4f} | "
-                      f"{scores['MRR@10']:.4f} | {delta} |", flush=True)
+                    reference[method] = scores.ndcg10
+                delta = f"{scores.ndcg10 - reference[method]:+.4f}" if method in reference else "-"
+                print(f"| {name} | {backend} | {method} | {scores.ndcg10:.4f} | {scores.recall100:.4f} | "
+                      f"{scores.mrr10:.4f} | {delta} |", flush=True)
             print(f"{name} {backend}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 

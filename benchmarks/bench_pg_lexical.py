@@ -100,8 +100,8 @@ def measure(name: str, data_dir: Path, url: str) -> dict[str, Any]:
                 ids = {sid for ranked in run.values() for sid, _ in ranked}
                 run = by_file_stem(run, source_stems(store, ids))
             runs[engine] = run
-            out[f"{engine}_ndcg10"] = evaluate(qrels, run, judged)["nDCG@10"]
-            out[f"{engine}_ndcg10_by_rank"] = evaluate(qrels, _by_rank(run), judged)["nDCG@10"]
+            out[f"{engine}_ndcg10"] = evaluate(qrels, run, judged).ndcg10
+            out[f"{engine}_ndcg10_by_rank"] = evaluate(qrels, _by_rank(run), judged).ndcg10
             times = []
             for text in judged.values():
                 try:

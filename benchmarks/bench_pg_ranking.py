@@ -88,7 +88,7 @@ def measure(name: str, data_root: Path, server_url: str, workdir: Path, hnsw: bo
     pg_seconds = time.perf_counter() - started
 
     def scores(report, measure: str) -> dict[str, float]:
-        return {method: round(values[measure], 4) for method, values in report.methods.items()}
+        return {method: round(values.to_dict()[measure], 4) for method, values in report.methods.items()}
 
     return Row(name, on_local.judged_queries, scores(on_local, "nDCG@10"), scores(on_pg, "nDCG@10"),
                scores(on_local, "Recall@100"), scores(on_pg, "Recall@100"), round(copied, 1),

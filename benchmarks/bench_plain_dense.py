@@ -244,7 +244,7 @@ def main() -> None:
         print(f"\n### {name} ({len(qids)} judged queries; {time.perf_counter() - started:.0f} s)\n")
         print("| dense | nDCG@10 | Recall@100 |\n| --- | ---: | ---: |")
         for label, scores in rows:
-            print(f"| {label} | {scores['nDCG@10']:.4f} | {scores['Recall@100']:.4f} |")
+            print(f"| {label} | {scores.ndcg10:.4f} | {scores.recall100:.4f} |")
         sys.stdout.flush()
         if args.timing:
             texts = [parsed(queries[q]) for q in qids][: args.timing]

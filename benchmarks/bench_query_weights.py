@@ -39,7 +39,7 @@ def main() -> None:
     for name in ("csc-seeds", "msmarco-5k"):
         report = run_eval(ROOT / "eval" / name, load_settings(env={}), Path("/tmp/kb-eval") / name,
                           methods=("production",))
-        print(f"{name}: dense {high} without a strict match, {low} with one: {report.methods['production']}")
+        print(f"{name}: dense {high} without a strict match, {low} with one: {report.methods['production'].to_dict()}")
 
 
 if __name__ == "__main__":

@@ -53,18 +53,18 @@ def main() -> None:
         dataset = ROOT / "eval" / name
         data_dir = Path(args.data_root) / name
         singles = run_eval(dataset, base, data_dir, methods=("lexical", "dense"))
-        best = max(singles.methods.values(), key=lambda s: s["nDCG@10"])["nDCG@10"]
+        best = max(s.ndcg10 for s in singles.methods.values())
         print(f"\n## {name} ({singles.judged_queries} judged queries)\n")
         print("| method | nDCG@10 | Recall@100 | MRR@10 | vs better single |")
         print("| --- | ---: | ---: | ---: | ---: |")
         for method, scores in singles.methods.items():
-            row = " | ".join(f"{scores[m]:.4f}" for m in ("nDCG@10", "Recall@100", "MRR@10"))
+            row = " | ".join(f"{v:.4f}" for v in (scores.ndcg10, scores.recall100, scores.mrr10))
             print(f"| {method} only | {row} | |")
         for variant in wanted:
             settings = base.replace(**VARIANTS[variant])
             scores = run_eval(dataset, settings, data_dir, methods=("production",)).methods["production"]
-            print(f"| {variant} | {scores['nDCG@10']:.4f} | {scores['Recall@100']:.4f} | {scores['MRR@10']:.4f} | "
-                  f"{scores['nDCG@10'] - best:+.4f} |", flush=True)
+            print(f"| {variant} | {scores.ndcg10:.4f} | {scores.recall100:.4f} | {scores.mrr10:.4f} | "
+                  f"{scores.ndcg10 - best:+.4f} |", flush=True)
 
 
 if __name__ == "__main__":

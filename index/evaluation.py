@@ -157,8 +157,24 @@ def judged_queries(queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, 
     return {qid: text for qid, text in queries.items() if any(g > 0 for g in qrels.get(qid, {}).values())}
 
 
+@dataclass(frozen=True)
+class Scores:
+    """One ranking's mean scores over a set of queries; as JSON, keyed by the measures' printed names."""
+
+    ndcg10: float
+    recall100: float
+    mrr10: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"nDCG@10": self.ndcg10, "Recall@100": self.recall100, "MRR@10": self.mrr10}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, float]) -> Scores:
+        return cls(data["nDCG@10"], data["Recall@100"], data["MRR@10"])
+
+
 def evaluate(qrels: Mapping[str, Mapping[str, int]], run: Run, query_ids: Iterable[str] | None = None
-             ) -> dict[str, float]:
+             ) -> Scores:
     """Mean nDCG@10, Recall@100 and MRR@10 over ``query_ids`` (default: every judged query in ``qrels``).
 
     A query with no results (or that could not be searched) counts as 0, as trec_eval's ``-c`` does.
@@ -176,16 +192,17 @@ def evaluate(qrels: Mapping[str, Mapping[str, int]], run: Run, query_ids: Iterab
     qrels_dict = {qid: dict(docs) for qid, docs in qrels.items() if qid in wanted}
     for metric in ir_measures.iter_calc(measures, qrels_dict, run_dict):
         totals[str(metric.measure)] += metric.value
-    return {MEASURES[name]: round(total / len(ids), 4) for name, total in totals.items()}
+    return Scores.from_dict({MEASURES[name]: round(total / len(ids), 4) for name, total in totals.items()})
 
 
-def scores_table(results: Mapping[str, Mapping[str, float]]) -> str:
+def scores_table(results: Mapping[str, Scores]) -> str:
     """A plain-text table of methods × measures."""
     names = list(MEASURES.values())
     width = max(len(m) for m in results) + 2
     lines = ["method".ljust(width) + "".join(n.rjust(12) for n in names)]
     for method, scores in results.items():
-        lines.append(method.ljust(width) + "".join(f"{scores[n]:12.4f}" for n in names))
+        row = scores.to_dict()
+        lines.append(method.ljust(width) + "".join(f"{row[n]:12.4f}" for n in names))
     return "\n".join(lines)
 
 
@@ -197,12 +214,12 @@ class Comparison:
     margin_ndcg10: float
 
 
-def summary(results: Mapping[str, Mapping[str, float]]) -> Comparison | None:
+def summary(results: Mapping[str, Scores]) -> Comparison | None:
     """How the production ranking compares with the better single retriever, on nDCG@10 (None without
     production or a single retriever among the results)."""
-    singles = {m: s["nDCG@10"] for m, s in results.items() if m in ("lexical", "dense")}
+    singles = {m: s.ndcg10 for m, s in results.items() if m in ("lexical", "dense")}
     if "production" not in results or not singles:
         return None
     best = max(singles, key=lambda m: singles[m])
-    margin = results["production"]["nDCG@10"] - singles[best]
+    margin = results["production"].ndcg10 - singles[best]
     return Comparison(best, round(margin, 4))

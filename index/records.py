@@ -465,3 +465,56 @@ class Found(StrEnum):
     SHIPPED = "shipped with the package"
     OFF = "switched off by an empty setting"
     MISSING = "not found"
+
+
+@dataclass(frozen=True)
+class SetupUse:
+    """A set-up file one run used, as its run report records it (``ingest/setup_files.py`` writes it)."""
+
+    path: str | None
+    found: str
+    entries: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> SetupUse | None:
+        if not isinstance(data, Mapping):
+            return None
+        return cls(path=data.get("path"), found=str(data.get("found", "")), entries=int(data.get("entries") or 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "found": self.found, "entries": self.entries}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """How the last ingest or re-index ended, read back from its run report (written by ``ingest/run_report.py``'s
+    ``RunReport``): what ``kb status`` and the web app's warnings read. Reports written before a field existed
+    read with its default (``kind`` ingest, ``published`` from whether it named a generation, no set-up)."""
+
+    run_id: str | None
+    kind: str
+    generation: str | None
+    published: bool
+    failed_files: int
+    gate: str | None
+    catalogue: SetupUse | None
+    canaries: SetupUse | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        setup = data.get("setup") or {}
+        gate = data.get("gate")
+        return cls(run_id=data.get("run_id"), kind=str(data.get("kind") or "ingest"),
+                   generation=data.get("generation"),
+                   published=bool(data.get("published", data.get("generation") is not None)),
+                   failed_files=len(data.get("failures") or []),
+                   gate=gate.get("status") if isinstance(gate, Mapping) else None,
+                   catalogue=SetupUse.from_dict(setup.get("catalogue")),
+                   canaries=SetupUse.from_dict(setup.get("canaries")))
+
+    def status_dict(self) -> dict[str, Any]:
+        """``kb status --json``'s ``last_run`` (its shape is a contract: monitoring reads it)."""
+        return {"run_id": self.run_id, "kind": self.kind, "published": self.published,
+                "failed_files": self.failed_files, "gate": self.gate,
+                "catalogue": self.catalogue.to_dict() if self.catalogue else None,
+                "canaries": self.canaries.to_dict() if self.canaries else None}

@@ -245,8 +245,8 @@ class _Stages:
 
 
 def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, list[Document]],
-           live: Generation | None, catalogue: Catalogue, carried: dict[str, SourceRecord]
-           ) -> tuple[list[SourceRecord], int]:
+           live: Generation | None, catalogue: Catalogue, carried: dict[str, SourceRecord],
+           live_store: PassageStore | None = None) -> tuple[list[SourceRecord], int]:
     """Link projects, write every source and its passages once, and the generation's catalogue and councils.
 
     A build derived from the live generation (``BuildStore.derive_from``) already holds
@@ -255,11 +255,12 @@ def _write(build: Build, records: list[SourceRecord], new_passages: dict[str, li
     links are re-derived from its passages only when the catalogue changed).
 
     :param carried: the live records carried over, as read, by id (a derived build's copy holds them so).
+    :param live_store: where the live generation's passages are read (its local copy where there is one).
     :returns: the records as written, and how many passages were carried over from the live generation.
     """
     store = build.store
     derived = store.derived_from_base
-    live_store = live.store if live is not None else None
+    live_store = live_store or (live.store if live is not None else None)
     relink = live is None or not derived or live.manifest.projects_hash != catalogue.digest
     linker = ProjectLinker(catalogue)
     if derived:
@@ -337,12 +338,13 @@ def build_and_publish(request: BuildRequest, settings: Settings,
     """
     backend = backend or generations(settings)
     live = _live_generation(backend, settings)
+    local = backend.local_copy(live) if live is not None else None
     try:
         catalogue = current_catalogue(settings.projects, live.read_text(PROJECTS_FILE) if live else None)
         build = backend.begin(settings.faiss_factory)
         stages = _Stages()
         try:
-            result = _build(build, request, settings, live, catalogue, stages)
+            result = _build(build, request, settings, live, catalogue, stages, local)
             backend.publish(build, result.manifest, keep=settings.keep_generations)
         except BaseException:
             backend.abandon(build)
@@ -350,6 +352,8 @@ def build_and_publish(request: BuildRequest, settings: Settings,
         stages.done("publish")
         return result
     finally:
+        if local is not None and local is not live:
+            local.store.close()
         if live is not None:
             live.store.close()
 
@@ -363,8 +367,6 @@ def _derivable(live: Generation, settings: Settings, carried: int) -> bool:
     """
     if carried * 2 < live.manifest.sources or live.manifest.chunking != chunking(settings):
         return False
-    if not live.local:
-        return False  # a generation in a shared database has no files to copy: its sources are carried row by row
     if live.manifest.format_version != SCHEMA_VERSION:
         return False  # an older format is rebuilt in full, never carried into the new one
     return settings.faiss_factory in ("auto", live.manifest.faiss_factory)
@@ -376,8 +378,11 @@ def _known_boilerplate(live: Generation | None, relearn: bool) -> LearnedBoilerp
 
 
 def _build(build: Build, request: BuildRequest, settings: Settings, live: Generation | None, catalogue: Catalogue,
-           stages: _Stages) -> BuildResult:
-    """Everything up to publishing: convert, derive, write once, check with the gate."""
+           stages: _Stages, local: Generation | None = None) -> BuildResult:
+    """Everything up to publishing: convert, derive, write once, check with the gate.
+
+    ``local``: the live generation as local files (itself, or a writer's copy of it), or None.
+    """
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     converted = _convert(request.files, settings, request.progress, request.force_format,
                          _known_boilerplate(live, request.relearn_boilerplate))
@@ -389,18 +394,23 @@ def _build(build: Build, request: BuildRequest, settings: Settings, live: Genera
     new_records = [record_from_document(d, converted.passages.get(d.meta["source_id"], []))
                    for d in converted.sources]
     processed_ids = {r.id for r in new_records}
-    live_store = live.store if live else None
-    carried = list(_carried(live_store, lambda r: request.keep(r, processed)))
+    # The live sources are read from local files where the backend has them (on PostgreSQL, the writer's copy
+    # of the generation it published): the same rows, without reading every source back from the database.
+    base = local
+    live_store = base.store if base is not None else live.store if live is not None else None
+    # A file processed again supersedes its live source even where its path changed (a link replaced by a copy).
+    carried = [r for r in _carried(live_store, lambda r: request.keep(r, processed)) if r.id not in processed_ids]
     signatures = {k: v for k, v in live_store.signatures().items() if k not in processed_ids} if live_store else {}
     records = fold_duplicates(with_first_indexed(new_records + carried, live, built_at), signatures=signatures)
-    if live is not None and _derivable(live, settings, len(carried)) and live.local:
-        build.store.derive_from(live.store, live.path / VECTORS_FILE, live.path / LEXICAL_DIR)
+    if live is not None and base is not None and _derivable(live, settings, len(carried)):
+        build.store.derive_from(base.store, base.path / VECTORS_FILE, base.path / LEXICAL_DIR)
     stages.done("derive")
     records, carried_passages = _write(build, records, converted.passages, live, catalogue,
-                                       {r.id: r for r in carried})
-    base = build.store.signatures() if build.store.derived_from_base else {}
+                                       {r.id: r for r in carried}, live_store)
+    written_signatures = build.store.signatures() if build.store.derived_from_base else {}
     kept = {r.id for r in records}
-    build.store.write_signatures({k: v for k, v in signatures.items() if k in kept and base.get(k) != v})
+    build.store.write_signatures({k: v for k, v in signatures.items()
+                                  if k in kept and written_signatures.get(k) != v})
     (build.path / BOILERPLATE_FILE).write_text(converted.boilerplate.to_json(), encoding="utf-8")
     stages.done("write")
     if not records:

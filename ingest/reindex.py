@@ -95,7 +95,13 @@ def _live_state(backend: GenerationBackend, settings: Settings) -> _LiveState:
         if live.manifest.chunking != chunking(settings) or live.manifest.model_id != settings.model_id:
             rebuild = RebuildReason.SETTINGS_CHANGED
         files: dict[str, str] = {}
-        records = [r for r in (live.store.get_source(i) for i in live.store.source_ids()) if r is not None]
+        # From local files where the backend has them (a PostgreSQL writer's copy of what it published).
+        local = backend.local_copy(live)
+        try:
+            records = list((local or live).store.all_sources())
+        finally:
+            if local is not None and local is not live:
+                local.store.close()
         by_id = {r.id: r for r in records}
         copies: dict[str, str] = {}
         for record in records:

@@ -31,6 +31,7 @@ from index.evaluation import (
     CollectionError,
     Comparison,
     Run,
+    Scores,
     evaluate,
     judged_queries,
     read_qrels,
@@ -61,7 +62,7 @@ class EvalReport:
     index: str
     queries: int
     judged_queries: int
-    methods: dict[str, dict[str, float]]
+    methods: dict[str, Scores]
     summary: Comparison | None
     settings: dict[str, Any]
     failed_queries: dict[str, str] = field(default_factory=dict)
@@ -69,11 +70,15 @@ class EvalReport:
     files: str | None = None  # the folder of documents, in files mode
     unmatched_judgements: list[str] = field(default_factory=list)  # judged stems no indexed file has
     # {kind: {method: scores}} when queries.jsonl gives each query a "kind" (known-item, topic, ...)
-    by_kind: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-
+    by_kind: dict[str, dict[str, Scores]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``kb eval --json``: each method's scores keyed by the measures' printed names, as before they were typed."""
+        data = asdict(self)
+        data["methods"] = {name: scores.to_dict() for name, scores in self.methods.items()}
+        data["by_kind"] = {kind: {name: scores.to_dict() for name, scores in methods.items()}
+                           for kind, methods in self.by_kind.items()}
+        return data
 
 
 def collection_files(dataset: Path, split: str, with_corpus: bool = True) -> tuple[Path | None, Path, Path]:
@@ -202,8 +207,8 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
                                       f"(e.g. {unmatched[0]!r}); the qrels' corpus-id must be a file name without "
                                       "its extension, and --files the folder that holds those files.")
         searcher = Searcher(index_settings, generation)
-        results: dict[str, dict[str, float]] = {}
-        by_kind: dict[str, dict[str, dict[str, float]]] = {}
+        results: dict[str, Scores] = {}
+        by_kind: dict[str, dict[str, Scores]] = {}
         failed: dict[str, str] = {}
         for name in methods:
             fusion, rerank = METHODS[name]

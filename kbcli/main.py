@@ -309,7 +309,7 @@ def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, me
         click.echo("\nnDCG@10 by kind of query\n" + "kind".ljust(width) + "".join(m.rjust(12) for m in report.methods))
         for kind in kinds:
             scores = report.by_kind[kind]
-            click.echo(kind.ljust(width) + "".join(f"{scores[m]['nDCG@10']:12.4f}" for m in report.methods))
+            click.echo(kind.ljust(width) + "".join(f"{scores[m].ndcg10:12.4f}" for m in report.methods))
     if report.summary:
         click.echo(f"production vs {report.summary.best_single}: {report.summary.margin_ndcg10:+.4f} nDCG@10")
     for qid, reason in report.failed_queries.items():
@@ -421,19 +421,12 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     except KBError as exc:
         raise click.ClickException(str(exc)) from None
     age_h = manifest.age_seconds() / 3600
-    outcome = None
-    if last:
-        setup = last.get("setup") or {}
-        outcome = {"run_id": last.get("run_id"), "kind": last.get("kind", "ingest"),
-                   "published": last.get("published", last.get("generation") is not None),
-                   "failed_files": len(last.get("failures", [])), "gate": (last.get("gate") or {}).get("status"),
-                   # which projects catalogue and canaries the run used (ingest/setup_files.py); None before 0.1.0
-                   "catalogue": setup.get("catalogue"), "canaries": setup.get("canaries")}
     from index.embedding.encoders import query_graph_file
 
     graph, why_not = query_graph_file(settings, manifest)
     info = {"generation": manifest.generation, "created": manifest.created, "age_hours": round(age_h, 1),
-            "sources": manifest.sources, "passages": manifest.passages, "last_run": outcome,
+            "sources": manifest.sources, "passages": manifest.passages,
+            "last_run": last.status_dict() if last else None,
             "query_encoder": {"engine": "onnx" if graph else "torch", "graph": manifest.query_graph or None,
                               "warning": why_not or None}}
     if as_json:
@@ -442,18 +435,17 @@ def status(ctx: click.Context, data_dir: str | None, as_json: bool) -> None:
     click.echo(f"live generation {manifest.generation}, built {manifest.created} ({age_h:.1f} h ago), "
                f"{manifest.sources} sources, {manifest.passages} passages")
     click.echo(f"query encoder: ONNX Runtime, graph {manifest.query_graph}" if graph else f"warning: {why_not}")
-    if outcome:
-        click.echo(f"last run {outcome['run_id']} ({outcome['kind']}): "
-                   f"{'published' if outcome['published'] else 'not published'}, {outcome['failed_files']} files "
-                   f"failed, gate {outcome['gate'] or 'not run'}")
-        for what, used in (("projects catalogue", outcome["catalogue"]), ("canaries", outcome["canaries"])):
+    if last:
+        click.echo(f"last run {last.run_id} ({last.kind}): {'published' if last.published else 'not published'}, "
+                   f"{last.failed_files} files failed, gate {last.gate or 'not run'}")
+        for what, used in (("projects catalogue", last.catalogue), ("canaries", last.canaries)):
             if used is None:
                 click.echo(f"{what}: not recorded by that run")
-            elif used.get("path"):
-                click.echo(f"{what}: {used['entries']} entries from {used['path']} ({used['found']})")
+            elif used.path:
+                click.echo(f"{what}: {used.entries} entries from {used.path} ({used.found})")
             else:
-                click.echo(f"warning: {what}: none ({used['found']})" if used["found"] != "kept from the live index"
-                           else f"{what}: {used['entries']} entries ({used['found']})")
+                click.echo(f"warning: {what}: none ({used.found})" if used.found != "kept from the live index"
+                           else f"{what}: {used.entries} entries ({used.found})")
 
 
 @cli.command()

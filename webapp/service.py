@@ -52,11 +52,11 @@ def setup_warnings() -> list[str]:
     served = get_index().served()
     out = [] if served.browse.projects() else [NO_CATALOGUE]
     try:
-        last = generations(served.settings).last_run() or {}
+        last = generations(served.settings).last_run()
     except (KBError, OSError, psycopg.Error):  # the status page never fails over a run report
-        last = {}
-    canaries = (last.get("setup") or {}).get("canaries")
-    if canaries and canaries.get("found") in (Found.OFF.value, Found.MISSING.value):
+        last = None
+    canaries = last.canaries if last else None
+    if canaries and canaries.found in (Found.OFF.value, Found.MISSING.value):
         out.append(NO_GATE)
     return out
 

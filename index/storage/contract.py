@@ -41,7 +41,7 @@ import numpy as np
 from haystack import Document
 
 from index.errors import IndexIncompatibleError, IndexNotFoundError
-from index.records import FacetRow, SourceRecord
+from index.records import FacetRow, RunRecord, SourceRecord
 from index.search.query import MatchPlan, ParsedQuery, Term
 from index.settings import Settings
 
@@ -325,6 +325,10 @@ class GenerationBackend(Protocol):
     def published(self) -> list[str]:
         """Ids of published generations, oldest first."""
 
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """``generation`` as local files a build may start from (:meth:`BuildStore.derive_from`): itself where it
+        is local, a writer's copy of it, or None where there is none."""
+
     def rollback(self, to: str | None = None) -> str:
         """Make an older generation live; returns its id."""
 
@@ -334,8 +338,8 @@ class GenerationBackend(Protocol):
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> Any:
         """Keep what a run did."""
 
-    def last_run(self) -> dict[str, Any] | None:
-        """The newest run report."""
+    def last_run(self) -> RunRecord | None:
+        """The newest run report, read into its record."""
 
     def shared_connection(self) -> AbstractContextManager[Any] | None:
         """A connection to the database every replica shares, its catalogue ready (for counts all replicas

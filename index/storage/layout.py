@@ -9,6 +9,8 @@ Layout::
     <data dir>/cache/onnx/            the ONNX export of the embedding model
     <data dir>/runs/<id>.json         what each run did (local backend)
     <data dir>/builds/                a PostgreSQL writer's scratch builds
+    <data dir>/postgresql-mirror/<id>/ a PostgreSQL writer's copy of the live generation it published (the files
+                                      below), from which its next build and schema are derived
 
 A generation's files (the PostgreSQL backend keeps the small ones in its ``files`` table)::
 
@@ -78,3 +80,7 @@ class DataLayout:
     @property
     def builds(self) -> Path:
         return self.root / "builds"
+
+    @property
+    def mirror(self) -> Path:
+        return self.root / "postgresql-mirror"

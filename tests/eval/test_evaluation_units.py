@@ -62,12 +62,13 @@ def test_missing_queries_count_as_zero():
     qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}}
     perfect = evaluate(qrels, {"q1": [("d1", 1.0)], "q2": [("d2", 1.0)]})
     half = evaluate(qrels, {"q1": [("d1", 1.0)]})
-    assert perfect["nDCG@10"] == 1.0 and half["nDCG@10"] == 0.5 and half["MRR@10"] == 0.5
+    assert perfect.ndcg10 == 1.0 and half.ndcg10 == 0.5 and half.mrr10 == 0.5
+    assert half.to_dict() == {"nDCG@10": 0.5, "Recall@100": 0.5, "MRR@10": 0.5}
 
 
 def test_mrr_is_cut_at_ten():
     run = {"q1": [(f"x{i}", 100.0 - i) for i in range(10)] + [("d1", 1.0)]}
-    assert evaluate({"q1": {"d1": 1}}, run)["MRR@10"] == 0.0
+    assert evaluate({"q1": {"d1": 1}}, run).mrr10 == 0.0
 
 
 def test_synonyms_widen_words_and_phrases():

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import IndexNotFoundError, LockHeldError
+from index.records import RunRecord
 from index.settings import Settings
 from index.storage.contract import (
     Build,
@@ -117,6 +118,10 @@ class DataDir:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """A local generation is its own copy to derive builds from."""
+        return generation if generation.local else None
+
     def begin(self, faiss_factory: str = "auto") -> Build:
         """Start a new generation in a hidden directory; leftovers of crashed runs are removed first."""
         self.ensure()
@@ -154,17 +159,18 @@ class DataDir:
         write_atomic(self.current_file, to + "\n")
         return to
 
-    def last_run(self) -> dict[str, Any] | None:
-        """The newest run report, if any."""
+    def last_run(self) -> RunRecord | None:
+        """The newest run report, if any (None too when it cannot be read)."""
         if not self.runs.is_dir():
             return None
         reports = sorted(self.runs.glob("*.json"))
         if not reports:
             return None
         try:
-            return json.loads(reports[-1].read_text(encoding="utf-8"))
+            data = json.loads(reports[-1].read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        return RunRecord.from_dict(data) if isinstance(data, dict) else None
 
     def abandon(self, build: Build) -> None:
         abandon_build(build)

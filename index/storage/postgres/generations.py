@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg_pool import PoolTimeout
 
 from index.errors import IndexNotFoundError, IngestError, LockHeldError, StoreUnavailableError
+from index.records import RunRecord
 from index.settings import Settings
 from index.storage.contract import (
     Build,
@@ -43,11 +43,12 @@ from index.storage.contract import (
     fault_point,
     rollback_target,
 )
-from index.storage.layout import CHUNKS_FILE, MANIFEST_FILE, VECTORS_FILE, DataLayout
-from index.storage.local.datadir import abandon_build, start_build
+from index.storage.layout import CHUNKS_FILE, LEXICAL_DIR, MANIFEST_FILE, VECTORS_FILE, DataLayout
+from index.storage.local.datadir import abandon_build, start_build, write_atomic
 from index.storage.local.store import KBDocumentStore
 from index.storage.local.vectors import choose_factory
-from index.storage.postgres.lexical_write import write_lexical
+from index.storage.postgres.derived import HNSW_INDEX, Sent, apply_changes, changes, copy_live, copy_store
+from index.storage.postgres.lexical_write import LEXICAL_TABLES, write_lexical
 from index.storage.postgres.pool import CATALOGUE, ProcessPool, connect, gen_schema, pool_for, redacted
 from index.storage.postgres.store import PgDocumentStore
 
@@ -118,9 +119,6 @@ CREATE TABLE {s}.source_vectors (source_id text PRIMARY KEY, passages integer NO
 CREATE TABLE {s}.files (name text PRIMARY KEY, data bytea NOT NULL);
 """
 
-# Files of a local build that are not copied: what the database holds as tables or does not need.
-_NOT_COPIED = {CHUNKS_FILE, VECTORS_FILE, MANIFEST_FILE}
-
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -134,6 +132,10 @@ class PgGenerations:
         self.root = self.layout.root
         self.builds = self.layout.builds
         self.where = redacted(url)
+        # What the last publish sent and copied (for the run's log and the tests).
+        self.last_publish: Sent | None = None
+        # Builds whose schema is being copied from the live one while they are made (begin → publish).
+        self._copying: dict[str, _LiveCopy] = {}
 
     # -- the catalogue --------------------------------------------------------------------------
 
@@ -212,7 +214,16 @@ class PgGenerations:
         schemas no generation names) are removed first."""
         self.layout.cache.mkdir(parents=True, exist_ok=True)
         self._drop_orphans()
-        return start_build(self.builds, faiss_factory)
+        build = start_build(self.builds, faiss_factory)
+        live = self.current_id()
+        if live is not None and self._mirror(live) is not None and self._dimension(live) > 0:
+            self._copying[build.id] = _LiveCopy(self.url, gen_schema(build.id), live, self._dimension(live))
+        return build
+
+    def _dimension(self, gen_id: str) -> int:
+        rows = self._rows(f"SELECT (manifest->>'embedding_dim')::int FROM {CATALOGUE}.generations WHERE id = %s",
+                          (gen_id,))
+        return int(rows[0][0]) if rows and rows[0][0] else 0
 
     def _drop_orphans(self) -> None:
         known = {r[0] for r in self._rows(f"SELECT schema_name FROM {CATALOGUE}.generations")}
@@ -224,15 +235,34 @@ class PgGenerations:
                     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
     def publish(self, build: Build, manifest: Manifest, keep: int) -> None:
-        """Copy the build into a new schema and make it live, all in one transaction; then prune beyond ``keep``."""
+        """Copy the build into a new schema and make it live; then keep the build as the writer's mirror of the
+        live generation and prune beyond ``keep``.
+
+        When the writer's mirror is the live generation's, the new schema is derived from the live one inside
+        the database and only the rows that differ from the mirror are sent (:mod:`index.storage.postgres.derived`);
+        otherwise every row is.
+        """
         fault_point("before-publish")
-        self._copy_in(build.id, build.path, build.store, manifest, live=True)
+        store = build.store
+        store.save_vectors(build.path / VECTORS_FILE)  # the mirror's: the next build's vectors start from it
+        if not (build.path / LEXICAL_DIR).exists():
+            store.save_lexical(build.path / LEXICAL_DIR)
+        copying = self._copying.pop(build.id, None)
+        live = self.current_id()
+        mirror = self._mirror(live) if live is not None else None
+        if copying is not None and (copying.live != live or copying.dimension != manifest.embedding_dim):
+            copying.discard()  # another generation went live meanwhile, or the build's vectors are of another size
+            copying = None
+        self.last_publish = self._copy_in(build.id, build.path, store, manifest, live=True,
+                                          base=(live, mirror) if live is not None and mirror is not None else None,
+                                          copying=copying)
         fault_point("after-current")
-        self.abandon(build)
+        self._keep_mirror(build, manifest)
         self.prune(keep)
 
     def import_generation(self, generation: Generation, live: bool) -> None:
-        """Copy a published local generation in under its own id (``kb migrate``); live too when ``live``.
+        """Copy a published local generation in under its own id (``kb migrate``); live too when ``live`` (and
+        its files become the writer's mirror, so that the next build here is derived from them).
 
         :raises IngestError: when the database already holds a generation of that id.
         """
@@ -240,28 +270,108 @@ class PgGenerations:
             raise IngestError(f"Generation {generation.id} is already in {self.where}; nothing was copied.")
         if not isinstance(generation.store, KBDocumentStore):
             raise IngestError(f"Generation {generation.id} is not a local one; `kb migrate` copies local files in.")
-        self._copy_in(generation.id, generation.path, generation.store, generation.manifest, live=live)
+        self.last_publish = self._copy_in(generation.id, generation.path, generation.store, generation.manifest,
+                                          live=live)
+        if live:
+            target = self.layout.mirror / generation.id
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(generation.path, target)
+            self._drop_mirrors(but=generation.id)
 
-    def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool) -> None:
-        """One transaction: the generation's schema, its rows and files, its lexical tables and indexes, its
-        catalogue row and (``live``) the live pointer. Nothing of it is seen before the commit."""
+    # -- the writer's mirror of the live generation ---------------------------------------------------
+
+    def _mirror(self, gen_id: str) -> Path | None:
+        """The writer's local copy of generation ``gen_id`` (the build it published), if it has that one."""
+        path = self.layout.mirror / gen_id
+        return path if (path / MANIFEST_FILE).is_file() and (path / CHUNKS_FILE).is_file() else None
+
+    def _keep_mirror(self, build: Build, manifest: Manifest) -> None:
+        """Keep a published build as the mirror of the live generation (older mirrors go): one generation's
+        local files on the writer, for deriving the next build and its schema from."""
+        build.store.finalise()
+        write_atomic(build.path / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+        self.layout.mirror.mkdir(parents=True, exist_ok=True)
+        target = self.layout.mirror / build.id
+        shutil.rmtree(target, ignore_errors=True)
+        build.path.replace(target)
+        self._drop_mirrors(but=build.id)
+
+    def _drop_mirrors(self, but: str) -> None:
+        if self.layout.mirror.is_dir():
+            for path in self.layout.mirror.iterdir():
+                if path.name != but:
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def local_copy(self, generation: Generation) -> Generation | None:
+        """The writer's mirror of ``generation`` opened as a local generation (a build may start from a copy of
+        it, as on one machine), or None when the mirror is of another generation or missing."""
+        path = self._mirror(generation.id)
+        if path is None:
+            return None
+        try:
+            manifest = Manifest.read(path / MANIFEST_FILE)
+        except (OSError, ValueError):
+            return None
+        # Not the files the database holds (its vector index kind is its own): never derive from them.
+        if dataclasses.replace(manifest, faiss_factory="") != dataclasses.replace(generation.manifest,
+                                                                                   faiss_factory=""):
+            return None
+        store = KBDocumentStore(path / CHUNKS_FILE, read_only=True, vectors_path=path / VECTORS_FILE,
+                                faiss_factory=manifest.faiss_factory, lexical_path=path / LEXICAL_DIR)
+        return Generation(generation.id, path, manifest, store)
+
+    def _copy_in(self, gen_id: str, path: Path, store: BuildStore, manifest: Manifest, live: bool,
+                 base: tuple[str, Path] | None = None, copying: _LiveCopy | None = None) -> Sent:
+        """The generation's schema, its rows and files, its lexical tables and indexes; then, in one transaction,
+        its catalogue row and (``live``) the live pointer: nothing of it is seen before that commit.
+
+        ``base``: the live generation's id and the writer's mirror of it, from which the schema is derived
+        inside the database (only the build's rows that differ from the mirror are sent); ``copying``: that
+        schema's copy of the live rows, started when the build began (:class:`_LiveCopy`).
+        """
         self._pool()  # the catalogue exists
         schema = gen_schema(gen_id)
         passages = store.count_documents()
         hnsw = choose_factory(store.faiss_factory, passages) != "Flat"
         manifest = dataclasses.replace(manifest, faiss_factory="HNSW" if hnsw else "Flat")
-        with connect(self.url) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-            conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
-            _copy_store(conn, schema, store, path)
-            write_lexical(conn, schema, store.lexical_rows())
-            conn.execute(f"CREATE INDEX ON {schema}.chunks (source_id)")
-            conn.execute(f"CREATE INDEX ON {schema}.sources (pos)")
+        # Derived only when the build started from the writer's copy (a full rebuild shares few rows with it).
+        found = (changes(store.connection(), base[1] / CHUNKS_FILE)
+                 if base is not None and store.derived_from_base else None)
+        if found is None and copying is not None:
+            copying.discard()
+            copying = None
+        if found is not None and copying is None:
+            assert base is not None
+            copying = _LiveCopy(self.url, schema, base[0], int(manifest.embedding_dim), background=False)
+        with contextlib.closing(copying.connection() if copying is not None else connect(self.url)) as conn:
+            if copying is None:
+                conn.execute(f"CREATE SCHEMA {schema}")
+                conn.execute(_GENERATION_DDL.format(s=schema, dim=int(manifest.embedding_dim)))
+            if found is not None:
+                assert base is not None
+                mirror = KBDocumentStore(base[1] / CHUNKS_FILE, read_only=True)
+                try:
+                    sent = apply_changes(conn, schema, gen_schema(base[0]), store, path, found, mirror)
+                finally:
+                    mirror.close()
+            else:
+                sent = Sent(copy_store(conn, schema, store, path), {}, derived=False)
+                sent.sent["lexical_passages"] = write_lexical(conn, schema, store.lexical_rows())
+            # (A derived schema has them already, made with the copy of the live rows.)
+            conn.execute(f"CREATE INDEX IF NOT EXISTS chunks_source_id_idx ON {schema}.chunks (source_id)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS sources_pos_idx ON {schema}.sources (pos)")
             if hnsw:
-                conn.execute(f"CREATE INDEX chunks_embedding_hnsw ON {schema}.chunks "
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON {schema}.chunks "
                              "USING hnsw (embedding vector_ip_ops)")
+            else:
+                conn.execute(f"DROP INDEX IF EXISTS {schema}.{HNSW_INDEX}")  # copied from a live one above the size
             for table in ("sources", "chunks"):
                 conn.execute(f"ANALYZE {schema}.{table}")
+            conn.commit()
+        logger.info("Published %s: %s rows sent, %s copied inside the database (%s)", gen_id,
+                    sent.rows_sent(), sum(sent.copied.values()), "derived from the live schema" if sent.derived
+                    else "whole")
+        with connect(self.url) as conn:
             conn.execute(f"INSERT INTO {CATALOGUE}.generations (id, schema_name, manifest) VALUES (%s, %s, %s)",
                          (gen_id, schema, json.dumps(manifest.to_dict(), ensure_ascii=False)))
             fault_point("after-rename")
@@ -269,8 +379,12 @@ class PgGenerations:
                 conn.execute(f"INSERT INTO {CATALOGUE}.live (one, generation) VALUES (true, %s) ON CONFLICT (one) "
                              f"DO UPDATE SET generation = excluded.generation, changes = {CATALOGUE}.live.changes + 1",
                              (gen_id,))
+        return sent
 
     def abandon(self, build: Build) -> None:
+        copying = self._copying.pop(build.id, None)
+        if copying is not None:
+            copying.discard()
         abandon_build(build)
 
     def rollback(self, to: str | None = None) -> str:
@@ -338,39 +452,72 @@ class PgGenerations:
                          "SET report = excluded.report, written = now()", (run_id, text))
         return f"{CATALOGUE}.runs {run_id}"
 
-    def last_run(self) -> dict[str, Any] | None:
+    def last_run(self) -> RunRecord | None:
         rows = self._rows(f"SELECT report FROM {CATALOGUE}.runs ORDER BY id DESC LIMIT 1")
-        return rows[0][0] if rows else None
+        return RunRecord.from_dict(rows[0][0]) if rows and isinstance(rows[0][0], dict) else None
 
 
-def _text(value: Any) -> Any:
-    # PostgreSQL text holds no NUL character; SQLite's may.
-    return value.replace("\x00", "") if isinstance(value, str) else value
+class _LiveCopy:
+    """A new generation's schema filled with the live generation's rows inside the database
+    (:func:`index.storage.postgres.derived.copy_live`), in a transaction of its own connection that the publish
+    finishes: started in the background when a build begins (the copy needs nothing of the build), so that the
+    database copies while the writer converts and embeds. Nothing is committed until the publish; a build
+    abandoned, or a writer killed, leaves nothing."""
 
+    def __init__(self, url: str, schema: str, live: str, dimension: int, background: bool = True) -> None:
+        self.live = live
+        self.dimension = dimension
+        self._conn = connect(url)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._args = (schema, gen_schema(live), dimension)
+        if background:
+            self._thread = threading.Thread(target=self._run, name="kb-live-copy", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
 
-def _copy_store(conn: psycopg.Connection, schema: str, store: BuildStore, build_path: Path) -> None:
-    """Copy a local build's rows and small files into the generation's schema (COPY, row order kept)."""
-    local = store.connection()
-    with conn.cursor() as cursor:
-        with cursor.copy(f"COPY {schema}.sources (pos, id, source, title, type, date, publisher, url, content, "
-                         "content_hash, meta) FROM STDIN") as copy:
-            for row in local.execute("SELECT rowid, id, source, title, type, date, publisher, url, content, "
-                                     "content_hash, meta FROM sources ORDER BY rowid"):
-                copy.write_row([_text(v) for v in row])
-        with cursor.copy(f"COPY {schema}.chunks (rowid, id, content, title, source_id, meta, embedding) "
-                         "FROM STDIN") as copy:
-            for *row, blob in local.execute("SELECT rowid, id, content, title, source_id, meta, embedding "
-                                            "FROM chunks ORDER BY rowid"):
-                vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-                copy.write_row([*(_text(v) for v in row), vector])
-        with cursor.copy(f"COPY {schema}.source_signatures (id, minhash) FROM STDIN") as copy:
-            for row in local.execute("SELECT id, minhash FROM source_signatures"):
-                copy.write_row(row)
-        if local.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'source_vectors'").fetchone():
-            with cursor.copy(f"COPY {schema}.source_vectors (source_id, passages, vector) FROM STDIN") as copy:
-                for row in local.execute("SELECT source_id, passages, vector FROM source_vectors"):
-                    copy.write_row(row)
-        for path in sorted(build_path.iterdir()):
-            if path.is_file() and path.name not in _NOT_COPIED and not path.name.startswith(CHUNKS_FILE):
-                cursor.execute(f"INSERT INTO {schema}.files (name, data) VALUES (%s, %s)",
-                               (path.name, path.read_bytes()))
+    def _run(self) -> None:
+        schema, live_schema, dimension = self._args
+        try:
+            self._conn.execute(f"CREATE SCHEMA {schema}")
+            self._conn.execute(_GENERATION_DDL.format(s=schema, dim=dimension))
+            copy_live(self._conn, schema, live_schema)
+            # Committed (no generation names the schema yet: readers never see it, and the next writer drops it if
+            # this one dies), so that VACUUM can mark the copied rows visible to all: searches then read the
+            # postings from their index alone, as on a generation loaded with COPY FREEZE. The publish's
+            # changes touch few pages.
+            self._conn.commit()
+            self._conn.autocommit = True
+            for table in ("sources", "chunks", *LEXICAL_TABLES[:2]):
+                self._conn.execute(f"VACUUM {schema}.{table}")
+            self._conn.autocommit = False
+        except BaseException as exc:  # raised again in the publishing thread
+            self._error = exc
+
+    def connection(self) -> psycopg.Connection:
+        """The copy's connection, its transaction open, once the copy is done.
+
+        :raises: what the copy raised.
+        """
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            self._conn.close()
+            raise self._error
+        return self._conn
+
+    def discard(self) -> None:
+        """Throw the copy away: its schema is dropped (the next writer's start drops it too, if this fails)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._conn.cancel_safe()  # a cancel that falls between two statements is lost: ask again
+            self._thread.join(0.5)
+        try:
+            self._conn.rollback()
+            self._conn.autocommit = True
+            self._conn.execute(f"DROP SCHEMA IF EXISTS {self._args[0]} CASCADE")
+        except psycopg.Error as exc:
+            logger.info("The copy of %s for a build that was not published stays until the next run: %s",
+                        self._args[0], exc)
+        finally:
+            self._conn.close()

@@ -81,7 +81,7 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
 
     :returns: how many passages it holds.
     """
-    names = {n: table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
+    names = _names(schema)
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         conn.execute("SELECT 1")  # open the caller's transaction, so that the block below is a savepoint in it
     try:
@@ -92,14 +92,92 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
         with conn.transaction():
             conn.execute(sql.SQL(_DDL).format(**names))
             count, totals = _copy_rows(conn, names, rows, freeze=False)
-    # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in runs
-    # on disk (the default 64 MB); for this transaction only.
-    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     with conn.cursor() as cur:
         cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(names["fields"]),
                         [(f, FIELD_NAMES[f], totals[f], count) for f in range(len(FIELD_NAMES))])
+    _finish(conn, names)
+    return count
+
+
+def copy_lexical(conn: psycopg.Connection, schema: str, base_schema: str) -> None:
+    """Create ``schema``'s lexical tables as copies of the published ``base_schema``'s postings and passages, with
+    the postings' index: the first half of deriving a generation's lexical tables inside the database (it may run
+    while the build is still being made); :func:`change_lexical` is the second. Not committed.
+    """
+    names, base = _names(schema), _names(base_schema)
+    conn.execute(sql.SQL(_DDL).format(**names))
+    # In the live table's order, which is passage order (rows are written passage by passage, new passages
+    # last): a changed passage's postings then sit together, and deleting them later touches few pages.
+    for name, columns in (("postings", "field, term, rowid, tf, dl"), ("docs", "rowid, source_id, content, title")):
+        conn.execute(sql.SQL("INSERT INTO {new} ({cols}) SELECT {cols} FROM {old}").format(
+            new=names[name], old=base[name], cols=sql.SQL(columns)))
+    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = '1GB'"))
+    _postings_index(conn, names)
+
+
+def change_lexical(conn: psycopg.Connection, schema: str, base_schema: str, dropped: str,
+                   dropped_rows: Iterable[LexicalRow], rows: Iterable[LexicalRow]) -> tuple[int, int]:
+    """The second half of deriving lexical tables (:func:`copy_lexical`): the passages whose rowids the table
+    ``dropped`` (one column, ``rowid``) names go (``dropped_rows``: those passages as the base generation holds
+    them), ``rows`` are analysed and sent, and what depends on every passage is brought up to date: the fields'
+    totals (the base's, less the dropped passages', plus the sent ones': whole numbers, so exactly what counting
+    every passage gives) and the terms' statistics (from the postings). The result is the tables
+    :func:`write_lexical` writes for the whole generation.
+
+    :returns: how many passages the tables hold, and how many of them were sent (``rows``).
+    """
+    names, base = _names(schema), _names(base_schema)
+    drop = sql.Identifier(dropped)
+    for name in ("postings", "docs"):
+        conn.execute(sql.SQL("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {drop})").format(
+            t=names[name], drop=drop))
+    sent, added = _copy_rows(conn, names, rows, freeze=False)
+    gone, removed = lexical_totals(dropped_rows)
+    before = {int(f): (int(t), int(d)) for f, t, d in conn.execute(
+        sql.SQL("SELECT field, total_tokens, docs FROM {}").format(base["fields"])).fetchall()}
+    docs = (before[CONTENT][1] if CONTENT in before else 0) - gone + sent
+    with conn.cursor() as cur:
+        cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(names["fields"]),
+                        [(f, FIELD_NAMES[f], before.get(f, (0, 0))[0] - removed[f] + added[f], docs)
+                         for f in range(len(FIELD_NAMES))])
+    _finish(conn, names, postings_index=False)
+    return docs, sent
+
+
+def lexical_totals(rows: Iterable[LexicalRow]) -> tuple[int, list[int]]:
+    """How many passages ``rows`` are and each field's token total, counted as :func:`write_lexical` counts."""
+    text_analyzer = analyzer()
+    totals = [0] * len(FIELD_NAMES)
+    count = 0
+    for row in rows:
+        title_tokens = text_analyzer.analyze(row.title or "")
+        content_tokens = text_analyzer.analyze(row.content or "")
+        if TITLE_IN_TEXT and title_tokens:
+            content_tokens = title_tokens + content_tokens
+        byline_tokens = text_analyzer.analyze(row.byline) if row.byline else []
+        for field, tokens in ((CONTENT, content_tokens), (TITLE, title_tokens), (BYLINE, byline_tokens)):
+            totals[field] += len(tokens)
+            totals[PAIRS_OF[field]] += len(token_pairs(tokens))
+        count += 1
+    return count, totals
+
+
+def _names(schema: str) -> dict[str, sql.Composed]:
+    return {n: table(schema, f"lex_{n}") for n in ("postings", "docs", "fields", "terms")}
+
+
+def _postings_index(conn: psycopg.Connection, names: Mapping[str, sql.Composed]) -> None:
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (field, term, rowid) INCLUDE (tf, dl)")
                  .format(sql.Identifier("lex_postings_term"), names["postings"]))
+
+
+def _finish(conn: psycopg.Connection, names: Mapping[str, sql.Composed], postings_index: bool = True) -> None:
+    """The indexes and the terms' statistics of filled postings and fields tables."""
+    if postings_index:
+        # Sorting the postings for their index is most of the build's time in PostgreSQL: in memory, not in
+        # runs on disk (the default 64 MB); for this transaction only.
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        _postings_index(conn, names)
     conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} (rowid)").format(sql.Identifier("lex_docs_rowid"),
                                                                         names["docs"]))
     conn.execute(sql.SQL("CREATE INDEX {} ON {} (source_id)").format(sql.Identifier("lex_docs_source"),
@@ -117,7 +195,9 @@ def write_lexical(conn: psycopg.Connection, schema: str, rows: Iterable[LexicalR
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (field, term)").format(names["terms"]))
     for name in ("postings", "docs", "terms", "fields"):
         conn.execute(sql.SQL("ANALYZE {}").format(names[name]))
-    return count
+
+
+LEXICAL_TABLES = ("lex_postings", "lex_docs", "lex_terms", "lex_fields")
 
 
 def _copy_rows(conn: psycopg.Connection, names: Mapping[str, sql.Composed], rows: Iterable[LexicalRow],
