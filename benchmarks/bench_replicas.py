@@ -219,6 +219,8 @@ def _drive(bases: list[str], pool: QueryPool, duration: float, clients: int, res
            reindex) -> None:
     result.pool = len(pool.queries)
     latencies: dict[str, list[float]] = defaultdict(list)
+    # Every answered request by phase, a repeated query too (the pool can be spent before a slow re-index ends).
+    served: dict[str, int] = defaultdict(int)
     answers: dict[tuple[str, str], dict[str, tuple[str, ...]]] = defaultdict(dict)
     lock = threading.Lock()
     phase = ["before"]
@@ -258,6 +260,7 @@ def _drive(bases: list[str], pool: QueryPool, duration: float, clients: int, res
                 conns[base] = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
+                served[phase[0]] += 1
                 if repeat:
                     result.repeats += 1
                 else:
@@ -303,8 +306,11 @@ def _drive(bases: list[str], pool: QueryPool, duration: float, clients: int, res
     result.by_phase = {name: {"requests": len(values), "p50_ms": round(_percentile(values, 0.5), 1),
                               "p95_ms": round(_percentile(values, 0.95), 1),
                               "p99_ms": round(_percentile(values, 0.99), 1),
-                              "mean_ms": round(statistics.fmean(values), 1) if values else 0.0}
+                              "mean_ms": round(statistics.fmean(values), 1) if values else 0.0,
+                              "served": served[name]}
                        for name, values in latencies.items()}
+    for name, count in served.items():  # a phase answered only with repeated queries
+        result.by_phase.setdefault(name, {"requests": 0, "served": count})
     if result.generations_seen:
         result.first_generation = result.generations_seen[0]
         result.published_generation = result.generations_seen[-1]
