@@ -40,15 +40,23 @@ def excerpt(highlighted: str, words: int = 60, weights: Callable[[str], float] |
     if weights is not None:
         marked = [(i, word) for i, t in enumerate(tokens) if "<mark>" in t
                   for word in _marked_words(t)]
-        best: tuple[float, int] | None = None
+        best: tuple[float, int, int] | None = None
         for at, _ in marked:  # windows opening at a mark: the best one opens at one of them
-            held = {word for i, word in marked if at <= i < at + words}
-            value = sum(weights(word) for word in held)
+            inside = [(i, word) for i, word in marked if at <= i < at + words]
+            value = sum(weights(word) for word in {word for _, word in inside})
             if best is None or value > best[0] + 1e-9:
-                best = (value, at)
+                best = (value, at, max(i for i, _ in inside))
         if best is not None:
-            first = best[1]
+            # A quarter of the window before its first mark, as long as its last mark stays inside.
+            _, at, last = best
+            start = max(0, min(max(at - words // 4, last - words + 1), len(tokens) - words))
+            return _window(tokens, start, words)
     start = max(0, min(first - words // 4, len(tokens) - words))
+    return _window(tokens, start, words)
+
+
+def _window(tokens: list[str], start: int, words: int) -> str:
+    """``words`` tokens of highlighted HTML from ``start``, marks balanced, with ellipses."""
     window = tokens[start : start + words]
     text = " ".join(window)
     # A mark opened before the window or closed after it would leave broken markup: balance it.
