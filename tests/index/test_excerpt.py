@@ -13,8 +13,8 @@ def _marked(words: list[str]) -> str:
 
 
 def test_the_window_holds_the_rare_words_and_keeps_the_common_ones_it_can():
-    # "care leavers" early, "‘Staying put’" 40 words on, near the end of a 60-word window from the first mark
-    tokens = ["x"] * 15 + ["<mark>care</mark>", "<mark>leavers</mark>"] + ["y"] * 40 + \
+    # "care leavers" early, "‘Staying put’" 43 words on, near the end of a 60-word window from the first mark
+    tokens = ["x"] * 15 + ["<mark>care</mark>", "<mark>leavers</mark>"] + ["y"] * 43 + \
         ["‘<mark>Staying</mark>", "<mark>put</mark>’"] + ["z"] * 30
     shown = excerpt(_marked(tokens), 60, lambda word: RARITY.get(word, 0.0))
     assert "<mark>Staying</mark>" in shown and "<mark>put</mark>" in shown and "<mark>care</mark>" in shown
