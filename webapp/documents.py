@@ -91,7 +91,7 @@ def build_document(document_id: str) -> DocumentPage:
     store = searcher.store
     record = _record(document_id)
     passages = store.source_passages(document_id)
-    ordinal = int_arg("passage", -1, -1, max(len(passages) - 1, 0))
+    ordinal = int_arg("passage", -1, 0, max(len(passages) - 1, 0))  # absent: no passage marked
     match = next((p for p in passages if p.meta.get("ordinal") == ordinal), None)
     original = store.get_sources([record.duplicate_of]).get(record.duplicate_of) if record.duplicate_of else None
     return DocumentPage(record, passages, original, get_index().served().browse.related_documents(document_id), match)
