@@ -109,8 +109,11 @@ def sources_of(get: Get) -> dict[str, Source]:
     return out
 
 
+_ANALYZER = analyzer()
+
+
 def held(source: Source, word: str, places: Iterable[str] = ("title", "text", "publisher", "author")) -> bool:
-    wanted = analyzer().analyze(word)
+    wanted = _ANALYZER.analyze(word)
     return bool(wanted) and any(holds(source.tokens[p], wanted) for p in places)
 
 

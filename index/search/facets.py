@@ -31,9 +31,6 @@ from index.records import GRADES, JUDGEMENT_AREAS, SOURCE_TYPES, FacetRow, judge
 # "council" is the council a source is *about* (inspected, publishing, or named in the title); "mentions" every
 # council its text names (issue 26: ticking North Yorkshire no longer finds Dorset's inspection, which names it).
 FACETS = ("type", "year", "council", "mentions", "theme", "project", "judgement")
-# How a facet's values are named in a message ("There is no council called 'narnia'").
-FACET_NOUNS = {"type": "type", "year": "year", "council": "council", "mentions": "council",
-               "theme": "theme", "project": "project", "judgement": "judgement"}
 # Most values a user may select in one facet (each is a URL parameter).
 MAX_VALUES = 20
 # The year of an undated source: a value of the year facet (it is not stored with the source).
@@ -225,7 +222,7 @@ class FacetTable:
                 if value not in postings and value not in self.valid(facet):
                     known = sorted(postings, key=lambda v: (-len(postings[v]), v))
                     raise UnknownValueError(facet, value, [(v, self.label(facet, v)) for v in known],
-                                            FACET_NOUNS.get(facet, facet))
+                                            "council" if facet == "mentions" else facet)
 
     def valid(self, facet: str) -> set[str]:
         """Values of ``facet`` that are real though no source of this generation may have them: every type, every

@@ -37,6 +37,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from index.search.query import FUNCTION_WORDS, ParsedQuery, Term
+from index.search.ranking import SINGLE_METHODS
 from index.settings import Settings
 from index.storage.contract import PassageStore
 
@@ -47,9 +48,6 @@ from index.storage.contract import PassageStore
 BROAD_SHARE = 0.5
 BROAD_RATIO = 2.0
 BROAD_MIN_SOURCES = 50
-# Methods that rank by one retriever alone: "lexical" matches by words only, "dense" by its candidates only
-# (nearness has no floor there, so "every source" would be the whole index).
-LEXICAL_ONLY, DENSE_ONLY = "lexical", "dense"
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,6 @@ class SourceAccount:
     near: dict[str, tuple[int, float]]  # source -> its closest passage at or above the floor
     sources: frozenset[str]
     long: bool = False  # a pasted paragraph: no "every word" tier
-    exact: bool = True  # False: an older generation without a lexical engine (the candidates' sources only)
     specific: dict[str, bool] = field(default_factory=dict)  # synonym text -> counted as the word
 
     @property
@@ -103,10 +100,6 @@ class SourceAccount:
         if source_id in self.all_words:
             return "all"
         return "some" if any(source_id in held for held in self.holders) else "meaning"
-
-    def holds(self, source_id: str, unit: Unit) -> bool:
-        """Whether the source holds ``unit`` (as typed, an OR alternative, or a synonym as specific)."""
-        return source_id in self.holders[self.units.index(unit)]
 
     def holds_term(self, source_id: str, term: Term) -> bool:
         """Whether the source holds exactly this word or phrase (stems as the index analyses them)."""
@@ -237,7 +230,9 @@ def match_sources(store: PassageStore, parsed: ParsedQuery, widened: ParsedQuery
                 passages[source] = passages.get(source, 0) + count
     matched: set[str] = set().union(*holders) if holders else set()
     near: dict[str, tuple[int, float]] = {}
-    if vector is not None and method != LEXICAL_ONLY and method != DENSE_ONLY:
+    # One retriever alone (SINGLE_METHODS): "lexical" matches by words only; "dense" by its candidates only (nearness
+    # has no floor there, so "every source" would be the whole index; the searcher keeps its candidates' sources).
+    if vector is not None and method not in SINGLE_METHODS:
         near = store.sources_near(vector, settings.meaning_floor)
         matched |= set(near)
     for phrase in required:

@@ -44,9 +44,9 @@ from index.search.ranking import (
     words_first,
 )
 from index.search.rerank import Reranker
-from index.search.results import Honesty, Passage, SearchResponse, SourceResult, Suggestion
+from index.search.results import Honesty, Passage, SearchResponse, SourceResult, SuggestedFilter, Suggestion
 from index.search.retrievers import DenseRetriever, LexicalRetriever, match_answers
-from index.search.suggested import suggested_filters
+from index.search.suggested import FilterNames, offered
 from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
@@ -150,7 +150,8 @@ class Searcher:
         method = fusion or settings.fusion
         found, evidence, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
         account = self.account(parsed, widened, method, vector)
-        grouped = self._sources(parsed, found, fusion, account)
+        named = self.filter_names.named(parsed.raw)
+        grouped = self._sources(parsed, found, fusion, account, named)
         within = self._within(filters, facets)
         order = self._order(grouped, account, within, method)
         if sort == "date":
@@ -165,8 +166,7 @@ class Searcher:
             for facet, without in self.facet_table.lifted_selections(facets).items():
                 # The match does not depend on the filters: without a facet's choice it is the same sources,
                 # within the other choices (the total a tick of one of its values gives).
-                lifted[facet] = self._order(grouped, account, self._within(filters, without), method,
-                                            ranked_only=account is None)
+                lifted[facet] = self._matched(grouped, account, self._within(filters, without), method)
         honesty = self._honesty(parsed, widened, order, found, account)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=parsed.raw, total=len(order), page=page, top_k=top_k, results=results,
@@ -174,8 +174,7 @@ class Searcher:
                               facets=self.facet_table.counts(order, lifted),
                               matched=honesty.matched, missing_words=honesty.missing_words,
                               suggestions=honesty.suggestions,
-                              suggested_filters=[] if parsed.is_long else suggested_filters(
-                                  parsed.raw, self.facet_table, facets, self.project_names))
+                              suggested_filters=[] if parsed.is_long else offered(named, facets))
 
     def account(self, parsed: ParsedQuery, widened: ParsedQuery, method: str,
                 vector: list[float] | None) -> SourceAccount | None:
@@ -184,9 +183,11 @@ class Searcher:
                              self.synonyms.broader if self.synonyms else ())
 
     @functools.cached_property
-    def project_names(self) -> dict[str, tuple[str, ...]]:
-        """Each catalogue project's aliases (strong and weak), for offering it as a filter."""
-        return {p.slug: (*p.aliases, *p.weak_aliases) for p in catalogue_projects(self.generation)}
+    def filter_names(self) -> FilterNames:
+        """Every name a filter value goes by (councils, catalogue projects with their strong and weak aliases,
+        grades, years), for the filters a query names (issue 24)."""
+        aliases = {p.slug: (*p.aliases, *p.weak_aliases) for p in catalogue_projects(self.generation)}
+        return FilterNames.of(self.facet_table, aliases)
 
     @functools.cached_property
     def source_count(self) -> int:
@@ -202,14 +203,21 @@ class Searcher:
         return allowed
 
     def _order(self, grouped: list[RankedSource], account: SourceAccount | None, within: set[str] | None,
-               method: str, ranked_only: bool = False) -> list[str]:
+               method: str) -> list[str]:
         """Every source the search matches within ``within``, in order: the ranked ones, then the rest
         (:meth:`SourceAccount.order`). Without an account, or for the dense method alone (nearness has no
         floor there), the ranked candidates' sources."""
         ranked = [source_id for source_id, _, _ in grouped]
-        if account is None or ranked_only or method == "dense":
+        if account is None or method == "dense":
             return [s for s in ranked if within is None or s in within]
         return account.order(ranked, within)
+
+    def _matched(self, grouped: list[RankedSource], account: SourceAccount | None, within: set[str] | None,
+                 method: str) -> Iterable[str]:
+        """The sources :meth:`_order` lists, in no order (what a facet's counts are over)."""
+        if account is None or method == "dense":
+            return [s for s, _, _ in grouped if within is None or s in within]
+        return account.restricted(within)
 
     def _window(self, source_ids: list[str], grouped: list[RankedSource], widened: ParsedQuery,
                 account: SourceAccount | None) -> list[RankedSource]:
@@ -218,9 +226,8 @@ class Searcher:
         ranked = {r.source_id: r for r in grouped}
         lowest = min((r.score for r in grouped), default=0.0)
         engine = self.store.lexical_index()
-        plan = (widened.relaxed_plan() or widened.strict_plan()) if account is not None else None
-        if plan is not None and account is not None:
-            plan = (account.marked(widened).relaxed_plan() or account.marked(widened).strict_plan())
+        marked = account.marked(widened) if account is not None else None
+        plan = (marked.relaxed_plan() or marked.strict_plan()) if marked is not None else None
         beyond = [s for s in source_ids if s not in ranked]
         found: dict[str, list[PassageHit]] = {}
         if beyond and engine is not None and plan is not None:
@@ -329,16 +336,17 @@ class Searcher:
         found, _, vector = self._retrieve(parsed, widened, candidates or max(self.settings.candidates, depth),
                                           filters, fusion, rerank)
         account = self.account(parsed, widened, method, vector)
-        grouped = self._sources(parsed, found, fusion, account)
+        grouped = self._sources(parsed, found, fusion, account, self.filter_names.named(parsed.raw))
         scores = {source_id: score for source_id, score, _ in grouped}
         lowest = min(scores.values(), default=0.0)
         order = self._order(grouped, account, self._within(filters, None), method)[:depth]
         return [(s, scores[s] if s in scores else lowest - 1.0 - at * 1e-6) for at, s in enumerate(order)]
 
     def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None,
-                 account: SourceAccount | None = None) -> list[RankedSource]:
+                 account: SourceAccount | None = None, named: Iterable[SuggestedFilter] = ()) -> list[RankedSource]:
         """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first; only
-        the sources the search matches (:mod:`index.search.matching`)."""
+        the sources the search matches (:mod:`index.search.matching`). ``named``: the filters the query names
+        (a project named lifts its sources, ``named_boost``)."""
         grouped = group_by_source(found.passages)
         if account is None:
             return words_first(grouped, found.all_words, parsed, self.settings, fusion)
@@ -347,7 +355,6 @@ class Searcher:
         if (fusion or self.settings.fusion) not in ("dense", "lexical"):
             grouped = about(grouped, account.passages, self.settings.about_weight)
             if self.settings.named_boost:
-                named = suggested_filters(parsed.raw, self.facet_table, None, self.project_names)
                 linked = {s for f in named if f.facet == "project"
                           for s in self.facet_table.postings["project"].get(f.value, ())}
                 grouped = boosted(grouped, linked, self.settings.named_boost)

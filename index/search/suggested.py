@@ -5,12 +5,13 @@ source is about it, as one its text mentions); "inadequate councils using Signs 
 practice model; "care leavers 2019" a year. Each name found in the query's words — a council or a project
 from the generation's own facet labels (the catalogue and the council list), an Ofsted grade word, a year some
 source has — becomes a one-click filter on the results page ("Only sources about Hertfordshire") and
-``suggested_filters`` in the API. They are offers, not a ranking signal: nothing here changes what a search
-finds or its order (a ranking use waits on leave-one-out figures saying it helps).
+``suggested_filters`` in the API. They are offers, never applied; the one ranking use is a project named
+(``named_boost``, chosen on some collections and measured on a held-out one: docs/ranking.md).
 
 Usage::
 
-    suggested_filters("inadequate councils using signs of safety", table, chosen)
+    names = FilterNames.of(table, aliases)                 # once per generation
+    offered(names.named("inadequate councils using signs of safety"), chosen)
     # [SuggestedFilter("judgement", "overall-effectiveness-inadequate", "Only councils judged inadequate overall"),
     #  SuggestedFilter("project", "signs-of-safety", "Only sources about Signs of Safety")]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from index.records import GRADES, judgement_slug
 from index.search.facets import FacetSelection, FacetTable
@@ -52,39 +54,61 @@ def names_of(label: str, aliases: Iterable[str] = ()) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(out))
 
 
-def suggested_filters(query: str, table: FacetTable, chosen: FacetSelection | None = None,
-                      project_names: Mapping[str, Iterable[str]] | None = None) -> list[SuggestedFilter]:
-    """The filters the query's words name that the search has not already taken, longest names first (a
-    council named within a project's name, "North Yorkshire" in "North Yorkshire's No Wrong Door", is offered
-    with the project). ``project_names``: each project's aliases in the catalogue."""
-    words = word_tokens(query)
-    taken = chosen.values if chosen else {}
-    found: list[tuple[int, SuggestedFilter]] = []
-    councils = {word_tokens(table.label(f, v)) for f in ("council", "mentions") for v in table.postings.get(f, {})}
-    about = table.postings.get("council", {})
-    for facet in ("project", "council", "mentions"):
-        for value in table.postings.get(facet, {}):
-            label = table.label(facet, value)
-            if value in taken.get(facet, ()) or (facet == "mentions" and (value in about or
-                                                                          value in taken.get("council", ()))):
-                continue
-            aliases = (project_names or {}).get(value, ()) if facet == "project" else ()
-            names = [n for n in names_of(label, aliases) if facet != "project" or n not in councils]
+@dataclass(frozen=True)
+class FilterNames:
+    """Every name a filter value goes by in one generation, read once (per searcher, not per query): councils
+    (about, or only mentioned), catalogue projects by their names and aliases (a name that is a council's is the
+    council's), grades and years with a source."""
+
+    names: tuple[tuple[str, str, str, tuple[tuple[str, ...], ...]], ...]  # (facet, value, text, names)
+    grades: tuple[tuple[str, str, tuple[str, ...]], ...]  # (judgement slug, grade, its words)
+    years: frozenset[str]
+
+    @classmethod
+    def of(cls, table: FacetTable, project_names: Mapping[str, Iterable[str]] | None = None) -> FilterNames:
+        councils = {word_tokens(table.label(f, v)) for f in ("council", "mentions") for v in table.postings.get(f, {})}
+        about = table.postings.get("council", {})
+        names = []
+        for facet in ("project", "council", "mentions"):
+            for value in table.postings.get(facet, {}):
+                if facet == "mentions" and value in about:
+                    continue
+                label = table.label(facet, value)
+                aliases = (project_names or {}).get(value, ()) if facet == "project" else ()
+                text = f"Only sources that mention {label}" if facet == "mentions" else f"Only sources about {label}"
+                names.append((facet, value, text, tuple(n for n in names_of(label, aliases)
+                                                        if facet != "project" or n not in councils)))
+        judged = table.postings.get("judgement", {})
+        grades = tuple((slug, grade, word_tokens(grade)) for grade in GRADES
+                       if (slug := judgement_slug("overall_effectiveness", grade)) in judged)
+        return cls(tuple(names), grades, frozenset(y for y in table.postings.get("year", {}) if _YEAR.match(y)))
+
+    def named(self, query: str) -> list[SuggestedFilter]:
+        """Every filter the query's words name, longest names first (a council named within a project's name,
+        "North Yorkshire" in "North Yorkshire's No Wrong Door", comes after the project)."""
+        words = word_tokens(query)
+        found: list[tuple[int, SuggestedFilter]] = []
+        for facet, value, text, names in self.names:
             longest = max((len(n) for n in names if _contains(words, n)), default=0)
             if longest:
-                text = f"Only sources that mention {label}" if facet == "mentions" else f"Only sources about {label}"
                 found.append((longest, SuggestedFilter(facet, value, text)))
-    for grade in GRADES:
-        slug = judgement_slug("overall_effectiveness", grade)
-        if _contains(words, word_tokens(grade)) and slug in table.postings.get("judgement", {}) \
-                and slug not in taken.get("judgement", ()):
-            found.append((len(grade), SuggestedFilter("judgement", slug, f"Only councils judged {grade} overall")))
-    for word in words:
-        if _YEAR.match(word) and word in table.postings.get("year", {}) and word not in taken.get("year", ()):
-            found.append((1, SuggestedFilter("year", word, f"Only sources from {word}")))
-    found.sort(key=lambda item: -item[0])
-    out: list[SuggestedFilter] = []
-    for _, suggestion in found:
-        if all(s.value != suggestion.value for s in out):
-            out.append(suggestion)
-    return out[:MAX_SUGGESTED]
+        for slug, grade, tokens in self.grades:
+            if _contains(words, tokens):
+                found.append((len(grade), SuggestedFilter("judgement", slug, f"Only councils judged {grade} overall")))
+        found += [(1, SuggestedFilter("year", w, f"Only sources from {w}")) for w in words if w in self.years]
+        found.sort(key=lambda item: -item[0])
+        out: list[SuggestedFilter] = []
+        for _, suggestion in found:
+            if all(s.value != suggestion.value for s in out):
+                out.append(suggestion)
+        return out
+
+
+def offered(named: Iterable[SuggestedFilter], chosen: FacetSelection | None = None) -> list[SuggestedFilter]:
+    """The first ``MAX_SUGGESTED`` of ``named`` that the search has not already taken (a council it is about
+    taken, its "mentions" is not offered either)."""
+    taken = chosen.values if chosen else {}
+    kept = [f for f in named if f.value not in taken.get(f.facet, ())
+            and not (f.facet == "mentions" and f.value in taken.get("council", ()))]
+    return kept[:MAX_SUGGESTED]
+

@@ -534,9 +534,7 @@ class KBDocumentStore:
     def rowid_sources(self, rowids: Sequence[int]) -> dict[int, str]:
         """The source of each passage row, from the sources' rowid ranges (no passage is read when each source's
         rows are consecutive, as a build writes them)."""
-        ranges = self.vectors.source_rowid_ranges()
-        spans = sorted((span[0], span[1], source) for source, span in ranges.items() if span is not None)
-        starts = [start for start, _, _ in spans]
+        starts, spans = self.vectors.source_spans()
         out: dict[int, str] = {}
         rest: list[int] = []
         for rowid in rowids:

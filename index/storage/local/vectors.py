@@ -93,6 +93,7 @@ class FaissVectors:
         self._lock = threading.Lock()
         self._ivf_cache: tuple[faiss.Index, Any] | None = None
         self._source_rows: dict[str, tuple[int, int] | None] | None = None
+        self._spans: tuple[object, list[int], list[tuple[int, int, str]]] | None = None
 
     def reset(self) -> None:
         """Forget the index (rows were written or deleted): the next use builds or derives it again."""
@@ -201,6 +202,16 @@ class FaissVectors:
                 rows = self._conn().execute("SELECT rowid FROM chunks WHERE source_id = ?", (source_id,))
                 parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def source_spans(self) -> tuple[list[int], list[tuple[int, int, str]]]:
+        """The consecutive sources' ``(first, last, source)`` rowid spans sorted by first rowid, and those firsts
+        (for bisecting a rowid to its source); made once per set of ranges."""
+        ranges = self.source_rowid_ranges()
+        cached = self._spans
+        if cached is None or cached[0] is not ranges:
+            spans = sorted((span[0], span[1], source) for source, span in ranges.items() if span is not None)
+            cached = self._spans = (ranges, [start for start, _, _ in spans], spans)
+        return cached[1], cached[2]
 
     def source_rowid_ranges(self) -> dict[str, tuple[int, int] | None]:
         """Each source's first and last passage rowid, or None when its passages are not consecutive.
