@@ -10,6 +10,15 @@ csc-reports (not a duplicate, not a README, at least 300 words), shuffled with `
 within each kind; the first 49 inspections and 11 others are the tuning half, the next 50 and 10
 (all the rest of the others) the held-out half.
 
+The second held-out sample (``--fresh 50 --seed 2611``, split ``heldout2``): every eligible
+inspection not already in ``recall-sample.tsv``, sorted, shuffled with ``random.Random(2611)``, the
+first 50. Every eligible non-inspection document is already in the first sample, so it holds
+inspections only.
+
+    .venv/bin/python eval/theme-tags/draw_recall_sample.py --data-dir /tmp/shall-data --fresh 50 \
+        > eval/theme-tags/recall-sample-2.tsv
+    .venv/bin/python eval/theme-tags/draw_recall_sample.py --data-dir /tmp/shall-data --aid heldout2 > /tmp/aid2.txt
+
 The aid is for reading, not judging: per document and theme it prints how many paragraphs name the
 theme in broad terms (wider than the tagger's keywords, written for reading) and the opening of the
 paragraph that names it most, so the reader can open the text (``--show STEM``) where it is unclear.
@@ -25,6 +34,9 @@ import sqlite3
 from pathlib import Path
 
 SEED = 26
+FRESH_SEED = 2611
+FRESH_SIZE = 50
+FIRST_SAMPLE = Path(__file__).with_name("recall-sample.tsv")
 SIZES = {"inspection": (49, 50), "other": (11, 10)}
 
 BROAD = {
@@ -103,7 +115,8 @@ BROAD = {
 def sources(data_dir: Path) -> list[tuple[str, str, str]]:
     """(stem, kind, content) of every source that may be drawn."""
     current = (data_dir / "CURRENT").read_text().strip()
-    db = sqlite3.connect(data_dir / "generations" / current / "chunks.sqlite")
+    # Read-only: the index is shared and must not be written by a reading aid.
+    db = sqlite3.connect(f"file:{data_dir / 'generations' / current / 'chunks.sqlite'}?mode=ro", uri=True)
     rows = []
     for source, kind, content, meta in db.execute("select source, type, content, meta from sources order by source"):
         if json.loads(meta).get("duplicate_of") or Path(source).name == "README.md" or len(content.split()) < 300:
@@ -121,6 +134,15 @@ def draw(rows: list[tuple[str, str, str]]) -> dict[str, tuple[str, str]]:
         for i, stem in enumerate(stems[:tune + held]):
             out[stem] = (kind, "tuning" if i < tune else "heldout")
     return out
+
+
+def draw_fresh(rows: list[tuple[str, str, str]], size: int, seed: int) -> dict[str, tuple[str, str]]:
+    """stem → ("inspection", "heldout2"): a second held-out sample of inspections, none of them in the
+    first sample (read from recall-sample.tsv, the list that was judged)."""
+    first = {line.split("\t")[0] for line in FIRST_SAMPLE.read_text().splitlines()[1:] if line.strip()}
+    stems = sorted(s for s, k, _ in rows if k == "inspection" and s not in first)
+    random.Random(seed).shuffle(stems)
+    return {stem: ("inspection", "heldout2") for stem in stems[:size]}
 
 
 def paragraphs(text: str) -> list[str]:
@@ -149,18 +171,24 @@ def aid(stem: str, content: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--aid", choices=("tuning", "heldout"))
-    parser.add_argument("--show", help="print the paragraphs of this stem that name --theme")
-    parser.add_argument("--theme")
+    parser.add_argument("--aid", choices=("tuning", "heldout", "heldout2"))
+    parser.add_argument("--fresh", type=int, metavar="N",
+                        help=f"list the second held-out sample: N inspections not in {FIRST_SAMPLE.name}")
+    parser.add_argument("--seed", type=int, default=FRESH_SEED, help="seed of the --fresh draw")
+    parser.add_argument("--show", help="print the paragraphs of this stem that name --theme (all without --theme)")
+    parser.add_argument("--theme", choices=tuple(BROAD))
     args = parser.parse_args()
     rows = sources(args.data_dir)
-    drawn = draw(rows)
+    fresh = args.fresh is not None or args.aid == "heldout2"
+    drawn = draw_fresh(rows, args.fresh or FRESH_SIZE, args.seed) if fresh else draw(rows)
     if args.show:
-        content = next(c for s, _, c in rows if s == args.show)
-        pattern = re.compile(BROAD[args.theme], re.IGNORECASE)
+        content = next((c for s, _, c in rows if s == args.show), None)
+        if content is None:
+            parser.error(f"--show: no eligible source has the stem {args.show!r}")
+        pattern = re.compile(BROAD[args.theme] if args.theme else "", re.IGNORECASE)
         for p in paragraphs(content):
             if pattern.search(p):
-                print("-", p[:700])
+                print("-", p[:700] if args.theme else p)
         return
     if args.aid:
         for stem, _kind, content in rows:
