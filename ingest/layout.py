@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from haystack import Document, component
@@ -27,6 +28,8 @@ REPEAT_SHARE = 0.4
 EDGE_LINES = 3
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _BLOCK_START = re.compile(r"^(?:\d{1,3}(?:\.\d{1,2})*[.)]?\s+\S|[◼•▪●■\-–—*]\s|\(?[a-z]\)\s|[ivx]{1,4}[.)]\s)")
+# A number opening a line (a numbered paragraph's label, or a number the page wrapped onto a new line).
+_NUMBER_START = re.compile(r"^(\d{1,3})(?:\.\d{1,2})*[.)]?\s")
 _SENTENCE_END = re.compile(r"[.!?:;…”\"’)]$")
 _HYPHENATED = re.compile(r"([A-Za-z]{2,})-\n([a-z]{2,})")
 
@@ -66,12 +69,29 @@ def _is_block_start(line: str) -> bool:
     return bool(_BLOCK_START.match(line))
 
 
-def reflow(lines: list[str], full_width: int) -> list[str]:
+@dataclass
+class Numbering:
+    """The last paragraph label a document's pages have shown (its first number: 31 for "31." and "31.2"), to tell
+    the next label from a number the page wrapped onto a new line."""
+
+    last: int | None = None
+
+    def is_label(self, number: int) -> bool:
+        """Whether a line opening with ``number`` carries on the document's numbering (the same or the next)."""
+        return number == 1 if self.last is None else number in (self.last, self.last + 1)
+
+
+def reflow(lines: list[str], full_width: int, numbering: Numbering | None = None) -> list[str]:
     """Join lines the page wrapped; keep headings, numbered paragraphs, bullets and table cells apart.
 
     A line continues the one before when that one does not end a sentence and either this one
     starts in lower case or the one before ran to the margin (at least 80% of the page's widest lines).
+    A number opening the line after one that ran to the margin in mid-sentence is no paragraph label unless it
+    carries on the document's numbering (``numbering``, kept across its pages): "until they are well beyond /
+    17. This results in delays", where paragraph 44 came last, is one sentence; taking "17." for a label dropped
+    the number from the text (issue 26's second theme sample found it in Devon, Birmingham and Knowsley).
     """
+    numbering = numbering if numbering is not None else Numbering()
     out: list[str] = []
     previous_full = False
     for raw in lines:
@@ -82,9 +102,13 @@ def reflow(lines: list[str], full_width: int) -> list[str]:
             previous_full = False
             continue
         continues = line[0].islower() or (previous_full and not _SENTENCE_END.search(out[-1] if out else ""))
-        if out and out[-1] and not _is_block_start(line) and continues:
+        number = _NUMBER_START.match(line)
+        wrapped = bool(number and previous_full and continues and not numbering.is_label(int(number[1])))
+        if out and out[-1] and (not _is_block_start(line) or wrapped) and continues:
             out[-1] = f"{out[-1]} {line}"
         else:
+            if number:
+                numbering.last = int(number[1])
             out.append(line)
         previous_full = len(raw.rstrip()) >= 0.8 * full_width
     return out
@@ -109,11 +133,11 @@ def read_pages(text: str) -> tuple[str, int]:
     running = running_lines(pages)
     widths = sorted(len(line.rstrip()) for lines in pages for line in lines if line.strip())
     full_width = widths[int(len(widths) * 0.9)] if widths else 0
-    out_pages, removed = [], 0
+    out_pages, removed, numbering = [], 0, Numbering()
     for lines in pages:
         kept, gone = _strip_page(lines, running)
         removed += gone
-        out_pages.append("\n".join(reflow(kept, full_width)).strip("\n"))
+        out_pages.append("\n".join(reflow(kept, full_width, numbering)).strip("\n"))
     return PAGE_BREAK.join(out_pages), removed
 
 

@@ -55,6 +55,17 @@ def test_headings_numbered_paragraphs_and_table_cells_stay_apart():
 
 
 @pytest.mark.unit
+def test_a_number_the_page_wrapped_mid_sentence_stays_in_the_sentence():
+    lines = ["44. Many care leavers do not get a personal adviser or a pathway plan until they are well beyond",
+             "17. This results in some delays in securing adult services for them because the plans are late",
+             "45. Children are seen regularly."]
+    assert reflow(lines, full_width=90) == [
+        "44. Many care leavers do not get a personal adviser or a pathway plan until they are well beyond 17. This "
+        "results in some delays in securing adult services for them because the plans are late",
+        "45. Children are seen regularly."]
+
+
+@pytest.mark.unit
 def test_words_broken_across_lines_are_joined_when_the_text_knows_the_word():
     text = "commissioning matters. The council's commis-\nsioning is sound. A child-\ncentred plan."
     assert join_hyphenated(text) == "commissioning matters. The council's commissioning is sound. A child-centred plan."
