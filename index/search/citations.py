@@ -46,13 +46,13 @@ def _unmark(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
     """Plain text and the (start, end, term) of each marked match in it."""
     plain: list[str] = []
     matches: list[tuple[int, int, str]] = []
-    position, opened = 0, None
+    position, opened, first_piece = 0, None, 0
     for piece in re.split(f"([{OPEN}{CLOSE}])", marked):
         if piece == OPEN:
-            opened = position
+            opened, first_piece = position, len(plain)
         elif piece == CLOSE:
             if opened is not None:
-                matches.append((opened, position, "".join(plain)[opened:position].lower()))
+                matches.append((opened, position, "".join(plain[first_piece:]).lower()))
             opened = None
         else:
             plain.append(piece)

@@ -22,6 +22,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 from index.browse.taxonomy import theme_labels
 from index.errors import QueryError, UnknownValueError
@@ -120,8 +121,13 @@ class FacetTable:
     labels: dict[str, dict[str, str]]
     # facet → value → source ids: a selection is unions and intersections of these sets.
     postings: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # facet → source id → its values as counted (an undated source's year is "Date not known"): counting a
+    # facet over the whole match is then one C-level pass (map, chain, Counter), not a Python loop per source.
+    counted: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self.counted = {facet: {source_id: values.get(facet, ()) or ((UNKNOWN_YEAR,) if facet == "year" else ())
+                                for source_id, values in self.by_source.items()} for facet in FACETS}
         if not self.postings:
             self.postings = {facet: {} for facet in FACETS}
             for source_id, values in self.by_source.items():
@@ -190,16 +196,8 @@ class FacetTable:
         ids = list(source_ids)
         out = {}
         for facet in FACETS:
-            counter: Counter[str] = Counter()
-            for source_id in lifted.get(facet, ids):
-                values = self.by_source.get(source_id)
-                if values is None:
-                    continue
-                found = values.get(facet, ())
-                if found:
-                    counter.update(found)
-                elif facet == "year":
-                    counter[UNKNOWN_YEAR] += 1
+            values_of = self.counted.get(facet, {})
+            counter = Counter(chain.from_iterable(map(values_of.get, lifted.get(facet, ids), repeat(()))))
             if facet == "year":
                 # "Date not known" after every year, as undated sources come last in every list.
                 years = sorted(counter, key=lambda year: (year != UNKNOWN_YEAR, year), reverse=True)

@@ -14,15 +14,21 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from itertools import pairwise
 
 import tantivy
 
-from index.search.query import Term
+from index.search.query import ParsedQuery, Term
 
 # Longer tokens (base64, run-together URLs) are dropped; FTS5 keeps them, but no one searches for them.
 MAX_TOKEN_CHARS = 100
+# Analysed texts kept by each analyser (a search reads about a hundred: candidates' passages and titles).
+ANALYSED_TEXTS = 512
+# A quoted term of a highlight match (:meth:`ParsedQuery.highlight_match`), doubled quotes escaped.
+HIGHLIGHT_TERM = re.compile(r'"((?:[^"]|"")*)"')
 # The source's publisher and authors (issue 14: "Cafcass chief executive" finds the Cafcass blog, whose text
 # never names Cafcass) are a field matched only by the any-word (relaxed) plan, at this fraction of the
 # title's weight: a passage does not hold "every word" of "edge of care" because its publisher is Community Care.
@@ -58,18 +64,31 @@ def token_pairs(tokens: Sequence[str]) -> list[str]:
 
 def holds(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     """Whether ``tokens`` holds ``phrase`` word for word."""
-    size, first = len(phrase), phrase[0]
-    return any(token == first and list(tokens[i:i + size]) == list(phrase) for i, token in enumerate(tokens))
+    if len(phrase) == 1:
+        return phrase[0] in tokens  # a word: list membership, at C speed
+    return bool(starts(tokens if isinstance(tokens, list) else list(tokens), list(phrase)))
+
+
+def starts(tokens: list[str], phrase: list[str]) -> list[int]:
+    """Where ``phrase`` starts in ``tokens``, word for word (``list.index`` finds each first word at C speed)."""
+    first, size, found, at = phrase[0], len(phrase), [], -1
+    while True:
+        try:
+            at = tokens.index(first, at + 1)
+        except ValueError:
+            return found
+        if size == 1 or tokens[at:at + size] == phrase:
+            found.append(at)
 
 
 def within(tokens: list[str], phrases: list[list[str]], gap: int) -> bool:
     """Whether one occurrence of each phrase fits in a window with at most ``gap`` tokens not theirs."""
+    present = set(tokens)
+    if any(not present.issuperset(phrase) for phrase in phrases):
+        return False  # most candidates lack a word: decided at C speed, without the scan below
     events: list[tuple[int, int, int]] = []  # (start, phrase, length)
     for number, phrase in enumerate(phrases):
-        first, size = phrase[0], len(phrase)
-        for start, token in enumerate(tokens):
-            if token == first and tokens[start : start + size] == phrase:
-                events.append((start, number, size))
+        events += [(start, number, len(phrase)) for start in starts(tokens, phrase)]
     if len({number for _, number, _ in events}) < len(phrases):
         return False
     events.sort()
@@ -85,19 +104,42 @@ def within(tokens: list[str], phrases: list[list[str]], gap: int) -> bool:
     return False
 
 
+def marked(text: str, spans: list[tuple[int, int]], open_mark: str, close_mark: str) -> str:
+    """``text`` with each of ``spans`` (character ranges; overlapping ones merged) between the marks."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts, at = [], 0
+    for start, end in merged:
+        parts += [text[at:start], open_mark, text[start:end], close_mark]
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 class AnalysedTerms:
     """What both lexical engines answer from the analyser alone, written once: a query word's tokens, a text's
     tokens, and proximity on the candidates' own text."""
 
     def __init__(self) -> None:
         self.text_analyzer = analyzer()
+        # A search analyses the same passage texts and titles several times (proximity, the "why" sentences of
+        # each source, every source's shared title): kept for the last few searches' texts, read-only lists.
+        self._analysed = lru_cache(maxsize=ANALYSED_TEXTS)(self._analyse)
 
     def analyze(self, term: Term) -> list[str]:
         """The indexed tokens of a word or phrase (its stems, as the index holds them)."""
         return [token for word in term.tokens for token in self.text_analyzer.analyze(word)]
 
     def analyze_text(self, text: str) -> list[str]:
-        """A text's tokens as the index holds them (for telling where a query's words are)."""
+        """A text's tokens as the index holds them (for telling where a query's words are); the list is shared
+        between calls with the same text, so callers must not change it."""
+        return self._analysed(text)
+
+    def _analyse(self, text: str) -> list[str]:
         return list(self.text_analyzer.analyze(text))
 
     def near(self, terms: Sequence[Term], texts: Mapping[int, Sequence[str]], gap: int) -> set[int]:
@@ -112,4 +154,36 @@ class AnalysedTerms:
         if len(wanted) < 2:
             return set()
         return {rowid for rowid, columns in texts.items()
-                if any(within(self.text_analyzer.analyze(text), wanted, gap) for text in columns if text)}
+                if any(within(self.analyze_text(text), wanted, gap) for text in columns if text)}
+
+    def highlight(self, query: ParsedQuery, texts: Mapping[int, str], open_mark: str, close_mark: str
+                  ) -> dict[int, str]:
+        """Each text with ``open_mark``/``close_mark`` around the words and phrases of the query's highlight
+        match (:meth:`ParsedQuery.highlight_match`: a long query's searched words, a short one's every word)
+        where the text holds them, stem for stem; overlapping matches share one mark, as FTS5's ``highlight()``.
+
+        Only texts with at least one mark are returned (FTS5 returned the rows its match found). The marks
+        are placed at the analyser's own character offsets of tokens of the text itself, so nothing that is
+        not in the text is ever marked.
+        """
+        phrases = [tokens for tokens in (self.analyze(Term(tuple(m.replace('""', '"').split())))
+                                         for m in HIGHLIGHT_TERM.findall(query.highlight_match())) if tokens]
+        if not phrases:
+            return {}
+        out: dict[int, str] = {}
+        for rowid, text in texts.items():
+            if not text:
+                continue
+            stems = self.analyze_text(text)  # the same tokens, in order, as pre_tokenize's (cached)
+            present = set(stems)
+            if not any(present.issuperset(phrase) for phrase in phrases):
+                continue  # nothing to mark: no offsets needed
+            tokens = self.text_analyzer.pre_tokenize(text).tokens
+            spans: list[tuple[int, int]] = []
+            for phrase in phrases:
+                if present.issuperset(phrase):
+                    spans += [(tokens[i].char_offset_from, tokens[i + len(phrase) - 1].char_offset_to)
+                              for i in starts(stems, phrase)]
+            if spans:
+                out[rowid] = marked(text, spans, open_mark, close_mark)
+        return out

@@ -653,8 +653,20 @@ class KBDocumentStore:
 
     def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
                         texts: Mapping[int, str] | None = None) -> dict[int, str]:
-        """Passage text with marks around the tokens the query's words hit (its highlight match), for the rows."""
-        return self.highlight(query.highlight_match(), rowids, open_mark, close_mark)
+        """Passage text with marks around the tokens the query's words hit (its highlight match), for the rows.
+
+        With a lexical index, marked on the rows' own text by the analyser the index and the "why" sentences
+        use (:meth:`AnalysedTerms.highlight`, as PostgreSQL does): FTS5's ``highlight()`` took one statement
+        per row, 16 ms of a search's CPU on the real reports (docs/benchmarks.md, "Where a search's time
+        goes"). Without one, FTS5's own marks.
+        """
+        ids = list(rowids)
+        lexical = self.lexical_index()
+        if lexical is None:
+            return self.highlight(query.highlight_match(), ids, open_mark, close_mark)
+        if texts is None or any(rowid not in texts for rowid in ids):
+            texts = {rowid: content for rowid, (content, _) in self.passage_texts(ids).items()} if ids else {}
+        return lexical.highlight(query, {r: texts[r] for r in ids if r in texts}, open_mark, close_mark)
 
     def highlight(self, match: str, rowids: Iterable[int], open_mark: str, close_mark: str) -> dict[int, str]:
         """Passage text with FTS5's own marks around the tokens ``match`` hits, for the given rows."""

@@ -41,7 +41,6 @@ tantivy reports it, ties by rowid.
 from __future__ import annotations
 
 import math
-import re
 import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -53,7 +52,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from index.errors import IndexNotFoundError
-from index.search.query import MatchPlan, ParsedQuery, Term
+from index.search.query import MatchPlan, Term
 from index.storage.analysis import (
     BYLINE_SCALE,
     DEFAULT_TITLE_WEIGHT,
@@ -79,7 +78,6 @@ from index.storage.postgres.pool import ProcessPool
 
 # Term statistics kept per generation (about 100 bytes each): a query's words are read once, not per search.
 _STATS_KEPT = 200_000
-_HIGHLIGHT_TERM = re.compile(r'"((?:[^"]|"")*)"')
 
 # -- reading ------------------------------------------------------------------------------------
 
@@ -447,36 +445,6 @@ class PgLexicalIndex(AnalysedTerms):
 
 
 
-    def highlight(self, query: ParsedQuery, texts: Mapping[int, str], open_mark: str, close_mark: str
-                  ) -> dict[int, str]:
-        """Each text with ``open_mark``/``close_mark`` around the words and phrases of the query's highlight
-        match (:meth:`ParsedQuery.highlight_match`: a long query's searched words, a short one's every word)
-        where the text holds them, stem for stem; overlapping matches share one mark, as FTS5's ``highlight()``.
-
-        Only texts with at least one mark are returned (FTS5 returned the rows its match found). The marks
-        are placed at the analyser's own character offsets of tokens of the text itself, so nothing that is
-        not in the text is ever marked.
-        """
-        phrases = [tokens for tokens in (self.analyze(Term(tuple(m.replace('""', '"').split())))
-                                         for m in _HIGHLIGHT_TERM.findall(query.highlight_match())) if tokens]
-        if not phrases:
-            return {}
-        out: dict[int, str] = {}
-        for rowid, text in texts.items():
-            if not text:
-                continue
-            tokens = self.text_analyzer.pre_tokenize(text).tokens
-            stems = [t.text for t in tokens]
-            spans: list[tuple[int, int]] = []
-            for phrase in phrases:
-                size = len(phrase)
-                spans += [(tokens[i].char_offset_from, tokens[i + size - 1].char_offset_to)
-                          for i, stem in enumerate(stems) if stem == phrase[0] and stems[i:i + size] == phrase]
-            if spans:
-                out[rowid] = _marked(text, spans, open_mark, close_mark)
-        return out
-
-
 class _Query:
     """One search's SQL (``_SEARCH``: its words' weights, its filters), run over every passage holding a
     word, or over candidates that provably hold the whole top k.
@@ -638,22 +606,6 @@ def _field_boost(field: int, title_weight: float) -> float:
         return title_weight * BYLINE_SCALE
     return title_weight if field in (TITLE, TITLE_PAIRS) else 1.0
 
-
-
-def _marked(text: str, spans: list[tuple[int, int]], open_mark: str, close_mark: str) -> str:
-    """``text`` with each of ``spans`` (character ranges; overlapping ones merged) between the marks."""
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    parts, at = [], 0
-    for start, end in merged:
-        parts += [text[at:start], open_mark, text[start:end], close_mark]
-        at = end
-    parts.append(text[at:])
-    return "".join(parts)
 
 
 def _single(score: float) -> float:
