@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,6 +12,15 @@ from index.errors import IngestError
 SIDECAR_SUFFIX = ".meta.json"
 # Configuration that lives beside the documents and is never a document itself.
 CONFIG_NAMES = frozenset({"canaries.yaml", "projects.yaml"})
+
+
+def source_path(path: str | Path) -> str:
+    """The name a file's sources go by, and so their ids (``ingest.metadata.source_id_for``): the file's
+    absolute path as the user named it, a link not followed. ``kb ingest`` and ``kb reindex`` both name
+    files so, from any working directory, so that a re-index keeps the ids an ingest gave (a folder of
+    links keeps its names even when their targets move). Change detection uses the resolved path instead
+    (the ``file`` a source records)."""
+    return os.path.abspath(path)
 
 
 def is_sidecar(path: Path) -> bool:

@@ -118,7 +118,7 @@ def _live_state(backend: GenerationBackend, settings: Settings) -> _LiveState:
 class _Plan:
     """Which files a re-index processes, keeps and drops."""
 
-    current: dict[str, str]
+    current: dict[str, str]  # resolved path → hash
     added: list[str]
     changed: list[str]
     removed: set[str]
@@ -126,10 +126,17 @@ class _Plan:
     rebuild: RebuildReason | None
     # unchanged copies whose original changed or went: processed again, so that they have passages
     orphans: list[str] = field(default_factory=list)
+    # resolved path → the path found under the roots (a link not followed), which the build reads and names
+    # its sources by, as `kb ingest` does (ingest.discover.source_path)
+    named: dict[str, Path] = field(default_factory=dict)
 
     @property
     def todo(self) -> list[str]:
         return list(self.current) if self.rebuild else self.added + self.changed + self.orphans
+
+    def files_todo(self) -> list[Path]:
+        """The files to process, by the names they were found under."""
+        return [self.named.get(f, Path(f)) for f in self.todo]
 
     def keeps(self, roots: list[Path]) -> Any:
         """The build's rule for carrying a live source over into the new generation."""
@@ -144,7 +151,10 @@ class _Plan:
 
 
 def _plan(files: list[Path], roots: list[Path], live: _LiveState, full: bool) -> _Plan:
-    current = {str(f.resolve()): file_hash(f) for f in files}
+    named: dict[str, Path] = {}
+    for f in files:
+        named.setdefault(str(f.resolve()), f)
+    current = {resolved: file_hash(f) for resolved, f in named.items()}
     known = live.files
     changed = [f for f in current if f in known and known[f] != current[f]]
     removed = {f for f in known if _under(f, roots) and f not in current}
@@ -158,6 +168,7 @@ def _plan(files: list[Path], roots: list[Path], live: _LiveState, full: bool) ->
         unchanged=unchanged,
         rebuild=RebuildReason.ASKED if full else live.rebuild,
         orphans=[f for f in unchanged if live.copies.get(f) in gone_or_changed],
+        named=named,
     )
 
 
@@ -201,7 +212,7 @@ def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | No
 
     # With only removals the pipeline runs on no files, so every build goes through one path.
     try:
-        built = build_and_publish(BuildRequest([Path(f) for f in plan.todo], keep=plan.keeps(roots),
+        built = build_and_publish(BuildRequest(plan.files_todo(), keep=plan.keeps(roots),
                                                progress=progress, require_new=False,
                                                relearn_boilerplate=plan.rebuild is not None), settings, backend)
     except GateFailedError as exc:
@@ -212,7 +223,8 @@ def _reindex_locked(backend: GenerationBackend, paths: Sequence[str | Path] | No
             duration_s=elapsed(), full=plan.rebuild is not None, full_reason=reason, setup=setup, gate=exc.result)
         backend.write_run_report(run_id, refused.to_dict())
         raise exc.with_report(refused) from None
-    failed = {f.path for f in built.failures}
+    # Failures name a file as it was read (its link, maybe relative); the plan names it resolved.
+    failed = {str(Path(f.path.split("#", 1)[0]).resolve()) for f in built.failures}
     report = ReindexReport(
         run_id=run_id, generation=built.generation, published=True, files=len(files),
         added=sum(1 for f in plan.added if f not in failed), changed=sum(1 for f in plan.changed if f not in failed),

@@ -194,30 +194,48 @@ class PassageTagger:
 # paragraph of at least MIN_PARAGRAPH_WORDS words. That is how reports are written: "Disabled children
 # receive…", "Private fostering arrangements are…", "The response to domestic abuse…" open the
 # paragraph about them, while a theme named in passing sits later in a sentence about something else.
-# A keyword just after "including" or "such as" names a member of a list, not the subject. A long
-# document (LONG_WORDS or more: guidance, data specifications, evaluations) needs MIN_PARAGRAPHS_LONG
-# such paragraphs, because its glossaries and code lists open paragraphs with every topic once.
+# What does not count as a paragraph opening with its subject:
+# - a keyword just after "including", "such as", "for example" (a member of a list), or later in the
+#   clause that "particularly", "especially" or "in particular" opens (a subset of the subject: "the
+#   number of children on repeat plans, particularly those experiencing neglect");
+# - a block of short lines (a title page, a table of judgements or codes): not a paragraph at all;
+# - a paragraph that begins in lower case: it is the tail of the one before, cut by a page break, and
+#   joins it (its first words are the end of someone else's sentence).
+# A list-like document (less than MIN_PROSE_SHARE of its words in lines of running prose: data guides,
+# indicator lists, frameworks of bullet points, web pages of menus) needs MIN_PARAGRAPHS_LIST_LIKE such
+# paragraphs, because its code lists and bullets open a line with every topic once; there, consecutive
+# list items (bullets, codes such as "11A", "(b)") naming the theme count as one. A report in prose needs
+# one paragraph however long it is (the old inspection reports run to 15,000 words and give a topic one
+# paragraph, as the new ones do).
 # Tuned on the tuning half of eval/theme-tags/recall-judged.tsv (benchmarks/bench_theme_recall.py);
 # the figures, held out too, are in docs/corpus.md ("Themes"). The earlier rule (keywords 8 times and
 # once per 1,000 words) had precision 0.95 but recall 0.37 there. Similarity to a theme's description
 # tags passages, never sources: as a filter on these paragraphs it moved precision by 0.01 at most.
 TOPIC_WORDS = 16
 MIN_PARAGRAPH_WORDS = 8
-LONG_WORDS = 7500
-MIN_PARAGRAPHS_LONG = 3
+PROSE_LINE_WORDS = 12
+MIN_PROSE_SHARE = 0.8
+MIN_PARAGRAPHS_LIST_LIKE = 3
 EVIDENCE_CHARS = 220
 
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[^\S\n]*\n|\Z)", re.DOTALL)
-_LIST_CUE = re.compile(r"(?:\bincluding|\bsuch as|\bfor example|\be\.g\.)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
+_LIST_CUE = re.compile(r"(?:(?:\bincluding|\bsuch as|\bfor example|\be\.g\.)\s+(?:\S+\s+){0,2}"
+                       r"|(?:\bparticularly|\bespecially|\bin particular)\s+[^,;:()]*)$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘'\"(◼•])")
+# A list item opens with a bullet of any kind (•, ◼, –, *, the private-use glyphs PDFs leave), an item
+# letter ("(b)", "b)") or a code ("11A", "N1", "UN6"), then a space.
+_LIST_ITEM = re.compile(r"(?:[^\w\s\"'“‘(\[#]|[A-Z]{1,3}\d{1,3}[A-Z]?|\d{1,3}[A-Z]|\(?[a-z]\))\s")
 
 
 @dataclass(frozen=True)
 class TopicParagraph:
-    """A paragraph about a theme: where it starts in the text and its opening words (the evidence)."""
+    """A paragraph about a theme: where it starts in the text, its opening words (the evidence), its
+    place among the text's paragraphs and whether it is a list item (a bullet or a code)."""
 
     start: int
     excerpt: str
+    index: int = 0
+    list_item: bool = False
 
 
 def _excerpt(sentence: str) -> str:
@@ -227,16 +245,49 @@ def _excerpt(sentence: str) -> str:
     return flat[:EVIDENCE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
+def paragraphs_of(text: str) -> list[tuple[int, str]]:
+    """``(start, text)`` of each paragraph (apart by a blank line); one that begins in lower case continues
+    the one before, cut by a page or column break, and is joined to it."""
+    found: list[tuple[int, str]] = []
+    for match in _PARAGRAPH.finditer(text):
+        body = match.group(0)
+        if found and body[0].islower():
+            start = found[-1][0]
+            found[-1] = (start, text[start:match.end()])
+        else:
+            found.append((match.start(), body))
+    return found
+
+
+def _is_table(body: str) -> bool:
+    """A block of three or more short lines (a title page, a table of judgements, codes or acronyms)."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    return len(lines) >= 3 and sum(len(line.split()) for line in lines) < MIN_PARAGRAPH_WORDS * len(lines)
+
+
+def prose_share(text: str) -> float:
+    """The share of ``text``'s words in lines of running prose: lines of ``PROSE_LINE_WORDS`` words or more
+    that are not list items. Reports are mostly prose; data guides, indicator lists and bullet-point
+    frameworks are not."""
+    prose = total = 0
+    for line in text.splitlines():
+        words = len(line.split())
+        total += words
+        if words >= PROSE_LINE_WORDS and not _LIST_ITEM.match(line.strip()):
+            prose += words
+    return prose / total if total else 0.0
+
+
 def topic_paragraphs(text: str) -> dict[str, list[TopicParagraph]]:
     """Theme id → the paragraphs of ``text`` that are about the theme, in order (see ``TOPIC_WORDS``)."""
     patterns = _keyword_patterns()
     excludes = _exclude_patterns()
     found: dict[str, list[TopicParagraph]] = {}
-    for paragraph in _PARAGRAPH.finditer(text):
-        body = paragraph.group(0)
-        if len(body.split()) < MIN_PARAGRAPH_WORDS:
+    for index, (start, body) in enumerate(paragraphs_of(text)):
+        if len(body.split()) < MIN_PARAGRAPH_WORDS or _is_table(body):
             continue
         first = _SENTENCE_END.split(body, 1)[0]
+        list_item = bool(_LIST_ITEM.match(body))
         for theme_id, pattern in patterns.items():
             exclude = excludes.get(theme_id)
             # Blank the excluded phrases (same length, so word positions hold) before looking.
@@ -247,9 +298,20 @@ def topic_paragraphs(text: str) -> dict[str, list[TopicParagraph]]:
                     break
                 # "Assessments, including those for disabled children, are…": a member of a list, not the subject.
                 if not _LIST_CUE.search(before):
-                    found.setdefault(theme_id, []).append(TopicParagraph(paragraph.start(), _excerpt(first)))
+                    found.setdefault(theme_id, []).append(TopicParagraph(start, _excerpt(first), index, list_item))
                     break
     return found
+
+
+def _count(paragraphs: list[TopicParagraph]) -> int:
+    """Paragraphs about a theme, consecutive list items counting as one (a code list names a topic on
+    several of its lines: "11A Child sexual exploitation", "12A Trafficking", "13A Gangs")."""
+    count = 0
+    for i, paragraph in enumerate(paragraphs):
+        before = paragraphs[i - 1] if i else None
+        if not (before and paragraph.list_item and before.list_item and paragraph.index == before.index + 1):
+            count += 1
+    return count
 
 
 def _passage_at(passages: list[dict[str, Any]], offset: int) -> int | None:
@@ -264,8 +326,9 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
     """A source's tags from its text and its passages' meta (the tags :class:`PassageTagger` put there).
 
     Every council named counts. A theme counts when a paragraph is about it (:func:`topic_paragraphs`;
-    ``MIN_PARAGRAPHS_LONG`` paragraphs in a source of ``LONG_WORDS`` words or more); the tag keeps the
-    first such paragraph's opening and the passage that holds it, to show as the reason.
+    ``MIN_PARAGRAPHS_LIST_LIKE`` paragraphs in a list-like source, see :func:`prose_share`, with consecutive
+    list items counting as one); the tag keeps the first such paragraph's opening and the passage that
+    holds it, to show as the reason.
     """
     councils: dict[str, str] = {}
     groups_found: list[str] = []
@@ -279,11 +342,12 @@ def source_tags(passages: list[dict[str, Any]], text: str) -> SourceTags:
         for group in meta.get("council_groups", []):
             if group not in groups_found:
                 groups_found.append(group)
-    needed = MIN_PARAGRAPHS_LONG if len(text.split()) >= LONG_WORDS else 1
+    needed = MIN_PARAGRAPHS_LIST_LIKE if prose_share(text) < MIN_PROSE_SHARE else 1
     tags = []
     for theme_id, found in sorted(topic_paragraphs(text).items()):
-        if len(found) >= needed:
-            reason = f"{len(found)} paragraph{'s' if len(found) > 1 else ''} about it"
+        count = _count(found)
+        if count >= needed:
+            reason = f"{count} paragraph{'s' if count > 1 else ''} about it"
             tags.append(ThemeTag(theme_id, reason, found[0].excerpt, _passage_at(passages, found[0].start)))
     return SourceTags(councils=tuple(CouncilMention(name, councils[name]) for name in sorted(councils)),
                       council_groups=tuple(groups_found),

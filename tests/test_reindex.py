@@ -371,3 +371,39 @@ def test_a_generation_without_first_indexed_dates_gives_its_build_date(local_set
     assert {name: date for name, date in dates.items() if name != "another.md"} == dict.fromkeys(
         (n for n in dates if n != "another.md"), created)
     assert dates["another.md"] > created
+
+
+def test_a_folder_of_links_keeps_its_ids_from_ingest_to_reindex(tmp_path, monkeypatch):
+    """`kb ingest` and `kb reindex` name a source by the same path (ingest.discover.source_path): absolute, a
+    link not followed, whatever the working directory. Before, ingest kept the path as given (a relative path,
+    a link) and re-index the link's target, so a full re-index of a folder of links changed every id."""
+    from ingest.run import run_ingest
+
+    store, links = tmp_path / "store", tmp_path / "links"
+    store.mkdir()
+    links.mkdir()
+    for name in ("001_986c9394a0ec3c21.txt", "003_9ee0817c87de1d62.txt"):
+        shutil.copy(CORPUS / name, store / name)
+        (links / name).symlink_to(store / name)
+    settings = make_settings(tmp_path / "data", sources=str(links))
+    monkeypatch.chdir(tmp_path)
+    run_ingest(["links"], settings)  # relative, as the README's `kb ingest corpus`
+
+    def ids() -> dict[str, str]:
+        generation = open_generation(settings)
+        try:
+            return {r.source: r.id for r in generation.store.all_sources()}
+        finally:
+            generation.store.close()
+
+    ingested = ids()
+    assert sorted(ingested) == [str(links / "001_986c9394a0ec3c21.txt"), str(links / "003_9ee0817c87de1d62.txt")]
+    monkeypatch.chdir(store)  # elsewhere: the configured folder, read through its links again
+    full = run_reindex(None, settings, full=True)
+    assert full.published and full.full and (full.added, full.changed, full.removed) == (0, 0, 0)
+    assert ids() == ingested
+    target = store / "001_986c9394a0ec3c21.txt"
+    target.write_text(target.read_text() + "\n\nA closing paragraph added to the file the link points to.")
+    changed = run_reindex(None, settings)
+    assert (changed.added, changed.changed, changed.removed, changed.unchanged) == (0, 1, 0, 1)
+    assert ids() == ingested

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from haystack import Document, component
 
-from ingest.discover import file_hash
+from ingest.discover import file_hash, source_path
 from ingest.failures import ConversionError, Failure
 from ingest.quiet import demote_library_logs
 from ingest.sandbox import default_workers
@@ -83,7 +83,7 @@ class FileConverter:
     def finish(self, path: Path, data: bytes, doc: Document) -> Document:
         """The converted document with the meta every source has (source, file, format, content hash)."""
         # "file" is absolute, so re-index runs from any working directory match it.
-        meta = {"source": str(path), **doc.meta, "file": str(path.resolve()), "format": self.format_name,
+        meta = {"source": source_path(path), **doc.meta, "file": str(path.resolve()), "format": self.format_name,
                 "content_hash": file_hash(path, data)}
         # A new Document, so that its id (a hash of content and meta) includes the source: two
         # files with the same text must not collapse into one in the joiner.

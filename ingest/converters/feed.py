@@ -16,6 +16,7 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.converters.base import FileConverter
+from ingest.discover import source_path
 from ingest.failures import ConversionError
 from ingest.formats import Format, register
 from ingest.sandbox import preload, run_limited
@@ -255,7 +256,7 @@ class FeedConverter(FileConverter):
             if not text.strip():
                 continue
             documents.append(Document(content=text, meta={
-                "source": entry["link"] or f"{path}#{entry['id']}",
+                "source": entry["link"] or f"{source_path(path)}#{entry['id']}",
                 "from_page": bool(pages.get(link)),
                 # The entry's author is the byline the publisher gives the post (ingest/authors.py).
                 "authors_stated": "the feed entry's author",

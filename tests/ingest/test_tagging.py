@@ -4,7 +4,16 @@ import pytest
 
 from index.records import SourceRecord, SourceTags, ThemeTag
 from ingest.councils import authorities
-from ingest.tagging import local_authorities_in, source_tags, theme_keywords_in, themes, topic_paragraphs
+from ingest.tagging import (
+    MIN_PROSE_SHARE,
+    local_authorities_in,
+    paragraphs_of,
+    prose_share,
+    source_tags,
+    theme_keywords_in,
+    themes,
+    topic_paragraphs,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -87,14 +96,82 @@ def test_a_theme_named_in_a_list_or_an_excluded_phrase_is_not_the_subject():
     assert [p.start for p in found["disabled-children"]] == [len(ABOUT_PRIVATE_FOSTERING) + 2]
 
 
-def test_a_long_document_needs_three_paragraphs_about_a_theme():
+# Lines of the Children in need census guide (../shared/corpora/csc-reports), a list-like document: its code
+# list names a topic on one line after another, and bullet points name every topic once.
+CODE_LIST = "\n\n".join([
+    "10A Missing: concerns that services may be required or the child may be at risk of harm due to going/being "
+    "missing.",
+    "11A Child sexual exploitation: concerns that services may be required or the child may be at risk of harm "
+    "due to child sexual exploitation.",
+    "12A Trafficking: concerns that services may be required or the child may be at risk of harm due to trafficking.",
+    "13A Gangs: concerns that services may be required or the child may be at risk of harm because of involvement "
+    "in/with gangs."])
+BULLETS = "\n\n".join(f"• {word}" for word in ("the types of data being held;", "why it is being held;",
+                                                  "to whom it may be passed on.")) + "\n\nCode Description"
+
+
+def test_a_report_in_prose_needs_one_paragraph_however_long():
     filler = "\n\n".join(["The council's leaders know their services well and plan carefully for every child in "
-                          "the area."] * 600)  # about 9,600 words, no theme
+                          "the area."] * 600)  # about 9,600 words of prose, no theme
+    assert prose_share(filler) == 1.0
     once = source_tags([], filler + "\n\n" + ABOUT_PRIVATE_FOSTERING)
-    assert once.themes == (), "one paragraph in a long document is a glossary entry or a code list's line"
-    thrice = source_tags([], filler + ("\n\n" + ABOUT_PRIVATE_FOSTERING) * 3)
-    assert [(t.id, t.reason) for t in thrice.themes] == [("private-fostering", "3 paragraphs about it")]
-    assert thrice.themes[0].passage is None, "no passages given, none named"
+    assert [(t.id, t.reason) for t in once.themes] == [("private-fostering", "1 paragraph about it")]
+    assert once.themes[0].passage is None, "no passages given, none named"
+
+
+def test_a_list_like_document_needs_three_paragraphs_and_a_list_counts_once():
+    lists = "\n\n".join([BULLETS] * 40)
+    assert prose_share(CODE_LIST) == 0.0, "codes are list items, however long their lines"
+    assert prose_share(lists + "\n\n" + CODE_LIST) < MIN_PROSE_SHARE <= prose_share(ABOUT_DISABLED) == 1.0
+    code_list = source_tags([], lists + "\n\n" + CODE_LIST)
+    assert code_list.themes == (), "three consecutive codes naming exploitation are one list"
+    found = topic_paragraphs(CODE_LIST)["exploitation-missing"]
+    assert [(p.index, p.list_item) for p in found] == [(1, True), (2, True), (3, True)], "10A: \"missing\" alone is not"
+    one = source_tags([], lists + "\n\n" + ABOUT_PRIVATE_FOSTERING)
+    assert one.themes == (), "one paragraph in a list-like document is a glossary entry or a code's line"
+    three = source_tags([], lists + ("\n\n" + ABOUT_PRIVATE_FOSTERING + "\n\n" + BULLETS) * 3)
+    assert [(t.id, t.reason) for t in three.themes] == [("private-fostering", "3 paragraphs about it")]
+
+
+def test_a_table_of_short_lines_is_not_a_paragraph():
+    judgements = ("Children’s services in Stockport are good\nChildren who need help and protection Good\n"
+                  "Children looked after and achieving permanence\nGood\n2.1 Adoption performance Outstanding\n"
+                  "2.2 Experiences and progress of care leavers Good")
+    assert topic_paragraphs(judgements) == {}, "an inspection's table of judgements names themes, it is not about them"
+    assert "residential-foster-care" in topic_paragraphs(judgements.replace("\n", " ")), "the same words as one line"
+
+
+def test_a_paragraph_cut_by_a_page_break_joins_the_one_before():
+    # Suffolk 2024: the second part begins in lower case; its first words end a sentence about something else.
+    cut = ("Children benefit from assessments that are detailed and consider their history and the views of the "
+           "family. The",
+           "analysis of risk and harm is supported through use of research, although it is not always nuanced to "
+           "reflect the most relevant issues for the child.")
+    assert "evaluation-evidence" not in topic_paragraphs("\n\n".join(cut))
+    assert "evaluation-evidence" in topic_paragraphs(cut[1].capitalize())
+    [(start, body)] = paragraphs_of("\n\n".join(cut))
+    assert start == 0 and body.endswith("for the child.")
+
+
+def test_a_subset_named_after_particularly_is_not_the_subject():
+    # Doncaster 2025, "what needs to improve".
+    item = ("◼ The number of children subject to repeat child protection planning, particularly those children "
+            "experiencing neglect (Outcome 3).")
+    assert "neglect" not in topic_paragraphs(item)
+    assert "neglect" in topic_paragraphs("◼ The response to neglect, homeless 16 to 17-year-olds and return home "
+                                         "interviews with children who have been missing.")
+
+
+@pytest.mark.parametrize("sentence, theme", [
+    ("Children’s physical and emotional health needs are mostly well monitored, and they have all the checks "
+     "they need.", "mental-health"),  # Leicestershire 2019: health checks, not mental health
+    ("Effective strategic relationships with multi-agency partners have resulted in the successful disruption of "
+     "known perpetrators who criminally exploit or traffic children.", "domestic-abuse"),  # Thurrock 2019
+    ("Workloads are manageable, enabling workers to practise relationally, spending more time with children and "
+     "families.", "funding-commissioning"),  # North Lincolnshire 2022
+])
+def test_words_in_another_sense_do_not_make_a_paragraph_about_a_theme(sentence, theme):
+    assert theme not in topic_paragraphs(sentence)
 
 
 def test_a_long_evidence_sentence_is_cut_at_a_word():
