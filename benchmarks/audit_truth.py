@@ -197,6 +197,11 @@ def audit(get: Get, words: int = 30, queries: Iterable[str] = QUERIES, values: i
                     ok = all(held(source, via, [p]) for p in places)
                     statements.record(ok, f"{query!r} {source.title[:50]!r}: “{word['word']}” said in {places}"
                                       f"{' as ' + via if word.get('via') else ''}, not there")
+                    if word.get("form"):  # "is in its text as “adolescent”": written so, letter for letter
+                        written = " ".join((source.title if places[0] == "title" else source.text).split())
+                        statements.record(word["form"].lower() in written.lower(),
+                                          f"{query!r} {source.title[:50]!r}: “{word['word']}” said in its "
+                                          f"{places[0]} as “{word['form']}”, not written so there")
                 else:
                     ok = not held(source, word["word"])
                     statements.record(ok, f"{query!r} {source.title[:50]!r}: “{word['word']}” said not in it, "

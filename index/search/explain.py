@@ -13,6 +13,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -148,7 +149,7 @@ def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None,
     places = {"title": analyze_text(texts.title), "publisher": analyze_text(texts.publisher),
               "author": analyze_text(" ; ".join(texts.authors))}
     if holding is not None:
-        return _explained(evidence, holding, places, chosen, parts, analyze, analyze_text)
+        return _explained(evidence, holding, places, chosen, parts, analyze, analyze_text, texts)
     passages = [analyze_text(p) for p in texts.passages]
     terms = list(evidence.terms)
     words = []
@@ -178,7 +179,7 @@ def explain(evidence: Evidence, texts: SourceTexts, chosen: PassageHit | None,
 
 def _explained(evidence: Evidence, holding: SourceHolding, places: dict[str, list[str]], chosen: PassageHit | None,
                parts: dict[int, tuple[float, float]], analyze: Callable[[Term], list[str]],
-               analyze_text: Analyzer) -> Why:
+               analyze_text: Analyzer, texts: SourceTexts) -> Why:
     """:func:`explain` from the account of the whole source. A word the source holds is placed in its title,
     publisher's or author's name when those hold it, else in its text (the account found it in a passage, and
     no name holds it); where the title holds it, whether the text does too is not claimed."""
@@ -192,7 +193,9 @@ def _explained(evidence: Evidence, holding: SourceHolding, places: dict[str, lis
         if not where:
             where = ["text"]
         ordered: list[str] = [p for p in ("title", "text", "publisher", "author") if p in where]
-        words.append(WordMatch(typed.text, ordered, None if via == typed else via.text))
+        read = [texts.title] if ordered[0] == "title" else texts.passages if ordered[0] == "text" else []
+        words.append(WordMatch(typed.text, ordered, None if via == typed else via.text,
+                               form_in(read, via, tokens, analyze_text)))
     synonyms = [SynonymUse(word, synonym) for word, synonym in holding.synonyms]
     share = keyword_share(parts.get(chosen.rowid)) if chosen is not None else 0.0
     found = how_found(share)
@@ -230,6 +233,25 @@ def passage_reason(evidence: Evidence, chosen: PassageHit | None, words: list[Wo
     return "No passage of it holds your words; the passage shown is the closest in meaning to your search."
 
 
+def form_in(texts: Sequence[str], term: Term, tokens: list[str], analyze_text: Analyzer) -> str | None:
+    """How ``texts`` write ``term`` where none writes it as typed ("adolescent" for "adolescents": the same
+    stem): the first such form, as it stands in the text; None when a text holds it as typed, or when none of
+    these texts holds it at all (the source's other passages do; nothing is said of a form not read)."""
+    if not tokens or not texts:
+        return None
+    typed = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(w) for w in term.text.split()) + r"(?![^\W_])", re.I)
+    if any(typed.search(text) for text in texts):
+        return None
+    # Each stem less its last letter begins the words it stems ("famili": family, families).
+    pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(t[:-1] if len(t) > 2 else t) + r"[^\W_]*"
+                                                          for t in tokens) + r"(?![^\W_])", re.I)
+    for text in texts:
+        for found in pattern.finditer(text):
+            if analyze_text(found[0]) == tokens:
+                return " ".join(found[0].split())
+    return None
+
+
 def _where_sentence(words: list[WordMatch]) -> str:
     if not words:
         return ""
@@ -240,8 +262,8 @@ def _where_sentence(words: list[WordMatch]) -> str:
         if word.where:
             places = [_PLACE_WORDS[p] for p in word.where]
             joined = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
-            if word.via:
-                parts.append(f"“{word.word}” is in its {joined} as “{word.via}”")
+            if word.via or word.form:
+                parts.append(f"“{word.word}” is in its {joined} as “{word.form or word.via}”")
             else:
                 parts.append(f"“{word.word}” is in its {joined}")
         else:

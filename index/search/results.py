@@ -36,6 +36,10 @@ class WordMatch:
     # The word or phrase the source holds in its place (an OR alternative, or a synonym as specific as the word;
     # issue 23), where it does not hold the word as typed; ``where`` is then where it holds that.
     via: str | None = None
+    # How the first place holds it where it is not written as typed but as another form of the same stem
+    # ("adolescent" for "adolescents"; for an alternative or synonym, a form of that), read from the title or
+    # the passages the search read; None when written as typed there, or when no passage read holds it.
+    form: str | None = None
 
 
 @dataclass(frozen=True)

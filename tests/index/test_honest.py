@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from index.search.explain import Evidence, contributions, how_found, keyword_share
+from index.search.explain import Evidence, contributions, form_in, how_found, keyword_share
 from index.search.highlight import CLOSE, OPEN, unmark_names
-from index.search.query import parse_query
+from index.search.query import Term, parse_query
 from index.search.searcher import replaced_words
 from index.search.vocabulary import VOCABULARY_FILE, Vocabulary, words_of
+from index.storage.analysis import AnalysedTerms
 from index.storage.contract import LexicalRow, PassageHit
 from index.storage.local.lexical import LexicalIndex
 from tests.conftest import make_settings
@@ -142,6 +143,34 @@ def test_why_names_where_words_matched(corpus_searcher):
     assert where["cafcass"] == ["publisher"]
     assert where["chief"] == [] and where["executive"] == []
     assert any("publisher" in s for s in top.why.summary)
+
+
+def test_a_word_held_in_another_form_is_said_in_that_form():
+    analyzer = AnalysedTerms()
+    word = Term(("adolescents",))
+    tokens = analyzer.analyze(word)
+    texts = ["Work with an Adolescent at risk.", "The families of adolescent-aged children."]
+    assert form_in(texts, word, tokens, analyzer.analyze_text) == "Adolescent"
+    assert form_in(["Adolescents and their families."], word, tokens, analyzer.analyze_text) is None  # as typed
+    assert form_in(["Nothing here about it."], word, tokens, analyzer.analyze_text) is None  # not read: not said
+    phrase = Term(("safeguarding", "families"))
+    assert form_in(["Each safeguarded  family was seen."], phrase, analyzer.analyze(phrase),
+                   analyzer.analyze_text) == "safeguarded family"
+
+
+@pytest.mark.parametrize("query", ["adolescent edge of cares", "families safeguarding", "innovations"])
+def test_every_form_said_is_in_the_source_as_written(corpus_searcher, query):
+    said = 0
+    for result in corpus_searcher.search(query).results:
+        for word in result.why.words:
+            if word.form is None:
+                continue
+            said += 1
+            passages = corpus_searcher.store.source_passages(result.document_id)
+            place = result.title if word.where[0] == "title" else " ".join(p.content for p in passages)
+            assert word.form.lower() in " ".join(place.split()).lower(), (query, word)
+            assert f"“{word.word}” is in its" in " ".join(result.why.summary)
+    assert said, f"no result of {query!r} holds a word in another form"
 
 
 def test_why_names_synonyms_used(corpus_searcher):
