@@ -336,6 +336,8 @@ def measure(size: int, args: argparse.Namespace, seed: Seed, work: Path) -> dict
         out.update({"p50_ms": mix["p50"], "p95_ms": mix["p95"], "p99_ms": mix["p99"]})
         freq = percentiles([timed_get(server.url("/api/search", q=q))[0] for q in frequent])
         out.update({"frequent_p50_ms": freq["p50"], "frequent_p95_ms": freq["p95"]})
+        if args.search_only:
+            return out
         filtered = [timed_get(server.url("/api/search", **params))[0]
                     for params in filtered_requests(seed, pool.take(54))]
         out["filtered_p95_ms"] = percentiles(filtered)["p95"]
@@ -375,6 +377,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure a generation kept by --keep instead of "
                         "building it again")
     parser.add_argument("--json", action="store_true", help="end with one JSON object per size, one per line")
+    parser.add_argument("--search-only", action="store_true", help="only start-up and search latency (the real "
+                        "queries and the most frequent words), none of the rest: a quick re-measure after a change")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     work = Path(args.work_dir)

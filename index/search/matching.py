@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from index.search.query import FUNCTION_WORDS, ParsedQuery, Term
 from index.search.ranking import SINGLE_METHODS
@@ -82,15 +83,17 @@ class SourceAccount:
     long: bool = False  # a pasted paragraph: no "every word" tier
     specific: dict[str, bool] = field(default_factory=dict)  # synonym text -> counted as the word
 
-    @property
+    @cached_property
     def all_words(self) -> frozenset[str]:
-        """The matched sources holding every unit (none for a pasted paragraph)."""
+        """The matched sources holding every unit (none for a pasted paragraph). Computed once: :meth:`tier` asks
+        it for every matched source, and at a million passages (33,000 sources) recomputing the intersection
+        each time made a search of common words take minutes (bench_scale found it)."""
         if self.long or not self.holders:
             return frozenset()
         held = frozenset.intersection(*self.holders)
         return held & self.sources
 
-    @property
+    @cached_property
     def some_words(self) -> frozenset[str]:
         """The matched sources holding at least one unit."""
         return frozenset().union(*self.holders) & self.sources if self.holders else frozenset()
@@ -142,12 +145,12 @@ class SourceAccount:
         matched), then the rest by tier, passages holding the words, closeness in meaning, id."""
         pool = self.restricted(within)
         head = [s for s in dict.fromkeys(ranked) if s in pool]
-        seen = set(head)
-        tiers = {"all": 0, "some": 1, "meaning": 2}
-        rest = sorted((s for s in pool if s not in seen),
-                      key=lambda s: (tiers[self.tier(s)], -self.passages.get(s, 0),
-                                     -self.near.get(s, (0, -2.0))[1], s))
-        return head + rest
+        rest = pool.difference(head)
+        every, some = rest & self.all_words, rest & self.some_words
+        passages, near = self.passages, self.near
+        for tier in (every, some - every, rest - some):  # tiers by set operations, each sorted within
+            head += sorted(tier, key=lambda s: (-passages.get(s, 0), -near.get(s, (0, -2.0))[1], s))
+        return head
 
 
 def units_of(parsed: ParsedQuery, widened: ParsedQuery) -> tuple[Unit, ...]:

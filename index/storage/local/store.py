@@ -519,16 +519,29 @@ class KBDocumentStore:
         return self.hits(self.vectors.search(query_embedding, top_k, filters), with_content)
 
     def sources_near(self, query_embedding: Sequence[float], floor: float) -> dict[str, tuple[int, float]]:
-        """Every source with a passage at cosine ``floor`` or above, with its closest passage ``(rowid, cosine)``."""
-        found = self.vectors.above(query_embedding, floor)
-        if not found:
+        """Every source with a passage at cosine ``floor`` or above, with its closest passage ``(rowid, cosine)``.
+
+        The rows are mapped to their sources' spans and reduced to each source's best with numpy: a common topic
+        at a million passages finds a hundred thousand rows or more (2.7 s a search as Python lists; bench_scale)."""
+        rowids, scores = self.vectors.above(query_embedding, floor)
+        if not len(rowids):
             return {}
-        sources = self.rowid_sources([rowid for rowid, _ in found])
+        first, last, span_sources = self.vectors.span_arrays()
+        at = np.searchsorted(first, rowids, side="right") - 1
+        inside = (at >= 0) & (rowids <= last[np.clip(at, 0, None)]) if len(first) else np.zeros(len(rowids), bool)
         best: dict[str, tuple[int, float]] = {}
-        for rowid, score in found:
-            source = sources.get(rowid)
-            if source is not None and (source not in best or score > best[source][1]):
-                best[source] = (rowid, score)
+        if inside.any():
+            spans, rows, values = at[inside], rowids[inside], scores[inside]
+            order = np.lexsort((-values, spans))  # by span, best score first within each
+            spans, rows, values = spans[order], rows[order], values[order]
+            heads = np.flatnonzero(np.r_[True, spans[1:] != spans[:-1]])
+            best = {span_sources[int(spans[i])]: (int(rows[i]), float(values[i])) for i in heads}
+        if not inside.all():  # rows of sources whose passages are not consecutive: looked up
+            sources = self.rowid_sources(rowids[~inside].tolist())
+            for rowid, score in zip(rowids[~inside].tolist(), scores[~inside].tolist(), strict=True):
+                source = sources.get(rowid)
+                if source is not None and (source not in best or score > best[source][1]):
+                    best[source] = (rowid, score)
         return best
 
     def rowid_sources(self, rowids: Sequence[int]) -> dict[int, str]:

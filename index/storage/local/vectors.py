@@ -68,6 +68,18 @@ class DerivedFrom:
     lexical: Path | None = None
 
 
+@dataclass(frozen=True)
+class SpanTable:
+    """The sources' consecutive rowid spans (:meth:`FaissVectors.source_spans`), as lists and as arrays."""
+
+    ranges: dict[str, tuple[int, int] | None]
+    starts: list[int]
+    spans: list[tuple[int, int, str]]
+    first: np.ndarray
+    last: np.ndarray
+    sources: list[str]
+
+
 class FaissVectors:
     """The vector index of one store's passages (ids = passage rowids), loaded or built once.
 
@@ -93,7 +105,7 @@ class FaissVectors:
         self._lock = threading.Lock()
         self._ivf_cache: tuple[faiss.Index, Any] | None = None
         self._source_rows: dict[str, tuple[int, int] | None] | None = None
-        self._spans: tuple[object, list[int], list[tuple[int, int, str]]] | None = None
+        self._spans: SpanTable | None = None
 
     def reset(self) -> None:
         """Forget the index (rows were written or deleted): the next use builds or derives it again."""
@@ -121,12 +133,13 @@ class FaissVectors:
             return self._exact_among(query[0], allowed, top_k)
         return self._search_index(index, query, top_k, allowed)
 
-    def above(self, query_embedding: Sequence[float], floor: float) -> list[tuple[int, float]]:
-        """``(rowid, inner product)`` of every passage at ``floor`` or above (FAISS range search: an IVF index probes
-        as a search does), in no order: the whole set a meaning search finds, not its best ``top_k``."""
+    def above(self, query_embedding: Sequence[float], floor: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(rowids, inner products)`` of every passage at ``floor`` or above (FAISS range search: an IVF index
+        probes as a search does), in no order, as arrays: the whole set a meaning search finds, not its best
+        ``top_k``. A common topic at a million passages is a hundred thousand rows or more, so they stay arrays."""
         index = self.index()
         if index.ntotal == 0:
-            return []
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
         ivf = self._ivf_of(index)
         params: Any = faiss.SearchParametersIVF() if ivf is not None else faiss.SearchParameters()
@@ -134,8 +147,9 @@ class FaissVectors:
             params.nprobe = min(ivf.nlist, self.nprobe)
         # range_search keeps scores above the radius: a hair below the floor keeps a passage exactly at it.
         limits, scores, ids = index.range_search(query, float(floor) - 1e-6, params=params)
-        return [(int(i), float(sc)) for i, sc in zip(ids[limits[0]:limits[1]], scores[limits[0]:limits[1]], strict=True)
-                if sc >= floor]
+        ids, scores = ids[limits[0]:limits[1]], scores[limits[0]:limits[1]]
+        kept = scores >= floor
+        return ids[kept].astype(np.int64), scores[kept]
 
     def _search_index(self, index: faiss.Index, query: np.ndarray, top_k: int,
                       allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -206,12 +220,24 @@ class FaissVectors:
     def source_spans(self) -> tuple[list[int], list[tuple[int, int, str]]]:
         """The consecutive sources' ``(first, last, source)`` rowid spans sorted by first rowid, and those firsts
         (for bisecting a rowid to its source); made once per set of ranges."""
+        spans = self._span_table()
+        return spans.starts, spans.spans
+
+    def span_arrays(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """:meth:`source_spans` as arrays for mapping many rowids at once: firsts, lasts, and the sources in order."""
+        spans = self._span_table()
+        return spans.first, spans.last, spans.sources
+
+    def _span_table(self) -> SpanTable:
         ranges = self.source_rowid_ranges()
         cached = self._spans
-        if cached is None or cached[0] is not ranges:
+        if cached is None or cached.ranges is not ranges:
             spans = sorted((span[0], span[1], source) for source, span in ranges.items() if span is not None)
-            cached = self._spans = (ranges, [start for start, _, _ in spans], spans)
-        return cached[1], cached[2]
+            cached = self._spans = SpanTable(ranges, [start for start, _, _ in spans], spans,
+                                             np.array([a for a, _, _ in spans], dtype=np.int64),
+                                             np.array([b for _, b, _ in spans], dtype=np.int64),
+                                             [source for _, _, source in spans])
+        return cached
 
     def source_rowid_ranges(self) -> dict[str, tuple[int, int] | None]:
         """Each source's first and last passage rowid, or None when its passages are not consecutive.
