@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import offline  # noqa: F401
 from index.errors import QueryError
+from index.evaluation import bootstrap_ci, randomisation_p
 from index.search.query import ParsedQuery, parse_query
 from index.search.ranking import (
     MatchAnswers,
@@ -321,25 +322,6 @@ def per_query(collection: Collection, run: dict[str, list[tuple[str, float]]]) -
     for metric in ir_measures.iter_calc(measures[:1], exp, run_dict):
         out["ndcg_exp"][index[metric.query_id]] = metric.value
     return out
-
-
-def randomisation_p(a: np.ndarray, b: np.ndarray, trials: int = 20000, seed: int = 7) -> float:
-    """Two-sided paired randomisation (sign-flip) test of mean(a − b) = 0 over queries."""
-    diff = a - b
-    if not np.any(diff):
-        return 1.0
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((-1.0, 1.0), size=(trials, diff.size))
-    observed = abs(diff.mean())
-    return float((np.abs((signs * diff).mean(axis=1)) >= observed - 1e-12).mean())
-
-
-def bootstrap_ci(a: np.ndarray, b: np.ndarray, trials: int = 20000, seed: int = 11) -> tuple[float, float]:
-    """95% paired bootstrap interval of mean(a − b) over queries."""
-    diff = a - b
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(trials, diff.size))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 # ---------------------------------------------------------------- the grid of candidate variants
