@@ -62,6 +62,7 @@ from index.search.ranking import (
     about,
     boost_proximity,
     boosted,
+    closer_as_a_whole,
     fuse_candidates,
     group_by_source,
     lexical_ranking,
@@ -122,6 +123,7 @@ class Candidates:
     matched: Matched | None = None  # the fused methods' account (None: a generation without one)
     matched_lexical: Matched | None = None  # the lexical method's (words only)
     linked: frozenset[str] = frozenset()  # candidates' sources linked to a project the query names
+    closeness: dict[str, float] = field(default_factory=dict)  # candidates' sources: cosine to their mean vector
 
 
 @dataclass
@@ -151,10 +153,10 @@ def _plain(matched: Matched | None) -> tuple[Any, ...] | None:
 
 
 def _candidates(qid: str, fields: tuple[Any, ...]) -> Candidates:
-    parsed, strict, relaxed, dense, near, required, banned, matched, matched_lexical, linked = fields
+    parsed, strict, relaxed, dense, near, required, banned, matched, matched_lexical, linked, closeness = fields
     return Candidates(qid, parsed, strict, relaxed, dense, near, required, banned,
                       None if matched is None else Matched(*matched),
-                      None if matched_lexical is None else Matched(*matched_lexical), linked)
+                      None if matched_lexical is None else Matched(*matched_lexical), linked, closeness)
 
 
 def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True) -> Collection:
@@ -174,7 +176,7 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
     except Exception:
         run_eval(dataset, settings, data_dir, methods=("lexical",), files=files, progress=progress)
         generation = open_generation(index_settings)
-    key = hashlib.sha1(json.dumps(["v4", name, generation.id] + [str(getattr(settings, s)) for s in RETRIEVAL_SETTINGS])
+    key = hashlib.sha1(json.dumps(["v5", name, generation.id] + [str(getattr(settings, s)) for s in RETRIEVAL_SETTINGS])
                        .encode()).hexdigest()[:12]
     cache = data_dir / f"loco-{key}.pickle"
     if cache.is_file():
@@ -210,7 +212,8 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
         candidates[qid] = Candidates(qid, parsed, _strip(lexical["hits"]), _strip(lexical["relaxed_hits"]),
                                      _strip(dense), set(near), None if required is None else set(required), set(banned),
                                      kept_match(searcher.account(parsed, widened, settings.fusion, vector), sources),
-                                     kept_match(searcher.account(parsed, widened, "lexical", None), sources), linked)
+                                     kept_match(searcher.account(parsed, widened, "lexical", None), sources), linked,
+                                     searcher.closeness(vector, sorted(sources)))
         if progress and number % 200 == 0:
             print(f"  {name}: {number}/{len(judged)} queries, {time.perf_counter() - started:.0f} s", flush=True)
     stems = None
@@ -222,7 +225,7 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
     with cache.open("wb") as handle:
         # Plain tuples of the index's own types, so that any script (not only this one as __main__) reads it.
         pickle.dump({"candidates": {q: (c.parsed, c.strict, c.relaxed, c.dense, c.near, c.required, c.banned,
-                                        _plain(c.matched), _plain(c.matched_lexical), c.linked)
+                                        _plain(c.matched), _plain(c.matched_lexical), c.linked, c.closeness)
                                     for q, c in candidates.items()},
                      "stems": stems}, handle)
     return Collection(name, qrels, judged, candidates, stems)
@@ -269,9 +272,11 @@ def production(c: Candidates, settings: Settings) -> list[RankedSource]:
 
 
 def matched_sources(c: Candidates, grouped: list[RankedSource], settings: Settings, method: str,
-                    first: Callable[[list[RankedSource], set[str]], list[RankedSource]]) -> list[RankedSource]:
+                    first: Callable[[list[RankedSource], set[str]], list[RankedSource]],
+                    source_meaning: float | None = None) -> list[RankedSource]:
     """What the searcher does with the ranked sources (``Searcher._sources``, ``_order`` and ``rank``): keeps those
-    the search matches, lifts those linked to a project the query names (``named_boost``, fused methods), puts
+    the search matches, lifts those linked to a project the query names (``named_boost``, fused methods) and those
+    close in meaning as a whole (``source_meaning``, default the setting ``source_meaning_weight``), puts
     first by ``first`` those holding every word (a strict passage, and every word by the account), then lists
     the matched sources the candidates did not reach below the lowest ranked (scores as ``Searcher.rank``)."""
     strict = {h.source_id for h in c.strict if h.source_id}
@@ -283,6 +288,8 @@ def matched_sources(c: Candidates, grouped: list[RankedSource], settings: Settin
         grouped = about(grouped, matched.passages, settings.about_weight)
         if settings.named_boost:
             grouped = boosted(grouped, set(c.linked), settings.named_boost)
+        weight = settings.source_meaning_weight if source_meaning is None else source_meaning
+        grouped = closer_as_a_whole(grouped, c.closeness, weight)
     grouped = first(grouped, strict & matched.all_words)
     lowest = min((r.score for r in grouped), default=0.0)
     seen = {r.source_id for r in grouped}
@@ -454,6 +461,13 @@ class GridVariant:
     # When the best dense candidate's cosine reaches top_at, the dense weight grows by top_add.
     top_at: float = 2.0
     top_add: float = 0.0
+    # When at least full_at passages hold every query word (the words are common: more of them than the ranking
+    # reads), the dense weight is full_w instead (before top_add); 0: no such rule.
+    full_at: int = 0
+    full_w: float = 0.6
+    # Step 7d: + source_meaning × the source's closeness as a whole (its mean vector), over the closest's; None: the
+    # setting source_meaning_weight (as production reads it).
+    source_meaning: float | None = 0.0
 
     def __call__(self, c: Candidates, settings: Settings) -> list[RankedSource]:
         fused = self.norm not in ("lexical", "dense")
@@ -465,7 +479,7 @@ class GridVariant:
             return ranked
 
         method = self.norm if self.norm in ("lexical", "dense") else "weighted"
-        return matched_sources(c, self._ranked(c), settings, method, first)
+        return matched_sources(c, self._ranked(c), settings, method, first, self.source_meaning)
 
     def _ranked(self, c: Candidates) -> list[RankedSource]:
         lexical = lexical_ranking(c.strict, c.relaxed)
@@ -477,6 +491,8 @@ class GridVariant:
         weight = self.w
         if (self.rule == "strict" and not c.strict) or (self.rule == "long" and content_words(c) > 6):
             weight = self.w2
+        if self.full_at and len(c.strict) >= self.full_at:
+            weight = self.full_w
         if c.dense and c.dense[0].score >= self.top_at:
             weight = min(1.0, weight + self.top_add)
         if self.norm == "rrf":
@@ -519,7 +535,7 @@ def fusion_grid() -> dict[str, Variant]:
     return grid
 
 
-PRODUCTION = GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.7, top_add=0.1)
+PRODUCTION = GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.2, source_meaning=None)
 
 
 def precision_grid() -> dict[str, Variant]:
@@ -531,6 +547,32 @@ def precision_grid() -> dict[str, Variant]:
         for words in (0, 4):
             grid[f"floor {floor}, all words first ≤{words} words"] = dataclasses.replace(
                 PRODUCTION, all_words_first=words, floor=floor)
+    return grid
+
+
+def sources_grid() -> dict[str, Variant]:
+    """Issue 24: the fusion grid, and the fusions near the best of it with each source's closeness as a whole
+    (step 7d, ``source_meaning``) at 0.1-0.3, and with a dense weight of its own for queries whose every word is
+    common (at least 50 passages hold them all: ``full_at``)."""
+    grid = fusion_grid()
+    bases = {
+        "max strict 0.4/0.6 +0.1 at dense 0.7": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.7,
+                                                            top_add=0.1),
+        "max strict 0.4/0.6 +0.1 at dense 0.75": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.75,
+                                                             top_add=0.1),
+        "max strict 0.4/0.6 +0.2 at dense 0.65": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.65,
+                                                             top_add=0.2),
+        "max w0.4 +0.2 at dense 0.65": GridVariant("max", 0.4, 0.1, top_at=0.65, top_add=0.2),
+        "max w0.5 +0.1 at dense 0.65": GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.1),
+        "max w0.5 +0.2 at dense 0.65": GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.2),
+        "max w0.6 +0.1 at dense 0.7": GridVariant("max", 0.6, 0.1, top_at=0.7, top_add=0.1),
+    }
+    for name, base in bases.items():
+        grid.setdefault(name, base)
+        for weight in (0.1, 0.2, 0.3):
+            grid[f"{name}, whole source {weight}"] = dataclasses.replace(base, source_meaning=weight)
+        for full_w in (0.6, 0.8):
+            grid[f"{name}, common words w{full_w}"] = dataclasses.replace(base, full_at=50, full_w=full_w)
     return grid
 
 
@@ -632,7 +674,8 @@ def main() -> None:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--objective", choices=("mean", "min"), default="mean",
                         help="choose by the mean margin over the six (the protocol), or by the smallest")
-    parser.add_argument("--grid", choices=("fusion", "aggregation", "precision", "production"), default="fusion",
+    parser.add_argument("--grid", choices=("fusion", "sources", "aggregation", "precision", "production"),
+                        default="fusion",
                         help="fusion: the candidate grid plus production; production: production only")
     parser.add_argument("--json", help="write every variant's per-collection figures here")
     args = parser.parse_args()
@@ -650,6 +693,8 @@ def main() -> None:
         variants.update(fusion_grid())
     elif args.grid == "precision":
         variants.update(precision_grid())
+    elif args.grid == "sources":
+        variants.update(sources_grid())
     elif args.grid == "aggregation":
         variants.update(aggregation_grid())
     started = time.perf_counter()
