@@ -1,4 +1,4 @@
-"""Leave-one-collection-out ranking: every choice made on six collections, reported on the seventh.
+"""Leave-one-collection-out ranking: every choice made on the other collections, reported on the one held out.
 
     .venv/bin/python benchmarks/bench_loco.py [--data-root /work/eval-data/base] [--collections ...]
         [--grid fusion] [--json out.json] [--markdown]
@@ -12,15 +12,24 @@ candidates, so a grid of a hundred variants over seven
 collections takes minutes, not hours.
 
 Protocol (issue 15): for each held-out collection, the variant with the best mean margin over the
-better single retriever (nDCG@10, linear gain) on the OTHER six is chosen and its figures on the
-held-out one are reported, with a paired randomisation test against the better single retriever
-over that collection's queries. Both gain conventions are reported: linear (trec_eval, ir-measures,
-BEIR) and 2^rel − 1 (qrels grades mapped to 2^g − 1, then the same linear nDCG).
+better single retriever (nDCG@10, linear gain) on the OTHER collections is chosen and its figures on the
+held-out one are reported; a collection in ``HELD_OUT_ONLY`` (csc-practice, issue 24) never takes part in
+choosing: its own fold is chosen on the seven others, every other fold on six. Each with a paired
+randomisation test against the better single retriever over that collection's queries. Both gain
+conventions are reported: linear (trec_eval, ir-measures, BEIR) and 2^rel − 1 (qrels grades mapped to
+2^g − 1, then the same linear nDCG).
 
 Collections (name → BEIR folder, and for csc-reports the folder of files it judges by file stem):
-scifact, arguana, npl, cisi (``../shared/eval``), msmarco-5k, csc-seeds (``eval/``), csc-reports
-(``eval/csc-reports`` over ``../shared/corpora``). An index missing from DATA_ROOT/<name> is built
-by ``kb eval``'s ingest first (minutes per collection: the passages are embedded).
+scifact, arguana, npl, cisi (``../shared/eval``), msmarco-5k, csc-seeds (``eval/``), csc-reports and
+csc-practice (``eval/csc-reports``, ``eval/csc-practice`` over ``../shared/corpora``, one index in
+DATA_ROOT/csc-reports). An index missing from DATA_ROOT/<name> is built by ``kb eval``'s ingest first
+(minutes per collection: the passages are embedded).
+
+What the searcher does after ranking the candidates is replayed too (issue 23, :mod:`index.search.matching`):
+only the sources the search matches are kept, a source linked to a project the query names is lifted
+(``named_boost``), "every word first" reads the account of what each source holds, and the matched sources
+the candidates did not reach follow the ranked ones, so that ``production (defaults)`` is ``kb eval``'s
+production row.
 """
 
 from __future__ import annotations
@@ -45,11 +54,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import offline  # noqa: F401
 from index.errors import QueryError
+from index.evaluation import bootstrap_ci, randomisation_p
 from index.search.query import ParsedQuery, parse_query
 from index.search.ranking import (
     MatchAnswers,
     RankedSource,
+    about,
     boost_proximity,
+    boosted,
+    closer_as_a_whole,
     fuse_candidates,
     group_by_source,
     lexical_ranking,
@@ -72,9 +85,27 @@ COLLECTIONS: dict[str, tuple[Path, Path | None]] = {
     "msmarco-5k": (ROOT / "eval" / "msmarco-5k", None),
     "csc-seeds": (ROOT / "eval" / "csc-seeds", None),
     "csc-reports": (ROOT / "eval" / "csc-reports", SHARED / "corpora"),
+    "csc-practice": (ROOT / "eval" / "csc-practice", SHARED / "corpora"),
 }
+# Collections searched over another's index (DATA_ROOT/<that name>).
+INDEX_OF = {"csc-practice": "csc-reports"}
+# Collections only ever reported held out (issue 24: the practitioners' queries choose nothing).
+HELD_OUT_ONLY = ("csc-practice",)
 # Settings that change the candidates themselves (the rest only change how they are ranked).
 RETRIEVAL_SETTINGS = ("synonyms", "title_weight", "candidates", "query_int8", "max_query_chars")
+
+
+@dataclass(frozen=True)
+class Matched:
+    """What the searcher's account of the whole match (:class:`index.search.matching.SourceAccount`) says that the
+    ranking reads, kept for the candidates' sources: which the search matches, which hold every word, how many
+    passages of each hold the words; and the first of every matched source in the account's order (enough to
+    follow any ranked head to ``DEPTH``)."""
+
+    sources: frozenset[str]
+    all_words: frozenset[str]
+    passages: dict[str, int]
+    order: tuple[str, ...]
 
 
 @dataclass
@@ -89,6 +120,10 @@ class Candidates:
     near: set[int] = field(default_factory=set)  # candidates holding the content words close together
     required: set[int] | None = None  # candidates holding the phrases the user quoted (None: no such phrase)
     banned: set[str] = field(default_factory=set)  # candidates' sources holding an excluded word
+    matched: Matched | None = None  # the fused methods' account (None: a generation without one)
+    matched_lexical: Matched | None = None  # the lexical method's (words only)
+    linked: frozenset[str] = frozenset()  # candidates' sources linked to a project the query names
+    closeness: dict[str, float] = field(default_factory=dict)  # candidates' sources: cosine to their mean vector
 
 
 @dataclass
@@ -102,6 +137,26 @@ class Collection:
 
 def _strip(hits: Iterable[PassageHit]) -> list[PassageHit]:
     return [PassageHit(h.rowid, h.id, h.source_id, "", {}, float(h.score)) for h in hits]
+
+
+def kept_match(account: Any, among: set[str]) -> Matched | None:
+    """The part of a search's account the replayed ranking reads, for the candidates' sources ``among``."""
+    if account is None:
+        return None
+    return Matched(account.sources & among, account.all_words & among,
+                   {s: n for s, n in account.passages.items() if s in among},
+                   tuple(account.order([])[: DEPTH + len(among)]))
+
+
+def _plain(matched: Matched | None) -> tuple[Any, ...] | None:
+    return None if matched is None else dataclasses.astuple(matched)
+
+
+def _candidates(qid: str, fields: tuple[Any, ...]) -> Candidates:
+    parsed, strict, relaxed, dense, near, required, banned, matched, matched_lexical, linked, closeness = fields
+    return Candidates(qid, parsed, strict, relaxed, dense, near, required, banned,
+                      None if matched is None else Matched(*matched),
+                      None if matched_lexical is None else Matched(*matched_lexical), linked, closeness)
 
 
 def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True) -> Collection:
@@ -121,16 +176,17 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
     except Exception:
         run_eval(dataset, settings, data_dir, methods=("lexical",), files=files, progress=progress)
         generation = open_generation(index_settings)
-    key = hashlib.sha1(json.dumps(["v3", generation.id] + [str(getattr(settings, s)) for s in RETRIEVAL_SETTINGS])
+    key = hashlib.sha1(json.dumps(["v5", name, generation.id] + [str(getattr(settings, s)) for s in RETRIEVAL_SETTINGS])
                        .encode()).hexdigest()[:12]
     cache = data_dir / f"loco-{key}.pickle"
     if cache.is_file():
         with cache.open("rb") as handle:
             kept: dict[str, Any] = pickle.load(handle)
         generation.store.close()
-        return Collection(name, qrels, judged, {q: Candidates(q, *fields) for q, fields in kept["candidates"].items()},
+        return Collection(name, qrels, judged, {q: _candidates(q, fields) for q, fields in kept["candidates"].items()},
                           kept["stems"])
     searcher = Searcher(index_settings, generation)
+    projects = searcher.facet_table.postings.get("project", {})
     n = max(settings.candidates, DEPTH)
     candidates: dict[str, Candidates] = {}
     started = time.perf_counter()
@@ -140,9 +196,10 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
         except QueryError:
             candidates[qid] = Candidates(qid, None)
             continue
-        widened = searcher.synonyms.expand(parsed) if searcher.synonyms else parsed
+        widened = searcher.widened(parsed)
         lexical = searcher.lexical.run(query=widened, top_k=n)
-        dense = searcher.dense.run(query_embedding=searcher.embedder.embed(parsed.dense_text()), top_k=n)["hits"]
+        vector = searcher.embedder.embed(parsed.dense_text())
+        dense = searcher.dense.run(query_embedding=vector, top_k=n)["hits"]
         union = list(dict.fromkeys(h.rowid for h in [*lexical["hits"], *lexical["relaxed_hits"], *dense]))
         near = searcher.store.near_rowids(parsed, union) if parsed.proximity_match() else set()
         required = (searcher.store.matching_rowids(parsed.required_match(), union, plan=parsed.required_plan())
@@ -150,18 +207,25 @@ def gather(name: str, data_dir: Path, settings: Settings, progress: bool = True)
         sources = {h.source_id for h in [*lexical["hits"], *lexical["relaxed_hits"], *dense] if h.source_id}
         banned = (searcher.store.sources_matching(parsed.exclusion_match(), among=sources,
                                                   plan=parsed.exclusion_plan()) if parsed.exclusion_match() else set())
+        linked = frozenset(s for f in searcher.filter_names.named(parsed.raw) if f.facet == "project"
+                           for s in projects.get(f.value, ())) & sources
         candidates[qid] = Candidates(qid, parsed, _strip(lexical["hits"]), _strip(lexical["relaxed_hits"]),
-                                     _strip(dense), set(near), None if required is None else set(required), set(banned))
+                                     _strip(dense), set(near), None if required is None else set(required), set(banned),
+                                     kept_match(searcher.account(parsed, widened, settings.fusion, vector), sources),
+                                     kept_match(searcher.account(parsed, widened, "lexical", None), sources), linked,
+                                     searcher.closeness(vector, sorted(sources)))
         if progress and number % 200 == 0:
             print(f"  {name}: {number}/{len(judged)} queries, {time.perf_counter() - started:.0f} s", flush=True)
     stems = None
     if files is not None:
         ids = {h.source_id for c in candidates.values() for h in [*c.strict, *c.relaxed, *c.dense] if h.source_id}
+        ids |= {s for c in candidates.values() for m in (c.matched, c.matched_lexical) if m for s in m.order}
         stems = source_stems(generation.store, ids)
     generation.store.close()
     with cache.open("wb") as handle:
         # Plain tuples of the index's own types, so that any script (not only this one as __main__) reads it.
-        pickle.dump({"candidates": {q: (c.parsed, c.strict, c.relaxed, c.dense, c.near, c.required, c.banned)
+        pickle.dump({"candidates": {q: (c.parsed, c.strict, c.relaxed, c.dense, c.near, c.required, c.banned,
+                                        _plain(c.matched), _plain(c.matched_lexical), c.linked, c.closeness)
                                     for q, c in candidates.items()},
                      "stems": stems}, handle)
     return Collection(name, qrels, judged, candidates, stems)
@@ -201,8 +265,36 @@ def production(c: Candidates, settings: Settings) -> list[RankedSource]:
     # Proximity, required phrases and exclusions were looked up once, over all of the query's candidates.
     answers = MatchAnswers(frozenset(c.near), None if c.required is None else frozenset(c.required),
                            frozenset(c.banned))
-    hits = rank_passages(c.parsed, fused, answers, settings)
-    return words_first(group_by_source(hits), {h.source_id for h in strict if h.source_id}, c.parsed, settings)
+    parsed = c.parsed
+    hits = rank_passages(parsed, fused, answers, settings)
+    return matched_sources(c, group_by_source(hits), settings, method,
+                           lambda grouped, all_words: words_first(grouped, all_words, parsed, settings))
+
+
+def matched_sources(c: Candidates, grouped: list[RankedSource], settings: Settings, method: str,
+                    first: Callable[[list[RankedSource], set[str]], list[RankedSource]],
+                    source_meaning: float | None = None) -> list[RankedSource]:
+    """What the searcher does with the ranked sources (``Searcher._sources``, ``_order`` and ``rank``): keeps those
+    the search matches, lifts those linked to a project the query names (``named_boost``, fused methods) and those
+    close in meaning as a whole (``source_meaning``, default the setting ``source_meaning_weight``), puts
+    first by ``first`` those holding every word (a strict passage, and every word by the account), then lists
+    the matched sources the candidates did not reach below the lowest ranked (scores as ``Searcher.rank``)."""
+    strict = {h.source_id for h in c.strict if h.source_id}
+    matched = c.matched_lexical if method == "lexical" else c.matched
+    if matched is None or method == "dense":
+        return first(grouped, strict)
+    grouped = [r for r in grouped if r.source_id in matched.sources]
+    if method not in ("dense", "lexical"):
+        grouped = about(grouped, matched.passages, settings.about_weight)
+        if settings.named_boost:
+            grouped = boosted(grouped, set(c.linked), settings.named_boost)
+        weight = settings.source_meaning_weight if source_meaning is None else source_meaning
+        grouped = closer_as_a_whole(grouped, c.closeness, weight)
+    grouped = first(grouped, strict & matched.all_words)
+    lowest = min((r.score for r in grouped), default=0.0)
+    seen = {r.source_id for r in grouped}
+    rest = [s for s in matched.order if s not in seen]
+    return grouped + [RankedSource(s, lowest - 1.0 - at * 1e-6, []) for at, s in enumerate(rest, start=len(grouped))]
 
 
 def run_of(collection: Collection, variant: Variant, settings: Settings) -> dict[str, list[tuple[str, float]]]:
@@ -237,25 +329,6 @@ def per_query(collection: Collection, run: dict[str, list[tuple[str, float]]]) -
     for metric in ir_measures.iter_calc(measures[:1], exp, run_dict):
         out["ndcg_exp"][index[metric.query_id]] = metric.value
     return out
-
-
-def randomisation_p(a: np.ndarray, b: np.ndarray, trials: int = 20000, seed: int = 7) -> float:
-    """Two-sided paired randomisation (sign-flip) test of mean(a − b) = 0 over queries."""
-    diff = a - b
-    if not np.any(diff):
-        return 1.0
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((-1.0, 1.0), size=(trials, diff.size))
-    observed = abs(diff.mean())
-    return float((np.abs((signs * diff).mean(axis=1)) >= observed - 1e-12).mean())
-
-
-def bootstrap_ci(a: np.ndarray, b: np.ndarray, trials: int = 20000, seed: int = 11) -> tuple[float, float]:
-    """95% paired bootstrap interval of mean(a − b) over queries."""
-    diff = a - b
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, size=(trials, diff.size))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 # ---------------------------------------------------------------- the grid of candidate variants
@@ -388,14 +461,25 @@ class GridVariant:
     # When the best dense candidate's cosine reaches top_at, the dense weight grows by top_add.
     top_at: float = 2.0
     top_add: float = 0.0
+    # When at least full_at passages hold every query word (the words are common: more of them than the ranking
+    # reads), the dense weight is full_w instead (before top_add); 0: no such rule.
+    full_at: int = 0
+    full_w: float = 0.6
+    # Step 7d: + source_meaning × the source's closeness as a whole (its mean vector), over the closest's; None: the
+    # setting source_meaning_weight (as production reads it).
+    source_meaning: float | None = 0.0
 
     def __call__(self, c: Candidates, settings: Settings) -> list[RankedSource]:
-        ranked = self._ranked(c)
         fused = self.norm not in ("lexical", "dense")
-        if fused and self.all_words_first and content_words(c) <= self.all_words_first and c.strict:
-            holding = {h.source_id for h in c.strict}
-            ranked = [s for s in ranked if s.source_id in holding] + [s for s in ranked if s.source_id not in holding]
-        return ranked
+
+        def first(ranked: list[RankedSource], holding: set[str]) -> list[RankedSource]:
+            if fused and self.all_words_first and content_words(c) <= self.all_words_first and holding:
+                return ([s for s in ranked if s.source_id in holding]
+                        + [s for s in ranked if s.source_id not in holding])
+            return ranked
+
+        method = self.norm if self.norm in ("lexical", "dense") else "weighted"
+        return matched_sources(c, self._ranked(c), settings, method, first, self.source_meaning)
 
     def _ranked(self, c: Candidates) -> list[RankedSource]:
         lexical = lexical_ranking(c.strict, c.relaxed)
@@ -407,6 +491,8 @@ class GridVariant:
         weight = self.w
         if (self.rule == "strict" and not c.strict) or (self.rule == "long" and content_words(c) > 6):
             weight = self.w2
+        if self.full_at and len(c.strict) >= self.full_at:
+            weight = self.full_w
         if c.dense and c.dense[0].score >= self.top_at:
             weight = min(1.0, weight + self.top_add)
         if self.norm == "rrf":
@@ -449,7 +535,7 @@ def fusion_grid() -> dict[str, Variant]:
     return grid
 
 
-PRODUCTION = GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.7, top_add=0.1)
+PRODUCTION = GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.2, source_meaning=None)
 
 
 def precision_grid() -> dict[str, Variant]:
@@ -461,6 +547,32 @@ def precision_grid() -> dict[str, Variant]:
         for words in (0, 4):
             grid[f"floor {floor}, all words first ≤{words} words"] = dataclasses.replace(
                 PRODUCTION, all_words_first=words, floor=floor)
+    return grid
+
+
+def sources_grid() -> dict[str, Variant]:
+    """Issue 24: the fusion grid, and the fusions near the best of it with each source's closeness as a whole
+    (step 7d, ``source_meaning``) at 0.1-0.3, and with a dense weight of its own for queries whose every word is
+    common (at least 50 passages hold them all: ``full_at``)."""
+    grid = fusion_grid()
+    bases = {
+        "max strict 0.4/0.6 +0.1 at dense 0.7": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.7,
+                                                            top_add=0.1),
+        "max strict 0.4/0.6 +0.1 at dense 0.75": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.75,
+                                                             top_add=0.1),
+        "max strict 0.4/0.6 +0.2 at dense 0.65": GridVariant("max", 0.4, 0.1, rule="strict", w2=0.6, top_at=0.65,
+                                                             top_add=0.2),
+        "max w0.4 +0.2 at dense 0.65": GridVariant("max", 0.4, 0.1, top_at=0.65, top_add=0.2),
+        "max w0.5 +0.1 at dense 0.65": GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.1),
+        "max w0.5 +0.2 at dense 0.65": GridVariant("max", 0.5, 0.1, top_at=0.65, top_add=0.2),
+        "max w0.6 +0.1 at dense 0.7": GridVariant("max", 0.6, 0.1, top_at=0.7, top_add=0.1),
+    }
+    for name, base in bases.items():
+        grid.setdefault(name, base)
+        for weight in (0.1, 0.2, 0.3):
+            grid[f"{name}, whole source {weight}"] = dataclasses.replace(base, source_meaning=weight)
+        for full_w in (0.6, 0.8):
+            grid[f"{name}, common words w{full_w}"] = dataclasses.replace(base, full_at=50, full_w=full_w)
     return grid
 
 
@@ -519,7 +631,8 @@ def loco(collections: list[Collection], variants: dict[str, Variant], settings: 
               for v in table}
     folds: dict[str, str] = {}
     for held in collections:
-        others = [c.name for c in collections if c.name != held.name]
+        # A held-out-only collection (csc-practice) never helps choose, in its own fold or another's.
+        others = [c.name for c in collections if c.name != held.name and c.name not in HELD_OUT_ONLY]
 
         def value(v: str, others: list[str] = others) -> tuple[float, float]:
             margins = [margin[v][o] for o in others] or [0.0]
@@ -534,7 +647,7 @@ def loco(collections: list[Collection], variants: dict[str, Variant], settings: 
 
 
 def report(collections: list[Collection], result: dict[str, Any], chosen_all: str) -> str:
-    lines = ["| collection | queries | lexical | dense | chosen on the other six | production (LOCO) | margin "
+    lines = ["| collection | queries | lexical | dense | chosen on the others | production (LOCO) | margin "
              "| p (randomisation) | 95% CI | R@100 lex / dense / LOCO | nDCG@10 2^rel−1 lex / dense / LOCO |",
              "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- |"]
     for c in collections:
@@ -551,7 +664,7 @@ def report(collections: list[Collection], result: dict[str, Any], chosen_all: st
             f"{lex.mean('recall'):.4f} / {den.mean('recall'):.4f} / {got.mean('recall'):.4f} | "
             f"{lex.mean('ndcg_exp'):.4f} / {den.mean('ndcg_exp'):.4f} / {got.mean('ndcg_exp'):.4f} |")
     lines.append("")
-    lines.append(f"Chosen on all seven: {chosen_all}")
+    lines.append(f"Chosen on all (but {', '.join(HELD_OUT_ONLY)}): {chosen_all}")
     return "\n".join(lines)
 
 
@@ -561,7 +674,8 @@ def main() -> None:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--objective", choices=("mean", "min"), default="mean",
                         help="choose by the mean margin over the six (the protocol), or by the smallest")
-    parser.add_argument("--grid", choices=("fusion", "aggregation", "precision", "production"), default="fusion",
+    parser.add_argument("--grid", choices=("fusion", "sources", "aggregation", "precision", "production"),
+                        default="fusion",
                         help="fusion: the candidate grid plus production; production: production only")
     parser.add_argument("--json", help="write every variant's per-collection figures here")
     args = parser.parse_args()
@@ -570,7 +684,7 @@ def main() -> None:
     collections = []
     for name in args.collections.split(","):
         started = time.perf_counter()
-        collections.append(gather(name, Path(args.data_root) / name, settings))
+        collections.append(gather(name, Path(args.data_root) / INDEX_OF.get(name, name), settings))
         refused = sum(1 for c in collections[-1].candidates.values() if c.parsed is None)
         print(f"{name}: {len(collections[-1].candidates)} judged queries ({refused} refused), "
               f"{time.perf_counter() - started:.1f} s", flush=True)
@@ -579,22 +693,30 @@ def main() -> None:
         variants.update(fusion_grid())
     elif args.grid == "precision":
         variants.update(precision_grid())
+    elif args.grid == "sources":
+        variants.update(sources_grid())
     elif args.grid == "aggregation":
         variants.update(aggregation_grid())
     started = time.perf_counter()
     result = loco(collections, variants, settings, args.objective)
     print(f"scored {len(variants)} variants in {time.perf_counter() - started:.0f} s")
     margins = result["margin"]
-    chosen_all = max(margins, key=lambda v: statistics.fmean(margins[v].values()) if args.objective == "mean"
-                     else min(margins[v].values()))
-    print(report(collections, result, chosen_all))
-    top = sorted(margins, key=lambda v: -statistics.fmean(margins[v].values()))[:15]
-    print("\nbest variants by mean margin (nDCG@10 − better single), per collection:")
     names = [c.name for c in collections]
+    tuning = [n for n in names if n not in HELD_OUT_ONLY] or names
+
+    def overall(v: str) -> float:
+        values = [margins[v][n] for n in tuning]
+        return statistics.fmean(values) if args.objective == "mean" else min(values)
+
+    chosen_all = max(margins, key=overall)
+    print(report(collections, result, chosen_all))
+    top = sorted(margins, key=lambda v: -statistics.fmean(margins[v][n] for n in tuning))[:15]
+    print(f"\nbest variants by mean margin (nDCG@10 − better single) over {', '.join(tuning)}, per collection:")
     print("| variant | mean | min | " + " | ".join(names) + " |")
     for v in top + (["production (defaults)"] if "production (defaults)" not in top else []):
         values = [margins[v][n] for n in names]
-        print(f"| {v} | {statistics.fmean(values):+.4f} | {min(values):+.4f} | "
+        chosen_on = [margins[v][n] for n in tuning]
+        print(f"| {v} | {statistics.fmean(chosen_on):+.4f} | {min(chosen_on):+.4f} | "
               + " | ".join(f"{x:+.4f} ({result['table'][v][n].mean():.4f})" for x, n in zip(values, names, strict=True))
               + " |")
     print("\nsingle retrievers by source score (lexical / dense nDCG@10):")
@@ -606,6 +728,12 @@ def main() -> None:
             "folds": result["folds"], "chosen_all": chosen_all,
             "ndcg": {v: {n: result["table"][v][n].mean() for n in names} for v in result["table"]},
             "singles": {n: {m: s.mean() for m, s in result["singles"][n].items()} for n in names},
+            # Per query (in each collection's order of judged queries), for paired tests between runs.
+            "per_query": {n: {"queries": list(c.candidates),
+                              "production": [round(float(x), 6)
+                                             for x in result["table"]["production (defaults)"][n].ndcg],
+                              **{m: [round(float(x), 6) for x in s.ndcg] for m, s in result["singles"][n].items()}}
+                          for n, c in zip(names, collections, strict=True)},
         }, indent=1))
 
 

@@ -15,7 +15,7 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,6 +193,73 @@ def evaluate(qrels: Mapping[str, Mapping[str, int]], run: Run, query_ids: Iterab
     for metric in ir_measures.iter_calc(measures, qrels_dict, run_dict):
         totals[str(metric.measure)] += metric.value
     return Scores.from_dict({MEASURES[name]: round(total / len(ids), 4) for name, total in totals.items()})
+
+
+def per_query_ndcg(qrels: Mapping[str, Mapping[str, int]], run: Run, query_ids: Iterable[str]) -> dict[str, float]:
+    """Each query's nDCG@10 (trec_eval's, through ir-measures), in ``query_ids``' order: the figures a paired test
+    between two rankings reads (a query with no results, or that could not be searched, is 0)."""
+    import ir_measures
+
+    ids = list(query_ids)
+    values = dict.fromkeys(ids, 0.0)
+    wanted = set(ids)
+    run_dict = {qid: {doc: score for doc, score in ranked} for qid, ranked in run.items() if qid in wanted and ranked}
+    qrels_dict = {qid: dict(docs) for qid, docs in qrels.items() if qid in wanted}
+    for metric in ir_measures.iter_calc([ir_measures.parse_measure("nDCG@10")], qrels_dict, run_dict):
+        values[metric.query_id] = round(metric.value, 6)
+    return values
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Two rankings compared query by query: their means, the mean difference (b − a), a two-sided paired
+    randomisation test's p and a 95% paired bootstrap interval of the difference."""
+
+    queries: int
+    mean_a: float
+    mean_b: float
+    difference: float
+    p: float
+    low: float
+    high: float
+
+
+def randomisation_p(a: Sequence[float], b: Sequence[float], trials: int = 20000, seed: int = 7) -> float:
+    """Two-sided paired randomisation (sign-flip) test of mean(a − b) = 0 over queries."""
+    import numpy as np
+
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not np.any(diff):
+        return 1.0
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((-1.0, 1.0), size=(trials, diff.size))
+    observed = abs(diff.mean())
+    return float((np.abs((signs * diff).mean(axis=1)) >= observed - 1e-12).mean())
+
+
+def bootstrap_ci(a: Sequence[float], b: Sequence[float], trials: int = 20000, seed: int = 11) -> tuple[float, float]:
+    """95% paired bootstrap interval of mean(a − b) over queries."""
+    import numpy as np
+
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(trials, diff.size))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def paired_test(a: Mapping[str, float], b: Mapping[str, float]) -> PairedTest:
+    """Ranking ``b`` against ranking ``a`` over the queries both score (``{query id: nDCG@10}``).
+
+    :raises CollectionError: when they share no query.
+    """
+    ids = [q for q in a if q in b]
+    if not ids:
+        raise CollectionError("The two runs share no query id; compare runs of the same queries.")
+    first, second = [a[q] for q in ids], [b[q] for q in ids]
+    low, high = bootstrap_ci(second, first)
+    mean_a, mean_b = sum(first) / len(ids), sum(second) / len(ids)
+    return PairedTest(len(ids), round(mean_a, 4), round(mean_b, 4), round(mean_b - mean_a, 4),
+                      round(randomisation_p(second, first), 4), round(low, 4), round(high, 4))
 
 
 def scores_table(results: Mapping[str, Scores]) -> str:

@@ -107,12 +107,12 @@ class Settings:
         "one scale: max (each score over its list's best, so a retriever whose candidates barely differ moves the "
         "ranking less) or minmax (each list stretched to 0..1, as before issue 15); measured in docs/ranking.md.",
         choices=FUSION_SCORES))
-    dense_weight: float = field(default=0.6, metadata=_about("Weight of the dense retriever in fusion (lexical gets 1 "
-        "- dense_weight); with adaptive_weights, its weight for a query no passage holds every word of.",
+    dense_weight: float = field(default=0.5, metadata=_about("Weight of the dense retriever in fusion (lexical gets 1 "
+        "- dense_weight); with adaptive_weights, its weight for a query no passage is very close in meaning to.",
         low=0.0, high=1.0))
-    adaptive_weights: bool = field(default=True, metadata=_about("Let each query move the dense weight: 0.2 less when "
-        "some passage holds every query word, 0.1 more when a passage is very close in meaning (cosine 0.7 or "
-        "more); chosen leave-one-collection-out in docs/ranking.md."))
+    adaptive_weights: bool = field(default=True, metadata=_about("Let each query move the dense weight: 0.2 more when "
+        "a passage is very close in meaning (cosine 0.65 or more); chosen leave-one-collection-out over eight "
+        "collections in docs/ranking.md."))
     meaning_floor: float = field(default=0.45, metadata=_about("Lowest cosine at which a passage that holds none of "
         "the query's words is still a result (found by meaning alone); below it, a search for words the corpus "
         "does not hold finds nothing. Invented words reach 0.42 at most on the test collections; measured in "
@@ -127,6 +127,10 @@ class Settings:
     about_weight: float = field(default=0.0, metadata=_about("Added to a source's score, times the share (on a log "
         "scale) of the most passages any matched source has holding the query's words: a report about the topic "
         "against one that mentions it (issue 24).", low=0.0, high=1.0))
+    source_meaning_weight: float = field(default=0.0, metadata=_about("Added to a source's score, times how close "
+        "the source as a whole (the mean of its passages' vectors) is in meaning to the query, over the closest of "
+        "the ranked sources: a report about the topic against one with a passage on it (issue 24); measured in "
+        "docs/ranking.md.", low=0.0, high=1.0))
     named_boost: float = field(default=0.6, metadata=_about("Added to the score of a source linked to a project "
         "(practice model) the query names, from the catalogue (issue 24: names in the query as a ranking signal).",
         low=0.0, high=1.0))

@@ -12,6 +12,15 @@ from index.errors import IngestError
 SIDECAR_SUFFIX = ".meta.json"
 # Configuration that lives beside the documents and is never a document itself.
 CONFIG_NAMES = frozenset({"canaries.yaml", "projects.yaml"})
+# A README found in a folder describes the folder (what it holds, where it came from, its licence): it is not
+# evidence, and ranked as a source it took places from reports (2nd for "birmingham ofsted 2023" over
+# ../shared/corpora, issue 24). Named as a path on its own, it is ingested like any file.
+FOLDER_DESCRIPTION_STEM = "readme"
+
+
+def is_folder_description(path: Path) -> bool:
+    """Whether a file found in a folder is the folder's README (README, README.md, readme.txt, ...)."""
+    return path.stem.lower() == FOLDER_DESCRIPTION_STEM or path.name.lower() == FOLDER_DESCRIPTION_STEM
 
 
 def source_path(path: str | Path) -> str:
@@ -56,7 +65,8 @@ def file_hash(path: Path, data: bytes | None = None) -> str:
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Files under ``paths`` (recursively), sorted, without hidden files, metadata sidecars, configuration
-    files (``canaries.yaml``, ``projects.yaml``) and ``exclude``.
+    files (``canaries.yaml``, ``projects.yaml``), the READMEs that describe a folder (a README named as a path
+    itself is kept) and ``exclude``.
 
     :raises IngestError: when a path does not exist.
     """
@@ -72,6 +82,8 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) ->
             if any(part.startswith(".") for part in relative.parts) or is_sidecar(candidate):
                 continue
             if candidate.name in CONFIG_NAMES:
+                continue
+            if path.is_dir() and is_folder_description(candidate):
                 continue
             if excluded and candidate.resolve() in excluded:
                 continue

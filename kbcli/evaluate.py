@@ -34,6 +34,7 @@ from index.evaluation import (
     Scores,
     evaluate,
     judged_queries,
+    per_query_ndcg,
     read_qrels,
     read_queries,
     run_queries,
@@ -71,6 +72,10 @@ class EvalReport:
     unmatched_judgements: list[str] = field(default_factory=list)  # judged stems no indexed file has
     # {kind: {method: scores}} when queries.jsonl gives each query a "kind" (known-item, topic, ...)
     by_kind: dict[str, dict[str, Scores]] = field(default_factory=dict)
+    # {method: {query id: nDCG@10}} over every judged query, for paired tests between runs
+    # (benchmarks/compare_eval.py); and each judged query's kind, when queries.jsonl gives one.
+    per_query: dict[str, dict[str, float]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """``kb eval --json``: each method's scores keyed by the measures' printed names, as before they were typed."""
@@ -209,6 +214,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
         searcher = Searcher(index_settings, generation)
         results: dict[str, Scores] = {}
         by_kind: dict[str, dict[str, Scores]] = {}
+        per_query: dict[str, dict[str, float]] = {}
         failed: dict[str, str] = {}
         for name in methods:
             fusion, rerank = METHODS[name]
@@ -218,6 +224,7 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
                 run = by_file_stem(run, source_stems(generation.store, ids))
             failed.update(failed_now)
             results[name] = evaluate(qrels, run, judged)
+            per_query[name] = per_query_ndcg(qrels, run, judged)
             for kind in sorted({kinds[q] for q in judged if q in kinds}):
                 by_kind.setdefault(kind, {})[name] = evaluate(qrels, run, [q for q in judged if kinds.get(q) == kind])
         generation.store.close()
@@ -227,5 +234,6 @@ def run_eval(dataset: Path, settings: Settings, data_dir: Path | None = None, sp
         judged_queries=len(judged), methods=results, summary=summary(results),
         settings={k: settings.as_dict()[k] for k in shown}, failed_queries=failed,
         seconds=round(time.perf_counter() - started, 1), files=str(files) if files is not None else None,
-        unmatched_judgements=unmatched, by_kind=by_kind,
+        unmatched_judgements=unmatched, by_kind=by_kind, per_query=per_query,
+        kinds={q: kinds[q] for q in judged if q in kinds},
     )

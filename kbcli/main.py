@@ -269,7 +269,9 @@ def _batch_search(settings: Settings, queries_file: str, run_file: str, depth: i
 @click.option("--files", "files", type=click.Path(file_okay=False), default=None,
               help="A folder of documents (any format kb ingest reads) that the qrels judge by file name without "
                    "extension; DATASET then needs only queries.jsonl and qrels/SPLIT.tsv.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON, with each query's nDCG@10 per method (per_query) and its kind (kinds), "
+                   "for a paired test between two reports (benchmarks/compare_eval.py).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def eval_(ctx: click.Context, dataset: str, data_dir: str | None, split: str, methods: str, files: str | None,

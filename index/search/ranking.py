@@ -20,9 +20,8 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
      a retriever whose candidates barely differ moves the ranking less; with ``minmax``,
      ``scaled(x) = (x − min) / (max − min)`` (1 when all are equal) and a missing passage gets 0.
      At most 1. ``w`` is ``dense_weight``, and with ``adaptive_weights`` it moves per query:
-     ``− ADAPTIVE_SHIFT`` when some passage holds every query word (there are strict matches),
-     ``+ CLOSE_MEANING_SHIFT`` when the best dense candidate's cosine is at least ``CLOSE_MEANING``,
-     kept within [0, 1].
+     ``+ CLOSE_MEANING_SHIFT`` when the best dense candidate's cosine is at least ``CLOSE_MEANING``
+     (and ``− ADAPTIVE_SHIFT``, now 0, when some passage holds every query word), kept within [0, 1].
    - ``rrf``: ``w / (k + rank in dense) + (1 − w) / (k + rank in lexical)``, ranks from 1. In (0, 1).
    - ``dense`` or ``lexical``: that list's scores (step 2 or 1) as they are, in its order.
 
@@ -39,7 +38,10 @@ For one query, with the settings ``fusion``, ``dense_weight`` (w), ``rrf_k`` (k)
    passages' scores lie outside those bounds (bm25 with ``fusion = lexical``, an approximate
    FAISS index) it is raised, for that query, to the same guarantee.
 7. **Source score** = best passage + ``SECOND_PASSAGE_WEIGHT`` × second best passage, passages
-   in the order above; sources sorted by it, ties by source id.
+   in the order above; sources sorted by it, ties by source id. Then, fused methods only (the searcher):
+   7b + ``about_weight`` × the share of passages holding the words (:func:`about`, off by default);
+   7c + ``named_boost`` for a source linked to a project the query names (:func:`boosted`);
+   7d + ``source_meaning_weight`` × the source's closeness as a whole (:func:`closer_as_a_whole`).
 8. **Every word first** (fused methods, queries of at most ``all_words_first`` content words): sources
    with a passage holding every query word (a strict lexical match) before the others, each group in
    step 7's order (:func:`words_first`).
@@ -64,7 +66,7 @@ Usage::
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -72,11 +74,13 @@ from index.search.query import ParsedQuery
 from index.settings import FUSION_METHODS, Settings, declared
 from index.storage.contract import PassageHit
 
-# Step 3 with adaptive_weights: how far the dense weight moves, and the cosine of "very close in meaning"
-# (all-MiniLM-L6-v2's scale). Chosen leave-one-collection-out: every one of the seven folds picked these
-# (benchmarks/bench_loco.py --objective mean, docs/ranking.md).
-ADAPTIVE_SHIFT = 0.2
-CLOSE_MEANING, CLOSE_MEANING_SHIFT = 0.7, 0.1
+# Step 3 with adaptive_weights: how far the dense weight moves when some passage holds every query word, and
+# when a passage is "very close in meaning" (the cosine, all-MiniLM-L6-v2's scale). Chosen leave-one-collection-
+# out over eight collections (issue 24; benchmarks/bench_loco.py, docs/ranking.md): seven of the eight folds
+# picked no shift for every word held and +0.2 at cosine 0.65, with dense_weight 0.5 (the seven-collection
+# choice of issue 15 was −0.2 and +0.1 at 0.7, with 0.6).
+ADAPTIVE_SHIFT = 0.0
+CLOSE_MEANING, CLOSE_MEANING_SHIFT = 0.65, 0.2
 # Methods that rank by one retriever alone (step 3), without the other's signals (step 4).
 SINGLE_METHODS = ("dense", "lexical")
 # Step 1: how far below the weakest strict match the best relaxed one lands.
@@ -227,6 +231,22 @@ def about(sources: list[RankedSource], passages: dict[str, int], weight: float) 
         return sources
     lifted = [RankedSource(s.source_id, s.score + weight * math.log1p(passages.get(s.source_id, 0)) / most,
                            s.passages) for s in sources]
+    lifted.sort(key=lambda source: (-source.score, source.source_id))
+    return lifted
+
+
+def closer_as_a_whole(sources: list[RankedSource], closeness: Mapping[str, float], weight: float
+                      ) -> list[RankedSource]:
+    """Step 7d: + ``weight`` × c / the largest c for each source, c the cosine between the query and the source's
+    mean passage vector (``closeness``; a source without one counts 0); re-sorted. A report whose passages are
+    about the topic is closer as a whole than one with a single passage on it."""
+    if not weight or not sources or not closeness:
+        return sources
+    top = max((closeness.get(s.source_id, 0.0) for s in sources), default=0.0)
+    if top <= 1e-9:
+        return sources
+    lifted = [RankedSource(s.source_id, s.score + weight * closeness.get(s.source_id, 0.0) / top, s.passages)
+              for s in sources]
     lifted.sort(key=lambda source: (-source.score, source.source_id))
     return lifted
 

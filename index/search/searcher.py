@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import faiss
+import numpy as np
 
 from index.browse.catalogue import catalogue_projects
 from index.browse.pages import GenerationPages
@@ -36,6 +37,7 @@ from index.search.ranking import (
     RankedSource,
     about,
     boosted,
+    closer_as_a_whole,
     fuse_candidates,
     group_by_source,
     match_questions,
@@ -151,7 +153,7 @@ class Searcher:
         found, evidence, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
         account = self.account(parsed, widened, method, vector)
         named = self.filter_names.named(parsed.raw)
-        grouped = self._sources(parsed, found, fusion, account, named)
+        grouped = self._sources(parsed, found, fusion, account, named, vector)
         within = self._within(filters, facets)
         order = self._order(grouped, account, within, method)
         if sort == "date":
@@ -336,17 +338,19 @@ class Searcher:
         found, _, vector = self._retrieve(parsed, widened, candidates or max(self.settings.candidates, depth),
                                           filters, fusion, rerank)
         account = self.account(parsed, widened, method, vector)
-        grouped = self._sources(parsed, found, fusion, account, self.filter_names.named(parsed.raw))
+        grouped = self._sources(parsed, found, fusion, account, self.filter_names.named(parsed.raw), vector)
         scores = {source_id: score for source_id, score, _ in grouped}
         lowest = min(scores.values(), default=0.0)
         order = self._order(grouped, account, self._within(filters, None), method)[:depth]
         return [(s, scores[s] if s in scores else lowest - 1.0 - at * 1e-6) for at, s in enumerate(order)]
 
     def _sources(self, parsed: ParsedQuery, found: Found, fusion: str | None,
-                 account: SourceAccount | None = None, named: Iterable[SuggestedFilter] = ()) -> list[RankedSource]:
+                 account: SourceAccount | None = None, named: Iterable[SuggestedFilter] = (),
+                 vector: list[float] | None = None) -> list[RankedSource]:
         """Steps 7 and 8 of :mod:`index.search.ranking`: sources scored by their passages, every word first; only
         the sources the search matches (:mod:`index.search.matching`). ``named``: the filters the query names
-        (a project named lifts its sources, ``named_boost``)."""
+        (a project named lifts its sources, ``named_boost``); ``vector``: the query's embedding (each source's
+        closeness as a whole, ``source_meaning_weight``)."""
         grouped = group_by_source(found.passages)
         if account is None:
             return words_first(grouped, found.all_words, parsed, self.settings, fusion)
@@ -358,9 +362,24 @@ class Searcher:
                 linked = {s for f in named if f.facet == "project"
                           for s in self.facet_table.postings["project"].get(f.value, ())}
                 grouped = boosted(grouped, linked, self.settings.named_boost)
+            if self.settings.source_meaning_weight and vector is not None:
+                grouped = closer_as_a_whole(grouped, self.closeness(vector, [r.source_id for r in grouped]),
+                                            self.settings.source_meaning_weight)
         # Step 8 puts first the sources with a passage holding every word (a strict match, as tuned), of those
         # the account says hold every word: a broad synonym in that passage does not count (issue 23, 4).
         return words_first(grouped, found.all_words & account.all_words, parsed, self.settings, fusion)
+
+    def closeness(self, vector: list[float], source_ids: list[str]) -> dict[str, float]:
+        """The cosine between the query's embedding and each source's mean passage vector (the generation's
+        normalised source vectors, memory-mapped; a source without one is left out)."""
+        vectors = self.pages.vectors
+        rows = vectors.rows
+        known = [s for s in source_ids if s in rows]
+        if not known:
+            return {}
+        query = np.asarray(vector, dtype=np.float32)
+        values = np.asarray(vectors.matrix[[rows[s] for s in known]], dtype=np.float32) @ query
+        return {s: float(v) for s, v in zip(known, values, strict=True)}
 
     def _retrieve(self, parsed: ParsedQuery, widened: ParsedQuery, n: int, filters: dict[str, Any] | None,
                   fusion: str | None, rerank: bool = True) -> tuple[Found, Evidence, list[float] | None]:

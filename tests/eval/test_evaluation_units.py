@@ -9,6 +9,8 @@ import pytest
 from index.evaluation import (
     CollectionError,
     evaluate,
+    paired_test,
+    per_query_ndcg,
     read_qrels,
     read_queries,
     read_run,
@@ -64,6 +66,32 @@ def test_missing_queries_count_as_zero():
     half = evaluate(qrels, {"q1": [("d1", 1.0)]})
     assert perfect.ndcg10 == 1.0 and half.ndcg10 == 0.5 and half.mrr10 == 0.5
     assert half.to_dict() == {"nDCG@10": 0.5, "Recall@100": 0.5, "MRR@10": 0.5}
+
+
+def test_per_query_figures_average_to_the_mean_and_missing_queries_are_zero():
+    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}, "q3": {"d3": 2}}
+    run = {"q1": [("d1", 2.0)], "q3": [("x", 2.0), ("d3", 1.0)]}
+    figures = per_query_ndcg(qrels, run, ["q1", "q2", "q3"])
+    assert list(figures) == ["q1", "q2", "q3"]
+    assert figures["q1"] == 1.0 and figures["q2"] == 0.0 and 0.6 < figures["q3"] < 0.7  # 1 / log2(3)
+    assert sum(figures.values()) / 3 == pytest.approx(evaluate(qrels, run).ndcg10, abs=1e-4)
+
+
+def test_paired_test_separates_a_consistent_gain_from_none():
+    before = {f"q{i}": 0.5 for i in range(12)}
+    same = paired_test(before, dict(before))
+    assert same.difference == 0.0 and same.p == 1.0 and same.low == same.high == 0.0
+    # Every query gains 0.1: only the two all-same-sign flips of 2^12 reach the observed mean.
+    better = paired_test(before, {q: v + 0.1 for q, v in before.items()})
+    assert better.difference == pytest.approx(0.1) and better.p < 0.01 and better.low > 0
+    # One query gains a lot, the others lose a little: the mean rises, but not beyond chance.
+    mixed = {q: (v + 0.6 if q == "q0" else v - 0.04) for q, v in before.items()}
+    noisy = paired_test(before, mixed)
+    assert noisy.difference > 0 and noisy.p > 0.2 and noisy.low < 0 < noisy.high
+    # Only the queries both runs score are paired.
+    assert paired_test(before, {"q1": 1.0}).queries == 1
+    with pytest.raises(CollectionError, match="no query"):
+        paired_test(before, {"other": 1.0})
 
 
 def test_mrr_is_cut_at_ten():

@@ -71,6 +71,12 @@ def test_files_are_scored_by_stem_and_the_index_is_reused(collection, runner, tm
     # Queries that give a kind are also scored per kind, each over its own queries only.
     assert set(report["by_kind"]) == {"model", "topic"}
     assert report["by_kind"]["model"]["lexical"]["MRR@10"] == 1.0
+    # Each query's nDCG@10 per method, and its kind, for paired tests between reports.
+    assert report["kinds"] == {"m1": "model", "t1": "topic"}
+    for method, scores in report["methods"].items():
+        figures = report["per_query"][method]
+        assert set(figures) == {"m1", "t1"}
+        assert sum(figures.values()) / 2 == pytest.approx(scores["nDCG@10"], abs=1e-4)
     generations = sorted(p.name for p in data_dir.rglob("manifest.json"))
     again = _eval(runner, dataset, docs, data_dir, "--methods", "lexical")
     assert again["methods"]["lexical"] == report["methods"]["lexical"]

@@ -13,7 +13,9 @@ from index.search.ranking import (
     FUSED_MIN,
     MAX_PROXIMITY_BOOST,
     RERANKED_FLOOR,
+    RankedSource,
     boost_proximity,
+    closer_as_a_whole,
     dense_weight_for,
     group_by_source,
     lexical_ranking,
@@ -82,7 +84,8 @@ def test_adaptive_dense_weight_follows_what_the_candidates_say():
     far, close = [hit(9, CLOSE_MEANING - 0.01)], [hit(9, CLOSE_MEANING)]
     assert dense_weight_for([], far, settings) == pytest.approx(base)
     assert dense_weight_for([hit(1, 5.0)], far, settings) == pytest.approx(base - ADAPTIVE_SHIFT), \
-        "a passage holds every word: lean on the words"
+        "a passage holds every word: the shift chosen for it (none since issue 24)"
+    assert CLOSE_MEANING_SHIFT > 0
     assert dense_weight_for([], close, settings) == pytest.approx(base + CLOSE_MEANING_SHIFT), \
         "a passage very close in meaning: lean on meaning"
     assert dense_weight_for([hit(1, 5.0)], close, settings) == pytest.approx(base - ADAPTIVE_SHIFT
@@ -114,3 +117,16 @@ def test_steps_4_and_5_are_a_pure_function_of_the_stores_answers():
                                                        excluded_sources=frozenset({"s1"})), settings)
     assert [h.rowid for h in ranked] == [2, 3], "phrases keep passages, an exclusion drops a whole source"
     assert rank_passages(plain, fused, MatchAnswers(), settings.replace(fusion="dense"), "dense") == fused
+
+
+def test_sources_closer_in_meaning_as_a_whole_are_lifted_in_proportion():
+    # "mentions" has the best passage; "about" is closer as a whole (its passages are on the topic).
+    sources = [RankedSource("mentions", 1.00, []), RankedSource("about", 0.95, []), RankedSource("other", 0.90, [])]
+    closeness = {"mentions": 0.30, "about": 0.60}  # "other" has no mean vector: it counts 0
+    lifted = closer_as_a_whole(sources, closeness, 0.2)
+    assert [s.source_id for s in lifted] == ["about", "mentions", "other"]
+    scores = {s.source_id: s.score for s in lifted}
+    assert scores["about"] == pytest.approx(0.95 + 0.2) and scores["mentions"] == pytest.approx(1.0 + 0.1)
+    assert scores["other"] == 0.90
+    assert closer_as_a_whole(sources, closeness, 0.0) is sources, "off: nothing moves"
+    assert closer_as_a_whole(sources, {}, 0.2) is sources, "no source vectors: nothing moves"

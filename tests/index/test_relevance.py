@@ -99,3 +99,42 @@ def test_a_query_beyond_the_length_limit_gets_a_clear_message(corpus_searcher):
     too_long = ("care " * limit)[: limit + 1]
     with pytest.raises(QueryError, match=f"is {limit + 1} characters long; the limit is {limit}. Use fewer words"):
         corpus_searcher.search(too_long)
+
+
+def test_a_sources_closeness_as_a_whole_is_the_cosine_to_its_mean_passage_vector(local_corpus_settings):
+    import numpy as np
+
+    from index.search.searcher import Searcher
+    from index.storage import open_generation
+
+    base = Searcher(local_corpus_settings, open_generation(local_corpus_settings))
+    query = "care leavers housing and staying put"
+    vector = base.embedder.embed(query)
+    ranked = base.rank(query, 10)
+    ids = [s for s, _ in ranked]
+    closeness = base.closeness(vector, ids)
+    assert set(closeness) == set(ids)
+    groups: dict[str, list[np.ndarray]] = {}
+    for source_id, passage_vector in base.store.passage_vectors():
+        if source_id in closeness:
+            groups.setdefault(source_id, []).append(np.asarray(passage_vector, dtype=np.float32))
+    for source_id, vectors in groups.items():
+        mean = np.mean(vectors, axis=0)
+        expected = float(mean @ np.asarray(vector, dtype=np.float32) / np.linalg.norm(mean))
+        assert closeness[source_id] == pytest.approx(expected, abs=1e-4)
+    # With source_meaning_weight, each ranked source gains the weight times its closeness over the closest's.
+    weight = 0.3
+    lifted = Searcher(local_corpus_settings.replace(source_meaning_weight=weight), base.generation).rank(query, 10)
+    before, after = dict(ranked), dict(lifted)
+    # Sources the ranking's candidates did not reach follow the ranked ones at least 1.0 lower
+    # (Searcher.rank): only the ranked ones are lifted.
+    reached = [s for s, _ in ranked]
+    for at in range(1, len(ranked)):
+        if ranked[at - 1][1] - ranked[at][1] >= 1.0 - 1e-3:
+            reached = reached[:at]
+            break
+    both = [s for s in reached if s in after and s in closeness]
+    gains = {s: after[s] - before[s] for s in both}
+    assert both and all(0 < g <= weight + 1e-6 for g in gains.values())
+    ratios = [gains[s] / closeness[s] for s in both]
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-3), "in proportion to each source's closeness"
