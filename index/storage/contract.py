@@ -35,7 +35,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from haystack import Document
@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 # format 2 written before it was kept simply lack it (readers use the generation's build date).
 SCHEMA_VERSION = 2
 OLDEST_READABLE_VERSION = 1
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,74 @@ class LexicalRow:
     title: str
     content: str
     byline: str = ""  # the source's publisher and authors
+
+
+class Pending(Generic[T]):
+    """An answer a :class:`ReadBatch` gives: ready once the batch has ended (at once where the store answers at
+    once). Asked earlier, a batch that sends its reads together must first wait for them."""
+
+    def __init__(self, answer: Callable[[], T]) -> None:
+        self._answer: Callable[[], T] | None = answer
+        self._value: T | None = None
+
+    @staticmethod
+    def ready(value: T) -> Pending[T]:
+        return Pending(lambda: value)
+
+    def result(self) -> T:
+        if self._answer is not None:
+            self._value, self._answer = self._answer(), None
+        return self._value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a retriever found for the ranking: its passages (without text), for the lexical retriever the relaxed
+    matches that fill up to ``top_k`` after the strict ones, and the texts ``{rowid: (text, title)}`` a store read
+    with them when asked (the proximity check's; a store that reads them cheaply later may leave them out)."""
+
+    hits: list[PassageHit]
+    relaxed: list[PassageHit] = field(default_factory=list)
+    texts: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+
+
+class ReadBatch(Protocol):
+    """The reads of one step of a search, asked together (:meth:`PassageStore.batch`). Each returns a
+    :class:`Pending`, answered by the end of the ``with`` block that opened the batch.
+
+    PostgreSQL sends them in one pipeline, a round trip (a second where a read needs the answer of another,
+    as the lexical searches need their words' statistics); the local store answers each at once, the lexical
+    candidates in a worker thread (they overlap with what the caller does next, the query's embedding).
+    """
+
+    def lexical_candidates(self, query: ParsedQuery, top_k: int, filters: dict[str, Any] | None,
+                           title_weight: float | None, terms: Sequence[Term] = (),
+                           texts: bool = False) -> Pending[Candidates]:
+        """:class:`~index.search.retrievers.LexicalRetriever`'s answer for ``query`` (strict matches, then relaxed
+        ones up to ``top_k``), without the passages' text; ``terms``: words whose statistics the search will
+        need besides its own (:meth:`LexicalEngine.prepare`); ``texts``: the passages' text and title too."""
+
+    def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
+                         texts: bool = False) -> Pending[Candidates]:
+        """:meth:`PassageStore.embedding_retrieval` without the passages' text (``texts``: their text and title)."""
+
+    def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
+        """:meth:`LexicalEngine.source_counts`."""
+
+    def sources_near(self, query_embedding: Sequence[float], floor: float) -> Pending[dict[str, tuple[int, float]]]:
+        """:meth:`PassageStore.sources_near`."""
+
+    def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
+                          title_weight: float | None) -> Pending[list[PassageHit]]:
+        """The ``top_k`` passages of ``source_ids`` best matching ``plan`` (:meth:`LexicalEngine.search`), with
+        their text and meta, best first."""
+
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> Pending[list[PassageHit]]:
+        """:meth:`PassageStore.hits`."""
+
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> Pending[tuple[dict[int, PassageHit],
+                                                                                       dict[str, SourceRecord]]]:
+        """:meth:`PassageStore.shown`."""
 
 
 class LexicalEngine(Protocol):
@@ -182,7 +252,10 @@ class PassageStore(Protocol):
                         plan: MatchPlan | None = None) -> set[int]: ...
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]: ...
-    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]: ...
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int],
+                    texts: Mapping[int, tuple[str, str]] | None = None) -> set[int]:
+        """Which of ``rowids`` hold the query's content words close together (on their text: ``texts`` where the
+        caller has it, :meth:`passage_texts` for the others)."""
     def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
                         texts: Mapping[int, str] | None = None) -> dict[int, str]:
         """The passages' text with marks around the query's words; ``texts``: their text when the caller has it."""
@@ -191,6 +264,10 @@ class PassageStore(Protocol):
                                                                              dict[str, SourceRecord]]:
         """What a results page shows, read together: the passages (:meth:`passages_by_rowid`) and their sources'
         records without text (:meth:`get_sources`)."""
+
+    def batch(self) -> AbstractContextManager[ReadBatch]:
+        """Reads asked together (:class:`ReadBatch`); a store that answers at once returns
+        :class:`index.storage.batch.StoreBatch`."""
 
 
 class BuildStore(PassageStore, Protocol):

@@ -1,0 +1,178 @@
+"""A search's reads sent together: one pipeline, one round trip, per round (PostgreSQL's
+:class:`~index.storage.contract.ReadBatch`).
+
+Each read is a store or engine method's :class:`~index.storage.postgres.reads.Read`, sent when it is asked (the
+server starts on it while the caller goes on: the searcher embeds the query meanwhile) and answered when the
+batch ends, from the rows its one ``Sync`` brought back. A read that needs another's answer waits for the next
+round: the lexical searches need their words' statistics (document frequencies weigh the words and choose the
+pruned plan) and, for a filter on other fields than the source, the rows it keeps. So a search's first step
+takes two round trips where some statistic is not known yet, and one where all are (a generation's statistics
+never change: the engine keeps them).
+
+Usage::
+
+    with store.batch() as batch:                      # a pooled connection in pipeline mode
+        counts = batch.source_counts(terms)           # sent at once
+        lexical = batch.lexical_candidates(query, 100, None, None)   # its statistics sent; the searches next round
+    counts.result(), lexical.result()
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from index.records import SourceRecord
+from index.search.query import MatchPlan, ParsedQuery, Term
+from index.storage.contract import Candidates, PassageHit, Pending
+from index.storage.filters import source_ids_of
+from index.storage.lexical_retrieval import filled, search_plan
+from index.storage.postgres.lexical_search import FoundRow
+from index.storage.postgres.reads import Read
+
+if TYPE_CHECKING:
+    from index.storage.postgres.store import PgDocumentStore
+
+T = TypeVar("T")
+
+
+class PgReadBatch:
+    """The reads of one step of a search, on one pooled connection in pipeline mode (see the module's docstring).
+
+    :param store: the generation's store.
+    """
+
+    def __init__(self, store: PgDocumentStore) -> None:
+        self.store = store
+        self._lease: Any = None
+        self._conn: Any = None
+        self._pipeline: Any = None
+        self._sent: list[Pending[Any]] = []  # answered from this round's rows, before the next round
+        self._next: list[Callable[[], None]] = []  # reads waiting for this round's answers
+
+    def __enter__(self) -> PgReadBatch:
+        self._lease = self.store._pool.connection()
+        self._conn = self._lease.__enter__()
+        try:
+            self._pipeline = self._conn.pipeline()
+            self._pipeline.__enter__()
+        except BaseException:
+            self._lease.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            self._pipeline.__exit__(kind, error, traceback)  # the round's Sync: one wait for all its rows
+            if kind is None:
+                self._answer()
+                while self._next:
+                    steps, self._next = self._next, []
+                    with self._conn.pipeline():
+                        for step in steps:
+                            step()
+                    self._answer()
+        finally:
+            self._lease.__exit__(kind, error, traceback)
+
+    def _answer(self) -> None:
+        """Turn the round's rows into answers while the connection is held (a statistics read keeps its
+        statistics then, for the next round's searches)."""
+        sent, self._sent = self._sent, []
+        for pending in sent:
+            pending.result()
+
+    def _send(self, read: Read[T]) -> Pending[T]:
+        if not read.statements:
+            return Pending.ready(read.answer([]))
+        cursors = [self._conn.execute(query, params) for query, params in read.statements]
+        pending = Pending(lambda: read.answer([cursor.fetchall() for cursor in cursors]))
+        self._sent.append(pending)
+        return pending
+
+    def _searches(self, plans: Sequence[MatchPlan | None], top_k: int, source_ids: Collection[str] | None,
+                  title_weight: float | None, rowids: Pending[list[int]] | None, texts: bool = False,
+                  passages: bool = False, terms: Sequence[Term] = ()) -> list[Pending[list[FoundRow]]]:
+        """Lexical searches, sent this round where their words' statistics (and the filtered rows) are known, else
+        the next, after one read of the statistics they lack (and of ``terms``': words the caller will weigh)."""
+        engine = self.store.lexical_index()
+        stats = engine.stats_read([p for p in plans if p is not None], terms, title_weight)
+        if stats is not None:
+            self._send(stats)
+        found: dict[int, Pending[list[FoundRow]]] = {}
+
+        def search() -> None:
+            within = rowids.result() if rowids is not None else None
+            for number, plan in enumerate(plans):
+                if plan is not None:
+                    found[number] = self._send(engine.search_read(plan, top_k, source_ids, (), title_weight, within,
+                                                                  texts=texts, passages=passages))
+
+        if stats is None and rowids is None:
+            search()
+        else:
+            self._next.append(search)
+        def answer(number: int) -> Callable[[], list[FoundRow]]:
+            return lambda: found[number].result() if number in found else []
+
+        return [Pending(answer(number)) for number in range(len(plans))]
+
+    # -- the reads ----------------------------------------------------------------------------
+
+    def lexical_candidates(self, query: ParsedQuery, top_k: int, filters: dict[str, Any] | None,
+                           title_weight: float | None, terms: Sequence[Term] = (),
+                           texts: bool = False) -> Pending[Candidates]:
+        """The strict and relaxed searches together: the relaxed one for ``top_k`` rather than for what the strict
+        one leaves (:func:`~index.storage.lexical_retrieval.filled`: the same answer), so neither waits for the
+        other."""
+        engine = self.store.lexical_index()
+        strict_plan, relaxed_plan = (search_plan(query, relaxed, engine) for relaxed in (False, True))
+        source_ids = source_ids_of(filters)
+        rowids = (self._send(self.store.filtered_rowids_read(filters)) if filters and source_ids is None
+                  else None)
+        strict, relaxed = self._searches([strict_plan, relaxed_plan], top_k, source_ids, title_weight, rowids, texts,
+                                         terms=terms)
+
+        def answer() -> Candidates:
+            strict_rows, relaxed_rows = strict.result(), relaxed.result()
+            hits = self._hits(strict_rows)
+            found = {r.rowid: (r.content or "", r.title or "") for r in (*strict_rows, *relaxed_rows)} if texts else {}
+            return Candidates(hits, filled(hits, self._hits(relaxed_rows), top_k), found)
+
+        return Pending(answer)
+
+    def _hits(self, rows: list[FoundRow]) -> list[PassageHit]:
+        return [PassageHit(r.rowid, r.id or "", r.source_id, "", {}, r.score) for r in rows]
+
+    def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
+                         texts: bool = False) -> Pending[Candidates]:
+        nearest = self._send(self.store.nearest_read(query_embedding, top_k, filters, texts))
+
+        def answer() -> Candidates:
+            found = nearest.result()
+            # The search's own rows named every passage: no statement.
+            return Candidates(self.store.hits(found.found, with_content=False), texts=found.texts)
+
+        return Pending(answer)
+
+    def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
+        return self._send(self.store.lexical_index().source_counts_read(terms))
+
+    def sources_near(self, query_embedding: Sequence[float], floor: float) -> Pending[dict[str, tuple[int, float]]]:
+        return self._send(self.store.sources_near_read(query_embedding, floor))
+
+    def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
+                          title_weight: float | None) -> Pending[list[PassageHit]]:
+        found = self._searches([plan], top_k, source_ids, title_weight, None, passages=True)[0]
+        return Pending(lambda: [PassageHit(r.rowid, r.id or "", r.source_id, r.content or "",
+                                           json.loads(r.meta) if r.meta else {}, r.score) for r in found.result()])
+
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> Pending[list[PassageHit]]:
+        return self._send(self.store.hits_read(found, with_content))
+
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> Pending[tuple[dict[int, PassageHit],
+                                                                                       dict[str, SourceRecord]]]:
+        return self._send(self.store.shown_read(rowids, source_ids))
