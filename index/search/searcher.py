@@ -392,9 +392,9 @@ class Searcher:
                        if method != "dense" else None)
             counts = batch.source_counts(counted_terms(parsed, widened)) if engine is not None else None
             vector = self.embedder.embed(parsed.dense_text()) if method != "lexical" else None
-            dense = batch.dense_candidates(vector, n, filters, texts) if vector is not None else None
-            near = (batch.sources_near(vector, self.settings.meaning_floor)
-                    if counts is not None and vector is not None and by_meaning(method) else None)
+            # With the nearest passages, every source close in meaning (the whole match's meaning side).
+            floor = self.settings.meaning_floor if counts is not None and by_meaning(method) else None
+            dense = batch.dense_candidates(vector, n, filters, texts, floor) if vector is not None else None
         strict = lexical.result() if lexical is not None else Candidates([])
         nearest = dense.result() if dense is not None else Candidates([])
         fused = fuse_candidates(parsed, strict.hits, strict.relaxed, nearest.hits, self.settings, method)
@@ -409,8 +409,8 @@ class Searcher:
         found = Found(passages, {h.source_id for h in strict.hits if h.source_id},
                       {h.source_id for h in strict.relaxed if h.source_id})
         evidence = Evidence(parsed, widened, strict.hits, strict.relaxed, nearest.hits, method, self.settings)
-        account = (account_of(parsed, widened, counts.result(), near.result() if near is not None else {},
-                              self.source_count, self.synonyms.broader if self.synonyms else ())
+        account = (account_of(parsed, widened, counts.result(), nearest.near, self.source_count,
+                              self.synonyms.broader if self.synonyms else ())
                    if counts is not None else None)
         return found, evidence, account
 

@@ -63,16 +63,14 @@ class StoreBatch:
         return Pending(_LEXICAL_POOL.submit(search).result)
 
     def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
-                         texts: bool = False) -> Pending[Candidates]:
-        return Pending.ready(Candidates(self.store.embedding_retrieval(query_embedding, top_k, filters,
-                                                                       with_content=False)))
+                         texts: bool = False, floor: float | None = None) -> Pending[Candidates]:
+        hits = self.store.embedding_retrieval(query_embedding, top_k, filters, with_content=False)
+        near = self.store.sources_near(query_embedding, floor) if floor is not None else {}
+        return Pending.ready(Candidates(hits, near=near))
 
     def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
         engine = self.store.lexical_index()
         return Pending.ready(engine.source_counts(terms) if engine is not None else [{} for _ in terms])
-
-    def sources_near(self, query_embedding: Sequence[float], floor: float) -> Pending[dict[str, tuple[int, float]]]:
-        return Pending.ready(self.store.sources_near(query_embedding, floor))
 
     def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
                           title_weight: float | None) -> Pending[list[PassageHit]]:

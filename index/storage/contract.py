@@ -102,11 +102,14 @@ class Pending(Generic[T]):
 class Candidates:
     """What a retriever found for the ranking: its passages (without text), for the lexical retriever the relaxed
     matches that fill up to ``top_k`` after the strict ones, and the texts ``{rowid: (text, title)}`` a store read
-    with them when asked (the proximity check's; a store that reads them cheaply later may leave them out)."""
+    with them when asked (the proximity check's; a store that reads them cheaply later may leave them out). The
+    dense retriever's answer carries ``near`` when asked for it: every source with a passage at the floor or above
+    (:meth:`PassageStore.sources_near`), read in the same scan of the vectors where the store can."""
 
     hits: list[PassageHit]
     relaxed: list[PassageHit] = field(default_factory=list)
     texts: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    near: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 class ReadBatch(Protocol):
@@ -126,14 +129,12 @@ class ReadBatch(Protocol):
         need besides its own (:meth:`LexicalEngine.prepare`); ``texts``: the passages' text and title too."""
 
     def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
-                         texts: bool = False) -> Pending[Candidates]:
-        """:meth:`PassageStore.embedding_retrieval` without the passages' text (``texts``: their text and title)."""
+                         texts: bool = False, floor: float | None = None) -> Pending[Candidates]:
+        """:meth:`PassageStore.embedding_retrieval` without the passages' text (``texts``: their text and title),
+        and with a ``floor``, :meth:`PassageStore.sources_near` (``Candidates.near``)."""
 
     def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
         """:meth:`LexicalEngine.source_counts`."""
-
-    def sources_near(self, query_embedding: Sequence[float], floor: float) -> Pending[dict[str, tuple[int, float]]]:
-        """:meth:`PassageStore.sources_near`."""
 
     def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
                           title_weight: float | None) -> Pending[list[PassageHit]]:

@@ -1,26 +1,26 @@
-"""A search's reads sent together: one pipeline, one round trip, per round (PostgreSQL's
+"""A search's reads sent together: one pipeline, one round trip (PostgreSQL's
 :class:`~index.storage.contract.ReadBatch`).
 
 Each read is a store or engine method's :class:`~index.storage.postgres.reads.Read`, sent when it is asked (the
 server starts on it while the caller goes on: the searcher embeds the query meanwhile) and answered when the
-batch ends, from the rows its one ``Sync`` brought back. A read that needs another's answer waits for the next
-round: the lexical searches need their words' statistics (document frequencies weigh the words and choose the
-pruned plan) and, for a filter on other fields than the source, the rows it keeps. So a search's first step
-takes two round trips where some statistic is not known yet, and one where all are (a generation's statistics
-never change: the engine keeps them).
+batch ends, from the rows the pipeline's one ``Sync`` brought back. The lexical searches need their words'
+statistics first (document frequencies weigh the words and choose the pruned plan) and, for a filter on other
+fields than the source, the rows it keeps: where one is not known yet, the batch waits for it at once (a round
+trip of its own, before anything slow is sent), then sends the searches. A generation's statistics never
+change, and the engine keeps those it has read: a query of known words takes one round trip, others two.
 
 Usage::
 
     with store.batch() as batch:                      # a pooled connection in pipeline mode
+        lexical = batch.lexical_candidates(query, 100, None, None)   # statistics read now if needed; searches sent
         counts = batch.source_counts(terms)           # sent at once
-        lexical = batch.lexical_candidates(query, 100, None, None)   # its statistics sent; the searches next round
     counts.result(), lexical.result()
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,16 +48,16 @@ class PgReadBatch:
         self.store = store
         self._lease: Any = None
         self._conn: Any = None
+        self._piping: Any = None
         self._pipeline: Any = None
-        self._sent: list[Pending[Any]] = []  # answered from this round's rows, before the next round
-        self._next: list[Callable[[], None]] = []  # reads waiting for this round's answers
+        self._sent: list[Pending[Any]] = []  # answered from the rows received, while the connection is held
 
     def __enter__(self) -> PgReadBatch:
         self._lease = self.store._pool.connection()
         self._conn = self._lease.__enter__()
         try:
-            self._pipeline = self._conn.pipeline()
-            self._pipeline.__enter__()
+            self._piping = self._conn.pipeline()
+            self._pipeline = self._piping.__enter__()
         except BaseException:
             self._lease.__exit__(None, None, None)
             raise
@@ -66,24 +66,23 @@ class PgReadBatch:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         try:
-            self._pipeline.__exit__(kind, error, traceback)  # the round's Sync: one wait for all its rows
+            self._piping.__exit__(kind, error, traceback)  # the Sync: one wait for all the rows
             if kind is None:
                 self._answer()
-                while self._next:
-                    steps, self._next = self._next, []
-                    with self._conn.pipeline():
-                        for step in steps:
-                            step()
-                    self._answer()
         finally:
             self._lease.__exit__(kind, error, traceback)
 
     def _answer(self) -> None:
-        """Turn the round's rows into answers while the connection is held (a statistics read keeps its
-        statistics then, for the next round's searches)."""
+        """Turn the rows received into answers while the connection is held (a statistics read keeps its
+        statistics then)."""
         sent, self._sent = self._sent, []
         for pending in sent:
             pending.result()
+
+    def _wait(self) -> None:
+        """Wait for the answers of every read sent so far (a round trip), the pipeline staying open."""
+        self._pipeline.sync()
+        self._answer()
 
     def _send(self, read: Read[T]) -> Pending[T]:
         if not read.statements:
@@ -94,31 +93,22 @@ class PgReadBatch:
         return pending
 
     def _searches(self, plans: Sequence[MatchPlan | None], top_k: int, source_ids: Collection[str] | None,
-                  title_weight: float | None, rowids: Pending[list[int]] | None, texts: bool = False,
+                  title_weight: float | None, filters: dict[str, Any] | None = None, texts: bool = False,
                   passages: bool = False, terms: Sequence[Term] = ()) -> list[Pending[list[FoundRow]]]:
-        """Lexical searches, sent this round where their words' statistics (and the filtered rows) are known, else
-        the next, after one read of the statistics they lack (and of ``terms``': words the caller will weigh)."""
+        """Lexical searches, sent once their words' statistics (and the rows ``filters`` keeps, when it is not a
+        filter on sources) are known: those not yet known, and ``terms``' (words the caller will weigh), are
+        read first, in one round trip."""
         engine = self.store.lexical_index()
         stats = engine.stats_read([p for p in plans if p is not None], terms, title_weight)
         if stats is not None:
             self._send(stats)
-        found: dict[int, Pending[list[FoundRow]]] = {}
-
-        def search() -> None:
-            within = rowids.result() if rowids is not None else None
-            for number, plan in enumerate(plans):
-                if plan is not None:
-                    found[number] = self._send(engine.search_read(plan, top_k, source_ids, (), title_weight, within,
-                                                                  texts=texts, passages=passages))
-
-        if stats is None and rowids is None:
-            search()
-        else:
-            self._next.append(search)
-        def answer(number: int) -> Callable[[], list[FoundRow]]:
-            return lambda: found[number].result() if number in found else []
-
-        return [Pending(answer(number)) for number in range(len(plans))]
+        rowids = self._send(self.store.filtered_rowids_read(filters)) if filters and source_ids is None else None
+        if stats is not None or rowids is not None:
+            self._wait()
+        within = rowids.result() if rowids is not None else None
+        return [self._send(engine.search_read(plan, top_k, source_ids, (), title_weight, within, texts=texts,
+                                              passages=passages)) if plan is not None else Pending.ready([])
+                for plan in plans]
 
     # -- the reads ----------------------------------------------------------------------------
 
@@ -130,11 +120,8 @@ class PgReadBatch:
         other."""
         engine = self.store.lexical_index()
         strict_plan, relaxed_plan = (search_plan(query, relaxed, engine) for relaxed in (False, True))
-        source_ids = source_ids_of(filters)
-        rowids = (self._send(self.store.filtered_rowids_read(filters)) if filters and source_ids is None
-                  else None)
-        strict, relaxed = self._searches([strict_plan, relaxed_plan], top_k, source_ids, title_weight, rowids, texts,
-                                         terms=terms)
+        strict, relaxed = self._searches([strict_plan, relaxed_plan], top_k, source_ids_of(filters), title_weight,
+                                         filters, texts, terms=terms)
 
         def answer() -> Candidates:
             strict_rows, relaxed_rows = strict.result(), relaxed.result()
@@ -148,21 +135,18 @@ class PgReadBatch:
         return [PassageHit(r.rowid, r.id or "", r.source_id, "", {}, r.score) for r in rows]
 
     def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
-                         texts: bool = False) -> Pending[Candidates]:
-        nearest = self._send(self.store.nearest_read(query_embedding, top_k, filters, texts))
+                         texts: bool = False, floor: float | None = None) -> Pending[Candidates]:
+        nearest = self._send(self.store.nearest_read(query_embedding, top_k, filters, texts, floor))
 
         def answer() -> Candidates:
             found = nearest.result()
             # The search's own rows named every passage: no statement.
-            return Candidates(self.store.hits(found.found, with_content=False), texts=found.texts)
+            return Candidates(self.store.hits(found.found, with_content=False), texts=found.texts, near=found.near)
 
         return Pending(answer)
 
     def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
         return self._send(self.store.lexical_index().source_counts_read(terms))
-
-    def sources_near(self, query_embedding: Sequence[float], floor: float) -> Pending[dict[str, tuple[int, float]]]:
-        return self._send(self.store.sources_near_read(query_embedding, floor))
 
     def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
                           title_weight: float | None) -> Pending[list[PassageHit]]:

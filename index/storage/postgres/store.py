@@ -51,10 +51,12 @@ _SOURCE_COLUMNS = "id, source, title, type, content, content_hash, date, publish
 
 
 class Nearest(NamedTuple):
-    """A vector search's passages as ``(rowid, cosine)``, nearest first, and their texts when asked for."""
+    """A vector search's passages as ``(rowid, cosine)``, nearest first, their texts when asked for, and the sources
+    close in meaning when asked for (:meth:`PgDocumentStore.sources_near`)."""
 
     found: list[tuple[int, float]]
     texts: dict[int, tuple[str, str]]
+    near: dict[str, tuple[int, float]]
 
 
 class PgDocumentStore:
@@ -299,38 +301,64 @@ class PgDocumentStore:
         return self.hits(found.found, with_content)
 
     def nearest_read(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None = None,
-                     texts: bool = False) -> Read[Nearest]:
-        """:meth:`embedding_retrieval`'s search as statements (with an HNSW index, its settings first: one
-        implicit transaction up to the pipeline's end, so ``set_config(…, true)`` holds for the search), the
-        passages with their ids and sources, and, when asked, their ``texts`` (text and title)."""
+                     texts: bool = False, floor: float | None = None) -> Read[Nearest]:
+        """:meth:`embedding_retrieval`'s search as statements, the passages with their ids and sources, and, when
+        asked, their ``texts`` (text and title) and, with a ``floor``, :meth:`sources_near`'s answer.
+
+        Each passage's distance is computed once (a vector is stored out of line: each computation reads it
+        again). Without filters and without an HNSW index both answers come from one scan of the vectors; with
+        an HNSW index, its settings go first (one implicit transaction up to the pipeline's end, so
+        ``set_config(…, true)`` holds for the search).
+        """
         query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
-        where, params = ("TRUE", [])
-        source_ids = source_ids_of(filters)
-        if source_ids is not None:
-            where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
-        elif filters:
-            where, params = compile_pg_filters(filters)
-        # The top k first, their passages' columns after: the scan does not carry every passage's text.
         columns = "c.content, c.title" if texts else "NULL, NULL"
-        search = (f"SELECT t.rowid, t.score, c.id, c.source_id, {columns} FROM ("
-                  f"SELECT c.rowid, -(c.embedding <#> %s) AS score, c.embedding <#> %s AS distance "
-                  f"FROM {self.schema}.chunks c WHERE c.embedding IS NOT NULL AND {where} "
-                  f"ORDER BY c.embedding <#> %s LIMIT %s) t JOIN {self.schema}.chunks c ON c.rowid = t.rowid "
-                  "ORDER BY t.distance, t.rowid")
+        passages = f"{self.schema}.chunks"
         statements: list[tuple[Any, Any]] = []
-        if self._has_hnsw():
-            ef_search = max(int(self.ef_search), min(int(top_k), 1000))
-            statements.append(("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),)))
-            if filters:
-                statements.append(("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)", ()))
-        statements.append((search, [query, query, *params, query, int(top_k)]))
+        merged = False
+        if floor is not None and not filters and not self._has_hnsw():
+            merged = True
+            statements.append((
+                f"WITH d AS MATERIALIZED (SELECT c.rowid, c.source_id, c.embedding <#> %(q)s AS distance "
+                f"FROM {passages} c WHERE c.embedding IS NOT NULL), "
+                "top AS (SELECT rowid, distance FROM d ORDER BY distance LIMIT %(k)s), "
+                "near AS (SELECT DISTINCT ON (source_id) source_id, rowid, distance FROM d "
+                "WHERE source_id IS NOT NULL AND -distance >= %(floor)s ORDER BY source_id, distance) "
+                f"SELECT true, t.rowid, -t.distance, c.id, c.source_id, {columns} FROM top t "
+                f"JOIN {passages} c ON c.rowid = t.rowid "
+                "UNION ALL SELECT false, n.rowid, -n.distance, NULL, n.source_id, NULL, NULL FROM near n",
+                {"q": query, "k": int(top_k), "floor": float(floor)}))
+        else:
+            where, params = ("TRUE", [])
+            source_ids = source_ids_of(filters)
+            if source_ids is not None:
+                where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
+            elif filters:
+                where, params = compile_pg_filters(filters)
+            if self._has_hnsw():
+                ef_search = max(int(self.ef_search), min(int(top_k), 1000))
+                statements.append(("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),)))
+                if filters:
+                    statements.append(("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)", ()))
+            # The top k first, their passages' columns after: the scan does not carry every passage's text.
+            statements.append((
+                f"SELECT true, t.rowid, -t.distance, c.id, c.source_id, {columns} FROM ("
+                f"SELECT c.rowid, c.embedding <#> %s AS distance FROM {passages} c "
+                f"WHERE c.embedding IS NOT NULL AND {where} ORDER BY distance LIMIT %s) t "
+                f"JOIN {passages} c ON c.rowid = t.rowid", [query, *params, int(top_k)]))
+            if floor is not None:
+                statements.append(self.sources_near_read(query_embedding, floor).statements[0])
 
         def answer(rows: list[list[tuple]]) -> Nearest:
-            found = rows[-1]
-            self._remember((int(r[0]), r[2], r[3]) for r in found)
-            pairs = [(int(r[0]), float(r[1])) for r in found]
-            pairs.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
-            return Nearest(pairs, {int(r[0]): (r[4] or "", r[5] or "") for r in found} if texts else {})
+            if merged:
+                found = [r for r in rows[0] if r[0]]
+                near = {r[4]: (int(r[1]), float(r[2])) for r in rows[0] if not r[0]}
+            else:  # the search's rows follow the settings' and come before the sources'
+                found = rows[-2] if floor is not None else rows[-1]
+                near = {r[0]: (int(r[1]), float(r[2])) for r in rows[-1]} if floor is not None else {}
+            self._remember((int(r[1]), r[3], r[4]) for r in found)
+            # Nearest first, ties by row (an HNSW scan in relaxed order returns a few out of place).
+            pairs = sorted(((int(r[1]), float(r[2])) for r in found), key=lambda pair: (-pair[1], pair[0]))
+            return Nearest(pairs, {int(r[1]): (r[5] or "", r[6] or "") for r in found} if texts else {}, near)
 
         return Read(tuple(statements), answer)
 
@@ -341,11 +369,12 @@ class PgDocumentStore:
 
     def sources_near_read(self, query_embedding: Sequence[float], floor: float) -> Read[dict[str, tuple[int, float]]]:
         query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
-        sql = (f"SELECT DISTINCT ON (c.source_id) c.source_id, c.rowid, -(c.embedding <#> %s) AS cosine "
-               f"FROM {self.schema}.chunks c WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL "
-               f"AND -(c.embedding <#> %s) >= %s ORDER BY c.source_id, c.embedding <#> %s")
-        return Read(((sql, [query, query, float(floor), query]),),
-                    lambda rows: {r[0]: (int(r[1]), float(r[2])) for r in rows[0]})
+        # Each distance computed once (OFFSET 0 keeps the inner query whole, not merged into the outer one).
+        sql = ("SELECT DISTINCT ON (x.source_id) x.source_id, x.rowid, -x.distance FROM ("
+               f"SELECT c.source_id, c.rowid, c.embedding <#> %s AS distance FROM {self.schema}.chunks c "
+               "WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL OFFSET 0) x "
+               "WHERE -x.distance >= %s ORDER BY x.source_id, x.distance")
+        return Read(((sql, [query, float(floor)]),), lambda rows: {r[0]: (int(r[1]), float(r[2])) for r in rows[0]})
 
     def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         rows = self._rows("SELECT rowid, content, title FROM {s}.chunks WHERE rowid = ANY(%s)",
