@@ -22,30 +22,42 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from index.records import SourceRecord
 from index.search.query import MatchPlan, ParsedQuery, Term
 from index.storage.contract import Candidates, PassageHit, Pending
 from index.storage.filters import source_ids_of
 from index.storage.lexical_retrieval import filled, search_plan
-from index.storage.postgres.lexical_search import FoundRow
-from index.storage.postgres.reads import Read
-
-if TYPE_CHECKING:
-    from index.storage.postgres.store import PgDocumentStore
+from index.storage.postgres.lexical_search import FoundRow, PgLexicalIndex
+from index.storage.postgres.reads import Nearest, Read
 
 T = TypeVar("T")
+
+
+class BatchedStore(Protocol):
+    """The reads a batch sends, as :class:`~index.storage.postgres.store.PgDocumentStore` builds them."""
+
+    def lexical_index(self) -> PgLexicalIndex: ...
+    def filtered_rowids_read(self, filters: dict[str, Any]) -> Read[list[int]]: ...
+    def nearest_read(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None = None,
+                     texts: bool = False, floor: float | None = None) -> Read[Nearest]: ...
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]: ...
+    def hits_read(self, found: list[tuple[int, float]], with_content: bool) -> Read[list[PassageHit]]: ...
+    def shown_read(self, rowids: Iterable[int], source_ids: Iterable[str]
+                   ) -> Read[tuple[dict[int, PassageHit], dict[str, SourceRecord]]]: ...
 
 
 class PgReadBatch:
     """The reads of one step of a search, on one pooled connection in pipeline mode (see the module's docstring).
 
-    :param store: the generation's store.
+    :param store: the generation's store, whose reads the batch sends.
+    :param pool: where the batch takes its connection (the store's: autocommit).
     """
 
-    def __init__(self, store: PgDocumentStore) -> None:
+    def __init__(self, store: BatchedStore, pool: Any) -> None:
         self.store = store
+        self._pool = pool
         self._lease: Any = None
         self._conn: Any = None
         self._piping: Any = None
@@ -53,7 +65,7 @@ class PgReadBatch:
         self._sent: list[Pending[Any]] = []  # answered from the rows received, while the connection is held
 
     def __enter__(self) -> PgReadBatch:
-        self._lease = self.store._pool.connection()
+        self._lease = self._pool.connection()
         self._conn = self._lease.__enter__()
         try:
             self._piping = self._conn.pipeline()

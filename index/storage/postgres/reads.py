@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -37,6 +37,15 @@ class Read(Generic[T]):
     def then(self, change: Callable[[T], U]) -> Read[U]:
         """The same statements, their answer changed."""
         return Read(self.statements, lambda rows: change(self.answer(rows)))
+
+
+class Nearest(NamedTuple):
+    """A vector search's passages as ``(rowid, cosine)``, nearest first, their texts when asked for, and the sources
+    close in meaning when asked for (``PgDocumentStore.sources_near``)."""
+
+    found: list[tuple[int, float]]
+    texts: dict[int, tuple[str, str]]
+    near: dict[str, tuple[int, float]]
 
 
 def ask(pool: Any, read: Read[T]) -> T:

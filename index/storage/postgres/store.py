@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from haystack import Document, default_from_dict, default_to_dict
@@ -38,7 +38,7 @@ from index.storage.filters import compile_pg_filters, source_ids_of
 from index.storage.postgres.batch import PgReadBatch
 from index.storage.postgres.lexical_search import PgLexicalIndex
 from index.storage.postgres.pool import ProcessPool, redacted
-from index.storage.postgres.reads import Read, ask
+from index.storage.postgres.reads import Nearest, Read, ask
 
 # An HNSW search looks at this many candidates at least (pgvector's default is 40); more for a deeper top_k.
 # The hnsw_ef_search setting's default: 100 cost csc-reports' dense ranking 0.026 nDCG@10, 400 0.004, 1000
@@ -48,15 +48,6 @@ HNSW_EF_SEARCH = 400
 _IDS_KEPT = 100_000
 
 _SOURCE_COLUMNS = "id, source, title, type, content, content_hash, date, publisher, url, meta::text"
-
-
-class Nearest(NamedTuple):
-    """A vector search's passages as ``(rowid, cosine)``, nearest first, their texts when asked for, and the sources
-    close in meaning when asked for (:meth:`PgDocumentStore.sources_near`)."""
-
-    found: list[tuple[int, float]]
-    texts: dict[int, tuple[str, str]]
-    near: dict[str, tuple[int, float]]
 
 
 class PgDocumentStore:
@@ -445,7 +436,7 @@ class PgDocumentStore:
 
     def batch(self) -> PgReadBatch:
         """Reads sent together, one pipeline a round (:class:`~index.storage.postgres.batch.PgReadBatch`)."""
-        return PgReadBatch(self)
+        return PgReadBatch(self, self._pool)
 
 
 def _as_array(vector: Any) -> np.ndarray:
