@@ -511,19 +511,20 @@ def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
 def _passage(hit: PassageHit, marked: str | None, weigh: Callable[[str], float] | None = None) -> Passage:
     """A shown passage, citing the page (or pages) and thread element of its best-matching sentence, with its
     excerpt (the window holding the rarest of the words it matched)."""
-    cited = best_citation(hit.meta, marked) or Citation()
+    where = hit.where
+    cited = best_citation(where, marked) or Citation()
     element = cited.element()
     highlighted = to_html(marked) if marked is not None else plain_html(hit.content)
     return Passage(
         text=hit.content,
         highlighted=highlighted,
         excerpt=excerpt(highlighted, EXCERPT_WORDS, weigh),
-        start=int(hit.meta.get("start", 0)),
-        end=int(hit.meta.get("end", len(hit.content))),
+        start=where.start,
+        end=where.end if where.end is not None else len(hit.content),
         chunk_id=hit.id,
-        ordinal=int(hit.meta.get("ordinal", 0)),
+        ordinal=where.ordinal,
         score=round(hit.score, 6),
-        page=cited.page if cited.page is not None else hit.meta.get("page"),
+        page=cited.page if cited.page is not None else where.page,
         page_end=cited.page_end,
         citation=element or None,
     )

@@ -58,8 +58,60 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class ThreadElement:
+    """A thread element a passage holds (one post of a Storify thread): who posted it, when, its link, and where it
+    lies in the source's text (-1 where the meta does not say)."""
+
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    start: int = -1
+    end: int = -1
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ThreadElement:
+        return cls(data.get("author"), data.get("date"), data.get("url"), int(data.get("start", -1)),
+                   int(data.get("end", -1)))
+
+
+@dataclass(frozen=True)
+class PassageMeta:
+    """A typed view of a passage's stored meta, as ``ingest/split.py`` writes it (the stored JSON is unchanged):
+    its place among its source's passages, its character span in the source's text, its pages (with where each
+    page after the first begins inside it), and the thread elements it holds."""
+
+    ordinal: int = 0
+    start: int = 0
+    end: int | None = None
+    page: int | None = None
+    page_end: int | None = None
+    page_offsets: tuple[tuple[int, int], ...] = ()  # (page, offset inside the passage where that page begins)
+    citation: ThreadElement | None = None  # the first thread element
+    citations: tuple[ThreadElement, ...] = ()
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> PassageMeta:
+        return cls(ordinal=int(meta.get("ordinal", 0)), start=int(meta.get("start", 0)),
+                   end=int(meta["end"]) if meta.get("end") is not None else None,
+                   page=meta.get("page"), page_end=meta.get("page_end"),
+                   page_offsets=tuple((int(page), int(at)) for page, at in meta.get("page_offsets") or ()),
+                   citation=ThreadElement.of(meta["citation"]) if meta.get("citation") else None,
+                   citations=tuple(ThreadElement.of(c) for c in meta.get("citations") or ()))
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a character of the passage (``offset`` from its start): its first page, or the last page
+        begun at or before it."""
+        page = self.page
+        for number, begins in self.page_offsets:
+            if begins <= offset:
+                page = number
+        return page
+
+
+@dataclass(frozen=True)
 class PassageHit:
-    """A passage found by a retriever: its row, its source and its retriever score."""
+    """A passage found by a retriever: its row, its source and its retriever score. ``meta`` is the passage's
+    stored meta; :attr:`where` reads it typed."""
 
     rowid: int
     id: str
@@ -67,6 +119,11 @@ class PassageHit:
     content: str
     meta: dict[str, Any]
     score: float
+
+    @functools.cached_property
+    def where(self) -> PassageMeta:
+        """Where the passage lies in its source, and the thread elements it holds (:class:`PassageMeta`)."""
+        return PassageMeta.of(self.meta)
 
 
 @dataclass(frozen=True)
