@@ -9,7 +9,8 @@ names below, so a third backend implements
   published, rollback, prune, run reports), whose ``open`` returns a :class:`Generation`;
 - that generation's :class:`PassageStore` (sources, passages, vectors, retrieval), whose
   ``lexical_index()`` is a :class:`LexicalEngine` (BM25 with the analyser of
-  :mod:`index.storage.analysis`);
+  :mod:`index.storage.analysis`) and whose ``batch()`` is a :class:`ReadBatch` (a store whose reads cost no
+  round trip returns :class:`index.storage.batch.StoreBatch`; PostgreSQL pipelines them);
 - and registers itself in :func:`index.storage.generations` (the factory).
 
 Building is always local (a build is a local store, copied into a shared backend when published):
