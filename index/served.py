@@ -88,15 +88,15 @@ class ServedGeneration:
             passages = self.store.source_passages(source_id)
             mentions = (self.browse.mention(p, source_id) for p in projects)
             ordinal = next((m.ordinal for m in mentions if m is not None), 0)
-            shown = next((p for p in passages if p.meta.get("ordinal") == ordinal), passages[0] if passages else None)
+            shown = next((p for p in passages if p.where.ordinal == ordinal), passages[0] if passages else None)
             results.append(SourceResult(
                 document_id=source_id, title=record.title, source=record.source, type=record.type, date=record.date,
                 score=0.0, publisher=record.publisher, url=record.url, authors=list(record.authors),
                 inspection=record.inspection,
                 passages=[] if shown is None else [Passage(
-                    text=shown.content, highlighted=plain_html(shown.content), start=int(shown.meta.get("start", 0)),
-                    end=int(shown.meta.get("end", 0)), chunk_id=shown.id, ordinal=int(shown.meta.get("ordinal", 0)),
-                    score=0.0, page=shown.meta.get("page"), citation=shown.meta.get("citation"))]))
+                    text=shown.content, highlighted=plain_html(shown.content), start=shown.where.start,
+                    end=shown.where.end or 0, chunk_id=shown.id, ordinal=shown.where.ordinal, score=0.0,
+                    page=shown.where.page, citation=shown.meta.get("citation"))]))
         lifted: dict[str, Iterable[str]] = {}
         for facet, without in self.facet_table.lifted_selections(facets).items():
             found = self.facet_table.matching(without)

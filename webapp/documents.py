@@ -41,7 +41,7 @@ class DocumentPage(Resource):
     def context(self) -> dict[str, Any]:
         text = self.record.content
         if self.match is not None:
-            start, end = int(self.match.meta["start"]), int(self.match.meta["end"])
+            start, end = self.match.where.start, self.match.where.end
             parts = (text[:start], text[start:end], text[end:])
         else:
             parts = (text, "", "")
@@ -73,10 +73,9 @@ class DocumentPage(Resource):
 
 
 def _passage_json(source_id: str, passage: PassageHit) -> dict[str, Any]:
-    ordinal = int(passage.meta["ordinal"])
-    return {"passage_id": passage.id, "ordinal": ordinal, "start": int(passage.meta["start"]),
-            "end": int(passage.meta["end"]), "page": passage.meta.get("page"),
-            "page_url": document_url(source_id, ordinal)}
+    where = passage.where
+    return {"passage_id": passage.id, "ordinal": where.ordinal, "start": where.start, "end": where.end,
+            "page": where.page, "page_url": document_url(source_id, where.ordinal)}
 
 
 def _record(document_id: str) -> SourceRecord:
@@ -92,7 +91,7 @@ def build_document(document_id: str) -> DocumentPage:
     record = _record(document_id)
     passages = store.source_passages(document_id)
     ordinal = int_arg("passage", -1, 0, max(len(passages) - 1, 0))  # absent: no passage marked
-    match = next((p for p in passages if p.meta.get("ordinal") == ordinal), None)
+    match = next((p for p in passages if p.where.ordinal == ordinal), None)
     original = store.get_sources([record.duplicate_of]).get(record.duplicate_of) if record.duplicate_of else None
     return DocumentPage(record, passages, original, get_index().served().browse.related_documents(document_id), match)
 

@@ -80,26 +80,17 @@ def cited_sentence(text: str, query: str = "") -> tuple[int, str]:
     return long[0]
 
 
-def _page_at(meta: dict[str, Any], offset: int) -> int | None:
-    """The page of a character of a passage: its first page, or the last page begun before the offset."""
-    page = meta.get("page")
-    for number, begins in meta.get("page_offsets") or []:
-        if begins <= offset:
-            page = number
-    return page
-
-
 def check(document_id: str, ordinal: int, query: str = "") -> SourceCheck:
     searcher = get_index().searcher()
     record = searcher.store.get_source(document_id)
     if record is None:
         abort(404)
-    passage = next((p for p in searcher.store.source_passages(document_id) if p.meta.get("ordinal") == ordinal), None)
+    passage = next((p for p in searcher.store.source_passages(document_id) if p.where.ordinal == ordinal), None)
     if passage is None:
         abort(404)
-    text = record.content[int(passage.meta["start"]): int(passage.meta["end"])]
+    text = record.content[passage.where.start: passage.where.end]
     offset, sentence = cited_sentence(text, query)
-    page = _page_at(passage.meta, offset)
+    page = passage.where.page_at(offset)
     path = _pdf_path(record)
     if path is None or page is None:
         return SourceCheck(record, ordinal, text, sentence, page,

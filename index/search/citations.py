@@ -10,7 +10,7 @@ cites the page it is on (a page range when it spans two) and, for threads, the e
 Usage (at query time, per passage)::
 
     from index.search.citations import best_citation
-    cited = best_citation(hit.meta, marked.get(hit.rowid))  # None when the passage has nothing to cite
+    cited = best_citation(hit.where, marked.get(hit.rowid))  # None when the passage has nothing to cite
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from index.search.highlight import CLOSE, OPEN
+from index.storage.contract import PassageMeta
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 
@@ -80,40 +81,29 @@ def best_sentence(marked_text: str) -> tuple[int, int] | None:
     return best
 
 
-def _page_of(offsets: list[list[int]], offset: int) -> int | None:
-    page = None
-    for number, begins in offsets:
-        if begins <= offset:
-            page = number
-    return page
-
-
-def best_citation(hit_meta: dict[str, Any], marked_text: str | None) -> Citation | None:
+def best_citation(where: PassageMeta, marked_text: str | None) -> Citation | None:
     """The citation of a passage for this query; see the module docstring.
 
-    :param hit_meta: the passage's stored meta (``start``, ``page``, ``page_end``, ``page_offsets``,
-        ``citation``, ``citations`` as :class:`ingest.split.PassageSplitter` writes them).
+    :param where: the passage's meta (:attr:`PassageHit.where`: its start, pages and where they begin in it,
+        thread elements, as :class:`ingest.split.PassageSplitter` writes them).
     :param marked_text: the passage text with matches between ``OPEN`` and ``CLOSE``, or None.
     :returns: its :class:`Citation` (page, last page, thread element); None when the passage has neither a
         page nor a citation.
     """
     sentence = best_sentence(marked_text) if marked_text else None
-    page, page_end = hit_meta.get("page"), hit_meta.get("page_end")
-    offsets = hit_meta.get("page_offsets")
+    page, page_end = where.page, where.page_end
     if page is not None and page_end is not None and page_end == page:
         page_end = None
-    if sentence and offsets:
-        page = _page_of(offsets, sentence[0])
-        last = _page_of(offsets, max(sentence[0], sentence[1] - 1))
+    if sentence and where.page_offsets:
+        page = where.page_at(sentence[0])
+        last = where.page_at(max(sentence[0], sentence[1] - 1))
         page_end = last if last != page else None
-    element = hit_meta.get("citation")
-    citations = hit_meta.get("citations") or []
-    if citations:
-        element = citations[0]
+    element = where.citation
+    if where.citations:
+        element = where.citations[0]
         if sentence:
-            absolute = int(hit_meta.get("start", 0)) + sentence[0]
-            element = next((c for c in citations if c.get("start", -1) <= absolute < c.get("end", -1)), element)
-    element = element or {}
-    cited = Citation(page=page, page_end=page_end, author=element.get("author"), date=element.get("date"),
-                     url=element.get("url"))
+            absolute = where.start + sentence[0]
+            element = next((c for c in where.citations if c.start <= absolute < c.end), element)
+    cited = Citation(page=page, page_end=page_end, author=element.author if element else None,
+                     date=element.date if element else None, url=element.url if element else None)
     return cited if cited.to_dict() else None

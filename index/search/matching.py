@@ -203,16 +203,42 @@ def match_sources(store: PassageStore, parsed: ParsedQuery, widened: ParsedQuery
     engine = store.lexical_index()
     if engine is None:
         return None
-    units = units_of(parsed, widened)
+    counts = engine.source_counts(counted_terms(parsed, widened))
+    near = store.sources_near(vector, settings.meaning_floor) if vector is not None and by_meaning(method) else {}
+    return account_of(parsed, widened, counts, near, total_sources, broader)
+
+
+def by_meaning(method: str) -> bool:
+    """Whether the match takes in the sources close in meaning (the fused methods).
+
+    One retriever alone (SINGLE_METHODS): "lexical" matches by words only; "dense" by its candidates only (nearness
+    has no floor there, so "every source" would be the whole index; the searcher keeps its candidates' sources)."""
+    return method not in SINGLE_METHODS
+
+
+def counted_terms(parsed: ParsedQuery, widened: ParsedQuery) -> list[Term]:
+    """The words and phrases whose sources the account needs (:meth:`LexicalEngine.source_counts`): each unit's
+    word as typed, its alternatives and synonyms, the phrases quoted on their own, the excluded words."""
     terms: dict[str, Term] = {}
-    for unit in units:
+    for unit in units_of(parsed, widened):
         for term in (unit.typed, *unit.alternatives, *unit.added):
             terms.setdefault(term.text, term)
     required = [c[0] for c in parsed.clauses if len(c) == 1 and c[0].quoted]
     for term in (*required, *parsed.exclusions):
         terms.setdefault(term.text, term)
-    listed = list(terms.values())
-    counted = dict(zip((t.text for t in listed), engine.source_counts(listed), strict=True))
+    return list(terms.values())
+
+
+def account_of(parsed: ParsedQuery, widened: ParsedQuery, counts: Sequence[dict[str, int]],
+               near: dict[str, tuple[int, float]], total_sources: int,
+               broader: Collection[tuple[str, ...]] = ()) -> SourceAccount:
+    """The account from the store's answers: ``counts``, for each of :func:`counted_terms`, the sources holding
+    it and how many of their passages do; ``near``, the sources close in meaning ({} when not asked:
+    :func:`by_meaning`). See :func:`match_sources`."""
+    units = units_of(parsed, widened)
+    listed = counted_terms(parsed, widened)
+    required = [c[0] for c in parsed.clauses if len(c) == 1 and c[0].quoted]
+    counted = dict(zip((t.text for t in listed), counts, strict=True))
     held_terms = {text: frozenset(found) for text, found in counted.items()}
     specific: dict[str, bool] = {}
     holders: list[frozenset[str]] = []
@@ -232,12 +258,7 @@ def match_sources(store: PassageStore, parsed: ParsedQuery, widened: ParsedQuery
             for source, count in counted[term.text].items():
                 passages[source] = passages.get(source, 0) + count
     matched: set[str] = set().union(*holders) if holders else set()
-    near: dict[str, tuple[int, float]] = {}
-    # One retriever alone (SINGLE_METHODS): "lexical" matches by words only; "dense" by its candidates only (nearness
-    # has no floor there, so "every source" would be the whole index; the searcher keeps its candidates' sources).
-    if vector is not None and method not in SINGLE_METHODS:
-        near = store.sources_near(vector, settings.meaning_floor)
-        matched |= set(near)
+    matched |= set(near)
     for phrase in required:
         matched &= held_terms[phrase.text]
     for excluded in parsed.exclusions:

@@ -5,6 +5,7 @@ They return raw scores; how those become a ranking is :mod:`index.search.ranking
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
@@ -13,7 +14,7 @@ from haystack.core.serialization import import_class_by_name
 from index.search.query import ParsedQuery
 from index.search.ranking import MatchAnswers, MatchQuestions
 from index.storage.contract import PassageHit, PassageStore
-from index.storage.lexical_retrieval import lexical_retrieval
+from index.storage.lexical_retrieval import lexical_candidates
 
 
 class _StoreRetriever:
@@ -77,15 +78,8 @@ class LexicalRetriever(_StoreRetriever):
         """:returns: ``{"hits": strict matches, "relaxed_hits": the others}``, each best first, with
         their raw bm25 scores (:func:`index.search.ranking.lexical_ranking` puts the two in one order).
         """
-        top_k = top_k or self.top_k
-        store = self.document_store
-        hits = lexical_retrieval(store, query, top_k=top_k, filters=filters, with_content=self.with_content,
-                                       title_weight=self.title_weight)
-        more: list[PassageHit] = []
-        if len(hits) < top_k:
-            more = lexical_retrieval(store, query, relaxed=True, top_k=top_k - len(hits), filters=filters,
-                                           exclude_rowids=[h.rowid for h in hits], with_content=self.with_content,
-                                           title_weight=self.title_weight)
+        hits, more = lexical_candidates(self.document_store, query, top_k or self.top_k, filters, self.with_content,
+                                        self.title_weight)
         return {"hits": hits, "relaxed_hits": more}
 
 
@@ -109,11 +103,13 @@ class DenseRetriever(_StoreRetriever):
                                                                 with_content=self.with_content)}
 
 
-def match_answers(store: PassageStore, parsed: ParsedQuery, questions: MatchQuestions) -> MatchAnswers:
+def match_answers(store: PassageStore, parsed: ParsedQuery, questions: MatchQuestions,
+                  texts: Mapping[int, tuple[str, str]] | None = None) -> MatchAnswers:
     """The store's word-for-word answers about fused candidates, for steps 4 and 5 of :mod:`index.search.ranking`:
-    which of ``questions.near`` hold every content word close together, which of ``questions.phrases`` hold every
-    quoted phrase, which of ``questions.exclusions`` hold an excluded word."""
-    close = store.near_rowids(parsed, list(questions.near)) if questions.near else set()
+    which of ``questions.near`` hold every content word close together (on ``texts``, the candidates' text and
+    title, where the retrievers read them), which of ``questions.phrases`` hold every quoted phrase, which of
+    ``questions.exclusions`` hold an excluded word."""
+    close = store.near_rowids(parsed, list(questions.near), texts) if questions.near else set()
     phrases = None
     required, plan = parsed.required_match(), parsed.required_plan()
     if required and questions.phrases:

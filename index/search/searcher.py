@@ -14,7 +14,6 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -26,13 +25,15 @@ from index.browse.pages import GenerationPages
 from index.embedding.encoders import QueryEmbedder, query_embedder
 from index.errors import PageOutOfRangeError
 from index.params import checked_paging, checked_sort
+from index.records import SourceRecord
 from index.search.citations import Citation, best_citation
 from index.search.explain import Evidence, SourceTexts, contributions, explain, simple_tokens
 from index.search.facets import FacetSelection, FacetTable
 from index.search.highlight import CLOSE, OPEN, excerpt, plain_html, to_html, unmark_names
-from index.search.matching import SourceAccount, match_sources
+from index.search.matching import SourceAccount, account_of, by_meaning, counted_terms, match_sources
 from index.search.query import ParsedQuery, Term, parse_query
 from index.search.ranking import (
+    SINGLE_METHODS,
     Found,
     RankedSource,
     about,
@@ -52,7 +53,7 @@ from index.search.suggested import FilterNames, offered
 from index.search.synonyms import Synonyms
 from index.search.vocabulary import Vocabulary
 from index.settings import Settings
-from index.storage.contract import Generation, LexicalEngine, PassageHit
+from index.storage.contract import Candidates, Generation, LexicalEngine, PassageHit
 from index.storage.filters import source_ids_of
 from index.storage.lexical_retrieval import focus
 
@@ -62,11 +63,6 @@ logger = logging.getLogger(__name__)
 EXCERPT_WORDS = 60
 # Passages of each shown source read to choose those shown and to explain it (its best, in ranked order).
 CONSIDERED_PASSAGES = 8
-
-# One pool per process, shared by every generation's searcher (a pool per searcher would leave
-# idle threads behind at each swap to a new generation).
-_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-lexical")
-
 
 @functools.lru_cache(maxsize=2)
 def _reranker(model_dir: str, depth: int) -> Reranker:
@@ -150,8 +146,8 @@ class Searcher:
         n = max(settings.candidates, top_k * 3)
         widened = self.widened(parsed)
         method = fusion or settings.fusion
-        found, evidence, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets), fusion)
-        account = self.account(parsed, widened, method, vector)
+        found, evidence, account, vector = self._retrieve(parsed, widened, n, self._narrowed(filters, facets),
+                                                          fusion)
         named = self.filter_names.named(parsed.raw)
         grouped = self._sources(parsed, found, fusion, account, named, vector)
         within = self._within(filters, facets)
@@ -161,8 +157,8 @@ class Searcher:
         pages = max(1, -(-len(order) // top_k))
         if page > pages:
             raise PageOutOfRangeError(page, pages)
-        window = self._window(order[(page - 1) * top_k : page * top_k], grouped, widened, account)
-        results = self._results(parsed, window, found, evidence, account)
+        window, full, records = self._window(order[(page - 1) * top_k : page * top_k], grouped, widened, account)
+        results = self._results(parsed, window, found, evidence, account, full, records)
         lifted: dict[str, Iterable[str]] = {}
         if facets:
             for facet, without in self.facet_table.lifted_selections(facets).items():
@@ -180,7 +176,8 @@ class Searcher:
 
     def account(self, parsed: ParsedQuery, widened: ParsedQuery, method: str,
                 vector: list[float] | None) -> SourceAccount | None:
-        """The search's whole match and what each source holds (None: a generation without a lexical engine)."""
+        """The search's whole match and what each source holds (None: a generation without a lexical engine);
+        a search reads it with its candidates (:meth:`_retrieve`)."""
         return match_sources(self.store, parsed, widened, self.settings, method, vector, self.source_count,
                              self.synonyms.broader if self.synonyms else ())
 
@@ -222,26 +219,37 @@ class Searcher:
         return account.restricted(within)
 
     def _window(self, source_ids: list[str], grouped: list[RankedSource], widened: ParsedQuery,
-                account: SourceAccount | None) -> list[RankedSource]:
+                account: SourceAccount | None
+                ) -> tuple[list[RankedSource], dict[int, PassageHit], dict[str, SourceRecord]]:
         """The page's sources with their passages: those the ranking reached as ranked; the others with their
-        passages that hold the words best (by bm25, within the source), or their closest in meaning."""
+        passages that hold the words best (by bm25, within the source), or their closest in meaning. Read in one
+        batch with what the page shows of them: the passages' text and meta, the sources' records."""
         ranked = {r.source_id: r for r in grouped}
         lowest = min((r.score for r in grouped), default=0.0)
         engine = self.store.lexical_index()
         marked = account.marked(widened) if account is not None else None
         plan = (marked.relaxed_plan() or marked.strict_plan()) if marked is not None else None
         beyond = [s for s in source_ids if s not in ranked]
-        found: dict[str, list[PassageHit]] = {}
-        if beyond and engine is not None and plan is not None:
+        # Each source's best few passages are read, marked and explained: a long report can hold dozens of
+        # the candidates, and reading them all doubled a query's time (13k passages: 8 → 15 ms median).
+        rowids = [h.rowid for s in source_ids if s in ranked for h in ranked[s].passages[:CONSIDERED_PASSAGES]]
+        # A source beyond the candidates gets its closest passage in meaning when none holds the words: both are
+        # asked at once (its closest is one row).
+        nearest = [account.near[s] for s in beyond if account is not None and s in account.near]
+        with self.store.batch() as batch:
+            shown = batch.shown(rowids, source_ids)
             # One search for all of them (a long report may take more than its share: each keeps its best few).
-            hits = self.store.hits(engine.search(plan, CONSIDERED_PASSAGES * len(beyond), source_ids=beyond,
-                                                 title_weight=self.settings.title_weight), with_content=False)
-            for hit in hits:
-                if hit.source_id and len(found.setdefault(hit.source_id, [])) < CONSIDERED_PASSAGES:
-                    found[hit.source_id].append(hit)
-        nearest = [account.near[s] for s in beyond if not found.get(s) and account is not None and s in account.near]
-        for hit in self.store.hits(nearest, with_content=False) if nearest else ():
-            if hit.source_id:
+            words = (batch.passages_matching(plan, CONSIDERED_PASSAGES * len(beyond), beyond,
+                                             self.settings.title_weight)
+                     if beyond and engine is not None and plan is not None else None)
+            closest = batch.hits(nearest, with_content=True) if nearest else None
+        full, records = shown.result()
+        found: dict[str, list[PassageHit]] = {}
+        for hit in words.result() if words is not None else ():
+            if hit.source_id and len(found.setdefault(hit.source_id, [])) < CONSIDERED_PASSAGES:
+                found[hit.source_id].append(hit)
+        for hit in closest.result() if closest is not None else ():
+            if hit.source_id and not found.get(hit.source_id):
                 found[hit.source_id] = [hit]
         window = []
         for source_id in source_ids:
@@ -249,7 +257,8 @@ class Searcher:
                 window.append(ranked[source_id])
             else:
                 window.append(RankedSource(source_id, lowest - 1.0, found.get(source_id, [])))
-        return window
+        full = {**full, **{h.rowid: h for hits in found.values() for h in hits}}
+        return window, full, records
 
     def widened(self, parsed: ParsedQuery) -> ParsedQuery:
         """The query as the lexical side searches it: widened with the sector's synonyms, and a long query
@@ -335,9 +344,8 @@ class Searcher:
         parsed = parse_query(raw, max_chars=self.settings.max_query_chars)
         widened = self.widened(parsed)
         method = fusion or self.settings.fusion
-        found, _, vector = self._retrieve(parsed, widened, candidates or max(self.settings.candidates, depth),
-                                          filters, fusion, rerank)
-        account = self.account(parsed, widened, method, vector)
+        found, _, account, vector = self._retrieve(parsed, widened, candidates or max(self.settings.candidates, depth),
+                                                   filters, fusion, rerank)
         grouped = self._sources(parsed, found, fusion, account, self.filter_names.named(parsed.raw), vector)
         scores = {source_id: score for source_id, score, _ in grouped}
         lowest = min(scores.values(), default=0.0)
@@ -382,48 +390,50 @@ class Searcher:
         return {s: float(v) for s, v in zip(known, values, strict=True)}
 
     def _retrieve(self, parsed: ParsedQuery, widened: ParsedQuery, n: int, filters: dict[str, Any] | None,
-                  fusion: str | None, rerank: bool = True) -> tuple[Found, Evidence, list[float] | None]:
+                  fusion: str | None, rerank: bool = True
+                  ) -> tuple[Found, Evidence, SourceAccount | None, list[float] | None]:
         """The retrievers' ``n`` best passages each, ranked as one list (:mod:`index.search.ranking`), with the
-        retrievers' own lists kept beside the ranking (to explain it).
+        retrievers' own lists kept beside the ranking (to explain it), and the search's whole match
+        (:mod:`index.search.matching`).
 
-        Retrieval gathers what ranking needs in one pass: the candidates, then the store's word-for-word
-        answers about them (:func:`match_answers`); ranking is then a pure function of both.
+        Retrieval gathers what ranking needs in one pass: the candidates and the whole match, asked of the store
+        in one batch (:meth:`PassageStore.batch`: one pipeline on PostgreSQL, or two where the lexical searches
+        wait for their words' statistics), then the store's word-for-word answers about the candidates
+        (:func:`match_answers`); ranking is then a pure function of both.
         """
         method = fusion or self.settings.fusion
-        # The lexical lookup runs in a worker thread while the model embeds the query here: torch
-        # releases the GIL, so on two cores the two overlap.
-        # A long query's words are chosen once here: the retriever, highlighting and "why" all use them.
-        lexical_future = (_LEXICAL_POOL.submit(self._lexical_candidates, parsed, widened, filters, n)
-                          if method != "dense" else None)
-        dense: list[PassageHit] = []
-        vector: list[float] | None = None
-        if method != "lexical":
-            vector = self.embedder.embed(parsed.dense_text())
-            dense = self.dense.run(query_embedding=vector, filters=filters, top_k=n)["hits"]
-        lexical = lexical_future.result() if lexical_future else {"hits": [], "relaxed_hits": []}
-        fused = fuse_candidates(parsed, lexical["hits"], lexical["relaxed_hits"], dense, self.settings, method)
-        answers = match_answers(self.store, parsed, match_questions(parsed, fused, self.settings, method))
+        engine = self.store.lexical_index()
+        # The candidates' text comes with them where the proximity check (step 4 of the ranking) will read it.
+        texts = method not in SINGLE_METHODS and bool(parsed.proximity_match()) and bool(self.settings.proximity_boost)
+        with self.store.batch() as batch:
+            # Asked first: the store starts on them while the model embeds the query here (locally the lexical
+            # search runs in a worker thread; torch releases the GIL, so on two cores the two overlap).
+            lexical = (batch.lexical_candidates(widened, n, filters, self.settings.title_weight,
+                                                () if parsed.is_long else _weighed_terms(widened), texts)
+                       if method != "dense" else None)
+            counts = batch.source_counts(counted_terms(parsed, widened)) if engine is not None else None
+            vector = self.embedder.embed(parsed.dense_text()) if method != "lexical" else None
+            # With the nearest passages, every source close in meaning (the whole match's meaning side).
+            floor = self.settings.meaning_floor if counts is not None and by_meaning(method) else None
+            dense = batch.dense_candidates(vector, n, filters, texts, floor) if vector is not None else None
+        strict = lexical.result() if lexical is not None else Candidates([])
+        nearest = dense.result() if dense is not None else Candidates([])
+        fused = fuse_candidates(parsed, strict.hits, strict.relaxed, nearest.hits, self.settings, method)
+        answers = match_answers(self.store, parsed, match_questions(parsed, fused, self.settings, method),
+                                {**strict.texts, **nearest.texts})
         passages = rank_passages(parsed, fused, answers, self.settings, method)
         if rerank and self.reranker is not None and passages:
             head, others = passages[: self.reranker.depth], passages[self.reranker.depth :]
-            texts = {rowid: hit.content for rowid, hit in self.store.passages_by_rowid(h.rowid for h in head).items()}
-            passages = reranked(self.reranker.score(parsed.dense_text(), head, texts), others)
-        found = Found(passages, {h.source_id for h in lexical["hits"] if h.source_id},
-                      {h.source_id for h in lexical["relaxed_hits"] if h.source_id})
-        evidence = Evidence(parsed, widened, lexical["hits"], lexical["relaxed_hits"], dense, method, self.settings)
-        return found, evidence, vector
-
-    def _lexical_candidates(self, parsed: ParsedQuery, widened: ParsedQuery, filters: dict[str, Any] | None,
-                            n: int) -> dict[str, list[PassageHit]]:
-        """The lexical retriever's strict and relaxed candidates; the engine first reads at once what both
-        searches and the missing-word check (:meth:`missing_words`) will need."""
-        engine = self.store.lexical_index()
-        if engine is not None:
-            plans = [widened.relaxed_plan()] if widened.is_long else [widened.strict_plan(), widened.relaxed_plan()]
-            engine.prepare([p for p in plans if p is not None], () if parsed.is_long else parsed.content_terms(),
-                           self.settings.title_weight)
-        found: dict[str, list[PassageHit]] = self.lexical.run(query=widened, filters=filters, top_k=n)
-        return found
+            read = self.store.passages_by_rowid(h.rowid for h in head)
+            passages = reranked(self.reranker.score(parsed.dense_text(), head,
+                                                    {rowid: hit.content for rowid, hit in read.items()}), others)
+        found = Found(passages, {h.source_id for h in strict.hits if h.source_id},
+                      {h.source_id for h in strict.relaxed if h.source_id})
+        evidence = Evidence(parsed, widened, strict.hits, strict.relaxed, nearest.hits, method, self.settings)
+        account = (account_of(parsed, widened, counts.result(), nearest.near, self.source_count,
+                              self.synonyms.broader if self.synonyms else ())
+                   if counts is not None else None)
+        return found, evidence, account, vector
 
     def _rarity(self, lexical: LexicalEngine | None) -> Callable[[str], float] | None:
         """A marked word's weight for choosing excerpts: its idf in the index (each word looked up once)."""
@@ -439,15 +449,14 @@ class Searcher:
 
         return weigh
 
-    def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found,
-                 evidence: Evidence, account: SourceAccount | None = None) -> list[SourceResult]:
+    def _results(self, parsed: ParsedQuery, window: list[RankedSource], found: Found, evidence: Evidence,
+                 account: SourceAccount | None, full: dict[int, PassageHit],
+                 records: dict[str, SourceRecord]) -> list[SourceResult]:
         """The page's sources, each with the passages that hold the query's words (a synonym's too), best first,
-        or, for a source found by meaning alone, its one closest passage; and why it is shown."""
-        # Each source's best few passages are read, marked and explained: a long report can hold dozens of
-        # the candidates, and reading them all doubled a query's time (13k passages: 8 → 15 ms median).
+        or, for a source found by meaning alone, its one closest passage; and why it is shown. ``full`` and
+        ``records``: the passages with their text and the sources' records (:meth:`_window` read them)."""
         window = [RankedSource(s, score, passages[:CONSIDERED_PASSAGES]) for s, score, passages in window]
         rowids = [h.rowid for _, _, passages in window for h in passages]
-        full, records = self.store.shown(rowids, [source_id for source_id, _, _ in window])
         # A long query marks the words it searched for, not every word of the paragraph; a short one its
         # words and the synonyms searched for.
         marked = self.store.highlight_query(account.marked(evidence.widened) if account else evidence.widened,
@@ -502,6 +511,12 @@ class Searcher:
         return results
 
 
+def _weighed_terms(widened: ParsedQuery) -> list[Term]:
+    """Every word and synonym a search looks for: a page's excerpts weigh the words they mark by their statistics
+    (:meth:`Searcher._rarity`), read with the search's own."""
+    return [term for clause in widened.clauses for term in clause]
+
+
 def _idf(frequency: int, total: int) -> float:
     return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
 
@@ -517,19 +532,20 @@ def replaced_words(raw: str, changes: list[tuple[str, str]]) -> str:
 def _passage(hit: PassageHit, marked: str | None, weigh: Callable[[str], float] | None = None) -> Passage:
     """A shown passage, citing the page (or pages) and thread element of its best-matching sentence, with its
     excerpt (the window holding the rarest of the words it matched)."""
-    cited = best_citation(hit.meta, marked) or Citation()
+    where = hit.where
+    cited = best_citation(where, marked) or Citation()
     element = cited.element()
     highlighted = to_html(marked) if marked is not None else plain_html(hit.content)
     return Passage(
         text=hit.content,
         highlighted=highlighted,
         excerpt=excerpt(highlighted, EXCERPT_WORDS, weigh),
-        start=int(hit.meta.get("start", 0)),
-        end=int(hit.meta.get("end", len(hit.content))),
+        start=where.start,
+        end=where.end if where.end is not None else len(hit.content),
         chunk_id=hit.id,
-        ordinal=int(hit.meta.get("ordinal", 0)),
+        ordinal=where.ordinal,
         score=round(hit.score, 6),
-        page=cited.page if cited.page is not None else hit.meta.get("page"),
+        page=cited.page if cited.page is not None else where.page,
         page_end=cited.page_end,
         citation=element or None,
     )

@@ -71,7 +71,8 @@ def holds(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
 
 def starts(tokens: list[str], phrase: list[str]) -> list[int]:
     """Where ``phrase`` starts in ``tokens``, word for word (``list.index`` finds each first word at C speed)."""
-    first, size, found, at = phrase[0], len(phrase), [], -1
+    first, size, at = phrase[0], len(phrase), -1
+    found: list[int] = []
     while True:
         try:
             at = tokens.index(first, at + 1)

@@ -9,7 +9,8 @@ names below, so a third backend implements
   published, rollback, prune, run reports), whose ``open`` returns a :class:`Generation`;
 - that generation's :class:`PassageStore` (sources, passages, vectors, retrieval), whose
   ``lexical_index()`` is a :class:`LexicalEngine` (BM25 with the analyser of
-  :mod:`index.storage.analysis`);
+  :mod:`index.storage.analysis`) and whose ``batch()`` is a :class:`ReadBatch` (a store whose reads cost no
+  round trip returns :class:`index.storage.batch.StoreBatch`; PostgreSQL pipelines them);
 - and registers itself in :func:`index.storage.generations` (the factory).
 
 Building is always local (a build is a local store, copied into a shared backend when published):
@@ -35,7 +36,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from haystack import Document
@@ -54,10 +55,64 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 OLDEST_READABLE_VERSION = 1
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ThreadElement:
+    """A thread element a passage holds (one post of a Storify thread): who posted it, when, its link, and where it
+    lies in the source's text (-1 where the meta does not say)."""
+
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    start: int = -1
+    end: int = -1
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ThreadElement:
+        return cls(data.get("author"), data.get("date"), data.get("url"), int(data.get("start", -1)),
+                   int(data.get("end", -1)))
+
+
+@dataclass(frozen=True)
+class PassageMeta:
+    """A typed view of a passage's stored meta, as ``ingest/split.py`` writes it (the stored JSON is unchanged):
+    its place among its source's passages, its character span in the source's text, its pages (with where each
+    page after the first begins inside it), and the thread elements it holds."""
+
+    ordinal: int = 0
+    start: int = 0
+    end: int | None = None
+    page: int | None = None
+    page_end: int | None = None
+    page_offsets: tuple[tuple[int, int], ...] = ()  # (page, offset inside the passage where that page begins)
+    citation: ThreadElement | None = None  # the first thread element
+    citations: tuple[ThreadElement, ...] = ()
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> PassageMeta:
+        return cls(ordinal=int(meta.get("ordinal", 0)), start=int(meta.get("start", 0)),
+                   end=int(meta["end"]) if meta.get("end") is not None else None,
+                   page=meta.get("page"), page_end=meta.get("page_end"),
+                   page_offsets=tuple((int(page), int(at)) for page, at in meta.get("page_offsets") or ()),
+                   citation=ThreadElement.of(meta["citation"]) if meta.get("citation") else None,
+                   citations=tuple(ThreadElement.of(c) for c in meta.get("citations") or ()))
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a character of the passage (``offset`` from its start): its first page, or the last page
+        begun at or before it."""
+        page = self.page
+        for number, begins in self.page_offsets:
+            if begins <= offset:
+                page = number
+        return page
+
 
 @dataclass(frozen=True)
 class PassageHit:
-    """A passage found by a retriever: its row, its source and its retriever score."""
+    """A passage found by a retriever: its row, its source and its retriever score. ``meta`` is the passage's
+    stored meta; :attr:`where` reads it typed."""
 
     rowid: int
     id: str
@@ -65,6 +120,11 @@ class PassageHit:
     content: str
     meta: dict[str, Any]
     score: float
+
+    @functools.cached_property
+    def where(self) -> PassageMeta:
+        """Where the passage lies in its source, and the thread elements it holds (:class:`PassageMeta`)."""
+        return PassageMeta.of(self.meta)
 
 
 @dataclass(frozen=True)
@@ -76,6 +136,75 @@ class LexicalRow:
     title: str
     content: str
     byline: str = ""  # the source's publisher and authors
+
+
+class Pending(Generic[T]):
+    """An answer a :class:`ReadBatch` gives: ready once the batch has ended (at once where the store answers at
+    once). Asked earlier, a batch that sends its reads together must first wait for them."""
+
+    def __init__(self, answer: Callable[[], T]) -> None:
+        self._answer: Callable[[], T] | None = answer
+        self._value: T | None = None
+
+    @staticmethod
+    def ready(value: T) -> Pending[T]:
+        return Pending(lambda: value)
+
+    def result(self) -> T:
+        if self._answer is not None:
+            self._value, self._answer = self._answer(), None
+        return self._value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a retriever found for the ranking: its passages (without text), for the lexical retriever the relaxed
+    matches that fill up to ``top_k`` after the strict ones, and the texts ``{rowid: (text, title)}`` a store read
+    with them when asked (the proximity check's; a store that reads them cheaply later may leave them out). The
+    dense retriever's answer carries ``near`` when asked for it: every source with a passage at the floor or above
+    (:meth:`PassageStore.sources_near`), read in the same scan of the vectors where the store can."""
+
+    hits: list[PassageHit]
+    relaxed: list[PassageHit] = field(default_factory=list)
+    texts: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    near: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+class ReadBatch(Protocol):
+    """The reads of one step of a search, asked together (:meth:`PassageStore.batch`). Each returns a
+    :class:`Pending`, answered by the end of the ``with`` block that opened the batch.
+
+    PostgreSQL sends them in one pipeline, a round trip (a second where a read needs the answer of another,
+    as the lexical searches need their words' statistics); the local store answers each at once, the lexical
+    candidates in a worker thread (they overlap with what the caller does next, the query's embedding).
+    """
+
+    def lexical_candidates(self, query: ParsedQuery, top_k: int, filters: dict[str, Any] | None,
+                           title_weight: float | None, terms: Sequence[Term] = (),
+                           texts: bool = False) -> Pending[Candidates]:
+        """:class:`~index.search.retrievers.LexicalRetriever`'s answer for ``query`` (strict matches, then relaxed
+        ones up to ``top_k``), without the passages' text; ``terms``: words whose statistics the search will
+        need besides its own (:meth:`LexicalEngine.prepare`); ``texts``: the passages' text and title too."""
+
+    def dense_candidates(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None,
+                         texts: bool = False, floor: float | None = None) -> Pending[Candidates]:
+        """:meth:`PassageStore.embedding_retrieval` without the passages' text (``texts``: their text and title),
+        and with a ``floor``, :meth:`PassageStore.sources_near` (``Candidates.near``)."""
+
+    def source_counts(self, terms: Sequence[Term]) -> Pending[list[dict[str, int]]]:
+        """:meth:`LexicalEngine.source_counts`."""
+
+    def passages_matching(self, plan: MatchPlan, top_k: int, source_ids: Collection[str],
+                          title_weight: float | None) -> Pending[list[PassageHit]]:
+        """The ``top_k`` passages of ``source_ids`` best matching ``plan`` (:meth:`LexicalEngine.search`), with
+        their text and meta, best first."""
+
+    def hits(self, found: list[tuple[int, float]], with_content: bool) -> Pending[list[PassageHit]]:
+        """:meth:`PassageStore.hits`."""
+
+    def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> Pending[tuple[dict[int, PassageHit],
+                                                                                       dict[str, SourceRecord]]]:
+        """:meth:`PassageStore.shown`."""
 
 
 class LexicalEngine(Protocol):
@@ -182,7 +311,10 @@ class PassageStore(Protocol):
                         plan: MatchPlan | None = None) -> set[int]: ...
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]: ...
-    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]: ...
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int],
+                    texts: Mapping[int, tuple[str, str]] | None = None) -> set[int]:
+        """Which of ``rowids`` hold the query's content words close together (on their text: ``texts`` where the
+        caller has it, :meth:`passage_texts` for the others)."""
     def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
                         texts: Mapping[int, str] | None = None) -> dict[int, str]:
         """The passages' text with marks around the query's words; ``texts``: their text when the caller has it."""
@@ -191,6 +323,10 @@ class PassageStore(Protocol):
                                                                              dict[str, SourceRecord]]:
         """What a results page shows, read together: the passages (:meth:`passages_by_rowid`) and their sources'
         records without text (:meth:`get_sources`)."""
+
+    def batch(self) -> AbstractContextManager[ReadBatch]:
+        """Reads asked together (:class:`ReadBatch`); a store that answers at once returns
+        :class:`index.storage.batch.StoreBatch`."""
 
 
 class BuildStore(PassageStore, Protocol):

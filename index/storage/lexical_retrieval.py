@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from index.search.query import MAX_LONG_QUERY_WORDS, ParsedQuery
+from index.search.query import MAX_LONG_QUERY_WORDS, MatchPlan, ParsedQuery
 from index.storage.contract import LexicalEngine, PassageHit, PassageStore
 from index.storage.filters import source_ids_of
 
@@ -41,7 +41,7 @@ def lexical_retrieval(
         query = focus(query, engine)
     if engine is None:
         return store.fts_retrieval(query, relaxed, top_k, filters, exclude_rowids, with_content, title_weight)
-    plan = query.relaxed_plan() if relaxed else query.strict_plan()
+    plan = search_plan(query, relaxed, engine)
     if plan is None:
         return []
     source_ids = source_ids_of(filters)
@@ -49,6 +49,45 @@ def lexical_retrieval(
     found = engine.search(plan, top_k, source_ids=source_ids, exclude_rowids=set(exclude_rowids),
                           title_weight=title_weight, rowids=rowids)
     return store.hits(found, with_content)
+
+
+def lexical_candidates(store: PassageStore, query: ParsedQuery, top_k: int, filters: dict[str, Any] | None = None,
+                       with_content: bool = True, title_weight: float | None = None
+                       ) -> tuple[list[PassageHit], list[PassageHit]]:
+    """The lexical retriever's candidates: the strict matches, best first, then, if they are fewer than ``top_k``,
+    the best relaxed matches that are not strict ones, up to ``top_k`` in all."""
+    hits = lexical_retrieval(store, query, top_k=top_k, filters=filters, with_content=with_content,
+                             title_weight=title_weight)
+    more: list[PassageHit] = []
+    if len(hits) < top_k:
+        more = lexical_retrieval(store, query, relaxed=True, top_k=top_k - len(hits), filters=filters,
+                                 exclude_rowids=[h.rowid for h in hits], with_content=with_content,
+                                 title_weight=title_weight)
+    return hits, more
+
+
+def search_plan(query: ParsedQuery, relaxed: bool, engine: LexicalEngine | None) -> MatchPlan | None:
+    """What a strict (every clause) or relaxed (any content word) search of ``query`` asks the engine; None when
+    there is nothing to search (a pasted paragraph is searched relaxed only, on its most informative words)."""
+    if query.is_long:
+        if not relaxed:
+            return None
+        query = focus(query, engine)
+    return query.relaxed_plan() if relaxed else query.strict_plan()
+
+
+def filled(strict: list[PassageHit], relaxed: list[PassageHit], top_k: int) -> list[PassageHit]:
+    """:func:`lexical_candidates`' relaxed list, from a relaxed search for ``top_k`` asked at the same time as the
+    strict one rather than after it: its first ``top_k − len(strict)`` passages that are not strict matches.
+
+    The same passages in the same order: ranked alike, the relaxed matches that are not strict ones are a
+    subsequence of all the relaxed matches, and the first ``top_k`` of those hold at most ``len(strict)`` strict
+    ones, so at least the first ``top_k − len(strict)`` of that subsequence.
+    """
+    if len(strict) >= top_k:
+        return []
+    found = {h.rowid for h in strict}
+    return [h for h in relaxed if h.rowid not in found][: top_k - len(strict)]
 
 
 def focus(query: ParsedQuery, engine: LexicalEngine | None) -> ParsedQuery:

@@ -4,6 +4,7 @@ from haystack import Document
 
 from index.search.citations import best_citation, best_sentence
 from index.search.highlight import CLOSE, OPEN
+from index.storage.contract import PassageMeta
 from ingest.split import PassageSplitter
 
 
@@ -21,10 +22,11 @@ def test_a_passage_over_two_pages_cites_the_page_of_the_matching_sentence():
     passage = PassageSplitter(min_words=200, max_words=400).run(documents=[doc])["documents"][0]
     assert passage.meta["page"] == 1 and passage.meta["page_end"] == 2
     assert passage.meta["page_offsets"] == [[1, 0], [2, len(page_one)]]
-    cited = best_citation(passage.meta, _mark(passage.content, "Family group conferences", "care"))
+    cited = best_citation(PassageMeta.of(passage.meta), _mark(passage.content, "Family group conferences", "care"))
     assert cited is not None and cited.to_dict() == {"page": 2}
-    assert best_citation(passage.meta, _mark(passage.content, "budgets")).to_dict() == {"page": 1}
-    assert best_citation(passage.meta, None).to_dict() == {"page": 1, "page_end": 2}  # no match: the range
+    assert best_citation(PassageMeta.of(passage.meta), _mark(passage.content, "budgets")).to_dict() == {"page": 1}
+    no_match = best_citation(PassageMeta.of(passage.meta), None)
+    assert no_match is not None and no_match.to_dict() == {"page": 1, "page_end": 2}  # no match: the range
 
 
 def test_a_passage_of_thread_elements_cites_the_element_that_matched():
@@ -37,7 +39,7 @@ def test_a_passage_of_thread_elements_cites_the_element_that_matched():
                           "start": len(text), "end": len(text) + len(element)})
         text += element
     meta = {"start": 0, "citation": citations[0], "citations": citations}
-    cited = best_citation(meta, _mark(text, "Kinship", "carers"))
+    cited = best_citation(PassageMeta.of(meta), _mark(text, "Kinship", "carers"))
     assert cited is not None and cited.to_dict() == {"author": "@person3", "date": "2016-09-04", "url": "https://t/3"}
 
 
@@ -50,4 +52,4 @@ def test_the_sentence_with_most_distinct_terms_wins_over_the_first_match():
 
 
 def test_nothing_to_cite_gives_none():
-    assert best_citation({"start": 0}, "no marks") is None
+    assert best_citation(PassageMeta.of({"start": 0}), "no marks") is None

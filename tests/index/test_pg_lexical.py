@@ -240,18 +240,24 @@ def _plans(raw: str) -> list[MatchPlan]:
 
 def test_pruned_searches_return_exactly_what_the_full_query_does(pg, monkeypatch):
     """Scoring only candidates (the rarest clause's passages; MaxScore's essential words) gives the very
-    rows, order and scores of scoring every posting, at every depth and with every filter."""
+    rows, order and scores of scoring every posting, at every depth and with every filter; MaxScore's one
+    statement takes each of its three ways (the first pass alone, a second pass, every passage)."""
     import index.storage.postgres.lexical_search as pg_lexical
 
-    answered = []
-    pruned = pg_lexical._Query.pruned
+    kinds, ways = set(), set()
+    statement, found_rows = pg_lexical._Query.statement, pg_lexical.PgLexicalIndex._found_rows
 
-    def counting(self, conn):
-        found = pruned(self, conn)
-        answered.append((self.needed > 1, found is not None))
-        return found
+    def choosing(self):
+        chosen = statement(self)
+        kinds.add(self.kind)
+        return chosen
 
-    monkeypatch.setattr(pg_lexical._Query, "pruned", counting)
+    def answered(self, rows):
+        ways.update(row[7] for row in rows)  # how a MaxScore statement ended (None for the others)
+        return found_rows(self, rows)
+
+    monkeypatch.setattr(pg_lexical._Query, "statement", choosing)
+    monkeypatch.setattr(pg_lexical.PgLexicalIndex, "_found_rows", answered)
     sources = sorted({r.source_id for r in ROWS})[1:4]
     rowids = [r.rowid for r in ROWS if r.rowid % 2 == 0]
     filters: list[dict] = [{}, {"source_ids": sources}, {"rowids": rowids}, {"exclude_rowids": set(range(1, 40))},
@@ -262,8 +268,9 @@ def test_pruned_searches_return_exactly_what_the_full_query_does(pg, monkeypatch
             for kwargs in filters:
                 for top_k in (1, 3, 10, 50):
                     assert pg.search(plan, top_k, **kwargs) == pg._search_full(plan, top_k, **kwargs), (raw, kwargs)
-    # both kinds of pruning were exercised, not only the fallback to the full query
-    assert (True, True) in answered and (False, True) in answered
+    # both kinds of pruning were exercised, and MaxScore answered each way, not only by the full query
+    assert {"driving", "maxscore", "full"} <= kinds
+    assert {0, 1, 2} <= ways, ways
 
 
 def test_tables_without_bounds_are_searched_alike(pg, pg_url):

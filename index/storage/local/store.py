@@ -32,6 +32,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from index.records import FacetRow, Inspection, SourceRecord
 from index.search.query import MatchPlan, ParsedQuery
+from index.storage.batch import StoreBatch
 from index.storage.contract import SCHEMA_VERSION, LexicalRow, PassageHit
 from index.storage.filters import compile_filters
 from index.storage.local.lexical import LexicalIndex
@@ -626,11 +627,12 @@ class KBDocumentStore:
         return {r[0]: (r[1] or "", r[2] or "") for r in self._conn().execute(
             f"SELECT rowid, content, title FROM chunks WHERE rowid IN ({marks})", list(rowids))}
 
-    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int],
+                    texts: Mapping[int, tuple[str, str]] | None = None) -> set[int]:
         """Which of ``rowids`` hold all the query's content words close together (its proximity match).
 
-        With a lexical index, checked on those passages' own text (:meth:`LexicalIndex.near`);
-        otherwise by FTS5's NEAR, row by row.
+        With a lexical index, checked on those passages' own text (:meth:`LexicalIndex.near`: ``texts`` where
+        given, read for the others); otherwise by FTS5's NEAR, row by row.
         """
         match = query.proximity_match()
         if match is None or not rowids:
@@ -638,8 +640,12 @@ class KBDocumentStore:
         lexical = self.lexical_index()
         if lexical is None:
             return self.matching_rowids(match, rowids)
-        texts = self.passage_texts(rowids)
-        return lexical.near(query.proximity_terms(), texts, query.proximity_gap())
+        known = dict(texts or {})
+        missing = [rowid for rowid in rowids if rowid not in known]
+        if missing:
+            known.update(self.passage_texts(missing))
+        return lexical.near(query.proximity_terms(), {r: known[r] for r in rowids if r in known},
+                            query.proximity_gap())
 
     def sources_matching(self, match: str, among: Iterable[str] | None = None,
                          plan: MatchPlan | None = None) -> set[str]:
@@ -663,6 +669,10 @@ class KBDocumentStore:
                                                                              dict[str, SourceRecord]]:
         """The passages and their sources' records a results page shows (two reads of the local file)."""
         return self.passages_by_rowid(rowids), self.get_sources(source_ids)
+
+    def batch(self) -> StoreBatch:
+        """Reads answered at once (:class:`~index.storage.batch.StoreBatch`): a local read costs no round trip."""
+        return StoreBatch(self)
 
     def highlight_query(self, query: ParsedQuery, rowids: Iterable[int], open_mark: str, close_mark: str,
                         texts: Mapping[int, str] | None = None) -> dict[int, str]:

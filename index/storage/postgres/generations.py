@@ -164,8 +164,9 @@ class PgGenerations:
                                         "it is running and that store_url is right.") from None
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
-        pool = self._pool()
-        with self._reaching(), pool.connection() as conn:
+        """One statement's rows, read in autocommit: one round trip (the live stamp is read at every request)."""
+        self._pool()
+        with self._reaching(), pool_for(self.url, autocommit=True).connection() as conn:
             return conn.execute(sql, params).fetchall()
 
     def live_stamp(self) -> tuple[str, int] | None:
@@ -429,7 +430,7 @@ class PgGenerations:
         check_compatible(manifest, settings)
         store = PgDocumentStore(self.url, schema, ef_search=settings.hnsw_ef_search)
         self._pool()
-        pool = ProcessPool(self.url)
+        pool = ProcessPool(self.url, autocommit=True)
 
         def read(name: str) -> bytes | None:
             with pool.connection() as conn:

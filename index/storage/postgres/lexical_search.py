@@ -45,9 +45,8 @@ import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -75,11 +74,25 @@ from index.storage.postgres.lexical_write import (
     table,
 )
 from index.storage.postgres.pool import ProcessPool
+from index.storage.postgres.reads import Read, ask
 
 # Term statistics kept per generation (about 100 bytes each): a query's words are read once, not per search.
 _STATS_KEPT = 200_000
 
 # -- reading ------------------------------------------------------------------------------------
+
+
+class FoundRow(NamedTuple):
+    """A passage a search found: its row and score, its id and source (None for a schema without passages), and its
+    text, title and meta when the search was asked for them."""
+
+    rowid: int
+    score: float
+    id: str | None
+    source_id: str | None
+    content: str | None
+    title: str | None
+    meta: str | None  # JSON text
 
 
 @dataclass(frozen=True)
@@ -97,28 +110,38 @@ class _Alternative:
     boost: float
 
 
-# Ranked by the score in single precision (what search returns), ties by rowid: a sum's last bits depend on
-# the order PostgreSQL adds its rows in, which differs between the full and the pruned plans.
-_SEARCH = """
-WITH atoms(alt, field, term, w, avgdl) AS (
+# A search's words: each atom (one term of one field) with its weight, each alternative (atoms that must all match).
+_WORDS = """
+atoms(alt, field, term, w, avgdl) AS (
     SELECT * FROM unnest(%(alt)s::int[], %(field)s::smallint[], %(term)s::text[], %(w)s::float8[],
                          %(avgdl)s::float8[])),
-alts(alt, clause, size) AS (SELECT * FROM unnest(%(alts)s::int[], %(clauses)s::int[], %(sizes)s::int[])),
-hits AS (
+alts(alt, clause, size) AS (SELECT * FROM unnest(%(alts)s::int[], %(clauses)s::int[], %(sizes)s::int[]))"""
+
+# The top k of the passages ``within`` lets through, each scored over every word of the query: a CTE named NAME.
+# Ranked by the score in single precision (what search returns), ties by rowid: a sum's last bits depend on the
+# order PostgreSQL adds its rows in, which differs between the full and the pruned plans.
+_TOP = """
+NAME_hits AS (
     SELECT p.rowid, a.alt, count(*) AS n,
            sum(a.w * p.tf / (p.tf + {k1} * (1 - {b} + {b} * p.dl / a.avgdl))) AS score
-    FROM atoms a JOIN {postings} p ON p.field = a.field AND p.term = a.term {within}
+    FROM atoms a JOIN {postings} p ON p.field = a.field AND p.term = a.term {within} {among}
     GROUP BY p.rowid, a.alt),
-matched AS (
+NAME_matched AS (
     SELECT h.rowid, {clauses} AS clauses, sum(h.score) AS score
-    FROM hits h JOIN alts l ON l.alt = h.alt AND h.n = l.size
+    FROM NAME_hits h JOIN alts l ON l.alt = h.alt AND h.n = l.size
     GROUP BY h.rowid),
-top AS (
-    SELECT m.rowid, m.score FROM matched m {sources}
+NAME AS (
+    SELECT m.rowid, m.score FROM NAME_matched m {sources}
     WHERE m.clauses = %(needed)s AND NOT (m.rowid = ANY(%(excluded)s::bigint[])) {exclusions}
     ORDER BY m.score::real DESC, m.rowid
-    LIMIT %(limit)s)
-SELECT t.rowid, t.score, {ids} FROM top t {passages}
+    LIMIT %(limit)s)"""
+
+# What a search returns for each of its top k: (rowid, score, passage id, source id, text, title, meta, how MaxScore
+# ended), the passage's columns joined to the top k only, after the limit.
+_SEARCH = """
+WITH {words},
+{top}
+SELECT t.rowid, t.score, {columns}, NULL::int FROM top t {passages}
 ORDER BY t.score::real DESC, t.rowid
 """
 
@@ -130,14 +153,53 @@ AND m.rowid NOT IN (
     GROUP BY p.rowid, x.alt HAVING count(*) = max(x.size))
 """
 
-
-_CANDIDATES = """
+# The strict query's candidates: the passages holding the rarest atom of one of the driving clause's alternatives.
+_DRIVING = """
 AND p.rowid = ANY(ARRAY(
     SELECT q.rowid FROM unnest(%(cfield)s::smallint[], %(cterm)s::text[]) AS c(field, term)
-    JOIN {postings} q ON q.field = c.field AND q.term = c.term
-    EXCEPT
-    SELECT q.rowid FROM unnest(%(kfield)s::smallint[], %(kterm)s::text[]) AS c(field, term)
     JOIN {postings} q ON q.field = c.field AND q.term = c.term))
+"""
+
+# MaxScore in one statement (:meth:`_Query.statement`): ``plan`` holds the query's live alternatives in ascending order
+# of their bounds (``pos``), each with its rarest atom, whether the first pass scores its passages, and ``reach``:
+# the sum of the bounds up to it (times 1 + _BOUND_MARGIN). The first pass's k-th score θ says how many of them
+# cannot bring a passage into the top k on their own (``cut``: those whose reach falls short of θ); ``decision``
+# then reads what the caller worked out for that cut (0: the first pass is the answer; 1: score the passages of
+# the others not scored yet, and keep the best k of both; 2: not worth it, score every passage), and 2 when the
+# first pass found fewer than k. A branch that is not taken is not run (its condition is a constant of the
+# statement: PostgreSQL tests it once, before starting the branch).
+_MAXSCORE = """
+WITH {words},
+plan(pos, rfield, rterm, first, reach) AS (
+    SELECT * FROM unnest(%(mpos)s::int[], %(mfield)s::smallint[], %(mterm)s::text[], %(mfirst)s::bool[],
+                         %(mreach)s::float8[])),
+{first},
+theta AS (SELECT count(*) AS n, min(score::real)::float8 AS t FROM first_top),
+decision AS (
+    SELECT CASE WHEN th.n < %(limit)s THEN 2 ELSE (%(decisions)s::int[])[c.cut + 1] END AS d, c.cut
+    FROM theta th, LATERAL (SELECT count(*)::int AS cut FROM plan m WHERE m.reach < th.t) c),
+{second},
+{full},
+found AS (
+    SELECT * FROM first_top WHERE (SELECT d FROM decision) < 2
+    UNION ALL SELECT * FROM second_top WHERE (SELECT d FROM decision) = 1
+    UNION ALL SELECT * FROM full_top WHERE (SELECT d FROM decision) = 2),
+top AS (SELECT * FROM found ORDER BY score::real DESC, rowid LIMIT %(limit)s)
+SELECT t.rowid, t.score, {columns}, (SELECT d FROM decision) FROM top t {passages}
+ORDER BY t.score::real DESC, t.rowid
+"""
+
+_FIRST_PASS = """
+AND p.rowid = ANY(ARRAY(
+    SELECT q.rowid FROM plan c JOIN {postings} q ON q.field = c.rfield AND q.term = c.rterm WHERE c.first))
+"""
+
+_SECOND_PASS = """
+AND p.rowid = ANY(ARRAY(
+    SELECT q.rowid FROM plan c JOIN {postings} q ON q.field = c.rfield AND q.term = c.rterm
+    WHERE NOT c.first AND c.pos >= (SELECT cut FROM decision)
+    EXCEPT
+    SELECT q.rowid FROM plan c JOIN {postings} q ON q.field = c.rfield AND q.term = c.rterm WHERE c.first))
 """
 # Candidates are scored only where their probes (each word's postings probed once per candidate, at most all
 # of them) are this many times fewer than the postings the full query reads: on csc-reports a probe costs
@@ -206,24 +268,61 @@ class PgLexicalIndex(AnalysedTerms):
         :param title_weight: weight of the title against the text; None for ``DEFAULT_TITLE_WEIGHT``.
         :param rowids: only these passages (for filters that are not on sources).
         """
-        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
+        found = ask(self._pool, self.search_read(plan, top_k, source_ids, exclude_rowids, title_weight, rowids))
+        return [(row.rowid, row.score) for row in found]
+
+    def search_read(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
+                    exclude_rowids: Collection[int] = (), title_weight: float | None = None,
+                    rowids: Collection[int] | None = None, texts: bool = False,
+                    passages: bool = False) -> Read[list[FoundRow]]:
+        """:meth:`search` as one statement (:class:`~index.storage.postgres.reads.Read`), its passages with their
+        ids and sources, and, when asked, their ``texts`` (text and title) or ``passages`` (text and meta). The
+        statistics of its words are read first where they are not known (:meth:`stats_read` sends them ahead)."""
+        query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids, texts, passages)
         if query is None:
-            return []
-        with self._pool.connection() as conn:
-            found = query.pruned(conn)
-            if found is None:
-                found = query.run(conn)
+            return Read.done([])
+        return Read((query.statement(),), lambda rows: self._found_rows(rows[0]))
+
+    def _found_rows(self, rows: list[tuple]) -> list[FoundRow]:
+        found = [FoundRow(int(r[0]), _single(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
         if self._found is not None and self._has_passages:
-            self._found((int(r[0]), r[2], r[3]) for r in found)
-        return [(int(r[0]), _single(r[1])) for r in found]
+            self._found((row.rowid, row.id, row.source_id) for row in found if row.id is not None)
+        return found
 
     def prepare(self, plans: Sequence[MatchPlan], terms: Sequence[Term], title_weight: float | None = None) -> None:
         """Read, in one statement, the statistics the searches of ``plans`` and the word counts of ``terms``
         (:meth:`word_document_counts`) will need, so that none of them asks for its own."""
+        read = self.stats_read(plans, terms, title_weight)
+        if read is not None:
+            ask(self._pool, read)
+
+    def stats_read(self, plans: Sequence[MatchPlan], terms: Sequence[Term],
+                   title_weight: float | None = None) -> Read[None] | None:
+        """:meth:`prepare`'s statement, for the statistics not known yet; None when all are."""
         weight = TITLE_SCALE * (DEFAULT_TITLE_WEIGHT if title_weight is None else float(title_weight))
         atoms = {a for plan in plans for alt in (self._compile(plan, weight) or ()) for a in alt.atoms}
         atoms |= {_Atom(f, token) for term in terms for token in self.analyze(term) for f in (CONTENT, TITLE, BYLINE)}
-        self._term_stats(atoms)
+        with self._stats_lock:
+            wanted = sorted((a for a in atoms if a not in self._stats), key=lambda a: (a.field, a.term))
+        return self._stats_read(wanted).then(lambda _: None) if wanted else None
+
+    def _stats_read(self, wanted: list[_Atom]) -> Read[dict[_Atom, tuple[int, float]]]:
+        """The statistics of ``wanted``, kept (a term no passage holds: df 0)."""
+        bound = sql.SQL("t.bound" if self._has_bounds else "1.0::float8")
+        statement = sql.SQL(
+            "SELECT t.field, t.term, t.df, {} FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
+            "JOIN {} t ON t.field = q.field AND t.term = q.term").format(bound, self._terms)
+
+        def keep(rows: list[list[tuple]]) -> dict[_Atom, tuple[int, float]]:
+            fetched = {a: (0, 0.0) for a in wanted}
+            fetched.update({_Atom(int(f), t): (int(df), float(b)) for f, t, df, b in rows[0]})
+            with self._stats_lock:
+                if len(self._stats) > _STATS_KEPT:
+                    self._stats.clear()
+                self._stats.update(fetched)
+            return fetched
+
+        return Read(((statement, ([a.field for a in wanted], [a.term for a in wanted])),), keep)
 
     def _search_full(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None = None,
                      exclude_rowids: Collection[int] = (), title_weight: float | None = None,
@@ -233,13 +332,12 @@ class PgLexicalIndex(AnalysedTerms):
         query = self._query(plan, top_k, source_ids, exclude_rowids, title_weight, rowids)
         if query is None:
             return []
-        with self._pool.connection() as conn:
-            found = query.run(conn)
-        return [(int(r[0]), _single(r[1])) for r in found]
+        found = ask(self._pool, Read((query.full(),), lambda rows: self._found_rows(rows[0])))
+        return [(row.rowid, row.score) for row in found]
 
     def _query(self, plan: MatchPlan, top_k: int, source_ids: Collection[str] | None,
                exclude_rowids: Collection[int], title_weight: float | None,
-               rowids: Collection[int] | None) -> _Query | None:
+               rowids: Collection[int] | None, texts: bool = False, passages: bool = False) -> _Query | None:
         """The search's SQL; None when it cannot find anything."""
         if top_k <= 0 or (source_ids is not None and not source_ids) or (rowids is not None and not rowids):
             return None
@@ -248,7 +346,7 @@ class PgLexicalIndex(AnalysedTerms):
         if alternatives is None:
             return None
         stats = self._term_stats({a for alt in alternatives for a in alt.atoms})
-        return _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids)
+        return _Query(self, plan, alternatives, stats, top_k, source_ids, exclude_rowids, rowids, texts, passages)
 
     def _compile(self, plan: MatchPlan, title_weight: float) -> list[_Alternative] | None:
         """The plan as alternatives (clause, atoms that must all match, boost), as :meth:`LexicalIndex._compile`
@@ -289,24 +387,13 @@ class PgLexicalIndex(AnalysedTerms):
 
     def _term_stats(self, atoms: Iterable[_Atom]) -> dict[_Atom, tuple[int, float]]:
         """Each atom's document frequency and bound (its largest normalised tf; 1, which no tf part
-        reaches, where the tables predate the bound column)."""
+        reaches, where the tables predate the bound column), of those some passage holds."""
         asked = set(atoms)
         with self._stats_lock:
             known = {a: self._stats[a] for a in asked if a in self._stats}
         wanted = sorted(asked - set(known), key=lambda a: (a.field, a.term))
         if wanted:
-            bound = sql.SQL("t.bound" if self._has_bounds else "1.0::float8")
-            with self._pool.connection() as conn:
-                rows = conn.execute(sql.SQL(
-                    "SELECT t.field, t.term, t.df, {} FROM unnest(%s::smallint[], %s::text[]) AS q(field, term) "
-                    "JOIN {} t ON t.field = q.field AND t.term = q.term").format(bound, self._terms),
-                    ([a.field for a in wanted], [a.term for a in wanted])).fetchall()
-            fetched = {a: (0, 0.0) for a in wanted}  # a term no passage holds: df 0
-            fetched.update({_Atom(int(f), t): (int(df), float(b)) for f, t, df, b in rows})
-            with self._stats_lock:
-                if len(self._stats) > _STATS_KEPT:
-                    self._stats.clear()
-                self._stats.update(fetched)
+            fetched: dict[_Atom, tuple[int, float]] = ask(self._pool, self._stats_read(wanted))
             known.update(fetched)
         return {a: s for a, s in known.items() if s[0]}
 
@@ -360,48 +447,53 @@ class PgLexicalIndex(AnalysedTerms):
 
     def source_counts(self, terms: Sequence[Term]) -> list[dict[str, int]]:
         """For each word or phrase, every source holding it in a passage's text, title or byline, with how many of
-        its passages do, as :meth:`LexicalIndex.source_counts`: the words from their postings grouped by term and
-        source in one statement; the phrases' candidates (passages holding all of a phrase's pairs) in another,
-        checked on their tokens. One connection, two statements at most."""
+        its passages do, as :meth:`LexicalIndex.source_counts` (:meth:`source_counts_read`: one round trip)."""
+        return ask(self._pool, self.source_counts_read(terms))
+
+    def source_counts_read(self, terms: Sequence[Term]) -> Read[list[dict[str, int]]]:
+        """:meth:`source_counts` as statements: the words from their postings grouped by term and source in one;
+        the phrases' candidates (passages holding all of a phrase's pairs) in another, checked on their tokens."""
         fields = [CONTENT, TITLE] + ([BYLINE] if self.has_byline else [])
         pair_fields = [CONTENT_PAIRS, TITLE_PAIRS] + ([BYLINE_PAIRS] if self.has_byline else [])
         analysed = [self.analyze(t) for t in terms]
         words = sorted({tokens[0] for tokens in analysed if len(tokens) == 1})
-        by_word: dict[str, dict[str, int]] = {w: {} for w in words}
-        out: list[dict[str, int]] = []
-        with self._pool.connection() as conn:
-            if words:
-                for term, source, n in conn.execute(sql.SQL(
-                        "SELECT p.term, d.source_id, count(DISTINCT p.rowid) FROM {} p JOIN {} d ON d.rowid = p.rowid "
-                        "WHERE p.field = ANY(%s::smallint[]) AND p.term = ANY(%s::text[]) GROUP BY p.term, d.source_id"
-                ).format(self._postings, self._docs), (fields, words)):
-                    by_word[term][source] = int(n)
-            phrases = [tokens for tokens in analysed if len(tokens) > 1]
+        phrases = [tokens for tokens in analysed if len(tokens) > 1]
+        statements: list[tuple[Any, Any]] = []
+        if words:
+            statements.append((sql.SQL(
+                "SELECT p.term, d.source_id, count(DISTINCT p.rowid) FROM {} p JOIN {} d ON d.rowid = p.rowid "
+                "WHERE p.field = ANY(%s::smallint[]) AND p.term = ANY(%s::text[]) GROUP BY p.term, d.source_id"
+            ).format(self._postings, self._docs), (fields, words)))
+        if phrases:
+            numbers, wanted, need = [], [], []
+            for number, tokens in enumerate(phrases):
+                pairs = sorted(set(token_pairs(tokens)))
+                numbers += [number] * len(pairs)
+                wanted += pairs
+                need += [len(pairs)] * len(pairs)
+            statements.append((sql.SQL(
+                "WITH wanted(no, term, need) AS (SELECT * FROM unnest(%s::int[], %s::text[], %s::int[])), "
+                "m AS (SELECT w.no, p.rowid, p.field FROM wanted w JOIN {postings} p ON p.term = w.term "
+                "AND p.field = ANY(%s::smallint[]) GROUP BY w.no, w.need, p.rowid, p.field "
+                "HAVING count(*) = w.need) "
+                "SELECT m.no, d.source_id, d.content, d.title, d.rowid, bool_or(m.field = %s) FROM m "
+                "JOIN {docs} d ON d.rowid = m.rowid GROUP BY m.no, d.source_id, d.content, d.title, d.rowid"
+            ).format(docs=self._docs, postings=self._postings), (numbers, wanted, need, pair_fields, BYLINE_PAIRS)))
+
+        def answer(rows: list[list[tuple]]) -> list[dict[str, int]]:
+            by_word: dict[str, dict[str, int]] = {w: {} for w in words}
+            for term, source, n in (rows[0] if words else ()):
+                by_word[term][source] = int(n)
             by_phrase: dict[int, dict[str, int]] = {n: {} for n in range(len(phrases))}
-            if phrases:
-                numbers, wanted, need = [], [], []
-                for number, tokens in enumerate(phrases):
-                    pairs = sorted(set(token_pairs(tokens)))
-                    numbers += [number] * len(pairs)
-                    wanted += pairs
-                    need += [len(pairs)] * len(pairs)
-                rows = conn.execute(sql.SQL(
-                    "WITH wanted(no, term, need) AS (SELECT * FROM unnest(%s::int[], %s::text[], %s::int[])), "
-                    "m AS (SELECT w.no, p.rowid, p.field FROM wanted w JOIN {postings} p ON p.term = w.term "
-                    "AND p.field = ANY(%s::smallint[]) GROUP BY w.no, w.need, p.rowid, p.field "
-                    "HAVING count(*) = w.need) "
-                    "SELECT m.no, d.source_id, d.content, d.title, d.rowid, bool_or(m.field = %s) FROM m "
-                    "JOIN {docs} d ON d.rowid = m.rowid GROUP BY m.no, d.source_id, d.content, d.title, d.rowid"
-                ).format(docs=self._docs, postings=self._postings),
-                    (numbers, wanted, need, pair_fields, BYLINE_PAIRS))
-                seen: set[tuple[int, int]] = set()
-                for number, source, content, title, rowid, in_byline in rows:
-                    tokens = phrases[number]
-                    # A byline is a few words: holding every pair of a phrase there is holding the phrase.
-                    if (number, rowid) not in seen and (in_byline or holds(content.split(), tokens)
-                                                        or holds(title.split(), tokens)):
-                        seen.add((number, rowid))
-                        by_phrase[number][source] = by_phrase[number].get(source, 0) + 1
+            seen: set[tuple[int, int]] = set()
+            for number, source, content, title, rowid, in_byline in (rows[-1] if phrases else ()):
+                tokens = phrases[number]
+                # A byline is a few words: holding every pair of a phrase there is holding the phrase.
+                if (number, rowid) not in seen and (in_byline or holds(content.split(), tokens)
+                                                    or holds(title.split(), tokens)):
+                    seen.add((number, rowid))
+                    by_phrase[number][source] = by_phrase[number].get(source, 0) + 1
+            out: list[dict[str, int]] = []
             at = 0
             for tokens in analysed:
                 if not tokens:
@@ -411,7 +503,9 @@ class PgLexicalIndex(AnalysedTerms):
                 else:
                     out.append(by_phrase[at])
                     at += 1
-        return out
+            return out
+
+        return Read(tuple(statements), answer)
 
     # -- statistics and tokens ------------------------------------------------------------------
 
@@ -446,23 +540,27 @@ class PgLexicalIndex(AnalysedTerms):
 
 
 class _Query:
-    """One search's SQL (``_SEARCH``: its words' weights, its filters), run over every passage holding a
-    word, or over candidates that provably hold the whole top k.
+    """One search's SQL: its words' weights, its filters, and which passages it scores (every passage holding a
+    word, or candidates that provably hold the whole top k), as one statement (:meth:`statement`).
 
     The candidates are the passages holding the rarest atom of some alternatives (a passage matching an
     alternative holds all its atoms). Scoring them is the same SQL with ``rowid = ANY(candidates)``, which
     PostgreSQL answers with probes in each word's index range rather than by reading it whole: a common
     word's thousands of postings cost a lookup per candidate. Results are those of the full query (the
-    same rows, order and scores), by the two arguments of :meth:`pruned`.
+    same rows, order and scores), by the two arguments of :meth:`statement`.
+
+    :param texts: return each passage's text and title (for the proximity check), ``passages`` its text and meta.
     """
 
     def __init__(self, index: PgLexicalIndex, plan: MatchPlan, alternatives: list[_Alternative],
                  stats: Mapping[_Atom, tuple[int, float]], top_k: int, source_ids: Collection[str] | None,
-                 exclude_rowids: Collection[int], rowids: Collection[int] | None) -> None:
+                 exclude_rowids: Collection[int], rowids: Collection[int] | None, texts: bool = False,
+                 passages: bool = False) -> None:
         self.alternatives = alternatives
         self.top_k = top_k
         self.needed = len(plan.clauses)
         self.long = bool(plan.weights)  # a pasted paragraph's words: many, and few of them rare
+        self.kind = "full"  # how :meth:`statement` searches: "full", "driving" (strict) or "maxscore" (relaxed)
         total = index._docs_count
         params: dict[str, Any] = {"alt": [], "field": [], "term": [], "w": [], "avgdl": []}
         self.rarest: list[_Atom] = []  # per alternative: its atom with the fewest passages
@@ -490,13 +588,16 @@ class _Query:
                       excluded=[int(r) for r in exclude_rowids], limit=top_k)
         # Constants typed float8, not numeric: the same values (k1 * dl is exact either way) without numeric
         # arithmetic per posting. A passage's matched clauses as bits, not count(DISTINCT), which sorts.
+        with_passages = index._has_passages  # (a schema of lexical tables alone, in tests, has no passages table)
+        columns = [
+            "c.id, c.source_id" if with_passages else "NULL, NULL",
+            "c.content" if with_passages and (texts or passages) else "NULL",
+            "c.title" if with_passages and texts else "NULL",
+            "c.meta::text" if with_passages and passages else "NULL"]
         parts: dict[str, sql.Composable] = {
             "postings": index._postings,
-            # The passages' ids come back with their scores where the generation has its passages table (a
-            # schema of lexical tables alone, in tests, has not).
-            # (joined to the top k only, after the limit).
-            "ids": sql.SQL("c.id, c.source_id" if index._has_passages else "NULL, NULL"),
-            "passages": (sql.SQL("JOIN {} c ON c.rowid = t.rowid").format(index._chunks) if index._has_passages
+            "columns": sql.SQL(", ".join(columns)),
+            "passages": (sql.SQL("JOIN {} c ON c.rowid = t.rowid").format(index._chunks) if with_passages
                          else sql.SQL("")),
             "within": sql.SQL(""), "sources": sql.SQL(""), "exclusions": sql.SQL(""),
             "k1": sql.SQL("{}::float8").format(sql.Literal(K1)), "b": sql.SQL("{}::float8").format(sql.Literal(B)),
@@ -533,68 +634,73 @@ class _Query:
         candidates = self._candidates(among)
         return sum(min(df, candidates) for df in self.atom_dfs) + candidates
 
-    def run(self, conn: psycopg.Connection, among: Collection[int] | None = None,
-            without: Collection[int] = ()) -> list[tuple[Any, ...]]:
-        """The top k, of every passage or (``among``: alternatives' numbers) of those holding the rarest
-        atom of one of these alternatives, less those holding the rarest atom of one of ``without``."""
-        parts, params = self.parts, self.params
-        if among is not None:
-            atoms = sorted({self.rarest[i] for i in among}, key=lambda a: (a.field, a.term))
-            known = sorted({self.rarest[i] for i in without}, key=lambda a: (a.field, a.term))
-            parts = {**parts, "within": sql.SQL(" ").join([parts["within"], sql.SQL(_CANDIDATES).format(
-                postings=self.parts["postings"])])}
-            params = {**params, "cfield": [a.field for a in atoms], "cterm": [a.term for a in atoms],
-                      "kfield": [a.field for a in known], "kterm": [a.term for a in known]}
-        return conn.execute(sql.SQL(_SEARCH).format(**parts), params).fetchall()
+    def _top(self, name: str, among: str = "") -> sql.Composable:
+        """The ``_TOP`` CTE named ``name``, its passages limited by the filters and ``among`` (a candidates clause)."""
+        return sql.SQL(_TOP.replace("NAME", name)).format(
+            among=sql.SQL(among).format(postings=self.parts["postings"]), **self.parts)
 
-    def pruned(self, conn: psycopg.Connection) -> list[tuple[Any, ...]] | None:
-        """The top k from candidates only, or None where that is not sure to be cheaper or not proven exact
-        (the caller then runs the full query).
+    def full(self) -> tuple[sql.Composable, dict[str, Any]]:
+        """The top k of every passage holding a word: the reference the pruned statements equal."""
+        return self._search(self._top("top")), self.params
+
+    def _search(self, top: sql.Composable) -> sql.Composable:
+        return sql.SQL(_SEARCH).format(words=sql.SQL(_WORDS), top=top, **self.parts)
+
+    def statement(self) -> tuple[sql.Composable, dict[str, Any]]:
+        """The search as one statement: from candidates only where that is sure to be cheaper and provably
+        exact, else every passage holding a word (:meth:`full`).
 
         - Several clauses (every one must match): a match holds an alternative of the clause whose
-          alternatives are the rarest, so that clause's passages are the candidates.
-        - One clause (any of its alternatives): MaxScore. The candidates of the alternatives that can add
-          most are scored first; their k-th best score θ is at most the true k-th best. The alternatives
-          whose bounds sum to less than θ cannot alone bring a passage into the top k, so the passages
-          holding any other alternative are all the candidates there are; where those are not the ones
-          already scored, they are scored with them (θ can only rise).
+          alternatives are the rarest, so that clause's passages are the candidates (``kind`` "driving").
+        - One clause (any of its alternatives): MaxScore (``kind`` "maxscore"). The candidates of the
+          alternatives that can add most are scored first; their k-th best score θ is at most the true k-th
+          best. The alternatives whose bounds sum to less than θ cannot alone bring a passage into the top k,
+          so the passages holding any other alternative are all the candidates there are; where those are not
+          the ones already scored, they are scored with them (θ can only rise). θ is known only once the first
+          pass has run, so the statement carries, for every θ, what to do next (``_MAXSCORE``): each choice
+          is the one the cost rules make for the alternatives that θ leaves.
         """
         live = [i for i, df in enumerate(self.rare_df) if df]
         if not live:
-            return None
+            return self.full()
         if self.needed > 1:
             clauses: dict[int, list[int]] = {}
             for i, alt in enumerate(self.alternatives):
                 clauses.setdefault(alt.clause, []).append(i)
             driving = min(clauses.values(), key=self._candidates)
-            return self.run(conn, driving) if self._worth(driving) else None
+            if not self._worth(driving):
+                return self.full()
+            atoms = sorted({self.rarest[i] for i in driving}, key=lambda a: (a.field, a.term))
+            self.kind = "driving"
+            return (self._search(self._top("top", _DRIVING)),
+                    {**self.params, "cfield": [a.field for a in atoms], "cterm": [a.term for a in atoms]})
         if self.long:  # its many words' bounds add up past any θ (arguana: every proof failed, 40% slower)
-            return None
+            return self.full()
         order = sorted(live, key=lambda i: -self.bounds[i])
         first = order[:1]
         if not self._worth(first):
-            return None
+            return self.full()
         for i in order[1:]:  # the more candidates the first pass scores, the higher θ (within its share)
             if self._probes([*first, i]) * _FIRST_SHARE > self.postings:
                 break
             first.append(i)
-        found = self.run(conn, first)
-        if len(found) < self.top_k:
-            return None
-        theta, spare = _single(found[-1][1]), 0.0
-        essential = []
-        for i in sorted(live, key=lambda i: self.bounds[i]):
+        rising = sorted(live, key=lambda i: self.bounds[i])  # stable: ties in the alternatives' order
+        reach, spare = [], 0.0
+        for i in rising:
             spare += self.bounds[i]
-            if spare * (1 + _BOUND_MARGIN) >= theta:
-                essential.append(i)
-        more = sorted(set(essential) - set(first))
-        if not more:
-            return found
-        if not self._worth(more):
-            return None
-        # The passages of ``more`` not already scored: together with the first, every candidate once.
-        found += self.run(conn, more, first)
-        return sorted(found, key=lambda r: (-_single(r[1]), r[0]))[:self.top_k]
+            reach.append(spare * (1 + _BOUND_MARGIN))
+        # For each cut (how many of the rising alternatives fall short of θ): the essential ones not yet scored.
+        decisions = []
+        for cut in range(len(rising) + 1):
+            more = sorted(set(rising[cut:]) - set(first))
+            decisions.append(0 if not more else 1 if self._worth(more) else 2)
+        self.kind = "maxscore"
+        params = {**self.params, "mpos": list(range(len(rising))),
+                  "mfield": [self.rarest[i].field for i in rising], "mterm": [self.rarest[i].term for i in rising],
+                  "mfirst": [i in first for i in rising], "mreach": reach, "decisions": decisions}
+        return sql.SQL(_MAXSCORE).format(
+            words=sql.SQL(_WORDS), first=self._top("first_top", _FIRST_PASS),
+            second=self._top("second_top", _SECOND_PASS), full=self._top("full_top"), **self.parts), params
 
     def _candidates(self, among: Iterable[int]) -> int:
         """At most how many passages hold the rarest atom of one of these alternatives."""

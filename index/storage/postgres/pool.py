@@ -28,7 +28,7 @@ CONNECT_TIMEOUT = 10.0
 _EXTENSION_LOCK = 0x6B62_0003
 _GEN_PREFIX = "kbg_"
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,48}$")
-_pools: dict[tuple[int, str], ConnectionPool] = {}
+_pools: dict[tuple[int, str, bool], ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -49,9 +49,9 @@ def _configure(conn: psycopg.Connection) -> None:
         register_vector(conn)
     except psycopg.ProgrammingError:  # a new database: the extension is created once, by the first to connect
         conn.rollback()
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_EXTENSION_LOCK,))  # two connections at once
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        conn.commit()
+        with conn.transaction():  # a transaction of its own on a reader's autocommit connection too
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_EXTENSION_LOCK,))  # two connections at once
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
 
 
@@ -62,17 +62,23 @@ def connect(url: str) -> psycopg.Connection:
     return conn
 
 
-def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
-    """A connection pool per URL, shared by every store of the process (generations come and go; the pool stays)."""
+def pool_for(url: str, max_size: int = 8, autocommit: bool = False) -> ConnectionPool:
+    """A connection pool per URL, shared by every store of the process (generations come and go; the pool stays).
+
+    ``autocommit``: the pool readers use. A statement outside autocommit costs two more round trips than the
+    statement itself (psycopg's ``BEGIN`` before it, and the ``COMMIT`` when the pool takes the connection back);
+    a reader's statement, or pipeline of them (one implicit transaction up to its ``Sync``), needs neither.
+    """
     # Keyed by process too: a pool's threads and sockets do not survive fork (gunicorn's workers fork from a
     # master that may have opened one), so a forked worker opens its own.
-    key = (os.getpid(), url)
+    key = (os.getpid(), url, autocommit)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
             # A request waits at most CONNECT_TIMEOUT for a connection, then fails with a clear message.
             pool = ConnectionPool(url, min_size=1, max_size=max_size, configure=_configure, open=True,
-                                  name="kb-store", timeout=CONNECT_TIMEOUT)
+                                  name="kb-read" if autocommit else "kb-store", timeout=CONNECT_TIMEOUT,
+                                  kwargs={"autocommit": True} if autocommit else None)
             _pools[key] = pool
         return pool
 
@@ -80,7 +86,7 @@ def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
 def close_pools() -> None:
     """Close every pool (tests, and a process that forks workers: pools do not survive ``fork``)."""
     with _pools_lock:
-        pools = [pool for (pid, _), pool in _pools.items() if pid == os.getpid()]
+        pools = [pool for (pid, _, _), pool in _pools.items() if pid == os.getpid()]
         _pools.clear()
     for pool in pools:
         pool.close()
@@ -89,18 +95,23 @@ def close_pools() -> None:
 
 class ProcessPool:
     """The pool of *this* process for a URL, looked up at each use: an object made before gunicorn forks its
-    workers (a store opened at start) must not keep the master's pool, whose threads the workers lack."""
+    workers (a store opened at start) must not keep the master's pool, whose threads the workers lack.
 
-    def __init__(self, url: str) -> None:
+    :param autocommit: the readers' pool (:func:`pool_for`).
+    """
+
+    def __init__(self, url: str, autocommit: bool = False) -> None:
         self.url = url
+        self.autocommit = autocommit
 
     def connection(self, timeout: float | None = None) -> Any:
-        return pool_for(self.url).connection(timeout=timeout)
+        return pool_for(self.url, autocommit=self.autocommit).connection(timeout=timeout)
 
 
 def close_pool(url: str) -> None:
     """Close this process's pool for ``url`` (a database that is going away: tests make one per test)."""
     with _pools_lock:
-        pool = _pools.pop((os.getpid(), url), None)
-    if pool is not None:
-        pool.close()
+        pools = [_pools.pop((os.getpid(), url, autocommit), None) for autocommit in (False, True)]
+    for pool in pools:
+        if pool is not None:
+            pool.close()

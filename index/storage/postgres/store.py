@@ -35,8 +35,10 @@ from index.records import FacetRow, Inspection, SourceRecord
 from index.search.query import MatchPlan, ParsedQuery
 from index.storage.contract import PassageHit
 from index.storage.filters import compile_pg_filters, source_ids_of
+from index.storage.postgres.batch import PgReadBatch
 from index.storage.postgres.lexical_search import PgLexicalIndex
 from index.storage.postgres.pool import ProcessPool, redacted
+from index.storage.postgres.reads import Nearest, Read, ask
 
 # An HNSW search looks at this many candidates at least (pgvector's default is 40); more for a deeper top_k.
 # The hnsw_ef_search setting's default: 100 cost csc-reports' dense ranking 0.026 nDCG@10, 400 0.004, 1000
@@ -63,7 +65,8 @@ class PgDocumentStore:
         self.schema = schema
         self.ef_search = ef_search
         self.path = f"{redacted(url)} ({schema})"
-        self._pool = ProcessPool(url)
+        # Autocommit: a read is its statement (or pipeline of them) alone, with no BEGIN or COMMIT round trip.
+        self._pool = ProcessPool(url, autocommit=True)
         self._lexical: PgLexicalIndex | None = None
         self._lexical_lock = threading.Lock()
         self._hnsw: bool | None = None
@@ -132,7 +135,8 @@ class PgDocumentStore:
 
     def all_sources(self) -> Iterator[SourceRecord]:
         """Every source record with its text, in insertion order (streamed, for carrying them over)."""
-        with self._pool.connection() as conn, conn.cursor(name="all_sources") as cursor:
+        # A server-side cursor lives in a transaction (the pool's connections are in autocommit).
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor(name="all_sources") as cursor:
             cursor.itersize = 500
             cursor.execute(f"SELECT {_SOURCE_COLUMNS} FROM {self.schema}.sources ORDER BY pos")
             for row in cursor:
@@ -184,7 +188,7 @@ class PgDocumentStore:
         return {r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in rows}
 
     def passage_vectors(self) -> Iterator[tuple[str, np.ndarray]]:
-        with self._pool.connection() as conn, conn.cursor(name="passage_vectors") as cursor:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor(name="passage_vectors") as cursor:
             cursor.itersize = 2000
             cursor.execute(f"SELECT source_id, embedding FROM {self.schema}.chunks WHERE embedding IS NOT NULL "
                            "ORDER BY rowid")
@@ -235,8 +239,12 @@ class PgDocumentStore:
 
     def filtered_rowids(self, filters: dict[str, Any]) -> list[int]:
         """Rowids of the passages a filter keeps."""
+        return ask(self._pool, self.filtered_rowids_read(filters))
+
+    def filtered_rowids_read(self, filters: dict[str, Any]) -> Read[list[int]]:
         where, params = compile_pg_filters(filters)
-        return [r[0] for r in self._rows(f"SELECT c.rowid FROM {{s}}.chunks c WHERE {where}", params)]
+        return Read(((f"SELECT c.rowid FROM {self.schema}.chunks c WHERE {where}", params),),
+                    lambda rows: [r[0] for r in rows[0]])
 
     def _remember(self, rows: Iterable[tuple[int, str, str | None]]) -> None:
         with self._ids_lock:
@@ -247,21 +255,29 @@ class PgDocumentStore:
     def hits(self, found: list[tuple[int, float]], with_content: bool) -> list[PassageHit]:
         """``(rowid, score)`` pairs as passages, in the same order; without their text, from what the searches
         that found them said when they can."""
+        return ask(self._pool, self.hits_read(found, with_content))
+
+    def hits_read(self, found: list[tuple[int, float]], with_content: bool) -> Read[list[PassageHit]]:
+        """:meth:`hits` as a statement (none where the searches that found the passages said all it needs)."""
         if not found:
-            return []
+            return Read.done([])
         if not with_content:
             with self._ids_lock:
                 known = {rowid: self._ids.get(rowid) for rowid, _ in found}
             ids = {rowid: pair for rowid, pair in known.items() if pair is not None}
             if len(ids) == len(known):
-                return [PassageHit(rowid, ids[rowid][0], ids[rowid][1], "", {}, score) for rowid, score in found]
+                return Read.done([PassageHit(rowid, ids[rowid][0], ids[rowid][1], "", {}, score)
+                                  for rowid, score in found])
         columns = "content, meta::text" if with_content else "'', '{}'"
-        rows = {r[0]: r for r in self._rows(
-            f"SELECT rowid, id, source_id, {columns} FROM {{s}}.chunks WHERE rowid = ANY(%s)",
-            ([int(i) for i, _ in found],))}
-        return [PassageHit(rowid, rows[rowid][1], rows[rowid][2], rows[rowid][3] if with_content else "",
-                           json.loads(rows[rowid][4]) if with_content else {}, score)
-                for rowid, score in found if rowid in rows]
+
+        def answer(rows: list[list[tuple]]) -> list[PassageHit]:
+            by_rowid = {r[0]: r for r in rows[0]}
+            return [PassageHit(rowid, row[1], row[2], row[3] if with_content else "",
+                               json.loads(row[4]) if with_content else {}, score)
+                    for rowid, score in found if (row := by_rowid.get(rowid)) is not None]
+
+        return Read(((f"SELECT rowid, id, source_id, {columns} FROM {self.schema}.chunks WHERE rowid = ANY(%s)",
+                      ([int(i) for i, _ in found],)),), answer)
 
     def embedding_retrieval(
         self, query_embedding: Sequence[float], top_k: int = 10, filters: dict[str, Any] | None = None,
@@ -272,47 +288,102 @@ class PgDocumentStore:
         An exact scan unless the generation has an HNSW index; then pgvector's iterative scan keeps
         searching the graph until ``top_k`` passages pass the filter.
         """
+        found = ask(self._pool, self.nearest_read(query_embedding, top_k, filters))
+        return self.hits(found.found, with_content)
+
+    def nearest_read(self, query_embedding: Sequence[float], top_k: int, filters: dict[str, Any] | None = None,
+                     texts: bool = False, floor: float | None = None) -> Read[Nearest]:
+        """:meth:`embedding_retrieval`'s search as statements, the passages with their ids and sources, and, when
+        asked, their ``texts`` (text and title) and, with a ``floor``, :meth:`sources_near`'s answer.
+
+        Each passage's distance is computed once (a vector is stored out of line: each computation reads it
+        again). Without filters and without an HNSW index both answers come from one scan of the vectors; with
+        an HNSW index, its settings go first (one implicit transaction up to the pipeline's end, so
+        ``set_config(…, true)`` holds for the search).
+        """
         query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
-        where, params = ("TRUE", [])
-        source_ids = source_ids_of(filters)
-        if source_ids is not None:
-            where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
-        elif filters:
-            where, params = compile_pg_filters(filters)
-        sql = (f"SELECT c.rowid, -(c.embedding <#> %s), c.id, c.source_id FROM {self.schema}.chunks c "
-               f"WHERE c.embedding IS NOT NULL AND {where} ORDER BY c.embedding <#> %s LIMIT %s")
-        with self._pool.connection() as conn:
+        columns = "c.content, c.title" if texts else "NULL, NULL"
+        passages = f"{self.schema}.chunks"
+        statements: list[tuple[Any, Any]] = []
+        merged = False
+        if floor is not None and not filters and not self._has_hnsw():
+            merged = True
+            statements.append((
+                f"WITH d AS MATERIALIZED (SELECT c.rowid, c.source_id, c.embedding <#> %(q)s AS distance "
+                f"FROM {passages} c WHERE c.embedding IS NOT NULL), "
+                "top AS (SELECT rowid, distance FROM d ORDER BY distance LIMIT %(k)s), "
+                "near AS (SELECT DISTINCT ON (source_id) source_id, rowid, distance FROM d "
+                "WHERE source_id IS NOT NULL AND -distance >= %(floor)s ORDER BY source_id, distance) "
+                f"SELECT true, t.rowid, -t.distance, c.id, c.source_id, {columns} FROM top t "
+                f"JOIN {passages} c ON c.rowid = t.rowid "
+                "UNION ALL SELECT false, n.rowid, -n.distance, NULL, n.source_id, NULL, NULL FROM near n",
+                {"q": query, "k": int(top_k), "floor": float(floor)}))
+        else:
+            where, params = ("TRUE", [])
+            source_ids = source_ids_of(filters)
+            if source_ids is not None:
+                where, params = "c.source_id = ANY(%s)", [sorted(source_ids)]
+            elif filters:
+                where, params = compile_pg_filters(filters)
             if self._has_hnsw():
-                conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), min(int(top_k), 1000))}")
+                ef_search = max(int(self.ef_search), min(int(top_k), 1000))
+                statements.append(("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),)))
                 if filters:
-                    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = conn.execute(sql, [query, *params, query, int(top_k)]).fetchall()
-        self._remember((int(r[0]), r[2], r[3]) for r in rows)
-        found = [(int(r[0]), float(r[1])) for r in rows]
-        found.sort(key=lambda pair: -pair[1])  # relaxed order: put the few out of place back
-        return self.hits(found, with_content)
+                    statements.append(("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)", ()))
+            # The top k first, their passages' columns after: the scan does not carry every passage's text.
+            statements.append((
+                f"SELECT true, t.rowid, -t.distance, c.id, c.source_id, {columns} FROM ("
+                f"SELECT c.rowid, c.embedding <#> %s AS distance FROM {passages} c "
+                f"WHERE c.embedding IS NOT NULL AND {where} ORDER BY distance LIMIT %s) t "
+                f"JOIN {passages} c ON c.rowid = t.rowid", [query, *params, int(top_k)]))
+            if floor is not None:
+                statements.append(self.sources_near_read(query_embedding, floor).statements[0])
+
+        def answer(rows: list[list[tuple]]) -> Nearest:
+            if merged:
+                found = [r for r in rows[0] if r[0]]
+                near = {r[4]: (int(r[1]), float(r[2])) for r in rows[0] if not r[0]}
+            else:  # the search's rows follow the settings' and come before the sources'
+                found = rows[-2] if floor is not None else rows[-1]
+                near = {r[0]: (int(r[1]), float(r[2])) for r in rows[-1]} if floor is not None else {}
+            self._remember((int(r[1]), r[3], r[4]) for r in found)
+            # Nearest first, ties by row (an HNSW scan in relaxed order returns a few out of place).
+            pairs = sorted(((int(r[1]), float(r[2])) for r in found), key=lambda pair: (-pair[1], pair[0]))
+            return Nearest(pairs, {int(r[1]): (r[5] or "", r[6] or "") for r in found} if texts else {}, near)
+
+        return Read(tuple(statements), answer)
 
     def sources_near(self, query_embedding: Sequence[float], floor: float) -> dict[str, tuple[int, float]]:
         """Every source with a passage at cosine ``floor`` or above, with its closest passage ``(rowid, cosine)``:
         one statement, an exact scan (a range is not what an HNSW graph answers)."""
+        return ask(self._pool, self.sources_near_read(query_embedding, floor))
+
+    def sources_near_read(self, query_embedding: Sequence[float], floor: float) -> Read[dict[str, tuple[int, float]]]:
         query = np.asarray(query_embedding, dtype=np.float32).reshape(-1)
-        sql = (f"SELECT DISTINCT ON (c.source_id) c.source_id, c.rowid, -(c.embedding <#> %s) AS cosine "
-               f"FROM {self.schema}.chunks c WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL "
-               f"AND -(c.embedding <#> %s) >= %s ORDER BY c.source_id, c.embedding <#> %s")
-        with self._pool.connection() as conn:
-            rows = conn.execute(sql, [query, query, float(floor), query]).fetchall()
-        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
+        # Each distance computed once (OFFSET 0 keeps the inner query whole, not merged into the outer one).
+        sql = ("SELECT DISTINCT ON (x.source_id) x.source_id, x.rowid, -x.distance FROM ("
+               f"SELECT c.source_id, c.rowid, c.embedding <#> %s AS distance FROM {self.schema}.chunks c "
+               "WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL OFFSET 0) x "
+               "WHERE -x.distance >= %s ORDER BY x.source_id, x.distance")
+        return Read(((sql, [query, float(floor)]),), lambda rows: {r[0]: (int(r[1]), float(r[2])) for r in rows[0]})
 
     def passage_texts(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         rows = self._rows("SELECT rowid, content, title FROM {s}.chunks WHERE rowid = ANY(%s)",
                           ([int(r) for r in rowids],))
         return {r[0]: (r[1] or "", r[2] or "") for r in rows}
 
-    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int]) -> set[int]:
-        """Which of ``rowids`` hold all the query's content words close together (checked on their text)."""
+    def near_rowids(self, query: ParsedQuery, rowids: Sequence[int],
+                    texts: Mapping[int, tuple[str, str]] | None = None) -> set[int]:
+        """Which of ``rowids`` hold all the query's content words close together (checked on their text: ``texts``
+        where given, read for the others)."""
         if query.proximity_match() is None or not rowids:
             return set()
-        return self.lexical_index().near(query.proximity_terms(), self.passage_texts(rowids), query.proximity_gap())
+        known = dict(texts or {})
+        missing = [rowid for rowid in rowids if rowid not in known]
+        if missing:
+            known.update(self.passage_texts(missing))
+        return self.lexical_index().near(query.proximity_terms(), {r: known[r] for r in rowids if r in known},
+                                         query.proximity_gap())
 
     def matching_rowids(self, match: str, rowids: Iterable[int] | None = None, plan: MatchPlan | None = None
                         ) -> set[int]:
@@ -342,17 +413,30 @@ class PgDocumentStore:
     def shown(self, rowids: Iterable[int], source_ids: Iterable[str]) -> tuple[dict[int, PassageHit],
                                                                              dict[str, SourceRecord]]:
         """The passages and their sources' records (without text) a results page shows, in one round trip."""
+        return ask(self._pool, self.shown_read(rowids, source_ids))
+
+    def shown_read(self, rowids: Iterable[int], source_ids: Iterable[str]
+                   ) -> Read[tuple[dict[int, PassageHit], dict[str, SourceRecord]]]:
         ids, sources = [int(r) for r in rowids], list(dict.fromkeys(source_ids))
-        with self._pool.connection() as conn, conn.pipeline():
-            passages = conn.execute(f"SELECT rowid, id, source_id, content, meta::text FROM {self.schema}.chunks "
-                                    "WHERE rowid = ANY(%s)", (ids,)) if ids else None
-            records = conn.execute("SELECT id, source, title, type, '', content_hash, date, publisher, url, "
-                                   f"meta::text FROM {self.schema}.sources WHERE id = ANY(%s)",
-                                   (sources,)) if sources else None
-            passage_rows = passages.fetchall() if passages is not None else []
-            record_rows = records.fetchall() if records is not None else []
-        return ({r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in passage_rows},
-                {row[0]: SourceRecord.from_columns(row) for row in record_rows})
+        statements: list[tuple[Any, Any]] = []
+        if ids:
+            statements.append((f"SELECT rowid, id, source_id, content, meta::text FROM {self.schema}.chunks "
+                               "WHERE rowid = ANY(%s)", (ids,)))
+        if sources:
+            statements.append(("SELECT id, source, title, type, '', content_hash, date, publisher, url, "
+                               f"meta::text FROM {self.schema}.sources WHERE id = ANY(%s)", (sources,)))
+
+        def answer(rows: list[list[tuple]]) -> tuple[dict[int, PassageHit], dict[str, SourceRecord]]:
+            passage_rows = rows[0] if ids else []
+            record_rows = rows[-1] if sources else []
+            return ({r[0]: PassageHit(r[0], r[1], r[2], r[3], json.loads(r[4]), 0.0) for r in passage_rows},
+                    {row[0]: SourceRecord.from_columns(row) for row in record_rows})
+
+        return Read(tuple(statements), answer)
+
+    def batch(self) -> PgReadBatch:
+        """Reads sent together, one pipeline a round (:class:`~index.storage.postgres.batch.PgReadBatch`)."""
+        return PgReadBatch(self, self._pool)
 
 
 def _as_array(vector: Any) -> np.ndarray:
