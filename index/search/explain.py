@@ -262,8 +262,15 @@ def _where_sentence(words: list[WordMatch]) -> str:
         if word.where:
             places = [_PLACE_WORDS[p] for p in word.where]
             joined = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
-            if word.via or word.form:
-                parts.append(f"“{word.word}” is in its {joined} as “{word.form or word.via}”")
+            held = f" as “{word.via}”" if word.via else ""
+            if word.form and word.where[0] == "text":
+                # Read from the passages this search found, not the whole text: said of those only.
+                parts.append(f"“{word.word}” is in its {joined}{held} (written “{word.form}” where this search "
+                             "found it)")
+            elif word.form:  # a title is read whole
+                parts.append(f"“{word.word}” is in its {joined} as “{word.form}”")
+            elif held:
+                parts.append(f"“{word.word}” is in its {joined}{held}")
             else:
                 parts.append(f"“{word.word}” is in its {joined}")
         else:
