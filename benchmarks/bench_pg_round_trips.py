@@ -13,9 +13,14 @@ rows warm the database's cache for each in turn.
 - The next ``--timed`` queries are timed without the trace: ``Searcher.search`` in the worker, wall clock.
 - Every answer is compared between the workers: the same sources, in the same order, with the same total.
 
+``--vector-statements`` times, instead, the vector side's statements on their own: the dense search and the
+sources close in meaning as the code before issue 22's round trips sent them (two scans, each passage's distance
+computed twice in the first), against this code's one scan (``PgDocumentStore.nearest_read``).
+
     .venv/bin/python benchmarks/bench_pg_round_trips.py --data-dir /tmp/shall-data --code /tmp/base --code . --json
     .venv/bin/python benchmarks/bench_pg_round_trips.py --store-url postgresql://... --code OLD --code NEW
     .venv/bin/python benchmarks/bench_pg_round_trips.py --local /tmp/shall-data --code OLD --code NEW  # local files
+    .venv/bin/python benchmarks/bench_pg_round_trips.py --store-url postgresql://... --code . --vector-statements
 
 Figures: docs/benchmarks.md ("A search's round trips on PostgreSQL").
 """
@@ -98,6 +103,50 @@ def _database(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
         yield url
 
 
+# The vector side's statements before issue 22's round trips (index/storage/postgres/store.py at f49515a).
+DENSE_BEFORE = ("SELECT c.rowid, -(c.embedding <#> %s), c.id, c.source_id FROM {s}.chunks c "
+                "WHERE c.embedding IS NOT NULL AND TRUE ORDER BY c.embedding <#> %s LIMIT %s")
+NEAR_BEFORE = ("SELECT DISTINCT ON (c.source_id) c.source_id, c.rowid, -(c.embedding <#> %s) AS cosine "
+               "FROM {s}.chunks c WHERE c.embedding IS NOT NULL AND c.source_id IS NOT NULL "
+               "AND -(c.embedding <#> %s) >= %s ORDER BY c.source_id, c.embedding <#> %s")
+
+
+def vector_statements(url: str, vectors: int = 20, rounds: int = 2, top_k: int = 100, floor: float = 0.25) -> dict:
+    """Median ms of each vector statement, before and after, on random unit vectors (each asked ``rounds`` times,
+    the kinds alternating)."""
+    import numpy as np
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    from index.storage.postgres.pool import connect
+    from index.storage.postgres.store import PgDocumentStore
+
+    with connect(url) as conn:
+        schema = conn.execute("SELECT schema_name FROM kb.generations g JOIN kb.live l ON l.generation = g.id"
+                              ).fetchone()[0]
+    store = PgDocumentStore(url, schema)
+    rng = np.random.default_rng(22)
+    queries = [(v / np.linalg.norm(v)).astype(np.float32) for v in rng.normal(size=(vectors, 384))]
+    times: dict[str, list[float]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+        for _ in range(rounds):
+            for q in queries:
+                for name, statement in (
+                        ("before: dense", (DENSE_BEFORE.format(s=schema), (q, q, top_k))),
+                        ("before: near", (NEAR_BEFORE.format(s=schema), (q, q, floor, q))),
+                        ("after: dense and near, one scan",
+                         store.nearest_read(q, top_k, None, False, floor).statements[0]),
+                        ("after: dense alone", store.nearest_read(q, top_k).statements[0]),
+                        ("after: near alone", store.sources_near_read(q, floor).statements[0])):
+                    started = time.perf_counter()
+                    conn.execute(*statement).fetchall()
+                    times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+    return {name: round(statistics.median(values), 1) for name, values in times.items()}
+
+
 def _plain(query: str) -> bool:
     return not any(c in query for c in '"-') and " OR " not in query and len(query.split()) <= 8
 
@@ -110,10 +159,15 @@ def main() -> None:
     parser.add_argument("--code", action="append", required=True, help="a checkout to run (two or more)")
     parser.add_argument("--counted", type=int, default=60)
     parser.add_argument("--timed", type=int, default=300)
+    parser.add_argument("--vector-statements", action="store_true", help="time the vector statements only")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.data_dir and not args.store_url and not args.local:
         parser.error("give --data-dir, --store-url or --local")
+    if args.vector_statements:
+        with tempfile.TemporaryDirectory(prefix="kb-round-trips-") as tmp, _database(args, Path(tmp)) as url:
+            print(json.dumps(vector_statements(url), indent=1))
+        return
     queries = query_pool()[: args.counted + args.timed]
     codes = [str(Path(c).resolve()) for c in args.code]
     wire = str(ROOT / "index" / "storage" / "postgres" / "wire.py")

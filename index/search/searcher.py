@@ -397,8 +397,8 @@ class Searcher:
         (:mod:`index.search.matching`).
 
         Retrieval gathers what ranking needs in one pass: the candidates and the whole match, asked of the store
-        in one batch (:meth:`PassageStore.batch`: one pipeline on PostgreSQL, or two where the lexical searches
-        wait for their words' statistics), then the store's word-for-word answers about the candidates
+        in one batch (:meth:`PassageStore.batch`: one pipeline on PostgreSQL, after a round trip for the words'
+        statistics it does not know yet), then the store's word-for-word answers about the candidates
         (:func:`match_answers`); ranking is then a pure function of both.
         """
         method = fusion or self.settings.fusion

@@ -110,7 +110,11 @@ def focus(query: ParsedQuery, engine: LexicalEngine | None) -> ParsedQuery:
     for number, term in enumerate(candidates):
         stems.setdefault(tuple(engine.analyze(term)), number)
     unique = [(stem, candidates[n]) for stem, n in stems.items() if stem]
-    frequencies = engine.document_frequencies([t for _, t in unique])
+    # The statistics of the words, as the search that follows will weigh them too (its any-word plan's, each
+    # word's for the excerpts), read at once: one statement on PostgreSQL, and none left for the search to read.
+    words = tuple(t for _, t in unique)
+    engine.prepare([MatchPlan((words,), any_word=True)], words)
+    frequencies = engine.document_frequencies(list(words))
     total = len(engine)
     weights = sorted((-counts[stem] * math.log(1 + (total - f + 0.5) / (f + 0.5)), n)
                      for n, ((stem, _), f) in enumerate(zip(unique, frequencies, strict=True)) if f > 0)

@@ -26,6 +26,9 @@ from index.storage.postgres.wire import counted, round_trips
 # the passages shown with their text and the sources' records, and for sources the ranked candidates did not
 # reach, their best passages. A search whose words' statistics are all known already sends (1) and (2) together.
 MOST_ROUND_TRIPS = 3
+# A pasted paragraph reads its words' statistics to choose the words it searches for: the search's own first step.
+LONG_QUERY = ("We want to know how local authorities have reduced the number of children entering care through "
+              "intensive family support and what the evaluations found about costs and outcomes for families")
 # A quoted phrase's word-for-word check of the candidates, a -word's sources among them: a round trip each.
 MOST_ROUND_TRIPS_WITH_PHRASES = 4
 MOST_ROUND_TRIPS_WITH_EXCLUSIONS = 4
@@ -38,6 +41,7 @@ def test_a_plain_search_on_postgresql_takes_few_round_trips(corpus_settings):
     counts = {}
     for query, most in (("adolescents edge of care", MOST_ROUND_TRIPS), ("family group conferencing", MOST_ROUND_TRIPS),
                         ("innovation", MOST_ROUND_TRIPS), ("residential care staff", MOST_ROUND_TRIPS),
+                        (LONG_QUERY, MOST_ROUND_TRIPS),
                         ('"family group" conferencing', MOST_ROUND_TRIPS_WITH_PHRASES),
                         ("innovation -covid", MOST_ROUND_TRIPS_WITH_EXCLUSIONS)):
         with counted() as trips:
