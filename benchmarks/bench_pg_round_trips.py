@@ -17,9 +17,9 @@ rows warm the database's cache for each in turn.
 sources close in meaning as the code before issue 22's round trips sent them (two scans, each passage's distance
 computed twice in the first), against this code's one scan (``PgDocumentStore.nearest_read``).
 
-    .venv/bin/python benchmarks/bench_pg_round_trips.py --data-dir /tmp/shall-data --code /tmp/base --code . --json
+    .venv/bin/python benchmarks/bench_pg_round_trips.py --data-dir /tmp/pgx/shall-data --code /tmp/base --code . --json
     .venv/bin/python benchmarks/bench_pg_round_trips.py --store-url postgresql://... --code OLD --code NEW
-    .venv/bin/python benchmarks/bench_pg_round_trips.py --local /tmp/shall-data --code OLD --code NEW  # local files
+    .venv/bin/python benchmarks/bench_pg_round_trips.py --local /tmp/pgx/shall-data --code OLD --code NEW  # local files
     .venv/bin/python benchmarks/bench_pg_round_trips.py --store-url postgresql://... --code . --vector-statements
 
 Figures: docs/benchmarks.md ("A search's round trips on PostgreSQL").

@@ -30,9 +30,10 @@ Usage::
     index = PgLexicalIndex(pool, gen_schema(gen_id))  # serving: read-only, shared by threads
     index.search(parse_query("edge of care").strict_plan(), top_k=100)   # [(rowid, score), ...]
 
-Where it can prove the top k lies among fewer passages, the SQL scores only those (``_Query.pruned``): a
+Where it can prove the top k lies among fewer passages, the SQL scores only those (``_Query.statement``): a
 strict query the passages of its rarest clause, a relaxed one by MaxScore (the passages of the words that
-can add most, when the other words' bounds together fall short of the k-th score found). Otherwise, unlike
+can add most, when the other words' bounds together fall short of the k-th score found), each search one
+statement (MaxScore's passes included), so that a search's reads go to the server together. Otherwise, unlike
 tantivy's block-max WAND, it scores every passage holding a query word before keeping ``top_k``, so its
 time follows how common the words are (docs/benchmarks.md, "Lexical search in PostgreSQL"). Either way the
 results are the same rows, order and scores; passages are ranked by their score in single precision, as
@@ -203,7 +204,7 @@ AND p.rowid = ANY(ARRAY(
 """
 # Candidates are scored only where their probes (each word's postings probed once per candidate, at most all
 # of them) are this many times fewer than the postings the full query reads: on csc-reports a probe costs
-# about what reading a posting does, and a pruned search that falls back has spent its first pass.
+# about what reading a posting does, and a MaxScore search that falls back has spent its first pass.
 _PRUNE_RATIO = 1.5
 # MaxScore's first pass scores the candidates of the alternatives that can add most, as many as cost at most
 # this share of the full query.
