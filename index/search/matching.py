@@ -203,9 +203,10 @@ def match_sources(store: PassageStore, parsed: ParsedQuery, widened: ParsedQuery
     engine = store.lexical_index()
     if engine is None:
         return None
-    counts = engine.source_counts(counted_terms(parsed, widened))
+    terms = counted_terms(parsed, widened)
+    counts = engine.source_counts(terms)
     near = store.sources_near(vector, settings.meaning_floor) if vector is not None and by_meaning(method) else {}
-    return account_of(parsed, widened, counts, near, total_sources, broader)
+    return account_of(parsed, widened, terms, counts, near, total_sources, broader)
 
 
 def by_meaning(method: str) -> bool:
@@ -229,16 +230,15 @@ def counted_terms(parsed: ParsedQuery, widened: ParsedQuery) -> list[Term]:
     return list(terms.values())
 
 
-def account_of(parsed: ParsedQuery, widened: ParsedQuery, counts: Sequence[dict[str, int]],
+def account_of(parsed: ParsedQuery, widened: ParsedQuery, terms: Sequence[Term], counts: Sequence[dict[str, int]],
                near: dict[str, tuple[int, float]], total_sources: int,
                broader: Collection[tuple[str, ...]] = ()) -> SourceAccount:
-    """The account from the store's answers: ``counts``, for each of :func:`counted_terms`, the sources holding
-    it and how many of their passages do; ``near``, the sources close in meaning ({} when not asked:
-    :func:`by_meaning`). See :func:`match_sources`."""
+    """The account from the store's answers: ``counts``, for each of ``terms`` (:func:`counted_terms`, as the
+    store was asked), the sources holding it and how many of their passages do; ``near``, the sources close in
+    meaning ({} when not asked: :func:`by_meaning`). See :func:`match_sources`."""
     units = units_of(parsed, widened)
-    listed = counted_terms(parsed, widened)
     required = [c[0] for c in parsed.clauses if len(c) == 1 and c[0].quoted]
-    counted = dict(zip((t.text for t in listed), counts, strict=True))
+    counted = dict(zip((t.text for t in terms), counts, strict=True))
     held_terms = {text: frozenset(found) for text, found in counted.items()}
     specific: dict[str, bool] = {}
     holders: list[frozenset[str]] = []

@@ -411,7 +411,8 @@ class Searcher:
             lexical = (batch.lexical_candidates(widened, n, filters, self.settings.title_weight,
                                                 () if parsed.is_long else _weighed_terms(widened), texts)
                        if method != "dense" else None)
-            counts = batch.source_counts(counted_terms(parsed, widened)) if engine is not None else None
+            terms = counted_terms(parsed, widened) if engine is not None else []
+            counts = batch.source_counts(terms) if engine is not None else None
             vector = self.embedder.embed(parsed.dense_text()) if method != "lexical" else None
             # With the nearest passages, every source close in meaning (the whole match's meaning side).
             floor = self.settings.meaning_floor if counts is not None and by_meaning(method) else None
@@ -430,7 +431,7 @@ class Searcher:
         found = Found(passages, {h.source_id for h in strict.hits if h.source_id},
                       {h.source_id for h in strict.relaxed if h.source_id})
         evidence = Evidence(parsed, widened, strict.hits, strict.relaxed, nearest.hits, method, self.settings)
-        account = (account_of(parsed, widened, counts.result(), nearest.near, self.source_count,
+        account = (account_of(parsed, widened, terms, counts.result(), nearest.near, self.source_count,
                               self.synonyms.broader if self.synonyms else ())
                    if counts is not None else None)
         return found, evidence, account, vector

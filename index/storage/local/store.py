@@ -679,9 +679,8 @@ class KBDocumentStore:
         """Passage text with marks around the tokens the query's words hit (its highlight match), for the rows.
 
         With a lexical index, marked on the rows' own text by the analyser the index and the "why" sentences
-        use (:meth:`AnalysedTerms.highlight`, as PostgreSQL does): FTS5's ``highlight()`` took one statement
-        per row, 16 ms of a search's CPU on the real reports (docs/benchmarks.md, "Where a search's time
-        goes"). Without one, FTS5's own marks.
+        use (:meth:`AnalysedTerms.highlight`, as PostgreSQL does), so the marks and the "why" sentences read the
+        same tokens; FTS5's ``highlight()`` took a statement per row. Without one, FTS5's own marks.
         """
         ids = list(rowids)
         lexical = self.lexical_index()
